@@ -1,0 +1,3 @@
+//! Everything that talks to a Kubernetes API server: apply, rollout watching
+//! and diagnosis. Every function takes a `kube::Client`, so tests point it at
+//! kube-sim.

@@ -1,0 +1,157 @@
+//! One rendered Kubernetes object and the facts every later step asks of it
+//! (kind, name, namespace, the apply phase it belongs to).
+
+use serde_json::Value;
+
+/// A rendered object, with the template it came from (for error messages).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Template file the object was rendered from, e.g. `api-gateway.yaml`.
+    pub template: String,
+    /// The object as the API server would receive it.
+    pub object: Value,
+}
+
+impl Manifest {
+    pub fn new(template: impl Into<String>, object: Value) -> Self {
+        Self {
+            template: template.into(),
+            object,
+        }
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.object["apiVersion"].as_str().unwrap_or("")
+    }
+
+    pub fn kind(&self) -> &str {
+        self.object["kind"].as_str().unwrap_or("")
+    }
+
+    pub fn name(&self) -> &str {
+        self.object["metadata"]["name"].as_str().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.object["metadata"]["namespace"].as_str()
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.object["metadata"]["labels"][key].as_str()
+    }
+
+    /// The component this object belongs to (`app.kubernetes.io/component`).
+    pub fn component(&self) -> &str {
+        self.label(crate::render::labels::COMPONENT).unwrap_or("")
+    }
+
+    /// `Kind/name`, the way kubectl names an object.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind(), self.name())
+    }
+
+    /// The apply phase: objects of a phase are applied in parallel, phases in order.
+    pub fn phase(&self) -> Phase {
+        Phase::of_kind(self.kind())
+    }
+
+    /// Whether this object holds secret material (its values are never printed).
+    pub fn is_secret(&self) -> bool {
+        self.kind() == "Secret" && self.api_version() == "v1"
+    }
+
+    /// The object with every secret value replaced by a marker; other kinds unchanged.
+    pub fn redacted(&self) -> Value {
+        let mut object = self.object.clone();
+        if self.is_secret() {
+            for field in ["data", "stringData"] {
+                if let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) {
+                    for value in map.values_mut() {
+                        *value = Value::String(REDACTED.to_string());
+                    }
+                }
+            }
+        }
+        object
+    }
+}
+
+/// What a secret value is shown as.
+pub const REDACTED: &str = "<redacted>";
+
+/// Apply phases, in the order the deploy applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Namespace, ResourceQuota, LimitRange.
+    Namespace,
+    /// ServiceAccounts, RBAC, NetworkPolicies.
+    Access,
+    /// ConfigMaps and Secrets.
+    Config,
+    /// The database-migration Job.
+    Migration,
+    /// Services, workloads, PDBs, Ingress, PVCs.
+    Workloads,
+    /// HPA and VPA.
+    Autoscaling,
+}
+
+impl Phase {
+    pub fn of_kind(kind: &str) -> Phase {
+        match kind {
+            "Namespace" | "ResourceQuota" | "LimitRange" => Phase::Namespace,
+            "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
+            | "NetworkPolicy" => Phase::Access,
+            "ConfigMap" | "Secret" => Phase::Config,
+            "Job" => Phase::Migration,
+            "HorizontalPodAutoscaler" | "VerticalPodAutoscaler" => Phase::Autoscaling,
+            _ => Phase::Workloads,
+        }
+    }
+
+    pub fn all() -> [Phase; 6] {
+        [
+            Phase::Namespace,
+            Phase::Access,
+            Phase::Config,
+            Phase::Migration,
+            Phase::Workloads,
+            Phase::Autoscaling,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redacted_masks_every_secret_value_and_nothing_else() {
+        let secret = Manifest::new(
+            "secrets.yaml",
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                   "stringData": {"a": "hunter2"}, "data": {"b": "aHVudGVyMg=="}}),
+        );
+        let shown = serde_json::to_string(&secret.redacted()).unwrap();
+        assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("aHVudGVyMg=="));
+        assert!(shown.contains(REDACTED));
+
+        let cm = Manifest::new(
+            "x.yaml",
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "visible"}}),
+        );
+        assert_eq!(cm.redacted(), cm.object);
+    }
+
+    #[test]
+    fn phases_follow_the_apply_order() {
+        assert!(Phase::of_kind("Namespace") < Phase::of_kind("Role"));
+        assert!(Phase::of_kind("NetworkPolicy") < Phase::of_kind("Secret"));
+        assert!(Phase::of_kind("Secret") < Phase::of_kind("Job"));
+        assert!(Phase::of_kind("Job") < Phase::of_kind("Deployment"));
+        assert!(Phase::of_kind("Deployment") < Phase::of_kind("HorizontalPodAutoscaler"));
+    }
+}

@@ -1,0 +1,10 @@
+//! Rendering: the embedded templates, the manifest set they produce for an
+//! environment, and the schema and policy checks every set passes before it
+//! is printed or applied.
+
+pub mod labels;
+pub mod manifest;
+pub mod policy;
+pub mod schema;
+
+pub use manifest::{Manifest, Phase};

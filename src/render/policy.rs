@@ -1,0 +1,1 @@
+//! Policy checks on a rendered manifest set (in progress).

@@ -1,0 +1,1 @@
+//! Strict schema validation of rendered objects (in progress).

@@ -1,0 +1,1 @@
+//! kube-sim: placeholder until the simulator lands.
