@@ -6,3 +6,5 @@
 
 pub mod cluster;
 pub mod render;
+pub mod environment;
+pub mod secrets;

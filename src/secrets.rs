@@ -1,0 +1,239 @@
+//! The platform's secret values: read from the environment variables the
+//! runbook names or from an `--env-file` in the runbook's `.env.production`
+//! format, plus the TLS certificate and key files. A value never reaches a
+//! `Debug` or `Display` impl, so it cannot leak into output or errors by
+//! accident.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One secret the platform needs: its environment variable, the key in the
+/// `fintech-ai-secrets` Secret, and the name templates use.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretSpec {
+    pub env_var: &'static str,
+    pub secret_key: &'static str,
+    pub template_key: &'static str,
+}
+
+/// The keys of `fintech-ai-secrets`, in the order the runbook creates them.
+pub const PLATFORM_SECRETS: [SecretSpec; 5] = [
+    SecretSpec { env_var: "POSTGRES_PASSWORD", secret_key: "postgres-password", template_key: "postgres_password" },
+    SecretSpec { env_var: "REDIS_PASSWORD", secret_key: "redis-password", template_key: "redis_password" },
+    SecretSpec { env_var: "KAFKA_PASSWORD", secret_key: "kafka-password", template_key: "kafka_password" },
+    SecretSpec { env_var: "JWT_SECRET", secret_key: "jwt-secret", template_key: "jwt_secret" },
+    SecretSpec { env_var: "API_KEY", secret_key: "api-key", template_key: "api_key" },
+];
+
+/// A secret value. Formatting it prints a marker, never the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value itself, for the one place that needs it (the Secret object).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(crate::render::manifest::REDACTED)
+    }
+}
+
+/// Where the TLS certificate and key come from.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretsError {
+    #[error("cannot read --env-file `{path}`: {message}")]
+    EnvFile { path: String, message: String },
+    #[error("cannot read {what} `{path}`: {source}")]
+    Tls {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} `{path}` is not PEM: expected a `-----BEGIN {label}` block")]
+    NotPem {
+        what: &'static str,
+        path: String,
+        label: &'static str,
+    },
+    #[error("--tls-cert and --tls-key go together: `{given}` was given without `{missing}`")]
+    TlsHalf { given: &'static str, missing: &'static str },
+    #[error("missing secrets: {}; set them in the environment or in --env-file", .0.join(", "))]
+    Missing(Vec<String>),
+}
+
+/// The secret values found, by template key; absent ones are `None`.
+#[derive(Debug, Clone, Default)]
+pub struct SecretValues {
+    values: BTreeMap<&'static str, Option<SecretString>>,
+    pub tls_cert: Option<SecretString>,
+    pub tls_key: Option<SecretString>,
+}
+
+impl SecretValues {
+    /// Reads every platform secret from `lookup` (the process environment)
+    /// first and then from the env file; the process environment wins, as
+    /// with every dotenv tool.
+    pub fn collect(
+        env_file: Option<&Path>,
+        tls: &TlsFiles,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SecretsError> {
+        let file_values = match env_file {
+            Some(path) => read_env_file(path)?,
+            None => BTreeMap::new(),
+        };
+        let mut values = BTreeMap::new();
+        for spec in PLATFORM_SECRETS {
+            let value = lookup(spec.env_var)
+                .filter(|v| !v.is_empty())
+                .or_else(|| file_values.get(spec.env_var).cloned().filter(|v| !v.is_empty()))
+                .map(SecretString::new);
+            values.insert(spec.template_key, value);
+        }
+        let (tls_cert, tls_key) = match (&tls.cert, &tls.key) {
+            (Some(cert), Some(key)) => (
+                Some(read_pem(cert, "--tls-cert", "CERTIFICATE")?),
+                Some(read_pem(key, "--tls-key", "PRIVATE KEY")?),
+            ),
+            (Some(_), None) => return Err(SecretsError::TlsHalf { given: "--tls-cert", missing: "--tls-key" }),
+            (None, Some(_)) => return Err(SecretsError::TlsHalf { given: "--tls-key", missing: "--tls-cert" }),
+            (None, None) => (None, None),
+        };
+        Ok(Self { values, tls_cert, tls_key })
+    }
+
+    /// Environment variables of the platform secrets that have no value.
+    pub fn missing(&self) -> Vec<String> {
+        PLATFORM_SECRETS
+            .iter()
+            .filter(|s| self.values.get(s.template_key).is_none_or(Option::is_none))
+            .map(|s| s.env_var.to_string())
+            .collect()
+    }
+
+    /// Fails listing every missing secret at once (TLS included when `needs_tls`).
+    pub fn require_all(&self, needs_tls: bool) -> Result<(), SecretsError> {
+        let mut missing = self.missing();
+        if needs_tls && self.tls_cert.is_none() {
+            missing.push("--tls-cert/--tls-key (or FINTECHCTL_TLS_CERT/FINTECHCTL_TLS_KEY)".into());
+        }
+        if missing.is_empty() { Ok(()) } else { Err(SecretsError::Missing(missing)) }
+    }
+
+    pub fn get(&self, template_key: &str) -> Option<&SecretString> {
+        self.values.get(template_key).and_then(Option::as_ref)
+    }
+
+    /// Every value present, for leak checks.
+    pub fn present_values(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .values()
+            .flatten()
+            .chain(self.tls_key.iter())
+            .map(SecretString::expose)
+    }
+}
+
+fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
+    let err = |message: String| SecretsError::EnvFile { path: path.display().to_string(), message };
+    let iter = dotenvy::from_path_iter(path).map_err(|e| err(describe_dotenv_error(&e)))?;
+    let mut values = BTreeMap::new();
+    for item in iter {
+        let (key, value) = item.map_err(|e| err(describe_dotenv_error(&e)))?;
+        values.insert(key, value);
+    }
+    Ok(values)
+}
+
+/// dotenvy's parse errors quote the offending line, which may hold a secret:
+/// keep only the position.
+fn describe_dotenv_error(e: &dotenvy::Error) -> String {
+    match e {
+        dotenvy::Error::LineParse(_, index) => {
+            format!("malformed line at character {index}: expected `KEY=value` or `export KEY=value`")
+        }
+        dotenvy::Error::Io(io) => io.to_string(),
+        other => {
+            let _ = other;
+            "cannot parse the file".to_string()
+        }
+    }
+}
+
+fn read_pem(path: &Path, what: &'static str, label: &'static str) -> Result<SecretString, SecretsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Tls {
+        what,
+        path: path.display().to_string(),
+        source,
+    })?;
+    // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY".
+    let ok = text.lines().any(|l| l.starts_with("-----BEGIN ") && l.contains(label));
+    if !ok {
+        return Err(SecretsError::NotPem { what, path: path.display().to_string(), label });
+    }
+    Ok(SecretString::new(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn env_file_with_export_lines_is_read_and_environment_wins() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "# comment\nexport POSTGRES_PASSWORD=from-file-pg\nREDIS_PASSWORD=\"from file redis\"\nexport API_KEY=file-key").unwrap();
+        let values = SecretValues::collect(Some(file.path()), &TlsFiles::default(), |k| {
+            (k == "API_KEY").then(|| "env-key".to_string())
+        })
+        .unwrap();
+        assert_eq!(values.get("postgres_password").unwrap().expose(), "from-file-pg");
+        assert_eq!(values.get("redis_password").unwrap().expose(), "from file redis");
+        assert_eq!(values.get("api_key").unwrap().expose(), "env-key");
+        assert_eq!(values.missing(), ["KAFKA_PASSWORD", "JWT_SECRET"]);
+        let err = values.require_all(false).unwrap_err().to_string();
+        assert!(err.contains("KAFKA_PASSWORD, JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn debug_never_shows_a_value() {
+        let values = SecretValues::collect(None, &TlsFiles::default(), |_| Some("s3cr3t-value".into())).unwrap();
+        assert!(!format!("{values:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn malformed_env_file_error_does_not_quote_the_line() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "export POSTGRES_PASSWORD='unterminated-s3cr3t").unwrap();
+        let err = SecretValues::collect(Some(file.path()), &TlsFiles::default(), |_| None).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(err.contains(&file.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn tls_needs_both_halves_and_pem() {
+        let cert = tempfile::NamedTempFile::new().unwrap();
+        let tls = TlsFiles { cert: Some(cert.path().into()), key: None };
+        let err = SecretValues::collect(None, &tls, |_| None).unwrap_err();
+        assert!(err.to_string().contains("--tls-key"), "{err}");
+        let key = tempfile::NamedTempFile::new().unwrap();
+        let tls = TlsFiles { cert: Some(cert.path().into()), key: Some(key.path().into()) };
+        let err = SecretValues::collect(None, &tls, |_| None).unwrap_err();
+        assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
+    }
+}
