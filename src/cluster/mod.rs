@@ -1,3 +1,8 @@
 //! Everything that talks to a Kubernetes API server: apply, rollout watching
 //! and diagnosis. Every function takes a `kube::Client`, so tests point it at
 //! kube-sim.
+
+pub mod diagnosis;
+pub mod events;
+pub mod logs;
+pub mod rollout;
