@@ -149,7 +149,12 @@ pub fn parse(file: &str, text: &str, expected_name: &str) -> Result<Environment,
 /// serde-saphyr renders a snippet after its message; keep the message.
 fn first_line(message: &str) -> String {
     let msg = message.lines().next().unwrap_or(message).trim();
-    msg.strip_prefix("error: ").unwrap_or(msg).to_string()
+    let msg = msg.strip_prefix("error: ").unwrap_or(msg);
+    // serde-saphyr repeats the position we already print as file:line:column.
+    match msg.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest.to_string(),
+        _ => msg.to_string(),
+    }
 }
 
 fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), EnvironmentError> {

@@ -5,6 +5,8 @@
 pub mod labels;
 pub mod manifest;
 pub mod policy;
+pub mod policy_gate;
 pub mod schema;
+pub mod engine;
 
 pub use manifest::{Manifest, Phase};

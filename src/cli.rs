@@ -1,0 +1,126 @@
+//! The command line: global flags shared by every command, and one `Args`
+//! struct per command. Help text comes from these doc comments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::ColorChoice;
+
+/// Operate the FinTech AI platform (api-gateway, ml-service, frontend and
+/// their data stores) on Kubernetes, in the `local`, `staging` and
+/// `production` environments.
+#[derive(Debug, Parser)]
+#[command(name = "fintechctl", version, max_term_width = 100)]
+#[command(after_help = "Exit codes: 0 success, 1 a check or rollout failed, 2 invalid input or \
+configuration, 3 cluster or cloud unreachable, 4 refused, 130 interrupted.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command shares.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalArgs {
+    /// Path to a kubeconfig file (default: `KUBECONFIG`, else the environment's cluster entry)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// kubeconfig context to use instead of the environment's cluster entry
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Output format of the data printed on stdout
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Answer yes to confirmations (required for production without a terminal)
+    #[arg(long, global = true)]
+    pub yes: bool,
+
+    /// Directory of environment files that replaces the built-in ones
+    #[arg(long, global = true, env = "FINTECHCTL_ENVIRONMENTS_DIR", value_name = "DIR")]
+    pub environments_dir: Option<PathBuf>,
+
+    /// More detail on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable (for `render`: multi-document YAML)
+    Text,
+    /// One JSON document
+    Json,
+    /// YAML
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print an environment's manifests, validated, in the order they are applied
+    #[command(after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
+fintechctl render staging --only api-gateway -o json")]
+    Render(RenderArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  fintechctl completions bash > /etc/bash_completion.d/fintechctl")]
+    Completions(CompletionsArgs),
+}
+
+/// What every command that renders the platform needs.
+#[derive(Debug, Args, Clone)]
+pub struct ReleaseArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Platform release: the image tag of every application service (required for production)
+    #[arg(long, value_name = "TAG")]
+    pub version: Option<String>,
+
+    /// Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// TLS certificate (PEM) for the ingress secret
+    #[arg(long, env = "FINTECHCTL_TLS_CERT", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS private key (PEM) for the ingress secret
+    #[arg(long, env = "FINTECHCTL_TLS_KEY", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    /// Only these components (comma-separated), e.g. api-gateway,ml-service
+    #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The clap command, for completions and tests.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}

@@ -1,0 +1,181 @@
+//! A release: an environment, a version and the secrets, resolved into a
+//! rendered manifest set that has passed the schema and policy checks. Every
+//! command that renders (render, deploy, diff) resolves one of these before
+//! it touches anything, so a typo fails at second zero.
+
+use std::path::PathBuf;
+
+use crate::environment::{Environment, EnvironmentError, EnvironmentSource};
+use crate::render::engine::{self, RenderError, RenderInput};
+use crate::render::policy_gate::{self as policy, Finding, PolicyOptions, Severity};
+use crate::render::schema;
+use crate::render::Manifest;
+use crate::secrets::{SecretValues, SecretsError, TlsFiles};
+
+/// What the caller asks for.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    pub source: EnvironmentSource,
+    pub environment: String,
+    pub version: Option<String>,
+    pub env_file: Option<PathBuf>,
+    pub tls: TlsFiles,
+}
+
+/// A release ready to print or apply.
+#[derive(Debug)]
+pub struct Release {
+    pub env: Environment,
+    pub version: String,
+    pub secrets: SecretValues,
+    /// Every object, validated, in apply order.
+    pub manifests: Vec<Manifest>,
+    /// Policy warnings (errors fail the resolution).
+    pub warnings: Vec<Finding>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error("--version: {0}")]
+    Version(String),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("{count} rendered object(s) fail schema validation", count = .0.len())]
+    Schema(Vec<String>),
+    #[error("{count} policy violation(s)", count = .0.len())]
+    Policy(Vec<String>),
+}
+
+impl ReleaseError {
+    /// One line per violation, for reports that list them all.
+    pub fn details(&self) -> Vec<String> {
+        match self {
+            ReleaseError::Schema(v) | ReleaseError::Policy(v) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl Release {
+    pub fn resolve(
+        request: &ReleaseRequest,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Release, ReleaseError> {
+        let env = request.source.load(&request.environment)?;
+        let version = resolve_version(&env, request.version.as_deref())?;
+        let secrets = SecretValues::collect(request.env_file.as_deref(), &request.tls, lookup)?;
+        let manifests = engine::render(&RenderInput { env: &env, version: &version, secrets: &secrets })?;
+
+        let violations: Vec<String> = schema::validate(&manifests).iter().map(ToString::to_string).collect();
+        if !violations.is_empty() {
+            return Err(ReleaseError::Schema(violations));
+        }
+        let options = PolicyOptions { require_pinned_images: env.release.require_version };
+        let (errors, warnings): (Vec<Finding>, Vec<Finding>) = policy::check(&manifests, &options)
+            .into_iter()
+            .partition(|f| f.severity == Severity::Error);
+        if !errors.is_empty() {
+            return Err(ReleaseError::Policy(errors.iter().map(describe_finding).collect()));
+        }
+        Ok(Release { env, version, secrets, manifests, warnings })
+    }
+
+    /// Component names present in the set, sorted.
+    pub fn components(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.manifests.iter().map(|m| m.component().to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The objects of the given components; an unknown component is an error
+    /// naming the known ones.
+    pub fn select(&self, only: &[String]) -> Result<Vec<&Manifest>, String> {
+        if only.is_empty() {
+            return Ok(self.manifests.iter().collect());
+        }
+        let known = self.components();
+        let unknown: Vec<&String> = only.iter().filter(|c| !known.contains(c)).collect();
+        if let Some(first) = unknown.first() {
+            let suggestion = known
+                .iter()
+                .map(|k| (strsim::jaro_winkler(k, first), k))
+                .filter(|(score, _)| *score > 0.7)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "--only: unknown component `{first}`{suggestion}; components of this environment: {}",
+                known.join(", ")
+            ));
+        }
+        Ok(self.manifests.iter().filter(|m| only.iter().any(|c| c == m.component())).collect())
+    }
+}
+
+pub fn describe_finding(f: &Finding) -> String {
+    format!("[{}] {}: {}", f.rule, f.object, f.message)
+}
+
+fn resolve_version(env: &Environment, given: Option<&str>) -> Result<String, ReleaseError> {
+    let version = match given {
+        Some(v) => v.to_string(),
+        None if env.release.require_version => {
+            return Err(ReleaseError::Version(format!(
+                "{} requires a release version (the image tag to deploy), e.g. `--version 1.4.2`",
+                env.name
+            )));
+        }
+        None => env.release.default_version.clone().unwrap_or_default(),
+    };
+    if !is_image_tag(&version) {
+        return Err(ReleaseError::Version(format!(
+            "`{version}` is not a valid image tag: expected letters, digits, `_`, `.` or `-` (at most 128, not starting with `.` or `-`)"
+        )));
+    }
+    if env.release.require_version && version.eq_ignore_ascii_case("latest") {
+        return Err(ReleaseError::Version(format!(
+            "`latest` is never deployed to {}: give the release's pinned tag, e.g. `--version 1.4.2`",
+            env.name
+        )));
+    }
+    Ok(version)
+}
+
+/// The OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn is_image_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+        && tag.len() <= 128
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_tags() {
+        for ok in ["1.4.2", "v1.2.0", "latest", "sha-3f2a9c1", "1.4.2_rc-1"] {
+            assert!(is_image_tag(ok), "{ok}");
+        }
+        for bad in ["", "-1", ".x", "1.4.2:x", "a/b", &"x".repeat(129)] {
+            assert!(!is_image_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn production_requires_a_pinned_version() {
+        let env = EnvironmentSource::Embedded.load("production").unwrap();
+        assert!(resolve_version(&env, None).unwrap_err().to_string().contains("--version 1.4.2"));
+        assert!(resolve_version(&env, Some("latest")).is_err());
+        assert!(resolve_version(&env, Some("LATEST")).is_err());
+        assert_eq!(resolve_version(&env, Some("1.4.2")).unwrap(), "1.4.2");
+        let staging = EnvironmentSource::Embedded.load("staging").unwrap();
+        assert_eq!(resolve_version(&staging, None).unwrap(), "latest");
+    }
+}
