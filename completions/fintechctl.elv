@@ -1,0 +1,88 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[fintechctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'fintechctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'fintechctl'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand render 'Print an environment''s manifests, validated, in the order they are applied'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;render'= {
+            cand --version 'Platform release: the image tag of every application service (required for production)'
+            cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
+            cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
+            cand --tls-key 'TLS private key (PEM) for the ingress secret'
+            cand --only 'Only these components (comma-separated), e.g. api-gateway,ml-service'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;completions'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;help'= {
+            cand render 'Print an environment''s manifests, validated, in the order they are applied'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;help;render'= {
+        }
+        &'fintechctl;help;completions'= {
+        }
+        &'fintechctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

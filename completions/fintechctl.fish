@@ -1,0 +1,77 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_fintechctl_global_optspecs
+    string join \n kubeconfig= context= o/output= yes environments-dir= v/verbose q/quiet color= h/help V/version
+end
+
+function __fish_fintechctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_fintechctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_fintechctl_using_subcommand
+    set -l cmd (__fish_fintechctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s V -l version -d 'Print version'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
