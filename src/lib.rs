@@ -6,6 +6,7 @@
 //! traits that `ui` implements.
 
 pub mod cli;
+pub mod cloud;
 pub mod cluster;
 pub mod commands;
 pub mod environment;

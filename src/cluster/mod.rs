@@ -2,6 +2,7 @@
 //! and diagnosis. Every function takes a `kube::Client`, so tests point it at
 //! kube-sim.
 
+pub mod apply;
 pub mod diagnosis;
 pub mod events;
 pub mod logs;

@@ -1,0 +1,317 @@
+//! The database migration as a Job: applied, its pod's logs streamed live,
+//! its outcome taken from the container's exit status (never guessed from
+//! the log text), and failures diagnosed the way rollouts are.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use futures::{AsyncBufReadExt, StreamExt, TryStreamExt};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams, PropagationPolicy};
+use kube::runtime::{WatchStreamExt, watcher};
+use serde::Serialize;
+
+use super::diagnosis::{self, Thresholds};
+use crate::render::Manifest;
+
+/// How many of the migration's last log lines an outcome keeps.
+pub const LAST_LINES: usize = 20;
+
+/// Receives the migration's progress; the terminal UI prints it, tests record it.
+pub trait MigrationReporter: Send + Sync {
+    /// The Job was created (or found already complete for this release).
+    fn started(&self, job: &str);
+    /// One line of the migration's output, as it arrives.
+    fn log_line(&self, line: &str);
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationOutcome {
+    pub job: String,
+    pub pod: Option<String>,
+    pub succeeded: bool,
+    /// The migration container's exit code, from its terminated state.
+    pub exit_code: Option<i32>,
+    /// Why it failed, in Kubernetes' words (`Error`, `ImagePullBackOff`, ...).
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_lines: Vec<String>,
+    #[serde(serialize_with = "serialize_secs")]
+    pub elapsed: Duration,
+    /// The Job had already completed for this release and was not run again.
+    pub already_done: bool,
+}
+
+fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    #[error("the migration Job manifest has no name")]
+    NoName,
+    #[error("{action} Job/{job}: {source}")]
+    Api {
+        action: &'static str,
+        job: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("Job/{job} did not finish within {}s", .timeout.as_secs())]
+    Timeout { job: String, timeout: Duration },
+}
+
+/// Options of one migration run.
+#[derive(Debug, Clone)]
+pub struct MigrationOptions {
+    /// Delete a finished Job of the same name first and run again (`fintechctl migrate`).
+    pub rerun: bool,
+    pub timeout: Duration,
+    pub thresholds: Thresholds,
+}
+
+/// Runs the migration Job rendered in `job` and reports its outcome.
+pub async fn run_job(
+    client: &kube::Client,
+    namespace: &str,
+    job: &Manifest,
+    options: &MigrationOptions,
+    reporter: &dyn MigrationReporter,
+) -> Result<MigrationOutcome, MigrationError> {
+    let started = Instant::now();
+    let name = job.name().to_string();
+    if name.is_empty() {
+        return Err(MigrationError::NoName);
+    }
+    let jobs: Api<Job> = Api::namespaced(client.clone(), namespace);
+    let api_err = |action: &'static str| {
+        let job = name.clone();
+        move |source| MigrationError::Api {
+            action,
+            job,
+            source,
+        }
+    };
+
+    if let Some(existing) = jobs.get_opt(&name).await.map_err(api_err("reading"))? {
+        let finished = job_finished(&existing);
+        if finished == Some(true) && !options.rerun {
+            reporter.started(&name);
+            return Ok(MigrationOutcome {
+                job: name,
+                pod: None,
+                succeeded: true,
+                exit_code: Some(0),
+                reason: None,
+                message: Some("already completed for this release".into()),
+                last_lines: Vec::new(),
+                elapsed: started.elapsed(),
+                already_done: true,
+            });
+        }
+        if finished.is_some() {
+            // A finished Job cannot run again: its pod template is immutable.
+            delete_and_wait(&jobs, &name, options.timeout).await?;
+        }
+    }
+
+    let params = PatchParams::apply(crate::render::labels::MANAGER).force();
+    jobs.patch(&name, &params, &Patch::Apply(&job.object))
+        .await
+        .map_err(api_err("creating"))?;
+    reporter.started(&name);
+
+    let deadline = tokio::time::sleep(options.timeout);
+    tokio::pin!(deadline);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("job-name={name}");
+    let mut pod_events = watcher(pods.clone(), watcher::Config::default().labels(&selector))
+        .applied_objects()
+        .boxed();
+    let mut logs: Option<tokio::task::JoinHandle<VecDeque<String>>> = None;
+    let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+
+    let outcome = loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                if let Some(task) = logs.take() { task.abort(); }
+                return Err(MigrationError::Timeout { job: name, timeout: options.timeout });
+            }
+            Some(line) = line_rx.recv() => reporter.log_line(&line),
+            event = pod_events.try_next() => {
+                let pod = match event {
+                    Ok(Some(pod)) => pod,
+                    Ok(None) => continue,
+                    Err(e) => {
+                        return Err(MigrationError::Api { action: "watching pods of", job: name, source: kube::Error::Service(Box::new(e)) });
+                    }
+                };
+                let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                if logs.is_none() && container_started(&pod) {
+                    logs = Some(tokio::spawn(follow_logs(pods.clone(), pod_name.clone(), line_tx.clone())));
+                }
+                if let Some((exit_code, reason, message)) = terminated(&pod) {
+                    let lines = finish_logs(logs.take(), &mut line_rx, reporter).await;
+                    break MigrationOutcome {
+                        job: name.clone(),
+                        pod: Some(pod_name),
+                        succeeded: exit_code == 0,
+                        exit_code: Some(exit_code),
+                        reason: (exit_code != 0).then_some(reason),
+                        message,
+                        last_lines: lines,
+                        elapsed: started.elapsed(),
+                        already_done: false,
+                    };
+                }
+                // Only problems that waiting cannot fix end the run early:
+                // the pod never starts (image, config, scheduling, quota).
+                if let Some(problem) = diagnosis::diagnose_pod(&pod, &options.thresholds, Timestamp::now()) {
+                    if problem.logs == diagnosis::LogSource::None {
+                        if let Some(task) = logs.take() { task.abort(); }
+                        break MigrationOutcome {
+                            job: name.clone(),
+                            pod: Some(pod_name),
+                            succeeded: false,
+                            exit_code: None,
+                            reason: Some(problem.reason),
+                            message: Some(problem.message),
+                            last_lines: Vec::new(),
+                            elapsed: started.elapsed(),
+                            already_done: false,
+                        };
+                    }
+                }
+            }
+        }
+    };
+    Ok(outcome)
+}
+
+/// `Some(true)` complete, `Some(false)` failed, `None` still running.
+fn job_finished(job: &Job) -> Option<bool> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    for c in conditions {
+        if c.status == "True" {
+            match c.type_.as_str() {
+                "Complete" => return Some(true),
+                "Failed" => return Some(false),
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+async fn delete_and_wait(
+    jobs: &Api<Job>,
+    name: &str,
+    timeout: Duration,
+) -> Result<(), MigrationError> {
+    let params = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Background),
+        ..Default::default()
+    };
+    match jobs.delete(name, &params).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 404 => return Ok(()),
+        Err(source) => {
+            return Err(MigrationError::Api {
+                action: "deleting",
+                job: name.into(),
+                source,
+            });
+        }
+    }
+    let gone = kube::runtime::wait::await_condition(
+        jobs.clone(),
+        name,
+        kube::runtime::wait::conditions::is_deleted(""),
+    );
+    // `is_deleted("")` matches any uid: the object is gone.
+    match tokio::time::timeout(timeout, gone).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(MigrationError::Api {
+            action: "waiting for the deletion of",
+            job: name.into(),
+            source: kube::Error::Service(Box::new(e)),
+        }),
+        Err(_) => Err(MigrationError::Timeout {
+            job: name.into(),
+            timeout,
+        }),
+    }
+}
+
+fn container_started(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.state
+                    .as_ref()
+                    .is_some_and(|s| s.running.is_some() || s.terminated.is_some())
+            })
+        })
+}
+
+/// The first container's exit: code, reason, message.
+fn terminated(pod: &Pod) -> Option<(i32, String, Option<String>)> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    let t = statuses.first()?.state.as_ref()?.terminated.as_ref()?;
+    Some((
+        t.exit_code,
+        t.reason.clone().unwrap_or_else(|| "Error".into()),
+        t.message.clone(),
+    ))
+}
+
+async fn follow_logs(
+    pods: Api<Pod>,
+    pod: String,
+    tx: tokio::sync::mpsc::UnboundedSender<String>,
+) -> VecDeque<String> {
+    let mut last = VecDeque::with_capacity(LAST_LINES);
+    let params = LogParams {
+        follow: true,
+        ..Default::default()
+    };
+    let Ok(stream) = pods.log_stream(&pod, &params).await else {
+        return last;
+    };
+    let mut lines = stream.lines();
+    while let Some(Ok(line)) = lines.next().await {
+        if last.len() == LAST_LINES {
+            last.pop_front();
+        }
+        last.push_back(line.clone());
+        let _ = tx.send(line);
+    }
+    last
+}
+
+/// Waits briefly for the log stream to drain after the container exited,
+/// reporting what is still queued.
+async fn finish_logs(
+    task: Option<tokio::task::JoinHandle<VecDeque<String>>>,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    reporter: &dyn MigrationReporter,
+) -> Vec<String> {
+    let lines = match task {
+        Some(mut task) => match tokio::time::timeout(Duration::from_secs(5), &mut task).await {
+            Ok(Ok(lines)) => lines.into_iter().collect(),
+            _ => {
+                task.abort();
+                Vec::new()
+            }
+        },
+        None => Vec::new(),
+    };
+    while let Ok(line) = rx.try_recv() {
+        reporter.log_line(&line);
+    }
+    lines
+}
