@@ -3,7 +3,9 @@
 //! kube-sim.
 
 pub mod apply;
+pub mod connect;
 pub mod diagnosis;
 pub mod events;
 pub mod logs;
+pub mod migration;
 pub mod rollout;
