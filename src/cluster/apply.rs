@@ -1,0 +1,1005 @@
+//! Server-side apply of a rendered manifest set: kinds resolved once through
+//! discovery, phases in `Phase::all()` order, the objects of a phase in
+//! parallel (bounded), the next phase only once the whole previous one
+//! succeeded. Also the plan: what an apply would create, change or leave alone,
+//! from a server-side dry run against the live objects.
+//!
+//! Every object is read before it is applied: the resourceVersion before and
+//! after tells Created / Configured / Unchanged, and the live Deployment is
+//! what the HPA rule below needs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersion};
+use kube::discovery::{ApiCapabilities, Scope};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::task::JoinSet;
+
+use crate::render::labels;
+use crate::render::{Manifest, Phase};
+
+/// The field manager every apply uses, so ownership is stable across runs.
+pub const FIELD_MANAGER: &str = labels::MANAGER;
+
+/// The field manager that takes over `spec.replicas` of an HPA-managed
+/// Deployment from [`FIELD_MANAGER`] (see [`apply_set`]). It owns nothing
+/// else, and the API server drops it as soon as the HPA writes a new count.
+pub const REPLICAS_HANDOVER_MANAGER: &str = "fintechctl-replicas-handover";
+
+/// Requests in flight at once within a phase.
+const MAX_IN_FLIGHT: usize = 8;
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// Send everything with `dryRun=All`: validated and admitted, never stored.
+    pub dry_run: bool,
+    /// Take over fields another field manager owns (`force=true`).
+    pub force_conflicts: bool,
+    /// Kinds not to apply, e.g. `VerticalPodAutoscaler` when its CRD is missing.
+    pub skip_kinds: Vec<String>,
+    /// When this turns `true` (Ctrl-C), the apply finishes the phase in
+    /// progress and stops before the next one: never half a phase.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+}
+
+/// What an apply did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Created,
+    Configured,
+    Unchanged,
+    /// Its kind is in `skip_kinds`.
+    Skipped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppliedObject {
+    /// `Kind/name`.
+    pub display: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub action: Action,
+    /// `metadata.generation` after the apply (what a rollout watch waits for).
+    pub generation: Option<i64>,
+}
+
+/// Progress of [`apply_set`], for the terminal or a test recorder.
+pub trait ApplyReporter: Send + Sync {
+    fn phase_started(&self, phase: Phase, objects: usize);
+    fn object_applied(&self, object: &AppliedObject);
+    fn object_failed(&self, display: &str, error: &ApplyError);
+}
+
+/// A reporter that reports nothing.
+pub struct NoApplyReport;
+
+impl ApplyReporter for NoApplyReport {
+    fn phase_started(&self, _: Phase, _: usize) {}
+    fn object_applied(&self, _: &AppliedObject) {}
+    fn object_failed(&self, _: &str, _: &ApplyError) {}
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{object} (from {template}): the API server does not serve {api_version} {kind}")]
+    UnknownKind {
+        object: String,
+        template: String,
+        api_version: String,
+        kind: String,
+    },
+    #[error(
+        "{object} (from {template}): {kind} is namespaced but the object has no metadata.namespace"
+    )]
+    MissingNamespace {
+        object: String,
+        template: String,
+        kind: String,
+    },
+    #[error("discovering the kinds of {api_version}: {source}")]
+    Discovery {
+        api_version: String,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Another field manager owns fields this apply sets to different values.
+    /// `manager` names every conflicting manager (comma-separated when several).
+    #[error("{object}: conflict with field manager {manager:?} over {}; re-run with --force-conflicts to take them over", fields.join(", "))]
+    Conflict {
+        object: String,
+        manager: String,
+        fields: Vec<String>,
+    },
+    #[error("{object}: {action}: {source}")]
+    Api {
+        object: String,
+        /// `reading the live object`, `applying`, ...
+        action: &'static str,
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// Some objects of a phase failed; the phase's other objects were applied
+    /// and no later phase was started.
+    #[error("{} of the {phase:?} phase failed to apply: {}", plural(failures.len()), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    PhaseFailed {
+        phase: Phase,
+        failures: Vec<ApplyError>,
+        /// Everything applied so far, this phase included.
+        applied: Vec<AppliedObject>,
+    },
+    /// Stopped between phases; `applied` holds what was applied.
+    #[error("interrupted after the {last_phase:?} phase")]
+    Interrupted {
+        last_phase: Option<Phase>,
+        applied: Vec<AppliedObject>,
+    },
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 object".into()
+    } else {
+        format!("{n} objects")
+    }
+}
+
+/// A kind the API server serves, and how to address it.
+#[derive(Debug, Clone)]
+struct ResolvedKind {
+    resource: ApiResource,
+    namespaced: bool,
+}
+
+type KindKey = (String, String);
+
+/// Apply `manifests` with server-side apply, phase by phase.
+///
+/// A Deployment that an HPA in the set scales is applied *without*
+/// `spec.replicas` once it exists. Under server-side apply, a field in the
+/// applied configuration is owned by the applier and reset to the applied
+/// value on every apply: owning `spec.replicas` would scale production back
+/// to the template's count on every deploy (or fail with a conflict against
+/// the HPA controller once it has scaled). A new Deployment is created with
+/// the template's count so its first rollout starts at a sensible size.
+/// Leaving out a field fintechctl owns would make the API server *remove*
+/// it (→ 1 replica), so when fintechctl still owns `spec.replicas` (it
+/// created the Deployment and the HPA never changed the count) ownership is
+/// first handed to [`REPLICAS_HANDOVER_MANAGER`] at the live value.
+pub async fn apply_set(
+    client: &kube::Client,
+    manifests: &[Manifest],
+    opts: &ApplyOptions,
+    reporter: &dyn ApplyReporter,
+) -> Result<Vec<AppliedObject>, ApplyError> {
+    let (to_apply, skipped) = split_skipped(manifests, &opts.skip_kinds);
+    let kinds = resolve_kinds(client, &to_apply).await?;
+    let targets = prepare(client, &to_apply, &kinds)?;
+    let hpa_targets = hpa_scaled_deployments(&to_apply);
+
+    let mut applied: Vec<AppliedObject> = Vec::new();
+    let mut last_phase = None;
+    for phase in Phase::all() {
+        let in_phase: Vec<&Target> = targets.iter().filter(|t| t.phase == phase).collect();
+        let skipped_here: Vec<&&Manifest> = skipped.iter().filter(|m| m.phase() == phase).collect();
+        if in_phase.is_empty() && skipped_here.is_empty() {
+            continue;
+        }
+        if opts.stop.as_ref().is_some_and(|stop| *stop.borrow()) {
+            return Err(ApplyError::Interrupted {
+                last_phase,
+                applied,
+            });
+        }
+        reporter.phase_started(phase, in_phase.len());
+        for manifest in skipped_here {
+            let object = skipped_object(manifest);
+            reporter.object_applied(&object);
+            applied.push(object);
+        }
+
+        let mut failures = Vec::new();
+        let mut queue = in_phase.into_iter();
+        let mut in_flight = JoinSet::new();
+        loop {
+            while in_flight.len() < MAX_IN_FLIGHT
+                && let Some(target) = queue.next()
+            {
+                let hpa_managed = target.manifest.kind() == "Deployment"
+                    && hpa_targets
+                        .contains(&(target.namespace.clone(), target.manifest.name().to_string()));
+                let job = ApplyJob {
+                    api: target.api.clone(),
+                    object: target.manifest.object.clone(),
+                    display: target.manifest.display(),
+                    kind: target.manifest.kind().to_string(),
+                    name: target.manifest.name().to_string(),
+                    namespace: target.namespace.clone(),
+                    hpa_managed,
+                    dry_run: opts.dry_run,
+                    force: opts.force_conflicts,
+                };
+                in_flight.spawn(job.run());
+            }
+            let Some(joined) = in_flight.join_next().await else {
+                break;
+            };
+            match joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())) {
+                Ok(object) => {
+                    reporter.object_applied(&object);
+                    applied.push(object);
+                }
+                Err((display, error)) => {
+                    reporter.object_failed(&display, &error);
+                    failures.push(error);
+                }
+            }
+        }
+        if !failures.is_empty() {
+            return Err(ApplyError::PhaseFailed {
+                phase,
+                failures,
+                applied,
+            });
+        }
+        last_phase = Some(phase);
+    }
+    Ok(applied)
+}
+
+/// What a deploy would do to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlannedAction {
+    Create,
+    Change,
+    Unchanged,
+    Skip,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedChange {
+    pub display: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    pub action: PlannedAction,
+    /// For a change: the paths that differ, e.g. `.spec.template.spec.containers[0].image`
+    /// (never the values, so secrets are safe to show).
+    pub fields: Vec<String>,
+}
+
+/// What applying `manifests` would do, from a server-side dry-run apply of
+/// every object compared with the live object. Writes nothing. A conflict
+/// with another field manager shows up here, before anything is written.
+pub async fn plan(
+    client: &kube::Client,
+    manifests: &[Manifest],
+    opts: &ApplyOptions,
+) -> Result<Vec<PlannedChange>, ApplyError> {
+    let (to_apply, skipped) = split_skipped(manifests, &opts.skip_kinds);
+    let kinds = resolve_kinds(client, &to_apply).await?;
+    let targets = prepare(client, &to_apply, &kinds)?;
+    let hpa_targets = hpa_scaled_deployments(&to_apply);
+
+    let mut planned: Vec<(usize, PlannedChange)> = Vec::new();
+    let mut failures = Vec::new();
+    let mut queue = targets.iter().enumerate();
+    let mut in_flight = JoinSet::new();
+    loop {
+        while in_flight.len() < MAX_IN_FLIGHT
+            && let Some((index, target)) = queue.next()
+        {
+            let job = ApplyJob {
+                api: target.api.clone(),
+                object: target.manifest.object.clone(),
+                display: target.manifest.display(),
+                kind: target.manifest.kind().to_string(),
+                name: target.manifest.name().to_string(),
+                namespace: target.namespace.clone(),
+                hpa_managed: target.manifest.kind() == "Deployment"
+                    && hpa_targets
+                        .contains(&(target.namespace.clone(), target.manifest.name().to_string())),
+                dry_run: true,
+                force: opts.force_conflicts,
+            };
+            in_flight.spawn(async move { (index, job.plan().await) });
+        }
+        let Some(joined) = in_flight.join_next().await else {
+            break;
+        };
+        match joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())) {
+            (index, Ok(change)) => planned.push((index, change)),
+            (_, Err((_, error))) => failures.push(error),
+        }
+    }
+    if let Some(first) = failures.into_iter().next() {
+        return Err(first);
+    }
+    planned.sort_by_key(|(index, _)| *index);
+    let mut changes: Vec<PlannedChange> = planned.into_iter().map(|(_, c)| c).collect();
+    changes.extend(skipped.iter().map(|m| PlannedChange {
+        display: m.display(),
+        kind: m.kind().to_string(),
+        name: m.name().to_string(),
+        namespace: m.namespace().map(str::to_string),
+        action: PlannedAction::Skip,
+        fields: Vec::new(),
+    }));
+    Ok(changes)
+}
+
+/// Whether the API server serves `group/version` `kind` (an optional CRD
+/// such as the VerticalPodAutoscaler). Any failure to find out counts as no.
+pub async fn crd_available(client: &kube::Client, group: &str, version: &str, kind: &str) -> bool {
+    let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
+    kube::discovery::pinned_kind(client, &gvk).await.is_ok()
+}
+
+fn split_skipped<'a>(
+    manifests: &'a [Manifest],
+    skip_kinds: &[String],
+) -> (Vec<&'a Manifest>, Vec<&'a Manifest>) {
+    manifests
+        .iter()
+        .partition(|m| !skip_kinds.iter().any(|k| k == m.kind()))
+}
+
+fn skipped_object(manifest: &Manifest) -> AppliedObject {
+    AppliedObject {
+        display: manifest.display(),
+        kind: manifest.kind().to_string(),
+        name: manifest.name().to_string(),
+        namespace: manifest.namespace().map(str::to_string),
+        action: Action::Skipped,
+        generation: None,
+    }
+}
+
+/// Discovery of every apiVersion the set uses, one request per
+/// group/version, all at once.
+async fn resolve_kinds(
+    client: &kube::Client,
+    manifests: &[&Manifest],
+) -> Result<HashMap<KindKey, ResolvedKind>, ApplyError> {
+    let api_versions: BTreeSet<String> = manifests
+        .iter()
+        .map(|m| m.api_version().to_string())
+        .collect();
+    let mut lookups = JoinSet::new();
+    for api_version in api_versions {
+        let client = client.clone();
+        lookups.spawn(async move {
+            let Ok(gv) = api_version.parse::<GroupVersion>() else {
+                return (api_version, Ok(None));
+            };
+            let resources = match kube::discovery::pinned_group(&client, &gv).await {
+                Ok(group) => Ok(Some(group.versioned_resources(&gv.version))),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+                Err(source) => Err(source),
+            };
+            (api_version, resources)
+        });
+    }
+    let mut served: HashMap<String, Vec<(ApiResource, ApiCapabilities)>> = HashMap::new();
+    while let Some(joined) = lookups.join_next().await {
+        let (api_version, resources) =
+            joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        match resources {
+            Ok(resources) => {
+                served.insert(api_version, resources.unwrap_or_default());
+            }
+            Err(source) => {
+                return Err(ApplyError::Discovery {
+                    api_version,
+                    source: Box::new(source),
+                });
+            }
+        }
+    }
+
+    let mut kinds = HashMap::new();
+    for manifest in manifests {
+        let key = (
+            manifest.api_version().to_string(),
+            manifest.kind().to_string(),
+        );
+        if kinds.contains_key(&key) {
+            continue;
+        }
+        let found = served
+            .get(manifest.api_version())
+            .and_then(|resources| resources.iter().find(|(ar, _)| ar.kind == manifest.kind()));
+        let Some((resource, caps)) = found else {
+            return Err(ApplyError::UnknownKind {
+                object: manifest.display(),
+                template: manifest.template.clone(),
+                api_version: manifest.api_version().to_string(),
+                kind: manifest.kind().to_string(),
+            });
+        };
+        kinds.insert(
+            key,
+            ResolvedKind {
+                resource: resource.clone(),
+                namespaced: matches!(caps.scope, Scope::Namespaced),
+            },
+        );
+    }
+    Ok(kinds)
+}
+
+/// A manifest with the API handle to apply it through.
+struct Target<'a> {
+    manifest: &'a Manifest,
+    phase: Phase,
+    namespace: Option<String>,
+    api: Api<DynamicObject>,
+}
+
+fn prepare<'a>(
+    client: &kube::Client,
+    manifests: &[&'a Manifest],
+    kinds: &HashMap<KindKey, ResolvedKind>,
+) -> Result<Vec<Target<'a>>, ApplyError> {
+    manifests
+        .iter()
+        .map(|manifest| {
+            let kind = &kinds[&(
+                manifest.api_version().to_string(),
+                manifest.kind().to_string(),
+            )];
+            let (namespace, api) = if kind.namespaced {
+                let Some(ns) = manifest.namespace() else {
+                    return Err(ApplyError::MissingNamespace {
+                        object: manifest.display(),
+                        template: manifest.template.clone(),
+                        kind: manifest.kind().to_string(),
+                    });
+                };
+                (
+                    Some(ns.to_string()),
+                    Api::namespaced_with(client.clone(), ns, &kind.resource),
+                )
+            } else {
+                (None, Api::all_with(client.clone(), &kind.resource))
+            };
+            Ok(Target {
+                manifest,
+                phase: manifest.phase(),
+                namespace,
+                api,
+            })
+        })
+        .collect()
+}
+
+/// `(namespace, name)` of every Deployment an HPA in the set scales.
+fn hpa_scaled_deployments(manifests: &[&Manifest]) -> BTreeSet<(Option<String>, String)> {
+    manifests
+        .iter()
+        .filter(|m| m.kind() == "HorizontalPodAutoscaler")
+        .filter_map(|hpa| {
+            let target = &hpa.object["spec"]["scaleTargetRef"];
+            (target["kind"] == "Deployment").then(|| {
+                (
+                    hpa.namespace().map(str::to_string),
+                    target["name"].as_str().unwrap_or("").to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// One object's apply, owning everything it needs so it can run as a task.
+struct ApplyJob {
+    api: Api<DynamicObject>,
+    object: Value,
+    display: String,
+    kind: String,
+    name: String,
+    namespace: Option<String>,
+    hpa_managed: bool,
+    dry_run: bool,
+    force: bool,
+}
+
+type JobError = (String, ApplyError);
+
+impl ApplyJob {
+    fn params(&self, manager: &str) -> PatchParams {
+        let mut params = PatchParams::apply(manager);
+        params.force = self.force;
+        params.dry_run = self.dry_run;
+        params
+    }
+
+    fn api_error(&self, action: &'static str, source: kube::Error) -> JobError {
+        let error = conflict_of(&self.display, &source).unwrap_or(ApplyError::Api {
+            object: self.display.clone(),
+            action,
+            source: Box::new(source),
+        });
+        (self.display.clone(), error)
+    }
+
+    /// Read the live object, apply, and say what changed.
+    async fn run(self) -> Result<AppliedObject, JobError> {
+        let (live, result) = self.apply().await?;
+        let action = match &live {
+            None => Action::Created,
+            Some(live) if self.dry_run => {
+                if normalized(live) == normalized(&result) {
+                    Action::Unchanged
+                } else {
+                    Action::Configured
+                }
+            }
+            Some(live) if live.metadata.resource_version == result.metadata.resource_version => {
+                Action::Unchanged
+            }
+            Some(_) => Action::Configured,
+        };
+        Ok(AppliedObject {
+            display: self.display,
+            kind: self.kind,
+            name: self.name,
+            namespace: self.namespace,
+            action,
+            generation: result.metadata.generation,
+        })
+    }
+
+    /// Like [`ApplyJob::run`] with a dry run, reporting the differing fields.
+    async fn plan(self) -> Result<PlannedChange, JobError> {
+        let live = self.live().await?;
+        let (action, fields) = match &live {
+            None => {
+                // Validates the new object; a namespace that does not exist
+                // yet (a first deploy) cannot be dry-run into, and is created
+                // by the first phase.
+                match self
+                    .api
+                    .patch(
+                        &self.name,
+                        &self.params(FIELD_MANAGER),
+                        &Patch::Apply(&self.object),
+                    )
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                    Err(e) => return Err(self.api_error("applying (dry run)", e)),
+                }
+                (PlannedAction::Create, Vec::new())
+            }
+            Some(live) => {
+                let (_, result) = self.apply_over(Some(live.clone())).await?;
+                let fields = changed_paths(&normalized(live), &normalized(&result));
+                if fields.is_empty() {
+                    (PlannedAction::Unchanged, fields)
+                } else {
+                    (PlannedAction::Change, fields)
+                }
+            }
+        };
+        Ok(PlannedChange {
+            display: self.display,
+            kind: self.kind,
+            name: self.name,
+            namespace: self.namespace,
+            action,
+            fields,
+        })
+    }
+
+    async fn live(&self) -> Result<Option<DynamicObject>, JobError> {
+        self.api
+            .get_opt(&self.name)
+            .await
+            .map_err(|e| self.api_error("reading the live object", e))
+    }
+
+    async fn apply(&self) -> Result<(Option<DynamicObject>, DynamicObject), JobError> {
+        let live = self.live().await?;
+        self.apply_over(live).await
+    }
+
+    async fn apply_over(
+        &self,
+        live: Option<DynamicObject>,
+    ) -> Result<(Option<DynamicObject>, DynamicObject), JobError> {
+        let mut object = self.object.clone();
+        if self.hpa_managed
+            && let Some(live) = &live
+        {
+            let live_replicas = live.data["spec"]["replicas"].clone();
+            if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+                spec.remove("replicas");
+            }
+            if owns_replicas(live, FIELD_MANAGER) && !live_replicas.is_null() {
+                if self.dry_run {
+                    // A dry run cannot hand ownership over (the handover would
+                    // not persist), so it keeps the live count to show the same result.
+                    object["spec"]["replicas"] = live_replicas;
+                } else {
+                    self.hand_over_replicas(live_replicas).await?;
+                }
+            }
+        }
+        let result = self
+            .api
+            .patch(
+                &self.name,
+                &self.params(FIELD_MANAGER),
+                &Patch::Apply(&object),
+            )
+            .await
+            .map_err(|e| self.api_error("applying", e))?;
+        Ok((live, result))
+    }
+
+    /// Make [`REPLICAS_HANDOVER_MANAGER`] co-own `spec.replicas` at its live
+    /// value, so fintechctl can stop applying it without the API server
+    /// removing the field.
+    async fn hand_over_replicas(&self, replicas: Value) -> Result<(), JobError> {
+        let mut handover = serde_json::json!({
+            "apiVersion": self.object["apiVersion"],
+            "kind": self.object["kind"],
+            "metadata": {"name": self.name},
+            "spec": {"replicas": replicas},
+        });
+        if let Some(ns) = &self.namespace {
+            handover["metadata"]["namespace"] = Value::String(ns.clone());
+        }
+        self.api
+            .patch(
+                &self.name,
+                &PatchParams::apply(REPLICAS_HANDOVER_MANAGER),
+                &Patch::Apply(&handover),
+            )
+            .await
+            .map_err(|e| self.api_error("handing spec.replicas over to the HPA", e))?;
+        Ok(())
+    }
+}
+
+/// Whether `manager` owns `spec.replicas` through an Apply operation.
+fn owns_replicas(object: &DynamicObject, manager: &str) -> bool {
+    object
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .any(|entry| {
+            entry.manager.as_deref() == Some(manager)
+                && entry.operation.as_deref() == Some("Apply")
+                && entry
+                    .fields_v1
+                    .as_ref()
+                    .is_some_and(|f| f.0.pointer("/f:spec/f:replicas").is_some())
+        })
+}
+
+/// The object without what the API server changes on every write or owns
+/// itself, so a dry-run result and the live object compare equal when an
+/// apply would change nothing.
+fn normalized(object: &DynamicObject) -> Value {
+    let mut value = serde_json::to_value(object).unwrap_or(Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        for volatile in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+        ] {
+            meta.remove(volatile);
+        }
+    }
+    value
+}
+
+/// The JSON paths at which `before` and `after` differ (`.spec.replicas`,
+/// `.spec.template.spec.containers[0].image`), at most 20.
+fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+    fn walk(path: &mut String, before: &Value, after: &Value, out: &mut Vec<String>) {
+        match (before, after) {
+            (Value::Object(b), Value::Object(a)) => {
+                let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+                for key in keys {
+                    let len = path.len();
+                    path.push('.');
+                    path.push_str(key);
+                    walk(
+                        path,
+                        b.get(key).unwrap_or(&Value::Null),
+                        a.get(key).unwrap_or(&Value::Null),
+                        out,
+                    );
+                    path.truncate(len);
+                }
+            }
+            (Value::Array(b), Value::Array(a)) if b.len() == a.len() => {
+                for (i, (b, a)) in b.iter().zip(a).enumerate() {
+                    let len = path.len();
+                    path.push_str(&format!("[{i}]"));
+                    walk(path, b, a, out);
+                    path.truncate(len);
+                }
+            }
+            (b, a) if b != a => out.push(path.clone()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&mut String::new(), before, after, &mut out);
+    out.truncate(20);
+    out
+}
+
+/// An apply conflict, from the 409 Status the API server sends:
+/// causes of reason `FieldManagerConflict` with the message
+/// `conflict with "kubectl" using apps/v1` and the field `.spec.replicas`,
+/// or failing those, the same facts from the Status message.
+fn conflict_of(object: &str, error: &kube::Error) -> Option<ApplyError> {
+    let kube::Error::Api(status) = error else {
+        return None;
+    };
+    if status.code != 409 {
+        return None;
+    }
+    let mut managers: BTreeMap<String, ()> = BTreeMap::new();
+    let mut fields = Vec::new();
+    for cause in status.details.iter().flat_map(|d| &d.causes) {
+        if cause.reason == "FieldManagerConflict" {
+            if let Some(manager) = quoted(&cause.message) {
+                managers.insert(manager, ());
+            }
+            if !cause.field.is_empty() {
+                fields.push(cause.field.clone());
+            }
+        }
+    }
+    if managers.is_empty() {
+        // "Apply failed with 1 conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas"
+        // or, for several, a line per field: "conflicts with \"kubectl\" using apps/v1:\n- .spec.replicas"
+        if !status.message.contains("conflict with") && !status.message.contains("conflicts with") {
+            return None;
+        }
+        for line in status.message.lines() {
+            if let Some(rest) = line
+                .split_once("conflict with ")
+                .or(line.split_once("conflicts with "))
+            {
+                if let Some(manager) = quoted(rest.1) {
+                    managers.insert(manager, ());
+                }
+                if let Some((_, field)) = rest.1.rsplit_once(": ")
+                    && field.starts_with('.')
+                {
+                    fields.push(field.trim().to_string());
+                }
+            } else if let Some(field) = line.trim().strip_prefix("- ") {
+                fields.push(field.to_string());
+            }
+        }
+    }
+    if managers.is_empty() {
+        return None;
+    }
+    Some(ApplyError::Conflict {
+        object: object.to_string(),
+        manager: managers.into_keys().collect::<Vec<_>>().join(", "),
+        fields,
+    })
+}
+
+/// The first `"quoted"` word of `text`.
+fn quoted(text: &str) -> Option<String> {
+    let start = text.find('"')? + 1;
+    let end = text[start..].find('"')? + start;
+    Some(text[start..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+    use serde_json::json;
+
+    fn status(value: Value) -> kube::Error {
+        kube::Error::Api(Box::new(serde_json::from_value::<Status>(value).unwrap()))
+    }
+
+    #[test]
+    fn conflict_is_read_from_the_status_causes() {
+        let error = status(json!({
+            "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+            "message": "Apply failed with 2 conflicts: conflicts with \"kubectl\" using apps/v1:\n- .spec.replicas\n- .spec.template.spec.containers[name=\"api\"].image",
+            "details": {"name": "api-gateway", "group": "apps", "kind": "deployments", "causes": [
+                {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\" using apps/v1", "field": ".spec.replicas"},
+                {"reason": "FieldManagerConflict", "message": "conflict with \"kubectl\" using apps/v1",
+                 "field": ".spec.template.spec.containers[name=\"api\"].image"},
+            ]},
+        }));
+        match conflict_of("Deployment/api-gateway", &error) {
+            Some(ApplyError::Conflict {
+                object,
+                manager,
+                fields,
+            }) => {
+                assert_eq!(object, "Deployment/api-gateway");
+                assert_eq!(manager, "kubectl");
+                assert_eq!(
+                    fields,
+                    vec![
+                        ".spec.replicas",
+                        ".spec.template.spec.containers[name=\"api\"].image"
+                    ]
+                );
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn conflict_is_read_from_the_message_without_causes() {
+        let error = status(json!({
+            "status": "Failure", "reason": "Conflict", "code": 409,
+            "message": "Apply failed with 1 conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas",
+        }));
+        let Some(ApplyError::Conflict {
+            manager, fields, ..
+        }) = conflict_of("Deployment/x", &error)
+        else {
+            panic!("expected a conflict");
+        };
+        assert_eq!(manager, "kubectl");
+        assert_eq!(fields, vec![".spec.replicas"]);
+
+        let several = status(json!({
+            "reason": "Conflict", "code": 409,
+            "message": "Apply failed with 2 conflicts: conflicts with \"helm\" using v1:\n- .data.a\n- .data.b",
+        }));
+        let Some(ApplyError::Conflict {
+            manager, fields, ..
+        }) = conflict_of("ConfigMap/x", &several)
+        else {
+            panic!("expected a conflict");
+        };
+        assert_eq!(manager, "helm");
+        assert_eq!(fields, vec![".data.a", ".data.b"]);
+    }
+
+    #[test]
+    fn conflict_message_names_manager_and_fields() {
+        let error = ApplyError::Conflict {
+            object: "Deployment/api-gateway".into(),
+            manager: "kubectl".into(),
+            fields: vec![".spec.replicas".into()],
+        };
+        assert_eq!(
+            error.to_string(),
+            "Deployment/api-gateway: conflict with field manager \"kubectl\" over .spec.replicas; re-run with --force-conflicts to take them over"
+        );
+    }
+
+    #[test]
+    fn other_409s_are_not_apply_conflicts() {
+        let error = status(json!({
+            "reason": "Conflict", "code": 409,
+            "message": "Operation cannot be fulfilled on deployments.apps \"x\": the object has been modified",
+        }));
+        assert!(conflict_of("Deployment/x", &error).is_none());
+        let not_found = status(json!({"reason": "NotFound", "code": 404, "message": "not found"}));
+        assert!(conflict_of("Deployment/x", &not_found).is_none());
+    }
+
+    fn manifest(object: Value) -> Manifest {
+        Manifest::new("t.yaml", object)
+    }
+
+    #[test]
+    fn hpa_targets_are_found_per_namespace() {
+        let set = [
+            manifest(
+                json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "api-gateway", "namespace": "prod"},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api-gateway"}}}),
+            ),
+            manifest(
+                json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "db", "namespace": "prod"},
+                "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}}}),
+            ),
+            manifest(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "api-gateway", "namespace": "prod"}})),
+        ];
+        let refs: Vec<&Manifest> = set.iter().collect();
+        let targets = hpa_scaled_deployments(&refs);
+        assert_eq!(
+            targets.into_iter().collect::<Vec<_>>(),
+            vec![(Some("prod".to_string()), "api-gateway".to_string())]
+        );
+    }
+
+    #[test]
+    fn skip_kinds_splits_the_set() {
+        let set = [
+            manifest(
+                json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler", "metadata": {"name": "a"}}),
+            ),
+            manifest(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b"}})),
+        ];
+        let (apply, skip) = split_skipped(&set, &["VerticalPodAutoscaler".to_string()]);
+        assert_eq!(apply.len(), 1);
+        assert_eq!(skip[0].kind(), "VerticalPodAutoscaler");
+        assert_eq!(skipped_object(skip[0]).action, Action::Skipped);
+    }
+
+    fn dynamic(value: Value) -> DynamicObject {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn replicas_ownership_is_read_from_managed_fields() {
+        let owned = dynamic(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api", "managedFields": [
+                {"manager": "fintechctl", "operation": "Apply", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}}},
+            ]},
+        }));
+        assert!(owns_replicas(&owned, FIELD_MANAGER));
+        let handed_over = dynamic(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api", "managedFields": [
+                {"manager": "fintechctl", "operation": "Apply", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:template": {}}}},
+                {"manager": "kube-controller-manager", "operation": "Update", "subresource": "scale",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            ]},
+        }));
+        assert!(!owns_replicas(&handed_over, FIELD_MANAGER));
+    }
+
+    #[test]
+    fn normalized_ignores_what_the_server_changes_on_every_write() {
+        let live = dynamic(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "resourceVersion": "5", "uid": "u", "generation": 1,
+                         "creationTimestamp": "2026-01-01T00:00:00Z", "managedFields": [{"manager": "x"}]},
+            "data": {"a": "1"},
+        }));
+        let dry_run = dynamic(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "resourceVersion": "6", "uid": "u", "generation": 2},
+            "data": {"a": "1"}, "status": {"x": 1},
+        }));
+        assert_eq!(normalized(&live), normalized(&dry_run));
+    }
+
+    #[test]
+    fn changed_paths_name_every_difference() {
+        let before = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"image": "a:1", "name": "api"}]}}},
+                            "data": {"gone": "x"}});
+        let after = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"image": "a:2", "name": "api"}]}}},
+                           "data": {"new": "y"}});
+        assert_eq!(
+            changed_paths(&before, &after),
+            vec![
+                ".data.gone",
+                ".data.new",
+                ".spec.template.spec.containers[0].image"
+            ]
+        );
+        assert!(changed_paths(&before, &before).is_empty());
+    }
+}
