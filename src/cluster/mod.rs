@@ -9,3 +9,4 @@ pub mod events;
 pub mod logs;
 pub mod migration;
 pub mod rollout;
+pub mod wait;
