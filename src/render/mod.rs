@@ -2,6 +2,7 @@
 //! environment, and the schema and policy checks every set passes before it
 //! is printed or applied.
 
+pub mod diff;
 pub mod labels;
 pub mod manifest;
 pub mod policy;
