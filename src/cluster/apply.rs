@@ -4,9 +4,9 @@
 //! succeeded. Also the plan: what an apply would create, change or leave alone,
 //! from a server-side dry run against the live objects.
 //!
-//! Every object is read before it is applied: the resourceVersion before and
-//! after tells Created / Configured / Unchanged, and the live Deployment is
-//! what the HPA rule below needs.
+//! Every object is read before it is applied: the live object against the
+//! apply's result tells Created / Configured / Unchanged, and the live
+//! Deployment is what the HPA rule below needs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -49,6 +49,7 @@ pub struct ApplyOptions {
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Created,
+    /// Something other than status and server-kept metadata changed.
     Configured,
     Unchanged,
     /// Its kind is in `skip_kinds`.
@@ -529,18 +530,12 @@ impl ApplyJob {
     /// Read the live object, apply, and say what changed.
     async fn run(self) -> Result<AppliedObject, JobError> {
         let (live, result) = self.apply().await?;
+        // Not the resourceVersion: controllers write status (and the HPA
+        // handover writes managedFields) all the time, so only a difference
+        // in what fintechctl applies counts as a change.
         let action = match &live {
             None => Action::Created,
-            Some(live) if self.dry_run => {
-                if normalized(live) == normalized(&result) {
-                    Action::Unchanged
-                } else {
-                    Action::Configured
-                }
-            }
-            Some(live) if live.metadata.resource_version == result.metadata.resource_version => {
-                Action::Unchanged
-            }
+            Some(live) if normalized(live) == normalized(&result) => Action::Unchanged,
             Some(_) => Action::Configured,
         };
         Ok(AppliedObject {
