@@ -1,1 +1,418 @@
-//! kube-sim: placeholder until the simulator lands.
+//! kube-sim: a simulated Kubernetes API server for tests.
+//!
+//! It speaks the real wire protocol over real TCP on loopback: discovery, get / list /
+//! watch, create / update / patch (server-side apply, merge and strategic merge patch) /
+//! delete, the status subresource, pod logs, exec / attach / port-forward websockets, and
+//! it runs simple controllers (Deployment → ReplicaSet → Pods, Job → Pod, StatefulSet,
+//! Service → Endpoints) with a simulated kubelet driven by [`Behaviors`].
+//! See README.md for what is and is not simulated.
+
+#![allow(
+    clippy::result_large_err,
+    clippy::too_many_arguments,
+    clippy::type_complexity
+)]
+
+mod admission;
+mod controllers;
+pub mod error;
+mod fields;
+mod kubelet;
+mod resources;
+mod selectors;
+mod server;
+mod store;
+mod streams;
+mod util;
+
+pub use error::ApiError;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// What the simulated kubelet does with a container image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BehaviorKind {
+    /// Starts, becomes ready after `readyAfter`.
+    #[default]
+    Ready,
+    /// ErrImagePull, then ImagePullBackOff.
+    ImagePullError,
+    /// Starts, exits with `exitCode` after printing `logs`, CrashLoopBackOff.
+    CrashLoop,
+    /// Running, readiness probe failing (Unhealthy events).
+    NeverReady,
+    /// Like crash-loop with reason OOMKilled and exit code 137.
+    OomKilled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageBehavior {
+    /// Glob on the container image (`*` and `?`).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    #[serde(default)]
+    pub behavior: BehaviorKind,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub logs: Option<String>,
+    /// Go-style duration ("300ms", "2s").
+    #[serde(default)]
+    pub ready_after: Option<String>,
+    /// How long a crash-loop container runs before it exits (default 1s).
+    #[serde(default)]
+    pub run_for: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecBehavior {
+    /// Glob on the pod name.
+    pub pod: String,
+    #[serde(default)]
+    pub env: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortBehavior {
+    /// Glob on the pod name.
+    pub pod: String,
+    /// The container port.
+    pub port: u16,
+    /// Local `host:port` the traffic goes to.
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobBehavior {
+    /// Glob on the container image of a Job's pod.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    pub command: Vec<String>,
+}
+
+/// The behaviours file (`--behaviors FILE`), matched in order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Behaviors {
+    #[serde(default)]
+    pub images: Vec<ImageBehavior>,
+    #[serde(default)]
+    pub exec: Vec<ExecBehavior>,
+    #[serde(default)]
+    pub ports: Vec<PortBehavior>,
+    #[serde(default)]
+    pub jobs: Vec<JobBehavior>,
+}
+
+impl Behaviors {
+    pub fn from_yaml(s: &str) -> Result<Self, serde_saphyr::Error> {
+        if s.trim().is_empty() {
+            return Ok(Behaviors::default());
+        }
+        serde_saphyr::from_str(s)
+    }
+
+    /// The first image behaviour whose glob matches `image`.
+    pub fn for_image(&self, image: &str) -> Option<&ImageBehavior> {
+        self.images
+            .iter()
+            .find(|b| util::glob_match(&b.pattern, image))
+    }
+    pub fn exec_env(&self, pod: &str) -> Vec<(String, String)> {
+        self.exec
+            .iter()
+            .filter(|e| util::glob_match(&e.pod, pod))
+            .flat_map(|e| {
+                e.env.iter().map(|(k, v)| {
+                    (
+                        k.clone(),
+                        match v {
+                            Value::String(s) => s.clone(),
+                            o => o.to_string(),
+                        },
+                    )
+                })
+            })
+            .collect()
+    }
+    pub fn port_target(&self, pod: &str, port: u16) -> Option<String> {
+        self.ports
+            .iter()
+            .find(|p| p.port == port && util::glob_match(&p.pod, pod))
+            .map(|p| p.target.clone())
+    }
+    pub fn job_command(&self, image: &str) -> Option<Vec<String>> {
+        self.jobs
+            .iter()
+            .find(|j| util::glob_match(&j.pattern, image))
+            .map(|j| j.command.clone())
+    }
+}
+
+/// Runtime fault injection.
+#[derive(Debug, Clone, Default)]
+pub struct FaultState {
+    /// Added before every API request is answered.
+    pub latency: Option<Duration>,
+    /// Share (0.0..=1.0) of resource requests answered with `error_code`.
+    pub error_share: f64,
+    /// 500 or 429 (429 carries Retry-After).
+    pub error_code: u16,
+    /// Retry-After seconds for 429 answers.
+    pub retry_after_secs: u64,
+    /// Watches end after this many events.
+    pub watch_drop_after: Option<usize>,
+    /// Exec / attach / port-forward streams are cut after this many bytes from the pod.
+    pub exec_cut_after: Option<u64>,
+}
+
+/// Handle for runtime fault injection (cheap to clone).
+#[derive(Debug, Clone, Default)]
+pub struct Faults(Arc<Mutex<(FaultState, u64)>>);
+
+impl Faults {
+    pub fn set_latency(&self, d: Option<Duration>) {
+        self.0.lock().unwrap().0.latency = d;
+    }
+    /// Answer `share` of resource requests with `code` (500 or 429).
+    pub fn set_error_rate(&self, share: f64, code: u16) {
+        let mut g = self.0.lock().unwrap();
+        g.0.error_share = share.clamp(0.0, 1.0);
+        g.0.error_code = code;
+        if g.0.retry_after_secs == 0 {
+            g.0.retry_after_secs = 1;
+        }
+    }
+    pub fn set_retry_after(&self, secs: u64) {
+        self.0.lock().unwrap().0.retry_after_secs = secs;
+    }
+    pub fn drop_watches_after(&self, n: Option<usize>) {
+        self.0.lock().unwrap().0.watch_drop_after = n;
+    }
+    pub fn cut_exec_after(&self, bytes: Option<u64>) {
+        self.0.lock().unwrap().0.exec_cut_after = bytes;
+    }
+    pub fn clear(&self) {
+        self.0.lock().unwrap().0 = FaultState::default();
+    }
+    pub fn state(&self) -> FaultState {
+        self.0.lock().unwrap().0.clone()
+    }
+    /// Decide whether this request fails (deterministic pseudo-random sequence).
+    pub(crate) fn roll_error(&self) -> Option<(u16, u64)> {
+        let mut g = self.0.lock().unwrap();
+        if g.0.error_share <= 0.0 {
+            return None;
+        }
+        g.1 =
+            g.1.wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+        let x = ((g.1 >> 33) as f64) / ((1u64 << 31) as f64);
+        (x < g.0.error_share).then_some((g.0.error_code, g.0.retry_after_secs))
+    }
+}
+
+/// Configuration of a simulator instance.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub behaviors: Behaviors,
+    /// Latency added to every API request.
+    pub latency: Option<Duration>,
+    /// 1.0 = real time; 0.05 = every simulated delay (readiness, backoff, progress
+    /// deadlines, grace periods) 20x shorter.
+    pub time_scale: f64,
+    /// Serve the autoscaling.k8s.io VerticalPodAutoscaler CRD group.
+    pub vpa_installed: bool,
+    /// Watch events kept for resuming; older resourceVersions answer 410 Expired.
+    pub watch_history: usize,
+    /// Port to bind on 127.0.0.1 (0 = any free port).
+    pub port: u16,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            behaviors: Behaviors::default(),
+            latency: None,
+            time_scale: 1.0,
+            vpa_installed: true,
+            watch_history: 10_000,
+            port: 0,
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub store: Mutex<store::Store>,
+    pub behaviors: RwLock<Behaviors>,
+    pub faults: Faults,
+    pub time_scale: f64,
+    pub vpa: bool,
+    pub notify: tokio::sync::Notify,
+    pub kubelet: Mutex<kubelet::Kubelet>,
+    pub addr: SocketAddr,
+}
+
+impl Shared {
+    /// Scale a simulated duration to real time.
+    pub fn scaled(&self, d: Duration) -> Duration {
+        d.mul_f64(self.time_scale.max(0.0))
+    }
+}
+
+/// A running simulator.
+pub struct KubeSim {
+    shared: Arc<Shared>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl KubeSim {
+    /// Start on 127.0.0.1 (`cfg.port`, 0 = any free port).
+    pub async fn start(cfg: SimConfig) -> anyhow::Result<KubeSim> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", cfg.port)).await?;
+        let addr = listener.local_addr()?;
+        let faults = Faults::default();
+        faults.set_latency(cfg.latency);
+        let mut st = store::Store::new(cfg.watch_history.max(1));
+        controllers::bootstrap(&mut st);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(st),
+            behaviors: RwLock::new(cfg.behaviors.clone()),
+            faults,
+            time_scale: cfg.time_scale,
+            vpa: cfg.vpa_installed,
+            notify: tokio::sync::Notify::new(),
+            kubelet: Mutex::new(kubelet::Kubelet::default()),
+            addr,
+        });
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let t1 = tokio::spawn(server::serve(listener, shared.clone(), rx.clone()));
+        let t2 = tokio::spawn(controllers::run(shared.clone(), rx));
+        Ok(KubeSim {
+            shared,
+            shutdown: tx,
+            tasks: vec![t1, t2],
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.shared.addr.port()
+    }
+
+    pub fn kubeconfig_yaml(&self) -> String {
+        format!(
+            "apiVersion: v1
+kind: Config
+clusters:
+- name: kube-sim
+  cluster:
+    server: {}
+contexts:
+- name: kube-sim
+  context:
+    cluster: kube-sim
+    user: kube-sim
+    namespace: default
+current-context: kube-sim
+preferences: {{}}
+users:
+- name: kube-sim
+  user:
+    token: kube-sim-dummy-token
+",
+            self.url()
+        )
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(p) = path.parent()
+            && !p.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(p)?;
+        }
+        std::fs::write(path, self.kubeconfig_yaml())
+    }
+
+    /// New behaviours; they apply to pods created afterwards.
+    pub fn set_behaviors(&self, b: Behaviors) {
+        *self.shared.behaviors.write().unwrap() = b;
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.clone()
+    }
+
+    /// Direct store inspection.
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let rd = resources::find_kind(api_version, kind)?;
+        let st = self.shared.store.lock().unwrap();
+        st.get(rd, namespace.unwrap_or(""), name).cloned()
+    }
+
+    /// All objects of a kind (in a namespace, or everywhere with None).
+    pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        let Some(rd) = resources::find_kind(api_version, kind) else {
+            return vec![];
+        };
+        let st = self.shared.store.lock().unwrap();
+        st.list_cloned(rd, namespace)
+    }
+
+    /// Create an object directly (as manager "kube-sim-test").
+    pub fn create(&self, obj: Value) -> Result<Value, error::ApiError> {
+        let rd = resources::find_kind(
+            &util::str_of(&obj, "apiVersion"),
+            &util::str_of(&obj, "kind"),
+        )
+        .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
+        let r = self.shared.store.lock().unwrap().create(
+            rd,
+            obj,
+            &store::WriteOpts::manager("kube-sim-test"),
+        );
+        self.shared.notify.notify_one();
+        r
+    }
+
+    /// Forget watch history: every older resourceVersion now answers 410 Expired.
+    pub fn compact(&self) {
+        self.shared.store.lock().unwrap().compact();
+    }
+
+    /// The current resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.shared.store.lock().unwrap().rv
+    }
+
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        self.shared.kubelet.lock().unwrap().kill_all();
+    }
+}
+
+impl Drop for KubeSim {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,552 @@
+//! Defaulting, validation and admission (ResourceQuota) like the apiserver's.
+
+use crate::error::ApiError;
+use crate::resources::{self, ResDef};
+use crate::store::{Store, name_of, ns_of};
+use crate::util;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+fn set_default(obj: &mut Value, key: &str, v: Value) {
+    if let Some(o) = obj.as_object_mut()
+        && o.get(key).is_none_or(|x| x.is_null())
+    {
+        o.insert(key.into(), v);
+    }
+}
+
+fn default_pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    set_default(spec, "securityContext", json!({}));
+    for list in ["containers", "initContainers"] {
+        if let Some(Value::Array(cs)) = spec.get_mut(list) {
+            for c in cs.iter_mut() {
+                let image = util::str_of(c, "image");
+                let tag_latest = {
+                    let last = image.rsplit('/').next().unwrap_or("");
+                    !last.contains(':') || last.ends_with(":latest")
+                } && !image.contains('@');
+                set_default(
+                    c,
+                    "imagePullPolicy",
+                    json!(if tag_latest { "Always" } else { "IfNotPresent" }),
+                );
+                set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
+                set_default(c, "terminationMessagePolicy", json!("File"));
+                set_default(c, "resources", json!({}));
+                // requests default to limits
+                if let Some(lim) = c.pointer("/resources/limits").cloned()
+                    && let Some(res) = c.get_mut("resources")
+                {
+                    set_default(res, "requests", json!({}));
+                    if let (Some(req), Some(l)) = (
+                        res.get_mut("requests").and_then(|r| r.as_object_mut()),
+                        lim.as_object(),
+                    ) {
+                        for (k, v) in l {
+                            req.entry(k.clone()).or_insert(v.clone());
+                        }
+                    }
+                }
+                if let Some(Value::Array(ps)) = c.get_mut("ports") {
+                    for p in ps.iter_mut() {
+                        set_default(p, "protocol", json!("TCP"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn default_template(obj: &mut Value) {
+    if let Some(spec) = obj.pointer_mut("/spec/template/spec") {
+        default_pod_spec(spec);
+    }
+}
+
+pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
+    match (rd.group, rd.plural) {
+        ("", "pods") => {
+            if let Some(spec) = obj.get_mut("spec") {
+                default_pod_spec(spec);
+                set_default(spec, "serviceAccountName", json!("default"));
+                set_default(spec, "serviceAccount", json!("default"));
+                set_default(spec, "enableServiceLinks", json!(true));
+                set_default(spec, "priority", json!(0));
+            }
+            if obj.get("status").is_none_or(|s| s.get("phase").is_none()) {
+                let qos = qos_class(obj);
+                obj["status"] = json!({"phase": "Pending", "qosClass": qos});
+            }
+        }
+        ("", "namespaces") => {
+            let name = name_of(obj);
+            if let Some(m) = obj.get_mut("metadata") {
+                set_default(m, "labels", json!({}));
+                if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
+                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
+                }
+            }
+            set_default(obj, "spec", json!({"finalizers": ["kubernetes"]}));
+            if obj.pointer("/metadata/deletionTimestamp").is_none() {
+                obj["status"] = json!({"phase": "Active"});
+            }
+        }
+        ("", "services") => {
+            set_default(obj, "spec", json!({}));
+            let spec = obj.get_mut("spec").unwrap();
+            set_default(spec, "type", json!("ClusterIP"));
+            set_default(spec, "sessionAffinity", json!("None"));
+            let headless = spec.get("clusterIP").and_then(|c| c.as_str()) == Some("None");
+            if spec.get("type").and_then(|t| t.as_str()) != Some("ExternalName") {
+                if spec.get("clusterIP").is_none_or(|c| c.as_str() == Some("")) {
+                    store.next_cluster_ip += 1;
+                    let n = store.next_cluster_ip;
+                    spec["clusterIP"] = json!(format!("10.96.{}.{}", n / 250, n % 250 + 1));
+                }
+                let ip = spec["clusterIP"].clone();
+                set_default(spec, "clusterIPs", json!([ip]));
+                set_default(spec, "ipFamilies", json!(["IPv4"]));
+                set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+                set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+            }
+            let _ = headless;
+            if let Some(Value::Array(ps)) = spec.get_mut("ports") {
+                for p in ps.iter_mut() {
+                    set_default(p, "protocol", json!("TCP"));
+                    let port = p.get("port").cloned().unwrap_or(Value::Null);
+                    set_default(p, "targetPort", port);
+                }
+            }
+            set_default(obj, "status", json!({"loadBalancer": {}}));
+        }
+        ("apps", "deployments") => {
+            set_default(obj, "spec", json!({}));
+            let spec = obj.get_mut("spec").unwrap();
+            set_default(spec, "replicas", json!(1));
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(spec, "progressDeadlineSeconds", json!(600));
+            set_default(
+                spec,
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+            );
+            if let Some(st) = spec.get_mut("strategy")
+                && st
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("RollingUpdate")
+                    == "RollingUpdate"
+            {
+                set_default(st, "type", json!("RollingUpdate"));
+                set_default(st, "rollingUpdate", json!({}));
+                let ru = st.get_mut("rollingUpdate").unwrap();
+                set_default(ru, "maxUnavailable", json!("25%"));
+                set_default(ru, "maxSurge", json!("25%"));
+            }
+            default_template(obj);
+        }
+        ("apps", "replicasets") => {
+            set_default(obj, "spec", json!({}));
+            set_default(obj.get_mut("spec").unwrap(), "replicas", json!(1));
+            default_template(obj);
+        }
+        ("apps", "statefulsets") => {
+            set_default(obj, "spec", json!({}));
+            let spec = obj.get_mut("spec").unwrap();
+            set_default(spec, "replicas", json!(1));
+            set_default(spec, "podManagementPolicy", json!("OrderedReady"));
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+            );
+            default_template(obj);
+        }
+        ("batch", "jobs") => {
+            let uid = util::str_of(obj, "metadata.uid");
+            let name = name_of(obj);
+            set_default(obj, "spec", json!({}));
+            let spec = obj.get_mut("spec").unwrap();
+            set_default(spec, "backoffLimit", json!(6));
+            set_default(spec, "completions", json!(1));
+            set_default(spec, "parallelism", json!(1));
+            set_default(spec, "completionMode", json!("NonIndexed"));
+            set_default(spec, "suspend", json!(false));
+            set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+            if spec.get("selector").is_none() && !uid.is_empty() {
+                spec["selector"] =
+                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+                if let Some(t) = spec.get_mut("template") {
+                    set_default(t, "metadata", json!({}));
+                    let m = t.get_mut("metadata").unwrap();
+                    set_default(m, "labels", json!({}));
+                    if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
+                        l.insert("batch.kubernetes.io/controller-uid".into(), json!(uid));
+                        l.insert("batch.kubernetes.io/job-name".into(), json!(name));
+                        l.insert("controller-uid".into(), json!(uid));
+                        l.insert("job-name".into(), json!(name));
+                    }
+                }
+            }
+            default_template(obj);
+        }
+        ("", "persistentvolumeclaims") => {
+            if obj.get("status").is_none() {
+                obj["status"] = json!({"phase": "Pending"});
+            }
+            if let Some(spec) = obj.get_mut("spec") {
+                set_default(spec, "volumeMode", json!("Filesystem"));
+                set_default(spec, "storageClassName", json!("standard"));
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn qos_class(pod: &Value) -> &'static str {
+    let cs = pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut any = false;
+    let mut guaranteed = !cs.is_empty();
+    for c in &cs {
+        let req = c.pointer("/resources/requests");
+        let lim = c.pointer("/resources/limits");
+        if req.is_some_and(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+            || lim.is_some_and(|r| r.as_object().is_some_and(|o| !o.is_empty()))
+        {
+            any = true;
+        }
+        for r in ["cpu", "memory"] {
+            let l = lim.and_then(|l| l.get(r));
+            let q = req.and_then(|q| q.get(r)).or(l);
+            if l.is_none()
+                || q.and_then(util::parse_quantity_milli) != l.and_then(util::parse_quantity_milli)
+            {
+                guaranteed = false;
+            }
+        }
+    }
+    if guaranteed {
+        "Guaranteed"
+    } else if any {
+        "Burstable"
+    } else {
+        "BestEffort"
+    }
+}
+
+fn selector_matches_labels(sel: &Value, labels: &Value) -> bool {
+    let Some(ml) = sel.get("matchLabels").and_then(|m| m.as_object()) else {
+        return true;
+    };
+    ml.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
+    let name = name_of(obj);
+    let mut causes: Vec<(String, &str, String)> = Vec::new();
+    let check_containers =
+        |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {
+            let cs = spec
+                .and_then(|s| s.get("containers"))
+                .and_then(|c| c.as_array());
+            match cs {
+                None => causes.push((
+                    format!("{prefix}.containers"),
+                    "FieldValueRequired",
+                    "Required value".into(),
+                )),
+                Some(cs) if cs.is_empty() => causes.push((
+                    format!("{prefix}.containers"),
+                    "FieldValueRequired",
+                    "Required value".into(),
+                )),
+                Some(cs) => {
+                    for (i, c) in cs.iter().enumerate() {
+                        if util::str_of(c, "name").is_empty() {
+                            causes.push((
+                                format!("{prefix}.containers[{i}].name"),
+                                "FieldValueRequired",
+                                "Required value".into(),
+                            ));
+                        }
+                        if util::str_of(c, "image").is_empty() {
+                            causes.push((
+                                format!("{prefix}.containers[{i}].image"),
+                                "FieldValueRequired",
+                                "Required value".into(),
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+    match (rd.group, rd.plural) {
+        ("", "pods") => check_containers(obj.get("spec"), "spec", &mut causes),
+        ("apps", "deployments") | ("apps", "replicasets") | ("apps", "statefulsets") => {
+            let sel = obj.pointer("/spec/selector");
+            match sel {
+                None => causes.push((
+                    "spec.selector".into(),
+                    "FieldValueRequired",
+                    "Required value".into(),
+                )),
+                Some(sel) => {
+                    let labels = obj
+                        .pointer("/spec/template/metadata/labels")
+                        .cloned()
+                        .unwrap_or(json!({}));
+                    if !selector_matches_labels(sel, &labels) {
+                        causes.push((
+                            "spec.template.metadata.labels".into(),
+                            "FieldValueInvalid",
+                            format!(
+                                "Invalid value: {}: `selector` does not match template `labels`",
+                                go_map(&labels)
+                            ),
+                        ));
+                    }
+                }
+            }
+            check_containers(
+                obj.pointer("/spec/template/spec"),
+                "spec.template.spec",
+                &mut causes,
+            );
+        }
+        ("batch", "jobs") => {
+            check_containers(
+                obj.pointer("/spec/template/spec"),
+                "spec.template.spec",
+                &mut causes,
+            );
+            let rp = util::str_of(obj, "spec.template.spec.restartPolicy");
+            if rp == "Always" {
+                causes.push((
+                    "spec.template.spec.restartPolicy".into(),
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
+                        .into(),
+                ));
+            }
+        }
+        ("", "configmaps") | ("", "secrets") => {
+            if let Some(d) = obj.get("data").filter(|d| !d.is_null())
+                && !d.is_object()
+            {
+                causes.push((
+                    "data".into(),
+                    "FieldValueInvalid",
+                    "Invalid value: must be a map".into(),
+                ));
+            }
+        }
+        _ => {}
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(rd, &name, causes))
+    }
+}
+
+fn go_map(v: &Value) -> String {
+    let parts: Vec<String> = v
+        .as_object()
+        .map(|m| m.iter().map(|(k, v)| format!("{k:?}:{}", v)).collect())
+        .unwrap_or_default();
+    format!("map[string]string{{{}}}", parts.join(", "))
+}
+
+/// Sum of a pod's container requests/limits, keyed like quota resources.
+pub fn pod_usage(pod: &Value) -> BTreeMap<String, i128> {
+    let mut out = BTreeMap::new();
+    out.insert("pods".to_string(), 1000);
+    out.insert("count/pods".to_string(), 1000);
+    if let Some(cs) = pod.pointer("/spec/containers").and_then(|c| c.as_array()) {
+        for c in cs {
+            for (kind, key) in [("requests", "requests"), ("limits", "limits")] {
+                let limits = c.pointer("/resources/limits");
+                let src = c.pointer(&format!("/resources/{kind}"));
+                for r in ["cpu", "memory", "ephemeral-storage"] {
+                    let q = src
+                        .and_then(|s| s.get(r))
+                        .or_else(|| {
+                            if kind == "requests" {
+                                limits.and_then(|l| l.get(r))
+                            } else {
+                                None
+                            }
+                        })
+                        .and_then(util::parse_quantity_milli);
+                    if let Some(q) = q {
+                        *out.entry(format!("{key}.{r}")).or_insert(0) += q;
+                        if kind == "requests" {
+                            *out.entry(r.to_string()).or_insert(0) += q;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn pvc_usage(pvc: &Value) -> BTreeMap<String, i128> {
+    let mut out = BTreeMap::new();
+    out.insert("persistentvolumeclaims".to_string(), 1000);
+    out.insert("count/persistentvolumeclaims".to_string(), 1000);
+    if let Some(q) = pvc
+        .pointer("/spec/resources/requests/storage")
+        .and_then(util::parse_quantity_milli)
+    {
+        out.insert("requests.storage".to_string(), q);
+    }
+    out
+}
+
+fn count_usage(rd: &ResDef) -> BTreeMap<String, i128> {
+    let mut out = BTreeMap::new();
+    out.insert(format!("count/{}", rd.qualified()), 1000);
+    if rd.group.is_empty() {
+        out.insert(rd.plural.to_string(), 1000);
+    }
+    out
+}
+
+pub fn usage_of(rd: &ResDef, obj: &Value) -> BTreeMap<String, i128> {
+    match (rd.group, rd.plural) {
+        ("", "pods") => {
+            if matches!(
+                util::str_of(obj, "status.phase").as_str(),
+                "Succeeded" | "Failed"
+            ) {
+                BTreeMap::new()
+            } else {
+                pod_usage(obj)
+            }
+        }
+        ("", "persistentvolumeclaims") => pvc_usage(obj),
+        _ => count_usage(rd),
+    }
+}
+
+/// Current usage of a namespace for the given quota resources.
+pub fn namespace_usage(
+    store: &Store,
+    ns: &str,
+    hard: &serde_json::Map<String, Value>,
+) -> BTreeMap<String, i128> {
+    let mut used: BTreeMap<String, i128> = hard.keys().map(|k| (k.clone(), 0)).collect();
+    for rd in resources::RESOURCES {
+        if !rd.namespaced || rd.readonly {
+            continue;
+        }
+        let relevant = hard.keys().any(|k| {
+            k == &format!("count/{}", rd.qualified())
+                || (rd.group.is_empty() && k == rd.plural)
+                || (rd.plural == "pods"
+                    && rd.group.is_empty()
+                    && (k.contains("cpu") || k.contains("memory") || k.contains("ephemeral")))
+                || (rd.plural == "persistentvolumeclaims" && k == "requests.storage")
+        });
+        if !relevant {
+            continue;
+        }
+        for o in store.list(rd, Some(ns)) {
+            for (k, v) in usage_of(rd, o) {
+                if let Some(u) = used.get_mut(&k) {
+                    *u += v;
+                }
+            }
+        }
+    }
+    used
+}
+
+pub fn admit_create(rd: &ResDef, obj: &Value, store: &Store) -> Result<(), ApiError> {
+    if !rd.namespaced {
+        return Ok(());
+    }
+    let ns = ns_of(obj);
+    let qrd = resources::find("", "v1", "resourcequotas", true).unwrap();
+    let quotas: Vec<Value> = store.list_cloned(qrd, Some(&ns));
+    if quotas.is_empty() {
+        return Ok(());
+    }
+    let req = usage_of(rd, obj);
+    let name = name_of(obj);
+    for q in quotas {
+        let qname = name_of(&q);
+        let Some(hard) = q.pointer("/spec/hard").and_then(|h| h.as_object()) else {
+            continue;
+        };
+        // must specify
+        if rd.plural == "pods" && rd.group.is_empty() {
+            let missing: Vec<String> = hard
+                .keys()
+                .filter(|k| {
+                    matches!(
+                        k.as_str(),
+                        "requests.cpu"
+                            | "requests.memory"
+                            | "limits.cpu"
+                            | "limits.memory"
+                            | "cpu"
+                            | "memory"
+                    ) && !req.contains_key(k.as_str())
+                })
+                .cloned()
+                .collect();
+            if !missing.is_empty() {
+                let mut e = ApiError::forbidden(
+                    rd,
+                    &name,
+                    &format!("failed quota: {qname}: must specify {}", missing.join(",")),
+                );
+                e.reason = "Forbidden";
+                return Err(e);
+            }
+        }
+        let used = namespace_usage(store, &ns, hard);
+        let mut exceeded: Vec<(String, i128, i128, i128)> = Vec::new();
+        for (k, hv) in hard {
+            let Some(r) = req.get(k) else { continue };
+            let Some(h) = util::parse_quantity_milli(hv) else {
+                continue;
+            };
+            let u = used.get(k).copied().unwrap_or(0);
+            if u + r > h {
+                exceeded.push((k.clone(), *r, u, h));
+            }
+        }
+        if !exceeded.is_empty() {
+            let f = |sel: fn(&(String, i128, i128, i128)) -> i128| -> String {
+                exceeded
+                    .iter()
+                    .map(|e| format!("{}={}", e.0, util::fmt_quantity(&e.0, sel(e))))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let msg = format!(
+                "exceeded quota: {qname}, requested: {}, used: {}, limited: {}",
+                f(|e| e.1),
+                f(|e| e.2),
+                f(|e| e.3)
+            );
+            return Err(ApiError::forbidden(rd, &name, &msg));
+        }
+    }
+    Ok(())
+}

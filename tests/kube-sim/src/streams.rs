@@ -1,0 +1,807 @@
+//! Pod logs, exec / attach / port-forward over websocket, and the service proxy.
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::kubelet::{CState, rd, resolve_env};
+use crate::resources::ResDef;
+use crate::server::{Body, Query, error_response, stream_response, text_response};
+use crate::util;
+use base64::Engine;
+use bytes::Bytes;
+use futures::{SinkExt, StreamExt};
+use http::{Request, Response, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use sha1::{Digest, Sha1};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+fn pod_and_container(
+    sh: &Shared,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Result<(Value, Value), ApiError> {
+    let prd = rd("", "pods");
+    let st = sh.store.lock().unwrap();
+    let pod = st
+        .get(prd, ns, name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(prd, name))?;
+    let cs: Vec<Value> = pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let c = match container.filter(|c| !c.is_empty()) {
+        Some(cn) => cs
+            .iter()
+            .find(|c| util::str_of(c, "name") == cn)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("container {cn} is not valid for pod {name}"))
+            })?,
+        None => {
+            if cs.len() > 1 {
+                let names: Vec<String> = cs.iter().map(|c| util::str_of(c, "name")).collect();
+                return Err(ApiError::bad_request(format!(
+                    "a container name must be specified for pod {name}, choose one of: [{}]",
+                    names.join(" ")
+                )));
+            }
+            cs.first()
+                .cloned()
+                .ok_or_else(|| ApiError::bad_request("pod has no containers"))?
+        }
+    };
+    Ok((pod, c))
+}
+
+pub async fn logs(
+    sh: Arc<Shared>,
+    ns: &str,
+    name: &str,
+    q: &Query,
+) -> Result<Response<Body>, ApiError> {
+    let (pod, c) = pod_and_container(&sh, ns, name, q.get("container"))?;
+    let cname = util::str_of(&c, "name");
+    let uid = util::str_of(&pod, "metadata.uid");
+    let previous = q.flag("previous");
+    let follow = q.flag("follow");
+    let tail = q.get("tailLines").and_then(|t| t.parse::<usize>().ok());
+    let limit = q.get("limitBytes").and_then(|t| t.parse::<usize>().ok());
+    let (data, running) = {
+        let k = sh.kubelet.lock().unwrap();
+        let cs = k
+            .pods
+            .get(&uid)
+            .and_then(|p| p.containers.iter().find(|x| x.name == cname));
+        match cs {
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "container \"{cname}\" in pod \"{name}\" is waiting to start: ContainerCreating"
+                )));
+            }
+            Some(cs) => {
+                if previous {
+                    if cs.restarts == 0 {
+                        return Err(ApiError::bad_request(format!(
+                            "previous terminated container \"{cname}\" in pod \"{name}\" not found"
+                        )));
+                    }
+                    let prev = if matches!(cs.state, CState::Running { .. }) || cs.step >= 5 {
+                        cs.prev_log.clone()
+                    } else {
+                        cs.log.clone()
+                    };
+                    (prev, false)
+                } else {
+                    if cs.step < 2 && cs.log.is_empty() {
+                        let reason = match &cs.state {
+                            CState::Waiting { reason, .. }
+                                if reason == "ErrImagePull" || reason == "ImagePullBackOff" =>
+                            {
+                                "trying and failing to pull image".to_string()
+                            }
+                            CState::Waiting { reason, .. } => reason.clone(),
+                            _ => "ContainerCreating".into(),
+                        };
+                        return Err(ApiError::bad_request(format!(
+                            "container \"{cname}\" in pod \"{name}\" is waiting to start: {reason}"
+                        )));
+                    }
+                    (cs.log.clone(), matches!(cs.state, CState::Running { .. }))
+                }
+            }
+        }
+    };
+    let mut out = data.clone();
+    if let Some(n) = tail {
+        let text = out.clone();
+        let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();
+        let start = lines.len().saturating_sub(n);
+        out = lines[start..].concat();
+    }
+    if let Some(l) = limit {
+        out.truncate(l);
+    }
+    if !follow || !running {
+        return Ok(text_response(200, out));
+    }
+    let (tx, rx) = mpsc::channel::<Bytes>(16);
+    let sh2 = sh.clone();
+    let mut sent = data.len();
+    tokio::spawn(async move {
+        if tx.send(Bytes::from(out)).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let (chunk, done) = {
+                let k = sh2.kubelet.lock().unwrap();
+                match k
+                    .pods
+                    .get(&uid)
+                    .and_then(|p| p.containers.iter().find(|x| x.name == cname))
+                {
+                    None => (Vec::new(), true),
+                    Some(cs) => {
+                        let log = &cs.log;
+                        let chunk = if log.len() > sent {
+                            log[sent..].to_vec()
+                        } else {
+                            Vec::new()
+                        };
+                        sent = sent.max(log.len());
+                        (chunk, !matches!(cs.state, CState::Running { .. }))
+                    }
+                }
+            };
+            if !chunk.is_empty() && tx.send(Bytes::from(chunk)).await.is_err() {
+                return;
+            }
+            if done {
+                return;
+            }
+        }
+    });
+    Ok(stream_response("text/plain", rx))
+}
+
+fn ws_accept(key: &str) -> String {
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// Validate a websocket upgrade and pick the channel protocol.
+fn ws_upgrade_response(req: &Request<Incoming>) -> Result<(Response<Body>, bool), ApiError> {
+    let hdr = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    if !hdr("upgrade").eq_ignore_ascii_case("websocket") {
+        return Err(ApiError::bad_request(format!(
+            "kube-sim streams only over websocket (v5.channel.k8s.io, v4.channel.k8s.io); got Upgrade: {:?}",
+            hdr("upgrade")
+        )));
+    }
+    let protos: Vec<String> = hdr("sec-websocket-protocol")
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .collect();
+    let chosen = ["v5.channel.k8s.io", "v4.channel.k8s.io"]
+        .into_iter()
+        .find(|p| protos.iter().any(|x| x == p))
+        .ok_or_else(|| ApiError::bad_request(format!("kube-sim supports the websocket subprotocols v5.channel.k8s.io and v4.channel.k8s.io; the client offered {protos:?}")))?;
+    let key = hdr("sec-websocket-key");
+    let resp = Response::builder()
+        .status(101)
+        .header(header::UPGRADE, "websocket")
+        .header(header::CONNECTION, "Upgrade")
+        .header("Sec-WebSocket-Accept", ws_accept(&key))
+        .header("Sec-WebSocket-Protocol", chosen)
+        .body(crate::server::full(Bytes::new()))
+        .unwrap();
+    Ok((resp, chosen.starts_with("v5")))
+}
+
+type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+fn status_json(code: i32, cmd: &[String]) -> Value {
+    if code == 0 {
+        json!({"metadata": {}, "status": "Success"})
+    } else {
+        json!({"metadata": {}, "status": "Failure",
+            "message": format!("command terminated with non-zero exit code: error executing command [{}], exit code {code}", cmd.join(" ")),
+            "reason": "NonZeroExitCode",
+            "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+    }
+}
+
+fn chan_msg(ch: u8, data: &[u8]) -> Message {
+    let mut v = Vec::with_capacity(data.len() + 1);
+    v.push(ch);
+    v.extend_from_slice(data);
+    Message::Binary(v.into())
+}
+
+pub async fn exec(
+    sh: Arc<Shared>,
+    ns: &str,
+    name: &str,
+    kind: &str,
+    q: &Query,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let (pod, c) = pod_and_container(&sh, ns, name, q.get("container"))?;
+    let cname = util::str_of(&c, "name");
+    let uid = util::str_of(&pod, "metadata.uid");
+    let running = {
+        let k = sh.kubelet.lock().unwrap();
+        k.pods
+            .get(&uid)
+            .and_then(|p| p.containers.iter().find(|x| x.name == cname))
+            .is_some_and(|x| matches!(x.state, CState::Running { .. }))
+    };
+    if !running {
+        return Err(ApiError::bad_request(format!(
+            "unable to upgrade connection: container not found (\"{cname}\")"
+        )));
+    }
+    let cmd = q.all("command");
+    if kind == "exec" && cmd.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    let env = {
+        let st = sh.store.lock().unwrap();
+        let mut e = resolve_env(&st, &pod, &c).map_err(ApiError::bad_request)?;
+        e.extend(sh.behaviors.read().unwrap().exec_env(name));
+        e.push(("HOSTNAME".into(), name.to_string()));
+        e
+    };
+    let (resp, v5) = match ws_upgrade_response(&req) {
+        Ok(r) => r,
+        Err(e) => return Ok(error_response(&e)),
+    };
+    let stdin = q.flag("stdin");
+    let cut = sh.faults.state().exec_cut_after;
+    let kind = kind.to_string();
+    tokio::spawn(async move {
+        let Ok(up) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+        if kind == "exec" {
+            run_exec(ws, cmd, env, stdin, v5, cut).await;
+        } else {
+            run_attach(sh, ws, uid, cname).await;
+        }
+    });
+    Ok(resp)
+}
+
+async fn run_exec(
+    ws: Ws,
+    cmd: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: bool,
+    v5: bool,
+    cut: Option<u64>,
+) {
+    let (sink, mut stream) = ws.split();
+    let (wtx, mut wrx) = mpsc::channel::<Option<Message>>(8);
+    let writer = tokio::spawn(async move {
+        let mut sink = sink;
+        while let Some(m) = wrx.recv().await {
+            match m {
+                Some(m) => {
+                    if sink.send(m).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    // abrupt cut: drop without a close frame
+                    return;
+                }
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let mut command = tokio::process::Command::new(&cmd[0]);
+    command
+        .args(&cmd[1..])
+        .envs(env)
+        .stdin(if stdin {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!(
+                "OCI runtime exec failed: exec failed: unable to start container process: exec: \"{}\": {e}: unknown",
+                cmd[0]
+            );
+            let st = json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "NonZeroExitCode",
+                "details": {"causes": [{"reason": "ExitCode", "message": "127"}]}});
+            let _ = wtx.send(Some(chan_msg(3, st.to_string().as_bytes()))).await;
+            drop(wtx);
+            let _ = writer.await;
+            return;
+        }
+    };
+    let mut child_stdin = child.stdin.take();
+    let (gone_tx, mut gone_rx) = tokio::sync::oneshot::channel::<()>();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    if b.is_empty() {
+                        continue;
+                    }
+                    match b[0] {
+                        0 => {
+                            if let Some(si) = child_stdin.as_mut()
+                                && si.write_all(&b[1..]).await.is_err()
+                            {
+                                child_stdin = None;
+                            }
+                        }
+                        255 if v5 && b.get(1) == Some(&0) => {
+                            if let Some(mut si) = child_stdin.take() {
+                                let _ = si.shutdown().await;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        drop(child_stdin);
+        let _ = gone_tx.send(());
+    });
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut pumps = Vec::new();
+    for (ch, r) in [
+        (
+            1u8,
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+        (
+            2u8,
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ),
+    ] {
+        let Some(mut r) = r else { continue };
+        let wtx = wtx.clone();
+        let sent = sent.clone();
+        pumps.push(tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match r.read(&mut buf).await {
+                    Ok(0) | Err(_) => return true,
+                    Ok(n) => n,
+                };
+                let mut n = n;
+                let before = sent.fetch_add(n as u64, Ordering::SeqCst);
+                let mut cut_now = false;
+                if let Some(limit) = cut
+                    && before + n as u64 >= limit
+                {
+                    n = limit.saturating_sub(before) as usize;
+                    cut_now = true;
+                }
+                if n > 0 && wtx.send(Some(chan_msg(ch, &buf[..n]))).await.is_err() {
+                    return false;
+                }
+                if cut_now {
+                    let _ = wtx.send(None).await;
+                    return false;
+                }
+            }
+        }));
+    }
+    let mut clean = true;
+    let all_pumps = async {
+        for p in pumps {
+            if !p.await.unwrap_or(false) {
+                clean = false;
+            }
+        }
+    };
+    tokio::select! {
+        _ = all_pumps => {}
+        _ = &mut gone_rx => {
+            let _ = child.kill().await;
+            reader.abort();
+            return;
+        }
+    }
+    if !clean {
+        let _ = child.kill().await;
+        reader.abort();
+        return;
+    }
+    let code = child
+        .wait()
+        .await
+        .ok()
+        .and_then(|s| s.code())
+        .unwrap_or(137);
+    let _ = wtx
+        .send(Some(chan_msg(
+            3,
+            status_json(code, &cmd).to_string().as_bytes(),
+        )))
+        .await;
+    drop(wtx);
+    let _ = writer.await;
+    reader.abort();
+}
+
+async fn run_attach(sh: Arc<Shared>, ws: Ws, uid: String, cname: String) {
+    let (mut sink, mut stream) = ws.split();
+    let mut sent = 0usize;
+    loop {
+        let (chunk, done) = {
+            let k = sh.kubelet.lock().unwrap();
+            match k
+                .pods
+                .get(&uid)
+                .and_then(|p| p.containers.iter().find(|x| x.name == cname))
+            {
+                None => (Vec::new(), true),
+                Some(cs) => {
+                    let chunk = if cs.log.len() > sent {
+                        cs.log[sent..].to_vec()
+                    } else {
+                        Vec::new()
+                    };
+                    sent = sent.max(cs.log.len());
+                    (chunk, !matches!(cs.state, CState::Running { .. }))
+                }
+            }
+        };
+        if !chunk.is_empty() && sink.send(chan_msg(1, &chunk)).await.is_err() {
+            return;
+        }
+        if done {
+            break;
+        }
+        tokio::select! {
+            m = stream.next() => {
+                match m {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                    _ => {}
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+        }
+    }
+    let _ = sink
+        .send(chan_msg(
+            3,
+            json!({"metadata": {}, "status": "Success"})
+                .to_string()
+                .as_bytes(),
+        ))
+        .await;
+    let _ = sink.close().await;
+}
+
+pub async fn portforward(
+    sh: Arc<Shared>,
+    ns: &str,
+    name: &str,
+    q: &Query,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let prd = rd("", "pods");
+    {
+        let st = sh.store.lock().unwrap();
+        let pod = st
+            .get(prd, ns, name)
+            .ok_or_else(|| ApiError::not_found(prd, name))?;
+        if util::str_of(pod, "status.phase") != "Running" {
+            return Err(ApiError::bad_request(format!("pod {name} is not running")));
+        }
+    }
+    let ports: Vec<u16> = q
+        .all("ports")
+        .iter()
+        .flat_map(|p| {
+            p.split(',')
+                .map(|x| x.trim().parse::<u16>())
+                .collect::<Vec<_>>()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::bad_request("invalid port"))?;
+    if ports.is_empty() {
+        return Err(ApiError::bad_request(
+            "query parameter \"port\" is required",
+        ));
+    }
+    let (resp, _v5) = match ws_upgrade_response(&req) {
+        Ok(r) => r,
+        Err(e) => return Ok(error_response(&e)),
+    };
+    let targets: Vec<Option<String>> = {
+        let b = sh.behaviors.read().unwrap();
+        ports.iter().map(|p| b.port_target(name, *p)).collect()
+    };
+    let cut = sh.faults.state().exec_cut_after;
+    let pod_name = name.to_string();
+    let uid = util::new_uid();
+    tokio::spawn(async move {
+        let Ok(up) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+        run_portforward(ws, ports, targets, pod_name, uid, cut).await;
+    });
+    Ok(resp)
+}
+
+async fn run_portforward(
+    ws: Ws,
+    ports: Vec<u16>,
+    targets: Vec<Option<String>>,
+    pod: String,
+    uid: String,
+    cut: Option<u64>,
+) {
+    let (sink, mut stream) = ws.split();
+    let (wtx, mut wrx) = mpsc::channel::<Option<Message>>(16);
+    let writer = tokio::spawn(async move {
+        let mut sink = sink;
+        while let Some(Some(m)) = wrx.recv().await {
+            if sink.send(m).await.is_err() {
+                return;
+            }
+        }
+    });
+    // initial port frames on every data and error channel
+    for (i, p) in ports.iter().enumerate() {
+        let b = p.to_le_bytes();
+        let _ = wtx
+            .send(Some(Message::Binary(
+                vec![(2 * i) as u8, b[0], b[1]].into(),
+            )))
+            .await;
+        let _ = wtx
+            .send(Some(Message::Binary(
+                vec![(2 * i + 1) as u8, b[0], b[1]].into(),
+            )))
+            .await;
+    }
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut writers: Vec<Option<tokio::net::tcp::OwnedWriteHalf>> = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let port = ports[i];
+        let conn = match t {
+            Some(t) => tokio::net::TcpStream::connect(t).await.map_err(|e| format!("error forwarding port {port} to pod {pod}, uid {uid}: failed to connect to {t}: {e}")),
+            None => Err(format!("error forwarding port {port} to pod {pod}, uid {uid}: kube-sim has no `ports:` behaviour for pod {pod} port {port}")),
+        };
+        match conn {
+            Ok(s) => {
+                let (mut r, w) = s.into_split();
+                writers.push(Some(w));
+                let wtx = wtx.clone();
+                let sent = sent.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 32 * 1024];
+                    loop {
+                        let n = match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => n,
+                        };
+                        let before = sent.fetch_add(n as u64, Ordering::SeqCst);
+                        if let Some(limit) = cut
+                            && before + n as u64 >= limit
+                        {
+                            let n2 = limit.saturating_sub(before) as usize;
+                            let _ = wtx.send(Some(chan_msg((2 * i) as u8, &buf[..n2]))).await;
+                            let _ = wtx.send(None).await;
+                            return;
+                        }
+                        if wtx
+                            .send(Some(chan_msg((2 * i) as u8, &buf[..n])))
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+            Err(msg) => {
+                writers.push(None);
+                let _ = wtx
+                    .send(Some(chan_msg((2 * i + 1) as u8, msg.as_bytes())))
+                    .await;
+            }
+        }
+    }
+    drop(wtx);
+    while let Some(Ok(msg)) = stream.next().await {
+        match msg {
+            Message::Binary(b) if !b.is_empty() => {
+                let ch = b[0] as usize;
+                if ch.is_multiple_of(2)
+                    && let Some(Some(w)) = writers.get_mut(ch / 2)
+                    && w.write_all(&b[1..]).await.is_err()
+                {
+                    writers[ch / 2] = None;
+                }
+            }
+            Message::Close(_) => break,
+            _ => {}
+        }
+    }
+    writer.abort();
+}
+
+/// `/services/NAME[:PORT]/proxy/...` and `/pods/NAME[:PORT]/proxy/...`.
+pub async fn proxy(
+    sh: Arc<Shared>,
+    rd_: &ResDef,
+    ns: &str,
+    name_port: &str,
+    rest: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let parts: Vec<&str> = name_port.split(':').collect();
+    let (name, port_spec) = match parts.as_slice() {
+        [n] => (*n, ""),
+        [n, p] => (*n, *p),
+        [_scheme, n, p] => (*n, *p),
+        _ => return Err(ApiError::bad_request("invalid proxy target")),
+    };
+    let target = {
+        let st = sh.store.lock().unwrap();
+        let beh = sh.behaviors.read().unwrap();
+        if rd_.plural == "pods" {
+            let prd = rd("", "pods");
+            st.get(prd, ns, name)
+                .ok_or_else(|| ApiError::not_found(prd, name))?;
+            let port: u16 = port_spec.parse().unwrap_or(80);
+            beh.port_target(name, port)
+        } else {
+            let srd = rd("", "services");
+            let svc = st
+                .get(srd, ns, name)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(srd, name))?;
+            let sports: Vec<Value> = svc
+                .pointer("/spec/ports")
+                .and_then(|p| p.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let sp = sports
+                .iter()
+                .find(|p| {
+                    port_spec.is_empty()
+                        || util::str_of(p, "name") == port_spec
+                        || util::str_of(p, "port") == port_spec
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::new(
+                        503,
+                        "ServiceUnavailable",
+                        format!("no endpoints available for service \"{name}\""),
+                    )
+                })?;
+            let ep = st
+                .get(rd("", "endpoints"), ns, name)
+                .cloned()
+                .unwrap_or(json!({}));
+            let mut found = None;
+            let sp_name = util::str_of(&sp, "name");
+            for subset in ep
+                .get("subsets")
+                .and_then(|s| s.as_array())
+                .cloned()
+                .unwrap_or_default()
+            {
+                let port = subset
+                    .get("ports")
+                    .and_then(|p| p.as_array())
+                    .and_then(|ps| {
+                        ps.iter()
+                            .find(|p| util::str_of(p, "name") == sp_name)
+                            .or(ps.first())
+                            .cloned()
+                    })
+                    .and_then(|p| p.get("port").and_then(|x| x.as_u64()))
+                    .unwrap_or(0) as u16;
+                for a in subset
+                    .get("addresses")
+                    .and_then(|a| a.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let pod = util::str_of(&a, "targetRef.name");
+                    if let Some(t) = beh.port_target(&pod, port) {
+                        found = Some(t);
+                        break;
+                    }
+                }
+            }
+            found
+        }
+    };
+    let Some(target) = target else {
+        return Err(ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("no endpoints available for service \"{name}\""),
+        ));
+    };
+    let stream = tokio::net::TcpStream::connect(&target).await.map_err(|e| {
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("error trying to reach service: dial tcp {target}: {e}"),
+        )
+    })?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Body>(TokioIo::new(stream))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    tokio::spawn(conn);
+    let (parts, body) = req.into_parts();
+    let body_bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let pq = match parts.uri.query() {
+        Some(q) => format!("/{rest}?{q}"),
+        None => format!("/{rest}"),
+    };
+    let mut out = Request::builder().method(parts.method).uri(pq);
+    for (k, v) in parts.headers.iter() {
+        if k != header::HOST && k != header::AUTHORIZATION {
+            out = out.header(k, v);
+        }
+    }
+    let out = out
+        .header(header::HOST, target.as_str())
+        .body(crate::server::full(body_bytes))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let resp = sender.send_request(out).await.map_err(|e| {
+        ApiError::new(
+            503,
+            "ServiceUnavailable",
+            format!("error trying to reach service: {e}"),
+        )
+    })?;
+    let (rp, rb) = resp.into_parts();
+    let body = rb.map_err(std::io::Error::other).boxed();
+    Ok(Response::from_parts(rp, body))
+}
