@@ -791,8 +791,8 @@ fn isolates_egress(spec: &Value) -> bool {
     }
 }
 
-/// Whether an egress rule lets traffic out to port 53 over `protocol`.
-fn allows_dns(rule: &Value, protocol: &str) -> bool {
+/// Whether an egress rule's ports let traffic out to port 53 over `protocol`.
+fn opens_port_53(rule: &Value, protocol: &str) -> bool {
     let ports = match rule["ports"].as_array() {
         None => return true,
         Some(ports) if ports.is_empty() => return true,
@@ -818,6 +818,29 @@ fn allows_dns(rule: &Value, protocol: &str) -> bool {
     })
 }
 
+/// Whether an egress rule of a policy in `namespace` can reach the cluster
+/// DNS in kube-system. A peer with only a podSelector selects pods of the
+/// policy's own namespace; a namespaceSelector must match kube-system by the
+/// one label every namespace is sure to carry.
+fn reaches_kube_system(rule: &Value, namespace: &str) -> bool {
+    let peers = match rule["to"].as_array() {
+        None => return true,
+        Some(peers) if peers.is_empty() => return true,
+        Some(peers) => peers,
+    };
+    let kube_system = serde_json::json!({"kubernetes.io/metadata.name": "kube-system"});
+    let kube_system = kube_system.as_object().expect("an object");
+    peers.iter().any(|peer| {
+        if peer.get("ipBlock").is_some() {
+            return true;
+        }
+        match peer.get("namespaceSelector") {
+            Some(selector) => selector_matches(selector, kube_system),
+            None => namespace == "kube-system",
+        }
+    })
+}
+
 fn network_policy_dns(set: &Set, out: &mut Vec<Raw>) {
     for (index, policy) in set.manifests.iter().enumerate() {
         if policy.kind() != "NetworkPolicy" || !isolates_egress(&policy.object["spec"]) {
@@ -827,6 +850,7 @@ fn network_policy_dns(set: &Set, out: &mut Vec<Raw>) {
         let selector = &policy.object["spec"]["podSelector"];
         let mut cut_off: Vec<String> = Vec::new();
         let mut missing_protocols: BTreeSet<&str> = BTreeSet::new();
+        let mut wrong_peers = false;
         for workload in set
             .workloads
             .iter()
@@ -843,11 +867,23 @@ fn network_policy_dns(set: &Set, out: &mut Vec<Raw>) {
                 })
                 .flat_map(|spec| spec["egress"].as_array().into_iter().flatten())
                 .collect();
+            // Pods allowed no egress at all (`egress: []`, e.g. a data store)
+            // need no DNS either.
+            if rules.is_empty() {
+                continue;
+            }
             let missing: Vec<&str> = ["UDP", "TCP"]
                 .into_iter()
-                .filter(|protocol| !rules.iter().any(|rule| allows_dns(rule, protocol)))
+                .filter(|protocol| {
+                    !rules.iter().any(|rule| {
+                        opens_port_53(rule, protocol) && reaches_kube_system(rule, namespace)
+                    })
+                })
                 .collect();
             if !missing.is_empty() {
+                wrong_peers |= missing
+                    .iter()
+                    .any(|protocol| rules.iter().any(|rule| opens_port_53(rule, protocol)));
                 cut_off.push(workload.display());
                 missing_protocols.extend(missing);
             }
@@ -857,11 +893,16 @@ fn network_policy_dns(set: &Set, out: &mut Vec<Raw>) {
                 .iter()
                 .map(|p| format!("{p} 53"))
                 .collect();
+            let hint = if wrong_peers {
+                " (a rule opens port 53, but only to peers outside kube-system: a podSelector alone selects pods in the policy's own namespace; select the namespace with `kubernetes.io/metadata.name: kube-system`)"
+            } else {
+                ""
+            };
             out.push(error(
                 index,
                 NETWORK_POLICY_DNS,
                 format!(
-                    "restricts egress of {} but no egress rule allows DNS ({}): the pods cannot resolve any service name; allow UDP and TCP port 53 to kube-dns",
+                    "restricts egress of {} but no egress rule allows DNS to kube-system ({}){hint}: the pods cannot resolve any service name; allow UDP and TCP port 53 to kube-dns",
                     cut_off.join(", "),
                     missing.join(", ")
                 ),
@@ -1986,7 +2027,7 @@ mod tests {
             {"ports": [{"protocol": "UDP", "port": 53}]}]);
         let found = of_rule(&run(set.clone()), NETWORK_POLICY_DNS);
         assert_eq!(found.len(), 1);
-        assert!(found[0].starts_with("error NetworkPolicy/default: restricts egress of Job/database-migration, Deployment/api-gateway but no egress rule allows DNS (TCP 53)"), "{}", found[0]);
+        assert!(found[0].starts_with("error NetworkPolicy/default: restricts egress of Job/database-migration, Deployment/api-gateway but no egress rule allows DNS to kube-system (TCP 53)"), "{}", found[0]);
 
         // Another policy selecting the same pods may allow it: policies add up.
         set.push(object(
@@ -1997,6 +2038,63 @@ mod tests {
             "podSelector": {}, "policyTypes": ["Egress"],
             "egress": [{"ports": [{"protocol": "TCP", "port": "dns-tcp"}]}]}}),
         ));
+        assert_eq!(of_rule(&run(set), NETWORK_POLICY_DNS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn network_policy_dns_catches_the_runbook_api_gateway_policy_verbatim() {
+        let mut set = compliant();
+        set.retain(|o| o["kind"] != "NetworkPolicy");
+        set.push(object("networking.k8s.io/v1", "NetworkPolicy", "api-gateway-policy", json!({"spec": {
+            "podSelector": {"matchLabels": {"app": "api-gateway"}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"name": "ingress-nginx"}}}],
+                         "ports": [{"protocol": "TCP", "port": 8000}]}],
+            "egress": [
+                {"to": [{"podSelector": {"matchLabels": {"app": "ml-service"}}}],
+                 "ports": [{"protocol": "TCP", "port": 8001}]},
+                {"to": [{"podSelector": {"matchLabels": {"app": "postgres"}}}],
+                 "ports": [{"protocol": "TCP", "port": 5432}]}]}})));
+        let found = of_rule(&run(set.clone()), NETWORK_POLICY_DNS);
+        assert_eq!(
+            found,
+            [
+                "error NetworkPolicy/api-gateway-policy: restricts egress of Deployment/api-gateway but no egress rule allows DNS to kube-system (TCP 53, UDP 53): the pods cannot resolve any service name; allow UDP and TCP port 53 to kube-dns"
+            ]
+        );
+        // The policy covers api-gateway only; the migration Job has none.
+        assert_eq!(of_rule(&run(set), NETWORK_POLICY).len(), 1);
+    }
+
+    #[test]
+    fn network_policy_dns_needs_a_peer_in_kube_system() {
+        let mut set = compliant();
+        let dns = json!([{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]);
+        // A podSelector alone selects kube-dns in the policy's own namespace: no DNS.
+        find(&mut set, "NetworkPolicy", "default")["spec"]["egress"] = json!([{"to": [{"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns}]);
+        let found = of_rule(&run(set.clone()), NETWORK_POLICY_DNS);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].contains("only to peers outside kube-system"),
+            "{}",
+            found[0]
+        );
+        // `name: kube-system` is not a label Kubernetes puts on the namespace.
+        find(&mut set, "NetworkPolicy", "default")["spec"]["egress"] = json!([{"to": [{
+            "namespaceSelector": {"matchLabels": {"name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns}]);
+        assert_eq!(of_rule(&run(set.clone()), NETWORK_POLICY_DNS).len(), 1);
+
+        find(&mut set, "NetworkPolicy", "default")["spec"]["egress"] = json!([{"to": [{
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": dns}]);
+        assert_eq!(of_rule(&run(set), NETWORK_POLICY_DNS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn network_policy_dns_accepts_pods_denied_all_egress() {
+        let mut set = compliant();
+        find(&mut set, "NetworkPolicy", "default")["spec"]["egress"] = json!([]);
         assert_eq!(of_rule(&run(set), NETWORK_POLICY_DNS), Vec::<String>::new());
     }
 
