@@ -425,7 +425,7 @@ impl Container<'_> {
 
 /// Whether a label selector (`matchLabels` / `matchExpressions`) selects
 /// `labels`; an empty selector selects everything.
-fn selector_matches(selector: &Value, labels: &Map<String, Value>) -> bool {
+pub(crate) fn selector_matches(selector: &Value, labels: &Map<String, Value>) -> bool {
     let label = |key: &str| labels.get(key).and_then(Value::as_str);
     let match_labels = selector["matchLabels"]
         .as_object()

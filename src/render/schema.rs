@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::render::Manifest;
-use crate::render::policy::{parse_cpu_millis, parse_memory_bytes};
+use crate::render::policy::{parse_cpu_millis, parse_memory_bytes, selector_matches};
 
 /// One reason a rendered object would be rejected (or silently mangled) by
 /// the API server.
@@ -102,6 +102,8 @@ fn validate_one(manifest: &Manifest) -> Vec<SchemaViolation> {
     }
     check_required(kind, object, &mut report);
     check_quantities(kind, object, &mut report);
+    check_names_and_labels(kind, object, &mut report);
+    check_selector_matches_template(kind, object, &mut report);
     report.violations
 }
 
@@ -317,7 +319,7 @@ fn push_step(out: &mut String, step: &Step) {
 }
 
 fn is_identifier(key: &str) -> bool {
-    !key.is_empty()
+    key.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -776,6 +778,194 @@ fn check_quantities(kind: &str, object: &Value, report: &mut Report) {
             }
         });
     }
+    // A misspelled resource name (`memroy`) is a map key, invisible to the
+    // typed check; the API server rejects it.
+    if let Some(template) = pod_template_path(kind) {
+        for list in ["containers", "initContainers"] {
+            for bound in ["requests", "limits"] {
+                let pattern = format!("{template}.spec.{list}[*].resources.{bound}");
+                each_at(object, &pattern, &mut |node, path| {
+                    for resource in node.as_object().into_iter().flatten().map(|(k, _)| k) {
+                        if !is_container_resource(resource) {
+                            let mut at = path.clone();
+                            push_step(&mut at, &Step::Key(resource.clone()));
+                            report.at(
+                                &at,
+                                "unknown resource (expected cpu, memory, ephemeral-storage, hugepages-<size>, or a domain-qualified extended resource)",
+                            );
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+fn is_container_resource(name: &str) -> bool {
+    matches!(name, "cpu" | "memory" | "ephemeral-storage")
+        || name.starts_with("hugepages-")
+        || name.contains('/')
+}
+
+/// Names, label keys and values and annotation keys, as the API server
+/// validates them: a version label of `1.4.2+build` is rejected at apply.
+fn check_names_and_labels(kind: &str, object: &Value, report: &mut Report) {
+    if let Some(name) = object["metadata"]["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+    {
+        let problem = match kind {
+            "Namespace" | "Service" => dns_label_problem(name),
+            // RBAC names may hold `:` (`system:…`); they only must be a path segment.
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+                if name == "." || name == ".." || name.contains(['/', '%']) {
+                    Some("must not be `.` or `..` or contain `/` or `%`".to_string())
+                } else {
+                    None
+                }
+            }
+            _ => dns_subdomain_problem(name),
+        };
+        if let Some(problem) = problem {
+            report.at("metadata.name", format!("invalid name `{name}`: {problem}"));
+        }
+    }
+    let mut label_maps = vec![String::from("metadata.labels")];
+    if let Some(template) = pod_template_path(kind) {
+        label_maps.push(format!("{template}.metadata.labels"));
+    }
+    for pattern in label_maps {
+        each_at(object, &pattern, &mut |labels, path| {
+            for (key, value) in labels.as_object().into_iter().flatten() {
+                let mut at = path.clone();
+                push_step(&mut at, &Step::Key(key.clone()));
+                if let Some(problem) = qualified_name_problem(key) {
+                    report.at(&at, format!("invalid label key: {problem}"));
+                }
+                if let Some(problem) = value.as_str().and_then(label_value_problem) {
+                    report.at(&at, format!("invalid label value {value}: {problem}"));
+                }
+            }
+        });
+    }
+    for (key, _) in object["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(problem) = qualified_name_problem(key) {
+            let mut at = String::from("metadata.annotations");
+            push_step(&mut at, &Step::Key(key.clone()));
+            report.at(&at, format!("invalid annotation key: {problem}"));
+        }
+    }
+}
+
+/// apps/v1 rejects a workload whose selector does not select its own pods.
+fn check_selector_matches_template(kind: &str, object: &Value, report: &mut Report) {
+    if !matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet") {
+        return;
+    }
+    let selector = &object["spec"]["selector"];
+    let Some(fields) = selector.as_object() else {
+        return; // reported as missing
+    };
+    let empty = |field: &str| {
+        fields.get(field).is_none_or(|v| {
+            v.as_object().is_some_and(Map::is_empty)
+                || v.as_array().is_some_and(Vec::is_empty)
+                || v.is_null()
+        })
+    };
+    if empty("matchLabels") && empty("matchExpressions") {
+        report.at(
+            "spec.selector",
+            "an empty selector is invalid for a workload",
+        );
+        return;
+    }
+    let labels = object["spec"]["template"]["metadata"]["labels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    if !selector_matches(selector, &labels) {
+        report.at(
+            "spec.selector",
+            "does not select the pod template's labels (spec.template.metadata.labels)",
+        );
+    }
+}
+
+fn is_alphanumeric_edge(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// RFC 1123 label: at most 63 lowercase alphanumerics or `-`, alphanumeric at both ends.
+fn dns_label_problem(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some("longer than 63 characters".into());
+    }
+    let valid = is_alphanumeric_edge(name)
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    (!valid).then(|| {
+        "must be lowercase letters, digits and `-`, starting and ending with a letter or digit"
+            .to_string()
+    })
+}
+
+/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+fn dns_subdomain_problem(name: &str) -> Option<String> {
+    if name.len() > 253 {
+        return Some("longer than 253 characters".into());
+    }
+    let valid = name.split('.').all(|part| {
+        is_alphanumeric_edge(part)
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    (!valid).then(|| {
+        "must be lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit"
+            .to_string()
+    })
+}
+
+/// A label or annotation key: an optional DNS-subdomain prefix and `/`,
+/// then a name of at most 63 alphanumerics, `-`, `_`, `.`.
+fn qualified_name_problem(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(problem) = prefix.and_then(dns_subdomain_problem) {
+        return Some(format!("prefix: {problem}"));
+    }
+    if name.is_empty() {
+        return Some("the name part is empty".into());
+    }
+    label_value_problem(name)
+}
+
+/// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`,
+/// alphanumeric at both ends.
+fn label_value_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() > 63 {
+        return Some("longer than 63 characters".into());
+    }
+    let valid = is_alphanumeric_edge(value)
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!valid).then(|| {
+        "must be letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+            .to_string()
+    })
 }
 
 #[cfg(test)]
@@ -979,6 +1169,61 @@ mod tests {
         assert_eq!(
             paths(&violations),
             ["spec.template.spec.containers[0].resources.limits.memory"]
+        );
+    }
+
+    #[test]
+    fn a_misspelled_resource_name_is_reported() {
+        let mut object = deployment();
+        let requests =
+            &mut object["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"];
+        let memory = requests.as_object_mut().unwrap().remove("memory").unwrap();
+        requests["memroy"] = memory;
+        requests["nvidia.com/gpu"] = json!("1");
+        let violations = check(object);
+        assert_eq!(
+            paths(&violations),
+            ["spec.template.spec.containers[0].resources.requests.memroy"]
+        );
+    }
+
+    #[test]
+    fn names_and_labels_are_validated_like_the_api_server_does() {
+        let mut object = deployment();
+        object["metadata"]["name"] = json!("API_Gateway");
+        object["metadata"]["labels"]["app.kubernetes.io/version"] = json!("1.4.2+build.7");
+        object["metadata"]["annotations"] = json!({"bad key/x": "1"});
+        object["spec"]["template"]["metadata"]["labels"]["-x"] = json!("y");
+        let violations = check(object);
+        assert_eq!(
+            paths(&violations),
+            [
+                "metadata.name",
+                "metadata.labels[\"app.kubernetes.io/version\"]",
+                "spec.template.metadata.labels[\"-x\"]",
+                "metadata.annotations[\"bad key/x\"]",
+            ]
+        );
+        assert!(
+            check(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:cluster-autoscaler"}, "rules": []})
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_selector_that_misses_the_template_is_reported() {
+        let mut object = deployment();
+        object["spec"]["selector"] = json!({"matchLabels": {"app": "api"}});
+        assert_eq!(paths(&check(object.clone())), ["spec.selector"]);
+        object["spec"]["selector"] = json!({});
+        let violations = check(object);
+        assert!(
+            violations[0].message.contains("empty selector"),
+            "{}",
+            violations[0]
         );
     }
 
