@@ -84,6 +84,10 @@ pub struct Problem {
     pub message: String,
     /// The pod it was seen on; `None` for workload-level problems.
     pub pod: Option<String>,
+    /// For a problem not seen on a pod: the object it was seen on as
+    /// `Kind/name` (the ReplicaSet that cannot create pods), whose events
+    /// the card shows.
+    pub object: Option<String>,
     pub container: Option<String>,
     pub exit_code: Option<i32>,
     pub logs: LogSource,
@@ -109,6 +113,7 @@ pub fn diagnose_pod(pod: &Pod, thresholds: &Thresholds, now: Timestamp) -> Optio
             reason: "Unschedulable".into(),
             message: unscheduled.message.clone().unwrap_or_default(),
             pod: Some(pod_name),
+            object: None,
             container: None,
             exit_code: None,
             logs: LogSource::None,
@@ -160,6 +165,7 @@ pub fn diagnose_pod(pod: &Pod, thresholds: &Thresholds, now: Timestamp) -> Optio
                     detail
                 ),
                 pod: Some(pod_name),
+                object: None,
                 container: Some(container.name.clone()),
                 exit_code: None,
                 logs: LogSource::Current,
@@ -175,6 +181,7 @@ fn diagnose_container(container: &ContainerStatus, thresholds: &Thresholds) -> O
         reason: reason.to_string(),
         message: message.cloned().unwrap_or_default(),
         pod: None,
+        object: None,
         container: Some(container.name.clone()),
         exit_code,
         logs,
@@ -295,6 +302,11 @@ pub fn diagnose_event(event: &Event, thresholds: &Thresholds) -> Option<Problem>
                 reason: reason.to_string(),
                 message,
                 pod: None,
+                object: Some(format!(
+                    "{}/{}",
+                    object.kind.as_deref().unwrap_or(""),
+                    object.name.as_deref().unwrap_or("")
+                )),
                 container: None,
                 exit_code: None,
                 logs: LogSource::None,
@@ -309,6 +321,7 @@ pub fn diagnose_event(event: &Event, thresholds: &Thresholds) -> Option<Problem>
                 reason: reason.to_string(),
                 message: format!("{message} ({} times)", events::occurrences(event)),
                 pod: object.name.clone(),
+                object: None,
                 container: container_of_field_path(object.field_path.as_deref()),
                 exit_code: None,
                 logs: LogSource::Current,
@@ -341,7 +354,8 @@ pub struct FailureCard {
     pub exit_code: Option<i32>,
     /// The last log lines (of the crashed instance for a crash loop).
     pub logs: Vec<String>,
-    /// Recent warning events of the pod (or of the workload, without a pod).
+    /// Recent warning events of the pod (without a pod: of the object the
+    /// problem was seen on, else of the workload).
     pub events: Vec<String>,
     /// Evidence that could not be fetched, and why (the card is still useful).
     pub missing: Vec<String>,
@@ -383,9 +397,10 @@ pub async fn failure_card(
         }
         _ => Vec::new(),
     };
-    let (event_kind, event_object) = match &problem.pod {
-        Some(pod) => ("Pod", pod.as_str()),
-        None => workload.split_once('/').unwrap_or(("", workload)),
+    let (event_kind, event_object) = match (&problem.pod, &problem.object) {
+        (Some(pod), _) => ("Pod", pod.as_str()),
+        (None, Some(object)) => object.split_once('/').unwrap_or(("", object)),
+        (None, None) => workload.split_once('/').unwrap_or(("", workload)),
     };
     let warnings = match events::warnings_for(
         client,

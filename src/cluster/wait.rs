@@ -624,6 +624,7 @@ fn judge_deployment(
                 reason,
                 message,
                 pod: None,
+                object: None,
                 container: None,
                 exit_code: None,
                 logs: diagnosis::LogSource::None,
