@@ -12,8 +12,10 @@ use crate::ui::ColorChoice;
 /// `production` environments.
 #[derive(Debug, Parser)]
 #[command(name = "fintechctl", version, max_term_width = 100)]
-#[command(after_help = "Exit codes: 0 success, 1 a check or rollout failed, 2 invalid input or \
-configuration, 3 cluster or cloud unreachable, 4 refused, 130 interrupted.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 a check or rollout failed, 2 invalid input or \
+configuration, 3 cluster or cloud unreachable, 4 refused, 130 interrupted."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -41,7 +43,12 @@ pub struct GlobalArgs {
     pub yes: bool,
 
     /// Directory of environment files that replaces the built-in ones
-    #[arg(long, global = true, env = "FINTECHCTL_ENVIRONMENTS_DIR", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "FINTECHCTL_ENVIRONMENTS_DIR",
+        value_name = "DIR"
+    )]
     pub environments_dir: Option<PathBuf>,
 
     /// More detail on stderr
@@ -70,12 +77,31 @@ pub enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print an environment's manifests, validated, in the order they are applied
-    #[command(after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
-fintechctl render staging --only api-gateway -o json")]
+    #[command(
+        after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
+fintechctl render staging --only api-gateway -o json"
+    )]
     Render(RenderArgs),
 
+    /// Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts
+    #[command(
+        after_help = "Examples:\n  fintechctl deploy production --version 1.4.2\n  \
+fintechctl deploy staging --version 1.4.2 --dry-run\n  \
+fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI"
+    )]
+    Deploy(DeployArgs),
+
+    /// Run the database migration (`alembic upgrade head`) on demand
+    #[command(
+        after_help = "Examples:\n  fintechctl migrate staging --version 1.4.2\n  \
+fintechctl migrate production --exec    # inside a running api-gateway pod, as the runbook did"
+    )]
+    Migrate(MigrateArgs),
+
     /// Print a shell completion script
-    #[command(after_help = "Example:\n  fintechctl completions bash > /etc/bash_completion.d/fintechctl")]
+    #[command(
+        after_help = "Example:\n  fintechctl completions bash > /etc/bash_completion.d/fintechctl"
+    )]
     Completions(CompletionsArgs),
 }
 
@@ -111,6 +137,55 @@ pub struct RenderArgs {
     /// Only these components (comma-separated), e.g. api-gateway,ml-service
     #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
     pub only: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    /// Only these components (comma-separated), e.g. api-gateway,ml-service
+    #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Show the plan (server-side dry run) and stop without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for the migration and the rollouts, e.g. 90s, 10m
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Do not run the database migration even though the version changes
+    #[arg(long)]
+    pub skip_migrations: bool,
+
+    /// Take over fields another field manager (e.g. kubectl) owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    /// Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job
+    #[arg(long)]
+    pub exec: bool,
+
+    /// How long the migration may take, e.g. 90s, 10m
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 90s, 10m, 1h)"))?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Args)]

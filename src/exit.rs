@@ -6,21 +6,32 @@ use std::fmt;
 /// Process exit codes every command keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    Success = 0,
+    Success,
     /// A check or a rollout failed.
-    Failed = 1,
+    Failed,
     /// Invalid input or configuration, found before anything touches a cluster.
-    Invalid = 2,
+    Invalid,
     /// Cluster or cloud unreachable, or an API error.
-    Unreachable = 3,
+    Unreachable,
     /// Refused: no confirmation, lock held, safety rule.
-    Refused = 4,
-    Interrupted = 130,
+    Refused,
+    Interrupted,
+    /// A command's own exit code passed through (`migrate` exits with the
+    /// migration's), clamped to 1..=255.
+    Child(i32),
 }
 
 impl ExitStatus {
     pub fn code(self) -> i32 {
-        self as i32
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failed => 1,
+            ExitStatus::Invalid => 2,
+            ExitStatus::Unreachable => 3,
+            ExitStatus::Refused => 4,
+            ExitStatus::Interrupted => 130,
+            ExitStatus::Child(code) => code.clamp(1, 255),
+        }
     }
 }
 
@@ -35,7 +46,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(status: ExitStatus, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), details: Vec::new() }
+        Self {
+            status,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
     pub fn invalid(message: impl fmt::Display) -> Self {
         Self::new(ExitStatus::Invalid, message.to_string())

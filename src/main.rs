@@ -20,6 +20,8 @@ fn main() {
 
     let result = match &cli.command {
         Command::Render(args) => commands::render::run(&cli.global, args, &printer),
+        Command::Deploy(args) => commands::deploy::run(&cli.global, args, &printer),
+        Command::Migrate(args) => commands::migrate::run(&cli.global, args, &printer),
         Command::Completions(args) => commands::completions::run(args, &printer),
     };
     let status = match result {
@@ -35,4 +37,3 @@ fn main() {
     };
     std::process::exit(status.code());
 }
-

@@ -6,10 +6,10 @@
 use std::path::PathBuf;
 
 use crate::environment::{Environment, EnvironmentError, EnvironmentSource};
-use crate::render::engine::{self, RenderError, RenderInput};
-use crate::render::policy_gate::{self as policy, Finding, PolicyOptions, Severity};
-use crate::render::schema;
 use crate::render::Manifest;
+use crate::render::engine::{self, RenderError, RenderInput};
+use crate::render::policy::{self, Finding, PolicyOptions, Severity};
+use crate::render::schema;
 use crate::secrets::{SecretValues, SecretsError, TlsFiles};
 
 /// What the caller asks for.
@@ -68,25 +68,46 @@ impl Release {
         let env = request.source.load(&request.environment)?;
         let version = resolve_version(&env, request.version.as_deref())?;
         let secrets = SecretValues::collect(request.env_file.as_deref(), &request.tls, lookup)?;
-        let manifests = engine::render(&RenderInput { env: &env, version: &version, secrets: &secrets })?;
+        let manifests = engine::render(&RenderInput {
+            env: &env,
+            version: &version,
+            secrets: &secrets,
+        })?;
 
-        let violations: Vec<String> = schema::validate(&manifests).iter().map(ToString::to_string).collect();
+        let violations: Vec<String> = schema::validate(&manifests)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         if !violations.is_empty() {
             return Err(ReleaseError::Schema(violations));
         }
-        let options = PolicyOptions { require_pinned_images: env.release.require_version };
+        let options = PolicyOptions {
+            require_pinned_images: env.release.require_version,
+        };
         let (errors, warnings): (Vec<Finding>, Vec<Finding>) = policy::check(&manifests, &options)
             .into_iter()
             .partition(|f| f.severity == Severity::Error);
         if !errors.is_empty() {
-            return Err(ReleaseError::Policy(errors.iter().map(describe_finding).collect()));
+            return Err(ReleaseError::Policy(
+                errors.iter().map(describe_finding).collect(),
+            ));
         }
-        Ok(Release { env, version, secrets, manifests, warnings })
+        Ok(Release {
+            env,
+            version,
+            secrets,
+            manifests,
+            warnings,
+        })
     }
 
     /// Component names present in the set, sorted.
     pub fn components(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.manifests.iter().map(|m| m.component().to_string()).collect();
+        let mut names: Vec<String> = self
+            .manifests
+            .iter()
+            .map(|m| m.component().to_string())
+            .collect();
         names.sort();
         names.dedup();
         names
@@ -113,7 +134,11 @@ impl Release {
                 known.join(", ")
             ));
         }
-        Ok(self.manifests.iter().filter(|m| only.iter().any(|c| c == m.component())).collect())
+        Ok(self
+            .manifests
+            .iter()
+            .filter(|m| only.iter().any(|c| c == m.component()))
+            .collect())
     }
 }
 
@@ -171,7 +196,12 @@ mod tests {
     #[test]
     fn production_requires_a_pinned_version() {
         let env = EnvironmentSource::Embedded.load("production").unwrap();
-        assert!(resolve_version(&env, None).unwrap_err().to_string().contains("--version 1.4.2"));
+        assert!(
+            resolve_version(&env, None)
+                .unwrap_err()
+                .to_string()
+                .contains("--version 1.4.2")
+        );
         assert!(resolve_version(&env, Some("latest")).is_err());
         assert!(resolve_version(&env, Some("LATEST")).is_err());
         assert_eq!(resolve_version(&env, Some("1.4.2")).unwrap(), "1.4.2");

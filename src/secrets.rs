@@ -19,11 +19,31 @@ pub struct SecretSpec {
 
 /// The keys of `fintech-ai-secrets`, in the order the runbook creates them.
 pub const PLATFORM_SECRETS: [SecretSpec; 5] = [
-    SecretSpec { env_var: "POSTGRES_PASSWORD", secret_key: "postgres-password", template_key: "postgres_password" },
-    SecretSpec { env_var: "REDIS_PASSWORD", secret_key: "redis-password", template_key: "redis_password" },
-    SecretSpec { env_var: "KAFKA_PASSWORD", secret_key: "kafka-password", template_key: "kafka_password" },
-    SecretSpec { env_var: "JWT_SECRET", secret_key: "jwt-secret", template_key: "jwt_secret" },
-    SecretSpec { env_var: "API_KEY", secret_key: "api-key", template_key: "api_key" },
+    SecretSpec {
+        env_var: "POSTGRES_PASSWORD",
+        secret_key: "postgres-password",
+        template_key: "postgres_password",
+    },
+    SecretSpec {
+        env_var: "REDIS_PASSWORD",
+        secret_key: "redis-password",
+        template_key: "redis_password",
+    },
+    SecretSpec {
+        env_var: "KAFKA_PASSWORD",
+        secret_key: "kafka-password",
+        template_key: "kafka_password",
+    },
+    SecretSpec {
+        env_var: "JWT_SECRET",
+        secret_key: "jwt-secret",
+        template_key: "jwt_secret",
+    },
+    SecretSpec {
+        env_var: "API_KEY",
+        secret_key: "api-key",
+        template_key: "api_key",
+    },
 ];
 
 /// A secret value. Formatting it prints a marker, never the value.
@@ -71,7 +91,10 @@ pub enum SecretsError {
         label: &'static str,
     },
     #[error("--tls-cert and --tls-key go together: `{given}` was given without `{missing}`")]
-    TlsHalf { given: &'static str, missing: &'static str },
+    TlsHalf {
+        given: &'static str,
+        missing: &'static str,
+    },
     #[error("missing secrets: {}; set them in the environment or in --env-file", .0.join(", "))]
     Missing(Vec<String>),
 }
@@ -101,7 +124,12 @@ impl SecretValues {
         for spec in PLATFORM_SECRETS {
             let value = lookup(spec.env_var)
                 .filter(|v| !v.is_empty())
-                .or_else(|| file_values.get(spec.env_var).cloned().filter(|v| !v.is_empty()))
+                .or_else(|| {
+                    file_values
+                        .get(spec.env_var)
+                        .cloned()
+                        .filter(|v| !v.is_empty())
+                })
                 .map(SecretString::new);
             values.insert(spec.template_key, value);
         }
@@ -110,11 +138,25 @@ impl SecretValues {
                 Some(read_pem(cert, "--tls-cert", "CERTIFICATE")?),
                 Some(read_pem(key, "--tls-key", "PRIVATE KEY")?),
             ),
-            (Some(_), None) => return Err(SecretsError::TlsHalf { given: "--tls-cert", missing: "--tls-key" }),
-            (None, Some(_)) => return Err(SecretsError::TlsHalf { given: "--tls-key", missing: "--tls-cert" }),
+            (Some(_), None) => {
+                return Err(SecretsError::TlsHalf {
+                    given: "--tls-cert",
+                    missing: "--tls-key",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(SecretsError::TlsHalf {
+                    given: "--tls-key",
+                    missing: "--tls-cert",
+                });
+            }
             (None, None) => (None, None),
         };
-        Ok(Self { values, tls_cert, tls_key })
+        Ok(Self {
+            values,
+            tls_cert,
+            tls_key,
+        })
     }
 
     /// Environment variables of the platform secrets that have no value.
@@ -132,7 +174,11 @@ impl SecretValues {
         if needs_tls && self.tls_cert.is_none() {
             missing.push("--tls-cert/--tls-key (or FINTECHCTL_TLS_CERT/FINTECHCTL_TLS_KEY)".into());
         }
-        if missing.is_empty() { Ok(()) } else { Err(SecretsError::Missing(missing)) }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(SecretsError::Missing(missing))
+        }
     }
 
     pub fn get(&self, template_key: &str) -> Option<&SecretString> {
@@ -150,7 +196,10 @@ impl SecretValues {
 }
 
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
-    let err = |message: String| SecretsError::EnvFile { path: path.display().to_string(), message };
+    let err = |message: String| SecretsError::EnvFile {
+        path: path.display().to_string(),
+        message,
+    };
     let iter = dotenvy::from_path_iter(path).map_err(|e| err(describe_dotenv_error(&e)))?;
     let mut values = BTreeMap::new();
     for item in iter {
@@ -165,7 +214,9 @@ fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> 
 fn describe_dotenv_error(e: &dotenvy::Error) -> String {
     match e {
         dotenvy::Error::LineParse(_, index) => {
-            format!("malformed line at character {index}: expected `KEY=value` or `export KEY=value`")
+            format!(
+                "malformed line at character {index}: expected `KEY=value` or `export KEY=value`"
+            )
         }
         dotenvy::Error::Io(io) => io.to_string(),
         other => {
@@ -175,16 +226,26 @@ fn describe_dotenv_error(e: &dotenvy::Error) -> String {
     }
 }
 
-fn read_pem(path: &Path, what: &'static str, label: &'static str) -> Result<SecretString, SecretsError> {
+fn read_pem(
+    path: &Path,
+    what: &'static str,
+    label: &'static str,
+) -> Result<SecretString, SecretsError> {
     let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Tls {
         what,
         path: path.display().to_string(),
         source,
     })?;
     // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY".
-    let ok = text.lines().any(|l| l.starts_with("-----BEGIN ") && l.contains(label));
+    let ok = text
+        .lines()
+        .any(|l| l.starts_with("-----BEGIN ") && l.contains(label));
     if !ok {
-        return Err(SecretsError::NotPem { what, path: path.display().to_string(), label });
+        return Err(SecretsError::NotPem {
+            what,
+            path: path.display().to_string(),
+            label,
+        });
     }
     Ok(SecretString::new(text))
 }
@@ -202,8 +263,14 @@ mod tests {
             (k == "API_KEY").then(|| "env-key".to_string())
         })
         .unwrap();
-        assert_eq!(values.get("postgres_password").unwrap().expose(), "from-file-pg");
-        assert_eq!(values.get("redis_password").unwrap().expose(), "from file redis");
+        assert_eq!(
+            values.get("postgres_password").unwrap().expose(),
+            "from-file-pg"
+        );
+        assert_eq!(
+            values.get("redis_password").unwrap().expose(),
+            "from file redis"
+        );
         assert_eq!(values.get("api_key").unwrap().expose(), "env-key");
         assert_eq!(values.missing(), ["KAFKA_PASSWORD", "JWT_SECRET"]);
         let err = values.require_all(false).unwrap_err().to_string();
@@ -212,7 +279,9 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_value() {
-        let values = SecretValues::collect(None, &TlsFiles::default(), |_| Some("s3cr3t-value".into())).unwrap();
+        let values =
+            SecretValues::collect(None, &TlsFiles::default(), |_| Some("s3cr3t-value".into()))
+                .unwrap();
         assert!(!format!("{values:?}").contains("s3cr3t-value"));
     }
 
@@ -220,7 +289,9 @@ mod tests {
     fn malformed_env_file_error_does_not_quote_the_line() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "export POSTGRES_PASSWORD='unterminated-s3cr3t").unwrap();
-        let err = SecretValues::collect(Some(file.path()), &TlsFiles::default(), |_| None).unwrap_err().to_string();
+        let err = SecretValues::collect(Some(file.path()), &TlsFiles::default(), |_| None)
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("s3cr3t"), "{err}");
         assert!(err.contains(&file.path().display().to_string()), "{err}");
     }
@@ -228,11 +299,17 @@ mod tests {
     #[test]
     fn tls_needs_both_halves_and_pem() {
         let cert = tempfile::NamedTempFile::new().unwrap();
-        let tls = TlsFiles { cert: Some(cert.path().into()), key: None };
+        let tls = TlsFiles {
+            cert: Some(cert.path().into()),
+            key: None,
+        };
         let err = SecretValues::collect(None, &tls, |_| None).unwrap_err();
         assert!(err.to_string().contains("--tls-key"), "{err}");
         let key = tempfile::NamedTempFile::new().unwrap();
-        let tls = TlsFiles { cert: Some(cert.path().into()), key: Some(key.path().into()) };
+        let tls = TlsFiles {
+            cert: Some(cert.path().into()),
+            key: Some(key.path().into()),
+        };
         let err = SecretValues::collect(None, &tls, |_| None).unwrap_err();
         assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
     }

@@ -7,8 +7,17 @@ use predicates::prelude::*;
 fn fintechctl() -> Command {
     let mut cmd = Command::cargo_bin("fintechctl").unwrap();
     // Isolate from the developer's shell.
-    for var in ["POSTGRES_PASSWORD", "REDIS_PASSWORD", "KAFKA_PASSWORD", "JWT_SECRET", "API_KEY",
-        "FINTECHCTL_ENVIRONMENTS_DIR", "FINTECHCTL_TLS_CERT", "FINTECHCTL_TLS_KEY", "KUBECONFIG"] {
+    for var in [
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "KAFKA_PASSWORD",
+        "JWT_SECRET",
+        "API_KEY",
+        "FINTECHCTL_ENVIRONMENTS_DIR",
+        "FINTECHCTL_TLS_CERT",
+        "FINTECHCTL_TLS_KEY",
+        "KUBECONFIG",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
@@ -33,7 +42,9 @@ fn render_help_shows_an_example() {
         .args(["render", "--help"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("fintechctl render production --version 1.4.2"));
+        .stdout(predicate::str::contains(
+            "fintechctl render production --version 1.4.2",
+        ));
 }
 
 #[test]
@@ -64,7 +75,9 @@ fn production_refuses_latest() {
         .args(["render", "production", "--version", "latest"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`latest` is never deployed to production"));
+        .stderr(predicate::str::contains(
+            "`latest` is never deployed to production",
+        ));
 }
 
 #[test]
@@ -79,7 +92,11 @@ fn invalid_tag_is_refused() {
 #[test]
 fn malformed_environment_file_names_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
-    let text = include_str!("../environments/staging.yaml").replacen("    port: 8000\n", "    prot: 8000\n", 1);
+    let text = include_str!("../environments/staging.yaml").replacen(
+        "    port: 8000\n",
+        "    prot: 8000\n",
+        1,
+    );
     let line = text.lines().position(|l| l.contains("prot:")).unwrap() + 1;
     let path = dir.path().join("staging.yaml");
     std::fs::write(&path, text).unwrap();
@@ -88,14 +105,21 @@ fn malformed_environment_file_names_file_line_and_column() {
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains(format!("{}:{line}:5:", path.display())))
+        .stderr(predicate::str::contains(format!(
+            "{}:{line}:5:",
+            path.display()
+        )))
         .stderr(predicate::str::contains("unknown field `prot`"));
 }
 
 #[test]
 fn environments_dir_replaces_the_embedded_set() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("qa.yaml"), include_str!("../environments/staging.yaml").replace("name: staging\n", "name: qa\n")).unwrap();
+    std::fs::write(
+        dir.path().join("qa.yaml"),
+        include_str!("../environments/staging.yaml").replace("name: staging\n", "name: qa\n"),
+    )
+    .unwrap();
     fintechctl()
         .args(["render", "staging"])
         .env("FINTECHCTL_ENVIRONMENTS_DIR", dir.path())
@@ -107,19 +131,30 @@ fn environments_dir_replaces_the_embedded_set() {
 #[test]
 fn environment_name_must_match_its_file() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("qa.yaml"), include_str!("../environments/staging.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("qa.yaml"),
+        include_str!("../environments/staging.yaml"),
+    )
+    .unwrap();
     fintechctl()
         .args(["render", "qa", "--environments-dir"])
         .arg(dir.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`name`: is `staging` but the file defines environment `qa`"));
+        .stderr(predicate::str::contains(
+            "`name`: is `staging` but the file defines environment `qa`",
+        ));
 }
 
 #[test]
 fn missing_env_file_is_named() {
     fintechctl()
-        .args(["render", "staging", "--env-file", "/nonexistent/.env.production"])
+        .args([
+            "render",
+            "staging",
+            "--env-file",
+            "/nonexistent/.env.production",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("/nonexistent/.env.production"));

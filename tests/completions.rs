@@ -9,7 +9,13 @@ fn committed_completions_are_current() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
     let update = std::env::var_os("UPDATE_COMPLETIONS").is_some();
     let mut stale = Vec::new();
-    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish] {
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::PowerShell,
+        Shell::Elvish,
+    ] {
         let path = dir.join(file_name(shell));
         let expected = script(shell);
         if update {

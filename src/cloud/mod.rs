@@ -13,7 +13,10 @@ const CLI_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Debug, thiserror::Error)]
 pub enum CloudError {
     #[error("`{cli}` is not installed or not on PATH; {hint}")]
-    CliMissing { cli: &'static str, hint: &'static str },
+    CliMissing {
+        cli: &'static str,
+        hint: &'static str,
+    },
     #[error("`{command}` failed ({status}){}", if stderr.is_empty() { String::new() } else { format!(":\n{stderr}") })]
     CliFailed {
         command: String,
@@ -43,37 +46,66 @@ fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
         return PathBuf::from(dir).join("fintechctl");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("fintechctl")
 }
 
 /// The CLI invocation that writes `cluster`'s credentials into `kubeconfig`.
 /// `None` for provider `kubeconfig`, which needs no CLI.
-pub fn credentials_command(cluster: &Cluster, kubeconfig: &Path) -> Option<(&'static str, Vec<String>)> {
+pub fn credentials_command(
+    cluster: &Cluster,
+    kubeconfig: &Path,
+) -> Option<(&'static str, Vec<String>)> {
     let path = kubeconfig.display().to_string();
     let name = cluster.name.clone().unwrap_or_default();
     let mut args: Vec<String>;
     let cli = match cluster.provider {
         Provider::Azure => {
-            args = vec!["aks".into(), "get-credentials".into(), "--resource-group".into(),
-                cluster.resource_group.clone().unwrap_or_default(), "--name".into(), name,
-                "--file".into(), path, "--overwrite-existing".into(), "--only-show-errors".into()];
+            args = vec![
+                "aks".into(),
+                "get-credentials".into(),
+                "--resource-group".into(),
+                cluster.resource_group.clone().unwrap_or_default(),
+                "--name".into(),
+                name,
+                "--file".into(),
+                path,
+                "--overwrite-existing".into(),
+                "--only-show-errors".into(),
+            ];
             if let Some(sub) = &cluster.subscription {
                 args.extend(["--subscription".into(), sub.clone()]);
             }
             "az"
         }
         Provider::Aws => {
-            args = vec!["eks".into(), "update-kubeconfig".into(), "--name".into(), name,
-                "--region".into(), cluster.region.clone().unwrap_or_default(),
-                "--kubeconfig".into(), path];
+            args = vec![
+                "eks".into(),
+                "update-kubeconfig".into(),
+                "--name".into(),
+                name,
+                "--region".into(),
+                cluster.region.clone().unwrap_or_default(),
+                "--kubeconfig".into(),
+                path,
+            ];
             "aws"
         }
         Provider::Gcp => {
             // gcloud writes into $KUBECONFIG; see `fetch_credentials`.
-            args = vec!["container".into(), "clusters".into(), "get-credentials".into(), name,
-                "--location".into(), cluster.location.clone().unwrap_or_default(),
-                "--project".into(), cluster.project.clone().unwrap_or_default(), "--quiet".into()];
+            args = vec![
+                "container".into(),
+                "clusters".into(),
+                "get-credentials".into(),
+                name,
+                "--location".into(),
+                cluster.location.clone().unwrap_or_default(),
+                "--project".into(),
+                cluster.project.clone().unwrap_or_default(),
+                "--quiet".into(),
+            ];
             "gcloud"
         }
         Provider::Kubeconfig => return None,
@@ -84,7 +116,9 @@ pub fn credentials_command(cluster: &Cluster, kubeconfig: &Path) -> Option<(&'st
 fn install_hint(cli: &str) -> &'static str {
     match cli {
         "az" => "install the Azure CLI (`pip install azure-cli`) and run `az login`",
-        "aws" => "install the AWS CLI and configure credentials (`aws configure` or `aws sso login`)",
+        "aws" => {
+            "install the AWS CLI and configure credentials (`aws configure` or `aws sso login`)"
+        }
         _ => "install the Google Cloud CLI and run `gcloud auth login`",
     }
 }
@@ -95,7 +129,10 @@ pub async fn fetch_credentials(cluster: &Cluster, kubeconfig: &Path) -> Result<(
         return Ok(());
     };
     if let Some(dir) = kubeconfig.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| CloudError::Io { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| CloudError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
     }
     let command = format!("{cli} {}", args.join(" "));
     let mut cmd = tokio::process::Command::new(cli);
@@ -108,22 +145,48 @@ pub async fn fetch_credentials(cluster: &Cluster, kubeconfig: &Path) -> Result<(
     let child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CloudError::CliMissing { cli, hint: install_hint(cli) });
+            return Err(CloudError::CliMissing {
+                cli,
+                hint: install_hint(cli),
+            });
         }
         Err(e) => {
-            return Err(CloudError::CliFailed { command, status: e.to_string(), stderr: String::new() });
+            return Err(CloudError::CliFailed {
+                command,
+                status: e.to_string(),
+                stderr: String::new(),
+            });
         }
     };
     let output = match tokio::time::timeout(CLI_TIMEOUT, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
-        Ok(Err(e)) => return Err(CloudError::CliFailed { command, status: e.to_string(), stderr: String::new() }),
-        Err(_) => return Err(CloudError::Timeout { command, timeout: CLI_TIMEOUT }),
+        Ok(Err(e)) => {
+            return Err(CloudError::CliFailed {
+                command,
+                status: e.to_string(),
+                stderr: String::new(),
+            });
+        }
+        Err(_) => {
+            return Err(CloudError::Timeout {
+                command,
+                timeout: CLI_TIMEOUT,
+            });
+        }
     };
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-        let tail = tail[tail.len().saturating_sub(8)..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n");
-        return Err(CloudError::CliFailed { command, status: output.status.to_string(), stderr: tail });
+        let tail = tail[tail.len().saturating_sub(8)..]
+            .iter()
+            .map(|l| format!("  {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        return Err(CloudError::CliFailed {
+            command,
+            status: output.status.to_string(),
+            stderr: tail,
+        });
     }
     Ok(())
 }
@@ -150,11 +213,19 @@ mod tests {
         let path = Path::new("/cache/kubeconfig-production");
         let (cli, args) = credentials_command(&cluster(Provider::Azure), path).unwrap();
         assert_eq!(cli, "az");
-        assert!(args.windows(2).any(|w| w == ["--file", "/cache/kubeconfig-production"]), "{args:?}");
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--file", "/cache/kubeconfig-production"]),
+            "{args:?}"
+        );
         assert!(args.windows(2).any(|w| w == ["--resource-group", "rg"]));
         let (cli, args) = credentials_command(&cluster(Provider::Aws), path).unwrap();
         assert_eq!(cli, "aws");
-        assert!(args.windows(2).any(|w| w == ["--kubeconfig", "/cache/kubeconfig-production"]), "{args:?}");
+        assert!(
+            args.windows(2)
+                .any(|w| w == ["--kubeconfig", "/cache/kubeconfig-production"]),
+            "{args:?}"
+        );
         assert!(args.windows(2).any(|w| w == ["--region", "eu-west-1"]));
         let (cli, args) = credentials_command(&cluster(Provider::Gcp), path).unwrap();
         assert_eq!(cli, "gcloud");

@@ -168,21 +168,23 @@ pub async fn run_job(
                 }
                 // Only problems that waiting cannot fix end the run early:
                 // the pod never starts (image, config, scheduling, quota).
-                if let Some(problem) = diagnosis::diagnose_pod(&pod, &options.thresholds, Timestamp::now()) {
-                    if problem.logs == diagnosis::LogSource::None {
-                        if let Some(task) = logs.take() { task.abort(); }
-                        break MigrationOutcome {
-                            job: name.clone(),
-                            pod: Some(pod_name),
-                            succeeded: false,
-                            exit_code: None,
-                            reason: Some(problem.reason),
-                            message: Some(problem.message),
-                            last_lines: Vec::new(),
-                            elapsed: started.elapsed(),
-                            already_done: false,
-                        };
+                if let Some(problem) = diagnosis::diagnose_pod(&pod, &options.thresholds, Timestamp::now())
+                    && problem.logs == diagnosis::LogSource::None
+                {
+                    if let Some(task) = logs.take() {
+                        task.abort();
                     }
+                    break MigrationOutcome {
+                        job: name.clone(),
+                        pod: Some(pod_name),
+                        succeeded: false,
+                        exit_code: None,
+                        reason: Some(problem.reason),
+                        message: Some(problem.message),
+                        last_lines: Vec::new(),
+                        elapsed: started.elapsed(),
+                        already_done: false,
+                    };
                 }
             }
         }

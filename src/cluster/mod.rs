@@ -6,6 +6,7 @@ pub mod apply;
 pub mod connect;
 pub mod diagnosis;
 pub mod events;
+pub mod exec;
 pub mod logs;
 pub mod migration;
 pub mod rollout;

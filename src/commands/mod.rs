@@ -2,7 +2,10 @@
 //! the domain modules and reports through the [`Printer`](crate::ui::Printer).
 
 pub mod completions;
+pub mod deploy;
+pub mod migrate;
 pub mod render;
+pub mod rollouts;
 
 use crate::cli::{GlobalArgs, ReleaseArgs};
 use crate::environment::EnvironmentSource;
@@ -25,7 +28,10 @@ pub fn resolve_release(global: &GlobalArgs, args: &ReleaseArgs) -> Result<Releas
         environment: args.environment.clone(),
         version: args.version.clone(),
         env_file: args.env_file.clone(),
-        tls: TlsFiles { cert: args.tls_cert.clone(), key: args.tls_key.clone() },
+        tls: TlsFiles {
+            cert: args.tls_cert.clone(),
+            key: args.tls_key.clone(),
+        },
     };
     Release::resolve(&request, |k| std::env::var(k).ok()).map_err(release_failure)
 }

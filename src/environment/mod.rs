@@ -152,7 +152,9 @@ fn first_line(message: &str) -> String {
     let msg = msg.strip_prefix("error: ").unwrap_or(msg);
     // serde-saphyr repeats the position we already print as file:line:column.
     match msg.split_once(": ") {
-        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => rest.to_string(),
+        Some((head, rest)) if head.starts_with("line ") && head.contains(" column ") => {
+            rest.to_string()
+        }
         _ => msg.to_string(),
     }
 }
@@ -183,7 +185,10 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
     }
     let c = &env.cluster;
     let required: &[(&str, &Option<String>)] = match c.provider {
-        Provider::Azure => &[("cluster.name", &c.name), ("cluster.resourceGroup", &c.resource_group)],
+        Provider::Azure => &[
+            ("cluster.name", &c.name),
+            ("cluster.resourceGroup", &c.resource_group),
+        ],
         Provider::Aws => &[("cluster.name", &c.name), ("cluster.region", &c.region)],
         Provider::Gcp => &[
             ("cluster.name", &c.name),
@@ -264,9 +269,21 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
         }
     }
     let stores = [
-        ("data.postgres", env.data.postgres.placement, env.data.postgres.in_cluster.is_some()),
-        ("data.redis", env.data.redis.placement, env.data.redis.in_cluster.is_some()),
-        ("data.kafka", env.data.kafka.placement, env.data.kafka.in_cluster.is_some()),
+        (
+            "data.postgres",
+            env.data.postgres.placement,
+            env.data.postgres.in_cluster.is_some(),
+        ),
+        (
+            "data.redis",
+            env.data.redis.placement,
+            env.data.redis.in_cluster.is_some(),
+        ),
+        (
+            "data.kafka",
+            env.data.kafka.placement,
+            env.data.kafka.in_cluster.is_some(),
+        ),
     ];
     for (field, placement, has_in_cluster) in stores {
         match (placement, has_in_cluster) {
@@ -287,17 +304,26 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
     }
     let b = &env.backup;
     let required: &[(&str, &Option<String>)] = match b.provider {
-        BackupProvider::Azure => &[("backup.account", &b.account), ("backup.container", &b.container)],
+        BackupProvider::Azure => &[
+            ("backup.account", &b.account),
+            ("backup.container", &b.container),
+        ],
         BackupProvider::Aws | BackupProvider::Gcp => &[("backup.container", &b.container)],
         BackupProvider::Filesystem => &[("backup.path", &b.path)],
     };
     for (field, value) in required {
         if value.as_deref().is_none_or(str::is_empty) {
-            return Err(invalid(field, "is required for this backup provider".into()));
+            return Err(invalid(
+                field,
+                "is required for this backup provider".into(),
+            ));
         }
     }
     if env.ingress.enabled && env.ingress.host.is_empty() {
-        return Err(invalid("ingress.host", "is required when the ingress is enabled".into()));
+        return Err(invalid(
+            "ingress.host",
+            "is required when the ingress is enabled".into(),
+        ));
     }
     Ok(())
 }
@@ -306,7 +332,8 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -344,13 +371,22 @@ mod tests {
 
     #[test]
     fn unknown_field_names_file_line_and_column() {
-        let text = include_str!("../../environments/local.yaml").replace("  replicas: 1\n  rollingUpdate", "  replicaz: 1\n  rollingUpdate");
+        let text = include_str!("../../environments/local.yaml").replace(
+            "  replicas: 1\n  rollingUpdate",
+            "  replicaz: 1\n  rollingUpdate",
+        );
         let text = text.replacen("    replicas: 1\n", "    replicaz: 1\n", 1);
         let err = parse("environments/local.yaml", &text, "local").unwrap_err();
         match &err {
-            EnvironmentError::Parse { file, line, column, message } => {
+            EnvironmentError::Parse {
+                file,
+                line,
+                column,
+                message,
+            } => {
                 assert_eq!(file, "environments/local.yaml");
-                let expected_line = text.lines().position(|l| l.contains("replicaz")).unwrap() as u64 + 1;
+                let expected_line =
+                    text.lines().position(|l| l.contains("replicaz")).unwrap() as u64 + 1;
                 assert_eq!(*line, expected_line, "{err}");
                 assert!(*column > 0);
                 assert!(message.contains("replicaz"), "{message}");
@@ -372,6 +408,9 @@ mod tests {
         let text = include_str!("../../environments/production.yaml")
             .replace("minReplicas: 3", "minReplicas: 30");
         let err = parse("p.yaml", &text, "production").unwrap_err();
-        assert!(err.to_string().contains("services.api-gateway.autoscaling"), "{err}");
+        assert!(
+            err.to_string().contains("services.api-gateway.autoscaling"),
+            "{err}"
+        );
     }
 }

@@ -95,6 +95,9 @@ pub struct Release {
     /// Roll back automatically when a deploy's rollout fails.
     #[serde(default)]
     pub rollback_on_failure: bool,
+    /// Changes need the environment's name typed at a prompt, or `--yes`.
+    #[serde(default)]
+    pub protected: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -37,13 +37,17 @@ pub enum RenderError {
         document: usize,
         message: String,
     },
-    #[error("templates/{template}: rendered document {document} is not a Kubernetes object: {message}")]
+    #[error(
+        "templates/{template}: rendered document {document} is not a Kubernetes object: {message}"
+    )]
     NotAnObject {
         template: String,
         document: usize,
         message: String,
     },
-    #[error("a secret value ({variable}) appears in {object} from templates/{template}; only Secret objects may hold secret values")]
+    #[error(
+        "a secret value ({variable}) appears in {object} from templates/{template}; only Secret objects may hold secret values"
+    )]
     SecretLeak {
         variable: String,
         object: String,
@@ -92,8 +96,12 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
 
     let mut manifests = Vec::new();
     for name in &names {
-        let template = jinja.get_template(name).map_err(|e| template_error(name, &e))?;
-        let text = template.render(&context).map_err(|e| template_error(name, &e))?;
+        let template = jinja
+            .get_template(name)
+            .map_err(|e| template_error(name, &e))?;
+        let text = template
+            .render(&context)
+            .map_err(|e| template_error(name, &e))?;
         for (index, doc) in split_documents(&text).into_iter().enumerate() {
             let document = index + 1;
             let value: Value = serde_saphyr::from_str(doc).map_err(|e| RenderError::Yaml {
@@ -147,10 +155,20 @@ fn context(input: &RenderInput<'_>) -> Value {
         secrets.insert(spec.template_key.to_string(), Value::String(value));
     }
     let pem = |v: &Option<crate::secrets::SecretString>, placeholder: &str| {
-        Value::String(v.as_ref().map(|s| s.expose().to_string()).unwrap_or_else(|| placeholder.to_string()))
+        Value::String(
+            v.as_ref()
+                .map(|s| s.expose().to_string())
+                .unwrap_or_else(|| placeholder.to_string()),
+        )
     };
-    secrets.insert("tls_crt".into(), pem(&input.secrets.tls_cert, "<unset: --tls-cert>"));
-    secrets.insert("tls_key".into(), pem(&input.secrets.tls_key, "<unset: --tls-key>"));
+    secrets.insert(
+        "tls_crt".into(),
+        pem(&input.secrets.tls_cert, "<unset: --tls-cert>"),
+    );
+    secrets.insert(
+        "tls_key".into(),
+        pem(&input.secrets.tls_key, "<unset: --tls-key>"),
+    );
     serde_json::json!({
         "env": input.env,
         "version": input.version,
@@ -173,7 +191,10 @@ fn split_documents(text: &str) -> Vec<&str> {
     }
     docs.push(&text[start..]);
     docs.into_iter()
-        .filter(|d| d.lines().any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')))
+        .filter(|d| {
+            d.lines()
+                .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        })
         .collect()
 }
 
@@ -199,7 +220,10 @@ fn stamp(manifest: &mut Manifest, env: &Environment, template: &str) -> Result<(
         return Err(format!("{kind} has no `metadata.name`"));
     }
     if !CLUSTER_SCOPED.contains(&kind.as_str()) && !metadata.contains_key("namespace") {
-        metadata.insert("namespace".into(), Value::String(env.namespace.name.clone()));
+        metadata.insert(
+            "namespace".into(),
+            Value::String(env.namespace.name.clone()),
+        );
     }
     let stamped: BTreeMap<&str, String> = BTreeMap::from([
         (labels::MANAGED_BY, labels::MANAGER.to_string()),
@@ -223,7 +247,10 @@ fn stamp(manifest: &mut Manifest, env: &Environment, template: &str) -> Result<(
 
 /// Defence in depth: a template that interpolated a secret into a ConfigMap
 /// or an environment variable would leak it to anyone who can read those.
-fn check_no_secret_outside_secrets(manifests: &[Manifest], secrets: &SecretValues) -> Result<(), RenderError> {
+fn check_no_secret_outside_secrets(
+    manifests: &[Manifest],
+    secrets: &SecretValues,
+) -> Result<(), RenderError> {
     for manifest in manifests.iter().filter(|m| !m.is_secret()) {
         let text = manifest.object.to_string();
         for spec in PLATFORM_SECRETS {

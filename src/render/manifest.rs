@@ -83,8 +83,10 @@ pub const REDACTED: &str = "<redacted>";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
-    /// Namespace, ResourceQuota, LimitRange.
+    /// The Namespace itself: everything else lives in it.
     Namespace,
+    /// ResourceQuota and LimitRange, in force before any pod is created.
+    Quota,
     /// ServiceAccounts, RBAC, NetworkPolicies.
     Access,
     /// ConfigMaps and Secrets.
@@ -100,7 +102,8 @@ pub enum Phase {
 impl Phase {
     pub fn of_kind(kind: &str) -> Phase {
         match kind {
-            "Namespace" | "ResourceQuota" | "LimitRange" => Phase::Namespace,
+            "Namespace" => Phase::Namespace,
+            "ResourceQuota" | "LimitRange" => Phase::Quota,
             "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding"
             | "NetworkPolicy" => Phase::Access,
             "ConfigMap" | "Secret" => Phase::Config,
@@ -110,9 +113,10 @@ impl Phase {
         }
     }
 
-    pub fn all() -> [Phase; 6] {
+    pub fn all() -> [Phase; 7] {
         [
             Phase::Namespace,
+            Phase::Quota,
             Phase::Access,
             Phase::Config,
             Phase::Migration,
@@ -148,7 +152,8 @@ mod tests {
 
     #[test]
     fn phases_follow_the_apply_order() {
-        assert!(Phase::of_kind("Namespace") < Phase::of_kind("Role"));
+        assert!(Phase::of_kind("Namespace") < Phase::of_kind("ResourceQuota"));
+        assert!(Phase::of_kind("LimitRange") < Phase::of_kind("Role"));
         assert!(Phase::of_kind("NetworkPolicy") < Phase::of_kind("Secret"));
         assert!(Phase::of_kind("Secret") < Phase::of_kind("Job"));
         assert!(Phase::of_kind("Job") < Phase::of_kind("Deployment"));

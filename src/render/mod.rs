@@ -3,11 +3,10 @@
 //! is printed or applied.
 
 pub mod diff;
+pub mod engine;
 pub mod labels;
 pub mod manifest;
 pub mod policy;
-pub mod policy_gate;
 pub mod schema;
-pub mod engine;
 
 pub use manifest::{Manifest, Phase};

@@ -44,7 +44,9 @@ impl Printer {
     /// A status line on stderr (suppressed by `--quiet`).
     pub fn status(&self, verb: &str, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            let verb = self.style(Style::new().green().bold()).apply_to(format!("{verb:>12}"));
+            let verb = self
+                .style(Style::new().green().bold())
+                .apply_to(format!("{verb:>12}"));
             eprintln!("{verb} {}", message.as_ref());
         }
     }
@@ -52,7 +54,10 @@ impl Printer {
     /// Extra detail with `-v`.
     pub fn detail(&self, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Verbose {
-            eprintln!("{}", self.style(Style::new().dim()).apply_to(message.as_ref()));
+            eprintln!(
+                "{}",
+                self.style(Style::new().dim()).apply_to(message.as_ref())
+            );
         }
     }
 
@@ -93,3 +98,4 @@ pub enum ColorChoice {
     Always,
     Never,
 }
+pub mod reporters;

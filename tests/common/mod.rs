@@ -1,0 +1,111 @@
+//! Shared by the cluster tests: a kube-sim on a free port, a kubeconfig
+//! pointing at it, and the `fintechctl` binary with test secrets.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use kube_sim::{Behaviors, KubeSim, SimConfig};
+
+/// Obviously fake values, one per platform secret.
+pub const SECRETS: [(&str, &str); 5] = [
+    ("POSTGRES_PASSWORD", "test-only-pg-0001"),
+    ("REDIS_PASSWORD", "test-only-redis-0002"),
+    ("KAFKA_PASSWORD", "test-only-kafka-0003"),
+    ("JWT_SECRET", "test-only-jwt-0004"),
+    ("API_KEY", "test-only-apikey-0005"),
+];
+
+pub struct Cluster {
+    pub sim: KubeSim,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+/// Images become ready quickly; Job pods run `job_command`.
+pub fn behaviors(extra_images: &str, job_command: &str) -> Behaviors {
+    let yaml = format!(
+        "images:\n{extra_images}  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\njobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", {job_command:?}]\n"
+    );
+    Behaviors::from_yaml(&yaml).expect("test behaviours parse")
+}
+
+pub async fn cluster(behaviors: Behaviors) -> Cluster {
+    let cfg = SimConfig {
+        behaviors,
+        time_scale: 0.05,
+        ..SimConfig::default()
+    };
+    let sim = KubeSim::start(cfg).await.expect("kube-sim starts");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    Cluster {
+        sim,
+        dir,
+        kubeconfig,
+    }
+}
+
+impl Cluster {
+    /// `fintechctl` pointed at this cluster, with the test secrets set.
+    pub fn fintechctl(&self) -> Command {
+        let mut cmd = Command::cargo_bin("fintechctl").unwrap();
+        for var in [
+            "FINTECHCTL_ENVIRONMENTS_DIR",
+            "FINTECHCTL_TLS_CERT",
+            "FINTECHCTL_TLS_KEY",
+            "KUBECONFIG",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (var, value) in SECRETS {
+            cmd.env(var, value);
+        }
+        cmd.env("NO_COLOR", "1").env("CI", "true");
+        cmd.env("FINTECHCTL_CACHE_DIR", self.dir.path().join("cache"));
+        cmd.arg("--kubeconfig").arg(&self.kubeconfig);
+        cmd
+    }
+
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) -> Option<serde_json::Value> {
+        self.sim.get(api_version, kind, Some(ns), name)
+    }
+}
+
+/// Runs a blocking command (the binary) without stalling kube-sim's runtime.
+pub async fn run(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+pub fn text(out: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A certificate and key that only look like PEM: kube-sim does not parse them.
+pub fn fake_tls(c: &Cluster) -> (PathBuf, PathBuf) {
+    let cert = c.dir.path().join("tls.crt");
+    let key = c.dir.path().join("tls.key");
+    std::fs::write(
+        &cert,
+        "-----BEGIN CERTIFICATE-----\nZmFrZS1jZXJ0\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nZmFrZS1rZXk=\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    (cert, key)
+}

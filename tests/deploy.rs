@@ -1,0 +1,286 @@
+//! `fintechctl deploy` and `migrate` against kube-sim: the phases, the gated
+//! migration, fail-fast diagnosis with the cause, the safety rules and the
+//! exit codes.
+
+mod common;
+
+use common::{SECRETS, behaviors, cluster, run, text};
+
+const NS: &str = "fintech-ai-local";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_applies_migrates_and_waits() {
+    let c = cluster(behaviors("", "echo migrating; echo upgraded to head")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "-o",
+        "json",
+        "--timeout",
+        "60s",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(report["outcome"], "succeeded");
+    assert_eq!(report["version"], "1.4.2");
+    assert_eq!(report["migration"]["succeeded"], true);
+    assert!(
+        stderr.contains("upgraded to head"),
+        "migration logs are streamed: {stderr}"
+    );
+
+    let d = c
+        .get("apps/v1", "Deployment", NS, "api-gateway")
+        .expect("api-gateway deployed");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "fintech-ai/api-gateway:1.4.2"
+    );
+    assert_eq!(d["status"]["readyReplicas"], 1);
+    let secret = c
+        .get("v1", "Secret", NS, "fintech-ai-secrets")
+        .expect("secret applied");
+    assert!(secret.to_string().len() > 10);
+    for (_, value) in SECRETS {
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "secret leaked"
+        );
+    }
+    let rollouts = report["rollouts"].as_array().unwrap();
+    assert!(
+        rollouts
+            .iter()
+            .any(|r| r["workload"].as_str().unwrap_or("").contains("api-gateway")),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn image_pull_error_fails_fast_with_the_cause() {
+    let extra = "  - match: \"*/ml-service:*\"\n    behavior: image-pull-error\n";
+    let c = cluster(behaviors(extra, "echo ok")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "120s"]);
+    let started = std::time::Instant::now();
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(stderr.contains("ml-service"), "{stderr}");
+    assert!(
+        stderr.contains("ImagePullBackOff") || stderr.contains("ErrImagePull"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loop_card_shows_the_crashed_containers_logs() {
+    let extra = "  - match: \"*/ml-service:*\"\n    behavior: crash-loop\n    exitCode: 1\n    logs: \"ModuleNotFoundError: No module named 'torch'\"\n";
+    let c = cluster(behaviors(extra, "echo ok")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "120s"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("No module named 'torch'"), "{stderr}");
+    assert!(
+        stderr.contains("CrashLoopBackOff") || stderr.contains("restart"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_migration_stops_before_any_workload_changes() {
+    let c = cluster(behaviors(
+        "",
+        "echo 'alembic: revision abc123 failed'; exit 3",
+    ))
+    .await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("exit code: 3"), "{stderr}");
+    assert!(stderr.contains("revision abc123 failed"), "{stderr}");
+    assert!(
+        c.get("apps/v1", "Deployment", NS, "api-gateway").is_none(),
+        "no workload may be created"
+    );
+    assert!(
+        c.get("v1", "Secret", NS, "fintech-ai-secrets").is_some(),
+        "config is applied before the migration"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeploy_keeps_the_hpa_managed_replica_count() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    // staging has an HPA on api-gateway (2-4) and needs TLS; its
+    // cluster-autoscaler reads the subscription from the platform team's Secret.
+    let (cert, key) = common::fake_tls(&c);
+    c.sim
+        .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
+            "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
+        .expect("kube-system secret");
+    let deploy = |version: &str| {
+        let mut cmd = c.fintechctl();
+        cmd.args([
+            "deploy",
+            "staging",
+            "--version",
+            version,
+            "--timeout",
+            "60s",
+            "--tls-cert",
+        ])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key);
+        cmd
+    };
+    let out = run(deploy("1.4.2")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let ns = "fintech-ai-staging";
+    let d = c.get("apps/v1", "Deployment", ns, "api-gateway").unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    // The HPA scales up (as the autoscaler would, with its own field manager).
+    let mut scaled = d.clone();
+    scaled["spec"]["replicas"] = serde_json::json!(4);
+    let client = kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap();
+    let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> = kube::Api::namespaced(client, ns);
+    api.patch(
+        "api-gateway",
+        &kube::api::PatchParams::apply("horizontal-pod-autoscaler").force(),
+        &kube::api::Patch::Apply(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api-gateway"}, "spec": {"replicas": 4}})),
+    )
+    .await
+    .unwrap();
+    let out = run(deploy("1.4.3")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let d = c.get("apps/v1", "Deployment", ns, "api-gateway").unwrap();
+    assert_eq!(
+        d["spec"]["replicas"], 4,
+        "re-deploying must not scale back to the template's count"
+    );
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "fintech-ai/api-gateway:1.4.3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_without_terminal_or_yes_is_refused_before_any_write() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let (cert, key) = common::fake_tls(&c);
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "production", "--version", "1.4.2", "--tls-cert"])
+        .arg(cert)
+        .arg("--tls-key")
+        .arg(key);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(
+        c.sim
+            .get("v1", "Namespace", None, "fintech-ai-prod")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_plans_and_writes_nothing() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outcome"], "planned");
+    let plan = report["plan"].as_array().unwrap();
+    assert!(
+        plan.iter()
+            .any(|p| p["display"] == "Deployment/api-gateway" && p["action"] == "create"),
+        "{report}"
+    );
+    assert!(
+        c.sim.get("v1", "Namespace", None, NS).is_none(),
+        "dry run wrote the namespace"
+    );
+    assert!(c.get("apps/v1", "Deployment", NS, "api-gateway").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_secrets_are_listed_at_once_with_exit_2() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let mut cmd = c.fintechctl();
+    cmd.env_remove("JWT_SECRET").env_remove("API_KEY");
+    cmd.args(["deploy", "local", "--version", "1.4.2"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("JWT_SECRET") && stderr.contains("API_KEY"),
+        "{stderr}"
+    );
+    assert!(c.sim.get("v1", "Namespace", None, NS).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cluster_is_exit_3() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    // A kubeconfig pointing at a port nobody listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let yaml = c
+        .sim
+        .kubeconfig_yaml()
+        .replace(&format!(":{}", c.sim.port()), &format!(":{port}"));
+    std::fs::write(&c.kubeconfig, yaml).unwrap();
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot reach the cluster"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_runs_the_job_again_and_exits_with_its_code() {
+    let c = cluster(behaviors("", "echo 'first run'")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    // The same release's Job already completed; `migrate` runs it again.
+    c.sim
+        .set_behaviors(behaviors("", "echo 'running migration'; exit 5"));
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("running migration"), "{stderr}");
+}
