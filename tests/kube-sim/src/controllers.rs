@@ -1253,8 +1253,10 @@ fn endpoints(st: &mut Store) {
         } else {
             json!([subset])
         };
-        let mut ep = json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns,
-            "labels": s.pointer("/metadata/labels").cloned().unwrap_or(json!({}))}});
+        let mut ep = json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": ns}});
+        if let Some(l) = s.pointer("/metadata/labels") {
+            ep["metadata"]["labels"] = l.clone();
+        }
         if !subsets.is_null() {
             ep["subsets"] = subsets;
         }

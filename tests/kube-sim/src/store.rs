@@ -93,6 +93,25 @@ fn spec_part(v: &Value) -> Value {
     c
 }
 
+/// Resources whose registry strategy maintains metadata.generation.
+pub fn has_generation(rd: &ResDef) -> bool {
+    matches!(
+        rd.plural,
+        "deployments"
+            | "replicasets"
+            | "statefulsets"
+            | "daemonsets"
+            | "jobs"
+            | "cronjobs"
+            | "horizontalpodautoscalers"
+            | "poddisruptionbudgets"
+            | "networkpolicies"
+            | "ingresses"
+            | "verticalpodautoscalers"
+            | "replicationcontrollers"
+    )
+}
+
 fn valid_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
@@ -304,7 +323,9 @@ impl Store {
         }
         m.insert("uid".into(), json!(util::new_uid()));
         m.insert("creationTimestamp".into(), json!(util::now_rfc3339()));
-        m.insert("generation".into(), json!(1));
+        if has_generation(rd) {
+            m.insert("generation".into(), json!(1));
+        }
         let managed = m.shift_remove("managedFields");
         admission::default_object(rd, &mut obj, self);
         admission::validate(rd, &obj)?;
@@ -444,7 +465,7 @@ impl Store {
         }
         admission::default_object(rd, &mut new, self);
         admission::validate(rd, &new)?;
-        if spec_part(&new) != spec_part(old) {
+        if has_generation(rd) && spec_part(&new) != spec_part(old) {
             let g = old
                 .pointer("/metadata/generation")
                 .and_then(|v| v.as_i64())
@@ -731,7 +752,7 @@ impl Store {
             .find(|e| e.manager == opts.manager && e.operation == "Apply")
         {
             let mut removed: Vec<&fields::Path> = prev.set.difference(&applied_set).collect();
-            removed.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            removed.sort_by_key(|p| p.len());
             for p in removed {
                 let owned_by_other = entries.iter().any(|e| {
                     !(e.manager == opts.manager && e.operation == "Apply")
@@ -744,9 +765,18 @@ impl Store {
         }
         fields::apply_merge(&mut live, &applied);
         // record ownership
-        entries.retain(|e| !(e.manager == opts.manager && e.operation == "Apply"));
-        entries.retain(|e| !e.set.is_empty());
-        if !applied_set.is_empty() {
+        entries
+            .retain(|e| !e.set.is_empty() || (e.manager == opts.manager && e.operation == "Apply"));
+        if let Some(e) = entries
+            .iter_mut()
+            .find(|e| e.manager == opts.manager && e.operation == "Apply")
+        {
+            if e.set != applied_set {
+                e.time = util::now_rfc3339();
+            }
+            e.set = applied_set;
+            e.api_version = rd.api_version();
+        } else if !applied_set.is_empty() {
             entries.push(ManagedEntry {
                 manager: opts.manager.clone(),
                 operation: "Apply".into(),

@@ -231,6 +231,13 @@ fn status_json(code: i32, cmd: &[String]) -> Value {
     }
 }
 
+fn normal_close() -> Message {
+    Message::Close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: Default::default(),
+    }))
+}
+
 fn chan_msg(ch: u8, data: &[u8]) -> Message {
     let mut v = Vec::with_capacity(data.len() + 1);
     v.push(ch);
@@ -318,6 +325,7 @@ async fn run_exec(
                 }
             }
         }
+        let _ = sink.send(normal_close()).await;
         let _ = sink.close().await;
     });
     let mut command = tokio::process::Command::new(&cmd[0]);
