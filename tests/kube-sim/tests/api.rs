@@ -332,16 +332,7 @@ async fn watch_from_resource_version_bookmarks_timeout_and_expiry() {
     assert!(!s(&evs[1], "/object/metadata/resourceVersion").is_empty());
 
     // no resourceVersion: synthetic ADDED for current state, then live events
-    let sim2 = &sim;
-    let live = tokio::spawn({
-        let url = format!("/api/v1/namespaces/default/configmaps?watch=1&labelSelector=w%3D1");
-        let port = sim2.port();
-        async move {
-            let _ = port;
-            url
-        }
-    });
-    let url = live.await.unwrap();
+    let url = "/api/v1/namespaces/default/configmaps?watch=1&labelSelector=w%3D1".to_string();
     let (tx, rx) = tokio::sync::oneshot::channel();
     let watcher = async {
         let r = watch_events(&sim, &url, 2, Duration::from_secs(3)).await;
