@@ -620,3 +620,61 @@ async fn a_stop_request_ends_the_apply_between_phases() {
     drop(tx);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn api_faults_are_retried_within_bounds_and_the_apply_completes() {
+    let sim = KubeSim::start(SimConfig::default()).await.unwrap();
+    let client = client(&sim).await;
+    // A third of the requests answer 500: retried by apply itself.
+    sim.faults().set_error_rate(0.3, 500);
+    let applied = apply::apply_set(
+        &client,
+        &base_set(),
+        &ApplyOptions::default(),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        applied.iter().all(|o| o.action == Action::Created),
+        "{applied:?}"
+    );
+
+    // 429 with Retry-After: retried by the client, honouring the header.
+    sim.faults().set_error_rate(0.2, 429);
+    sim.faults().set_retry_after(1);
+    let again = apply::apply_set(
+        &client,
+        &base_set(),
+        &ApplyOptions::default(),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        again.iter().all(|o| o.action == Action::Unchanged),
+        "{again:?}"
+    );
+
+    // An API server that keeps failing is reported, not retried forever.
+    sim.faults().set_error_rate(1.0, 500);
+    let started = std::time::Instant::now();
+    let error = apply::apply_set(
+        &client,
+        &base_set(),
+        &ApplyOptions::default(),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        matches!(
+            error,
+            ApplyError::Discovery { .. } | ApplyError::PhaseFailed { .. }
+        ),
+        "{error:?}"
+    );
+    sim.faults().clear();
+    sim.shutdown().await;
+}

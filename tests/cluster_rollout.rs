@@ -553,3 +553,28 @@ async fn dropped_watches_are_resumed_and_the_rollout_still_completes() {
     assert_eq!(outcomes[0].state, RolloutState::Complete);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn api_errors_during_the_wait_are_retried_and_the_rollout_still_completes() {
+    let sim = sim().await;
+    let client = client(&sim).await;
+    let set = [
+        namespace(),
+        deployment("api-gateway", 2, "registry.example/api:1.0"),
+    ];
+    let applied = apply::apply_set(&client, &set, &ApplyOptions::default(), &NoApplyReport)
+        .await
+        .unwrap();
+    sim.faults().set_error_rate(0.2, 500);
+    let outcomes = wait::wait_for_rollouts(
+        &client,
+        NS,
+        &wait::changed_workloads(&applied),
+        &options(Duration::from_secs(60)),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcomes[0].state, RolloutState::Complete);
+    sim.shutdown().await;
+}
