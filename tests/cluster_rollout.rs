@@ -162,7 +162,11 @@ async fn healthy_deployment_and_statefulset_roll_out() {
         assert_eq!((outcome.ready, outcome.desired), (2, 2), "{outcome:?}");
         assert!(outcome.revision.is_some(), "{outcome:?}");
     }
-    assert_eq!(outcomes[0].revision.as_deref(), Some("1"));
+    let deployment = outcomes
+        .iter()
+        .find(|o| o.workload == "Deployment/api-gateway")
+        .unwrap();
+    assert_eq!(deployment.revision.as_deref(), Some("1"));
     let lines = recorder.lines.lock().unwrap().clone();
     assert!(
         lines.contains(&"complete Deployment/api-gateway".to_string()),
