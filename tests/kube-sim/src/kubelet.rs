@@ -1057,7 +1057,12 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
             .iter()
             .all(|c| matches!(c.state, CState::Terminated { exit: 0, .. }));
         if ok { "Succeeded" } else { "Failed" }
-    } else if any_running || ps.containers.iter().any(|c| c.restarts > 0 || c.step >= 3) {
+    } else if any_running
+        || ps
+            .containers
+            .iter()
+            .any(|c| c.restarts > 0 || matches!(c.state, CState::Terminated { .. }))
+    {
         "Running"
     } else {
         "Pending"

@@ -104,7 +104,10 @@ pub async fn logs(
                     };
                     (prev, false)
                 } else {
-                    if cs.step < 2 && cs.log.is_empty() {
+                    if matches!(cs.state, CState::Waiting { .. })
+                        && cs.restarts == 0
+                        && cs.log.is_empty()
+                    {
                         let reason = match &cs.state {
                             CState::Waiting { reason, .. }
                                 if reason == "ErrImagePull" || reason == "ImagePullBackOff" =>
