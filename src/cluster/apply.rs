@@ -204,11 +204,13 @@ pub async fn apply_set(
         }
 
         let mut failures = Vec::new();
-        let mut queue = in_phase.into_iter();
+        // Results arrive in completion order; they are returned in manifest order.
+        let mut done: Vec<(usize, AppliedObject)> = Vec::new();
+        let mut queue = in_phase.into_iter().enumerate();
         let mut in_flight = JoinSet::new();
         loop {
             while in_flight.len() < MAX_IN_FLIGHT
-                && let Some(target) = queue.next()
+                && let Some((index, target)) = queue.next()
             {
                 let hpa_managed = target.manifest.kind() == "Deployment"
                     && hpa_targets
@@ -224,22 +226,24 @@ pub async fn apply_set(
                     dry_run: opts.dry_run,
                     force: opts.force_conflicts,
                 };
-                in_flight.spawn(job.run());
+                in_flight.spawn(async move { (index, job.run().await) });
             }
             let Some(joined) = in_flight.join_next().await else {
                 break;
             };
             match joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic())) {
-                Ok(object) => {
+                (index, Ok(object)) => {
                     reporter.object_applied(&object);
-                    applied.push(object);
+                    done.push((index, object));
                 }
-                Err((display, error)) => {
+                (_, Err((display, error))) => {
                     reporter.object_failed(&display, &error);
                     failures.push(error);
                 }
             }
         }
+        done.sort_by_key(|(index, _)| *index);
+        applied.extend(done.into_iter().map(|(_, object)| object));
         if !failures.is_empty() {
             return Err(ApplyError::PhaseFailed {
                 phase,

@@ -64,9 +64,10 @@ impl WorkloadRef {
     }
 }
 
-/// The workloads an apply created or changed: the ones whose rollout to wait for.
+/// The workloads an apply created or changed: the ones whose rollout to
+/// wait for, Deployments then StatefulSets, each by name.
 pub fn changed_workloads(applied: &[AppliedObject]) -> Vec<WorkloadRef> {
-    applied
+    let mut workloads: Vec<WorkloadRef> = applied
         .iter()
         .filter(|o| matches!(o.action, Action::Created | Action::Configured))
         .filter_map(|o| match o.kind.as_str() {
@@ -74,7 +75,10 @@ pub fn changed_workloads(applied: &[AppliedObject]) -> Vec<WorkloadRef> {
             "StatefulSet" => Some(WorkloadRef::statefulset(&o.name)),
             _ => None,
         })
-        .collect()
+        .collect();
+    workloads.sort();
+    workloads.dedup();
+    workloads
 }
 
 #[derive(Debug, Clone)]
