@@ -156,6 +156,19 @@ pub enum LockError {
     },
 }
 
+impl LockError {
+    /// The exit status DESIGN.md gives this failure: a held lock is a
+    /// refusal (4), a lost one a failed run (1), API trouble 3.
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        use crate::exit::ExitStatus;
+        match self {
+            LockError::Held { .. } => ExitStatus::Refused,
+            LockError::Lost { .. } => ExitStatus::Failed,
+            LockError::NamespaceMissing { .. } | LockError::Api { .. } => ExitStatus::Unreachable,
+        }
+    }
+}
+
 /// The lock, held. Renewed in the background until [`LockGuard::release`].
 ///
 /// Dropping the guard without releasing stops the renewal but leaves the
@@ -669,6 +682,16 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing from: {text}");
         }
+    }
+
+    #[test]
+    fn a_held_lock_exits_4() {
+        let held = LockError::Held {
+            namespace: "n".into(),
+            holder: holder(),
+            expires_in: Duration::ZERO,
+        };
+        assert_eq!(held.exit_status().code(), 4);
     }
 
     #[test]

@@ -365,6 +365,19 @@ pub enum RecordsError {
     Encode { name: String, message: String },
 }
 
+impl RecordsError {
+    /// The exit status DESIGN.md gives this failure: API trouble 3, a
+    /// revision taken by a concurrent deploy 4, anything else 1.
+    pub fn exit_status(&self) -> crate::exit::ExitStatus {
+        use crate::exit::ExitStatus;
+        match self {
+            RecordsError::Api { .. } => ExitStatus::Unreachable,
+            RecordsError::RevisionTaken { .. } => ExitStatus::Refused,
+            RecordsError::Corrupt { .. } | RecordsError::Encode { .. } => ExitStatus::Failed,
+        }
+    }
+}
+
 /// gzip(JSON) of `record`.
 pub fn encode(record: &ReleaseRecord) -> Result<Vec<u8>, RecordsError> {
     let err = |message: String| RecordsError::Encode {
