@@ -146,13 +146,17 @@ pub fn diagnose_pod(pod: &Pod, thresholds: &Thresholds, now: Timestamp) -> Optio
         let Some(started_at) = running_since(container) else {
             continue;
         };
-        if container.ready {
+        // A startup probe still running holds readiness back by design.
+        if container.ready || container.started == Some(false) {
             continue;
         }
         // The container may have (re)started after the pod turned unready.
         let since = unready_since.map_or(started_at, |t| t.max(started_at));
         let unready_ms = now.as_millisecond() - since.as_millisecond();
-        if unready_ms >= thresholds.readiness_grace.as_millis() as i64 {
+        let grace = thresholds
+            .readiness_grace
+            .max(probe_allowance(pod, &container.name));
+        if unready_ms >= grace.as_millis() as i64 {
             let detail = ready.and_then(|c| c.message.clone()).unwrap_or_default();
             return Some(Problem {
                 kind: ProblemKind::ReadinessFailing,
@@ -173,6 +177,24 @@ pub fn diagnose_pod(pod: &Pod, thresholds: &Thresholds, now: Timestamp) -> Optio
         }
     }
     None
+}
+
+/// How long the container's own readiness probe may take to pass at the
+/// earliest (`initialDelaySeconds + periodSeconds × failureThreshold`), so a
+/// probe configured for a slow start is not judged by a shorter default.
+fn probe_allowance(pod: &Pod, container: &str) -> Duration {
+    let probe = pod
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.containers.iter().find(|c| c.name == container))
+        .and_then(|c| c.readiness_probe.as_ref());
+    let Some(probe) = probe else {
+        return Duration::ZERO;
+    };
+    let delay = probe.initial_delay_seconds.unwrap_or(0).max(0) as u64;
+    let period = probe.period_seconds.unwrap_or(10).max(1) as u64;
+    let failures = probe.failure_threshold.unwrap_or(3).max(1) as u64;
+    Duration::from_secs(delay + period * failures)
 }
 
 fn diagnose_container(container: &ContainerStatus, thresholds: &Thresholds) -> Option<Problem> {
@@ -652,6 +674,34 @@ mod tests {
         assert_eq!(problem.kind, ProblemKind::ReadinessFailing);
         assert_eq!(problem.container.as_deref(), Some("api"));
         assert!(problem.message.contains("90s"), "{}", problem.message);
+    }
+
+    #[test]
+    fn readiness_waits_for_the_startup_probe_and_a_slow_readiness_probe() {
+        let running_long = json!([{
+            "name": "api", "image": "", "imageID": "", "ready": false, "restartCount": 0, "started": false,
+            "state": {"running": {"startedAt": "2026-01-01T11:50:00Z"}},
+        }]);
+        let mut p = running_pod(running_long);
+        p.status.as_mut().unwrap().conditions.as_mut().unwrap()[1].last_transition_time = None;
+        // The startup probe has not passed yet: not a readiness failure.
+        assert_eq!(diagnose(&p), None);
+
+        // Started, unready for 10 minutes, but the probe allows 5 + 60 × 10 s.
+        let status = p.status.as_mut().unwrap();
+        status.container_statuses.as_mut().unwrap()[0].started = Some(true);
+        let mut slow = p.clone();
+        slow.spec.as_mut().unwrap().containers[0].readiness_probe = Some(
+            serde_json::from_value(
+                json!({"initialDelaySeconds": 5, "periodSeconds": 60, "failureThreshold": 10}),
+            )
+            .unwrap(),
+        );
+        assert_eq!(diagnose(&slow), None);
+        assert_eq!(
+            diagnose(&p).map(|p| p.kind),
+            Some(ProblemKind::ReadinessFailing)
+        );
     }
 
     #[test]
