@@ -241,6 +241,23 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
                 }
             }
         }
+        for key in svc.env.keys() {
+            if RESERVED_ENV.contains(&key.as_str()) {
+                return Err(invalid(
+                    &format!("services.{name}.env.{key}"),
+                    "is set by fintechctl from the environment's data stores and secrets; change those instead".into(),
+                ));
+            }
+            if key.is_empty()
+                || key.starts_with(|c: char| c.is_ascii_digit())
+                || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(invalid(
+                    &format!("services.{name}.env.{key}"),
+                    "is not a valid environment variable name (letters, digits and `_`, not starting with a digit)".into(),
+                ));
+            }
+        }
         if let Some(vpa) = &svc.vpa {
             const MODES: [&str; 5] = ["Off", "Initial", "Recreate", "InPlaceOrRecreate", "Auto"];
             if !MODES.contains(&vpa.update_mode.as_str()) {
@@ -302,6 +319,28 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
             _ => {}
         }
     }
+    for (field, placement, host) in [
+        (
+            "data.postgres.host",
+            env.data.postgres.placement,
+            env.data.postgres.host.as_str(),
+        ),
+        (
+            "data.redis.host",
+            env.data.redis.placement,
+            env.data.redis.host.as_str(),
+        ),
+    ] {
+        // An in-cluster store's host is its Service name.
+        if placement == Placement::InCluster && !is_dns_label(host) {
+            return Err(invalid(
+                field,
+                format!(
+                    "`{host}` must be the in-cluster Service name (a DNS label such as `postgres`)"
+                ),
+            ));
+        }
+    }
     let b = &env.backup;
     let required: &[(&str, &Option<String>)] = match b.provider {
         BackupProvider::Azure => &[
@@ -327,6 +366,30 @@ fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), En
     }
     Ok(())
 }
+
+/// Container variables the templates set themselves; a service's `env`
+/// map may not override them (the template's value would silently win).
+pub const RESERVED_ENV: [&str; 19] = [
+    "API_KEY",
+    "API_URL",
+    "ENVIRONMENT",
+    "JWT_SECRET",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_PASSWORD",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_USERNAME",
+    "ML_SERVICE_URL",
+    "POSTGRES_DB",
+    "POSTGRES_HOST",
+    "POSTGRES_PASSWORD",
+    "POSTGRES_PORT",
+    "POSTGRES_SSLMODE",
+    "POSTGRES_USER",
+    "REDIS_HOST",
+    "REDIS_PASSWORD",
+    "REDIS_PORT",
+    "REDIS_TLS",
+];
 
 /// RFC 1123 label: what Kubernetes accepts as a namespace or object name.
 pub fn is_dns_label(s: &str) -> bool {
@@ -401,6 +464,28 @@ mod tests {
             .replace("  resourceGroup: fintech-ai-prod-rg\n", "");
         let err = parse("p.yaml", &text, "production").unwrap_err();
         assert!(err.to_string().contains("cluster.resourceGroup"), "{err}");
+    }
+
+    #[test]
+    fn reserved_env_keys_are_refused() {
+        let text = include_str!("../../environments/production.yaml").replace(
+            "      ML_MODEL_VERSION: v1.2.0\n",
+            "      ML_MODEL_VERSION: v1.2.0\n      POSTGRES_HOST: elsewhere\n",
+        );
+        let err = parse("p.yaml", &text, "production").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("services.ml-service.env.POSTGRES_HOST"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn in_cluster_host_must_be_a_service_name() {
+        let text = include_str!("../../environments/local.yaml")
+            .replace("    host: postgres\n", "    host: postgres.example.com\n");
+        let err = parse("l.yaml", &text, "local").unwrap_err();
+        assert!(err.to_string().contains("data.postgres.host"), "{err}");
     }
 
     #[test]

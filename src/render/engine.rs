@@ -122,6 +122,7 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
         }
     }
     check_no_secret_outside_secrets(&manifests, input.secrets)?;
+    annotate_secret_digests(&mut manifests);
     // Stable: within a phase, template order and then document order.
     manifests.sort_by_key(Manifest::phase);
     Ok(manifests)
@@ -245,6 +246,85 @@ fn stamp(manifest: &mut Manifest, env: &Environment, template: &str) -> Result<(
     Ok(())
 }
 
+/// The annotation that rolls a workload's pods when a Secret it reads changes.
+pub const SECRET_DIGEST_ANNOTATION: &str = "fintechctl.io/secret-digest";
+
+/// Kubernetes does not restart pods when a Secret they read changes, so a
+/// rotated password would only reach pods that happen to restart. A digest
+/// of the Secrets a Deployment or StatefulSet reads, on its pod template,
+/// makes a rotation roll the pods like any other change. (Jobs are left
+/// alone: their pod template is immutable.) The digest covers all of a
+/// Secret's values at once and is cut to 64 bits: it identifies a change,
+/// it does not help guess a value.
+fn annotate_secret_digests(manifests: &mut [Manifest]) {
+    use sha2::{Digest, Sha256};
+    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+    for m in manifests.iter().filter(|m| m.is_secret()) {
+        let mut hasher = Sha256::new();
+        for field in ["data", "stringData"] {
+            if let Some(map) = m.object[field].as_object() {
+                let sorted: BTreeMap<&String, &Value> = map.iter().collect();
+                for (k, v) in sorted {
+                    hasher.update(k.as_bytes());
+                    hasher.update([0]);
+                    hasher.update(v.as_str().unwrap_or_default().as_bytes());
+                    hasher.update([0]);
+                }
+            }
+        }
+        digests.insert(m.name().to_string(), format!("{:x}", hasher.finalize()));
+    }
+    for m in manifests
+        .iter_mut()
+        .filter(|m| matches!(m.kind(), "Deployment" | "StatefulSet"))
+    {
+        let mut names = std::collections::BTreeSet::new();
+        referenced_secrets(&m.object["spec"]["template"]["spec"], &mut names);
+        let used: Vec<&String> = names
+            .iter()
+            .filter_map(|n| digests.get(n.as_str()))
+            .collect();
+        if used.is_empty() {
+            continue;
+        }
+        let mut hasher = Sha256::new();
+        for d in used {
+            hasher.update(d.as_bytes());
+        }
+        let digest = format!("{:x}", hasher.finalize());
+        let template = &mut m.object["spec"]["template"];
+        if !template["metadata"].is_object() {
+            template["metadata"] = Value::Object(Map::new());
+        }
+        let metadata = &mut template["metadata"];
+        if !metadata["annotations"].is_object() {
+            metadata["annotations"] = Value::Object(Map::new());
+        }
+        metadata["annotations"][SECRET_DIGEST_ANNOTATION] = Value::String(digest[..16].to_string());
+    }
+}
+
+/// Names of the Secrets a pod spec reads (env, envFrom, volumes).
+fn referenced_secrets(value: &Value, names: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let name = match key.as_str() {
+                    "secretKeyRef" | "secretRef" => inner["name"].as_str(),
+                    "secret" => inner["secretName"].as_str(),
+                    _ => None,
+                };
+                if let Some(name) = name {
+                    names.insert(name.to_string());
+                }
+                referenced_secrets(inner, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| referenced_secrets(v, names)),
+        _ => {}
+    }
+}
+
 /// Defence in depth: a template that interpolated a secret into a ConfigMap
 /// or an environment variable would leak it to anyone who can read those.
 fn check_no_secret_outside_secrets(
@@ -274,6 +354,46 @@ fn check_no_secret_outside_secrets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_changed_secret_changes_the_pod_template_digest() {
+        let deployment = |secret_value: &str| {
+            let mut set = vec![
+                Manifest::new(
+                    "s.yaml",
+                    serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app"}, "stringData": {"password": secret_value}}),
+                ),
+                Manifest::new(
+                    "d.yaml",
+                    serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "c", "env": [{"name": "P", "valueFrom": {"secretKeyRef": {"name": "app", "key": "password"}}}]}]}}}}),
+                ),
+                Manifest::new(
+                    "o.yaml",
+                    serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "other"},
+                    "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}),
+                ),
+            ];
+            annotate_secret_digests(&mut set);
+            (
+                set[1].object["spec"]["template"]["metadata"]["annotations"]
+                    [SECRET_DIGEST_ANNOTATION]
+                    .clone(),
+                set[2].object.clone(),
+            )
+        };
+        let (a, other) = deployment("first-value");
+        let (b, _) = deployment("second-value");
+        let (a_again, _) = deployment("first-value");
+        assert!(a.is_string());
+        assert_ne!(a, b);
+        assert_eq!(a, a_again);
+        assert!(!a.as_str().unwrap().contains("first-value"));
+        assert!(
+            other["spec"]["template"].get("metadata").is_none(),
+            "a workload without secrets is untouched"
+        );
+    }
 
     #[test]
     fn documents_split_on_separator_lines_only() {
