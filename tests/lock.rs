@@ -263,3 +263,25 @@ async fn a_missing_namespace_is_reported_or_created() {
     );
     guard.release().await.unwrap();
 }
+
+#[tokio::test]
+async fn release_survives_an_unrelated_write_to_the_lease() {
+    let (_sim, client) = sim().await;
+    create_namespace(&client, NS).await;
+    let guard = acquire(&client, NS, holder("alice", 11), &LockOptions::default())
+        .await
+        .unwrap();
+    // Someone labels the Lease (kubectl label): a new resourceVersion, same lock.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), NS);
+    let patch = serde_json::json!({"metadata": {"labels": {"team": "payments"}}});
+    leases
+        .patch(
+            LEASE_NAME,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    guard.release().await.expect("still ours, so released");
+    assert!(lease(&client).await.is_none());
+}

@@ -41,6 +41,8 @@ pub const COMMAND_ANNOTATION: &str = "fintechctl.io/lock-command";
 pub const SINCE_ANNOTATION: &str = "fintechctl.io/lock-since";
 /// How long a lock outlives its holder's last renewal unless told otherwise.
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
+/// How long release waits for a renewal in flight before cutting it short.
+const RENEWAL_STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Who holds (or wants) the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,36 +230,50 @@ impl LockGuard {
         if self.lost() {
             return Err(self.lost_error());
         }
-        let resource_version = lock(&self.state.resource_version).clone();
-        let params = DeleteParams {
-            preconditions: Some(Preconditions {
-                uid: Some(self.state.uid.clone()),
-                resource_version: Some(resource_version),
-            }),
-            ..DeleteParams::default()
-        };
-        match self.api.delete(LEASE_NAME, &params).await {
-            Ok(_) => Ok(()),
-            // Expired and deleted by someone else: nothing of ours is left.
-            Err(e) if is_status(&e, 404) => Ok(()),
-            Err(e) if is_status(&e, 409) => {
-                let holder = match self.api.get_opt(LEASE_NAME).await {
-                    Ok(Some(lease)) => LockHolder::from_lease(&lease)
-                        .map(|h| h.to_string())
-                        .unwrap_or_else(|| "nobody".to_string()),
-                    _ => "another run".to_string(),
-                };
-                Err(LockError::Lost {
-                    namespace: self.namespace.clone(),
-                    holder,
-                })
+        let mut resource_version = lock(&self.state.resource_version).clone();
+        // Two attempts: the resourceVersion known here can be stale when a
+        // renewal was cut short; a fresh read that still shows our lock
+        // gives the current one.
+        for attempt in 0..2 {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: Some(self.state.uid.clone()),
+                    resource_version: Some(resource_version.clone()),
+                }),
+                ..DeleteParams::default()
+            };
+            match self.api.delete(LEASE_NAME, &params).await {
+                Ok(_) => return Ok(()),
+                // Expired and deleted by someone else: nothing of ours is left.
+                Err(e) if is_status(&e, 404) => return Ok(()),
+                Err(e) if is_status(&e, 409) => {
+                    let lease = match self.api.get_opt(LEASE_NAME).await {
+                        Ok(Some(lease)) => lease,
+                        Ok(None) => return Ok(()),
+                        Err(source) => {
+                            return Err(api_error(&self.namespace, "reading the Lease")(source));
+                        }
+                    };
+                    if attempt == 0 && still_ours(&lease, &self.state) {
+                        resource_version = lease.metadata.resource_version.unwrap_or_default();
+                        continue;
+                    }
+                    return Err(LockError::Lost {
+                        namespace: self.namespace.clone(),
+                        holder: LockHolder::from_lease(&lease)
+                            .map(|h| h.to_string())
+                            .unwrap_or_else(|| "nobody".to_string()),
+                    });
+                }
+                Err(source) => {
+                    return Err(api_error(&self.namespace, "deleting the Lease")(source));
+                }
             }
-            Err(source) => Err(LockError::Api {
-                namespace: self.namespace.clone(),
-                action: "deleting the Lease",
-                source: Box::new(source),
-            }),
         }
+        Err(LockError::Lost {
+            namespace: self.namespace.clone(),
+            holder: "another run".to_string(),
+        })
     }
 
     fn lost_error(&self) -> LockError {
@@ -273,10 +289,16 @@ impl LockGuard {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(renewal) = self.renewal.take() {
+        if let Some(mut renewal) = self.renewal.take() {
             // The task ends at its next await point; a renewal in flight
             // finishes first, so the resourceVersion read next is current.
-            let _ = renewal.await;
+            // One stuck on an unresponsive API server is cut short.
+            if tokio::time::timeout(RENEWAL_STOP_GRACE, &mut renewal)
+                .await
+                .is_err()
+            {
+                renewal.abort();
+            }
         }
     }
 }
