@@ -226,3 +226,40 @@ async fn prune_keeps_the_newest_revisions() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_failed_deploy_keeps_its_failure_cards_and_migration() {
+    use fintechctl::cluster::diagnosis::{FailureCard, ProblemKind};
+    let (_sim, client) = sim().await;
+    let mut record = ReleaseRecord::begin(1, ENV, NS, "2.0.0", &manifests("2.0.0"), "deploy 2.0.0");
+    record.migration = Some(json!({"ran": true, "exitCode": 0}));
+    records::create(&client, NS, &record).await.unwrap();
+    let card = FailureCard {
+        workload: "Deployment/api-gateway".into(),
+        kind: ProblemKind::ImagePull,
+        pod: Some("api-gateway-7d9f-abcde".into()),
+        container: Some("api".into()),
+        reason: "ImagePullBackOff".into(),
+        message: "Back-off pulling image \"registry.example/api-gateway:2.0.0\"".into(),
+        exit_code: None,
+        logs: Vec::new(),
+        events: vec!["Warning Failed: ErrImagePull".into()],
+        missing: Vec::new(),
+    };
+    records::finish(&client, NS, &mut record, ReleaseStatus::Failed, &[card])
+        .await
+        .unwrap();
+    let stored = records::get(&client, NS, ENV, 1).await.unwrap().unwrap();
+    assert_eq!(stored.status, ReleaseStatus::Failed);
+    assert_eq!(stored.failures.len(), 1);
+    assert_eq!(stored.failures[0]["reason"], "ImagePullBackOff");
+    assert_eq!(stored.failures[0]["workload"], "Deployment/api-gateway");
+    assert_eq!(stored.migration, Some(json!({"ran": true, "exitCode": 0})));
+    // A failed revision is no rollback target.
+    assert!(
+        records::latest_successful(&client, NS, ENV, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
