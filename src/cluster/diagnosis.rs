@@ -179,6 +179,29 @@ pub fn diagnose_pod(pod: &Pod, thresholds: &Thresholds, now: Timestamp) -> Optio
     None
 }
 
+/// Whether the pod's `container` is unready although it has been running for
+/// longer than its readiness probe allows: the condition under which
+/// repeated `Unhealthy` events count as failure (so a probe configured for a
+/// slow start is not judged by its early failures).
+pub fn unready_past_probe_allowance(pod: &Pod, container: &str, now: Timestamp) -> bool {
+    let Some(status) = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|all| all.iter().find(|c| c.name == container))
+    else {
+        return false;
+    };
+    if status.ready || status.started == Some(false) {
+        return false;
+    }
+    let Some(started_at) = running_since(status) else {
+        return false;
+    };
+    let running_ms = now.as_millisecond() - started_at.as_millisecond();
+    running_ms >= probe_allowance(pod, container).as_millis() as i64
+}
+
 /// How long the container's own readiness probe may take to pass at the
 /// earliest (`initialDelaySeconds + periodSeconds × failureThreshold`), so a
 /// probe configured for a slow start is not judged by a shorter default.
@@ -702,6 +725,47 @@ mod tests {
             diagnose(&p).map(|p| p.kind),
             Some(ProblemKind::ReadinessFailing)
         );
+    }
+
+    #[test]
+    fn unhealthy_events_count_only_past_the_probes_allowance() {
+        let p = |probe: Value| {
+            let mut pod = running_pod(json!([{
+                "name": "api", "image": "", "imageID": "", "ready": false, "restartCount": 0,
+                "state": {"running": {"startedAt": "2026-01-01T11:59:00Z"}},
+            }]));
+            pod.spec.as_mut().unwrap().containers[0].readiness_probe =
+                serde_json::from_value(probe).unwrap();
+            pod
+        };
+        // Running 60 s; a probe with the defaults allows 30 s, one every 5 s 15 s,
+        // one every 30 s 90 s.
+        assert!(unready_past_probe_allowance(
+            &p(json!({"tcpSocket": {"port": 80}})),
+            "api",
+            now()
+        ));
+        assert!(!unready_past_probe_allowance(
+            &p(json!({"periodSeconds": 30})),
+            "api",
+            now()
+        ));
+        assert!(unready_past_probe_allowance(
+            &p(json!({"periodSeconds": 5})),
+            "api",
+            now()
+        ));
+        // A probe that waits 90 s before its first check.
+        assert!(!unready_past_probe_allowance(
+            &p(json!({"initialDelaySeconds": 90})),
+            "api",
+            now()
+        ));
+        assert!(!unready_past_probe_allowance(
+            &p(Value::Null),
+            "other",
+            now()
+        ));
     }
 
     #[test]

@@ -774,7 +774,15 @@ fn first_problem(
                 None => false,
             }
         })
-        .find_map(|e| diagnosis::diagnose_event(e, thresholds))
+        .filter_map(|e| diagnosis::diagnose_event(e, thresholds))
+        .find(|problem| match (&problem.pod, &problem.container) {
+            // Readiness failures count once the probe has had its chance.
+            (Some(pod), Some(container)) => pods
+                .iter()
+                .find(|p| p.metadata.name.as_deref() == Some(pod))
+                .is_some_and(|p| diagnosis::unready_past_probe_allowance(p, container, now)),
+            _ => true,
+        })
 }
 
 fn now() -> Timestamp {
@@ -997,6 +1005,50 @@ mod tests {
         assert_eq!(stale.problem, None);
         let other = judge(&d, &sets, &[], &[quota_event("api-gateway-old", NOW)]);
         assert_eq!(other.problem, None);
+    }
+
+    fn unready_pod(name: &str, owner_uid: &str, started: &str) -> Arc<Pod> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "namespace": "prod",
+                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
+                                                  "uid": owner_uid, "controller": true}]},
+                "spec": {"containers": [{"name": "api", "image": "x",
+                                         "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}}}]},
+                "status": {"phase": "Running", "containerStatuses": [{
+                    "name": "api", "image": "", "imageID": "", "ready": false, "restartCount": 0,
+                    "state": {"running": {"startedAt": started}}}]},
+            }))
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn repeated_unhealthy_events_count_once_the_probe_had_its_chance() {
+        let d = deployment(
+            2,
+            2,
+            "2",
+            json!({"replicas": 1, "updatedReplicas": 1, "availableReplicas": 0}),
+        );
+        let sets = [replicaset("api-gateway-new", "rs-new", "2")];
+        let unhealthy = Arc::new(
+            serde_json::from_value::<Event>(json!({
+                "metadata": {"name": "e"},
+                "involvedObject": {"kind": "Pod", "name": "api-gateway-new-a", "fieldPath": "spec.containers{api}"},
+                "reason": "Unhealthy", "type": "Warning", "count": 8,
+                "message": "Readiness probe failed: HTTP probe failed with statuscode: 503",
+            }))
+            .unwrap(),
+        );
+        // Running 20 s: within the default probe's 30 s, so not yet.
+        let young = unready_pod("api-gateway-new-a", "rs-new", "2026-01-01T11:59:40Z");
+        let verdict = judge(&d, &sets, &[young], std::slice::from_ref(&unhealthy));
+        assert_eq!(verdict.problem, None);
+        // Running 45 s, still failing: the rollout has failed.
+        let older = unready_pod("api-gateway-new-a", "rs-new", "2026-01-01T11:59:15Z");
+        let verdict = judge(&d, &sets, &[older], &[unhealthy]);
+        assert_eq!(verdict.problem.unwrap().kind, ProblemKind::ReadinessFailing);
     }
 
     fn statefulset_pod(name: &str, revision: &str) -> Arc<Pod> {
