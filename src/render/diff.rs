@@ -161,6 +161,47 @@ pub fn object_diff(display: &str, live: Option<&Value>, desired: Option<&Value>)
     Some(text)
 }
 
+/// What a deploy would do to one object, as the `diff` command and the plan
+/// show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Not live yet.
+    Create,
+    /// Live and different.
+    Update,
+    /// Live and no longer rendered (what prune removes).
+    Delete,
+    Unchanged,
+}
+
+/// One object's change and its diff (`None` when unchanged).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectDiff {
+    /// `Kind/name`.
+    pub display: String,
+    pub change: Change,
+    pub diff: Option<String>,
+}
+
+impl ObjectDiff {
+    /// Compare `live` with `desired` (see [`object_diff`]).
+    pub fn of(display: &str, live: Option<&Value>, desired: Option<&Value>) -> Self {
+        let diff = object_diff(display, live, desired);
+        let change = match (live, desired, &diff) {
+            (_, _, None) => Change::Unchanged,
+            (None, _, Some(_)) => Change::Create,
+            (Some(_), None, Some(_)) => Change::Delete,
+            (Some(_), Some(_), Some(_)) => Change::Update,
+        };
+        Self {
+            display: display.to_string(),
+            change,
+            diff,
+        }
+    }
+}
+
 /// YAML for a normalized object. Serializing a `serde_json::Value` cannot
 /// fail; should it anyway, pretty JSON (also valid YAML) is shown instead.
 fn to_yaml(value: &Value) -> String {
@@ -353,6 +394,23 @@ mod tests {
         let diff = object_diff("ConfigMap/c", Some(&live), Some(&desired)).unwrap();
         assert!(diff.contains("-  LOG_LEVEL: info"), "{diff}");
         assert!(diff.contains("+  LOG_LEVEL: debug"), "{diff}");
+    }
+
+    #[test]
+    fn changes_are_classified() {
+        let a = deployment("registry.example/api:1.0.0", 2);
+        let b = deployment("registry.example/api:1.0.1", 2);
+        let d = "Deployment/api-gateway";
+        assert_eq!(
+            ObjectDiff::of(d, Some(&a), Some(&a)).change,
+            Change::Unchanged
+        );
+        assert_eq!(ObjectDiff::of(d, Some(&a), Some(&a)).diff, None);
+        assert_eq!(ObjectDiff::of(d, Some(&a), Some(&b)).change, Change::Update);
+        assert_eq!(ObjectDiff::of(d, None, Some(&b)).change, Change::Create);
+        assert_eq!(ObjectDiff::of(d, Some(&a), None).change, Change::Delete);
+        let json = serde_json::to_value(ObjectDiff::of(d, None, Some(&b))).unwrap();
+        assert_eq!(json["change"], "create");
     }
 
     #[test]
