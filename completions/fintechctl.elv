@@ -34,10 +34,78 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
+            cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+            cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
+            cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fintechctl;render'= {
+            cand --version 'Platform release: the image tag of every application service (required for production)'
+            cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
+            cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
+            cand --tls-key 'TLS private key (PEM) for the ingress secret'
+            cand --only 'Only these components (comma-separated), e.g. api-gateway,ml-service'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;deploy'= {
+            cand --version 'Platform release: the image tag of every application service (required for production)'
+            cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
+            cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
+            cand --tls-key 'TLS private key (PEM) for the ingress secret'
+            cand --only 'Only these components (comma-separated), e.g. api-gateway,ml-service'
+            cand --timeout 'How long to wait for the migration and the rollouts, e.g. 90s, 10m'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --dry-run 'Show the plan (server-side dry run) and stop without changing anything'
+            cand --skip-migrations 'Do not run the database migration even though the version changes'
+            cand --force-conflicts 'Take over fields another field manager (e.g. kubectl) owns'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;migrate'= {
+            cand --version 'Platform release: the image tag of every application service (required for production)'
+            cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
+            cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
+            cand --tls-key 'TLS private key (PEM) for the ingress secret'
+            cand --timeout 'How long the migration may take, e.g. 90s, 10m'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --exec 'Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;diff'= {
             cand --version 'Platform release: the image tag of every application service (required for production)'
             cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
             cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
@@ -74,10 +142,19 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         }
         &'fintechctl;help'= {
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
+            cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+            cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
+            cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'fintechctl;help;render'= {
+        }
+        &'fintechctl;help;deploy'= {
+        }
+        &'fintechctl;help;migrate'= {
+        }
+        &'fintechctl;help;diff'= {
         }
         &'fintechctl;help;completions'= {
         }

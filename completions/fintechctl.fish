@@ -39,6 +39,9 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -s q -l quiet -d 'On
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s V -l version -d 'Print version'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
@@ -59,6 +62,65 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l yes -d 
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l timeout -d 'How long to wait for the migration and the rollouts, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l dry-run -d 'Show the plan (server-side dry run) and stop without changing anything'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l timeout -d 'How long the migration may take, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l exec -d 'Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
@@ -72,6 +134,9 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l ye
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

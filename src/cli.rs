@@ -98,6 +98,11 @@ fintechctl migrate production --exec    # inside a running api-gateway pod, as t
     )]
     Migrate(MigrateArgs),
 
+    /// Show what a deploy would change, as a unified diff (exit 1 when something would)
+    #[command(after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
+fintechctl diff staging --only api-gateway -o json")]
+    Diff(DiffArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  fintechctl completions bash > /etc/bash_completion.d/fintechctl"
@@ -163,6 +168,16 @@ pub struct DeployArgs {
     /// Take over fields another field manager (e.g. kubectl) owns
     #[arg(long)]
     pub force_conflicts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    /// Only these components (comma-separated), e.g. api-gateway,ml-service
+    #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
+    pub only: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -276,6 +276,14 @@ pub struct PlannedChange {
     /// For a change: the paths that differ, e.g. `.spec.template.spec.containers[0].image`
     /// (never the values, so secrets are safe to show).
     pub fields: Vec<String>,
+    /// The live object (`None` when it does not exist), for `fintechctl diff`.
+    /// Holds secret values: only ever shown through `render::diff`, which masks them.
+    #[serde(skip)]
+    pub live: Option<Value>,
+    /// What the object would be after the apply: the server's dry-run result,
+    /// or the applied manifest when the namespace does not exist yet.
+    #[serde(skip)]
+    pub desired: Option<Value>,
 }
 
 /// What applying `manifests` would do, from a server-side dry-run apply of
@@ -334,6 +342,8 @@ pub async fn plan(
         namespace: m.namespace().map(str::to_string),
         action: PlannedAction::Skip,
         fields: Vec::new(),
+        live: None,
+        desired: None,
     }));
     Ok(changes)
 }
@@ -556,30 +566,32 @@ impl ApplyJob {
     /// Like [`ApplyJob::run`] with a dry run, reporting the differing fields.
     async fn plan(self) -> Result<PlannedChange, JobError> {
         let live = self.live().await?;
-        let (action, fields) = match &live {
+        let (action, fields, desired) = match &live {
             None => {
                 // Validates the new object; a namespace that does not exist
                 // yet (a first deploy) cannot be dry-run into, and is created
                 // by the first phase.
                 let params = self.params(FIELD_MANAGER);
                 let patch = Patch::Apply(&self.object);
-                match retrying(|| self.api.patch(&self.name, &params, &patch)).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                let desired = match retrying(|| self.api.patch(&self.name, &params, &patch)).await {
+                    Ok(result) => serde_json::to_value(&result).ok(),
+                    Err(kube::Error::Api(status)) if status.code == 404 => Some(self.object.clone()),
                     Err(e) => return Err(self.api_error("applying (dry run)", e)),
-                }
-                (PlannedAction::Create, Vec::new())
+                };
+                (PlannedAction::Create, Vec::new(), desired)
             }
             Some(live) => {
                 let (_, result) = self.apply_over(Some(live.clone())).await?;
                 let fields = changed_paths(&normalized(live), &normalized(&result));
+                let desired = serde_json::to_value(&result).ok();
                 if fields.is_empty() {
-                    (PlannedAction::Unchanged, fields)
+                    (PlannedAction::Unchanged, fields, desired)
                 } else {
-                    (PlannedAction::Change, fields)
+                    (PlannedAction::Change, fields, desired)
                 }
             }
         };
+        let live = live.as_ref().and_then(|l| serde_json::to_value(l).ok());
         Ok(PlannedChange {
             display: self.display,
             kind: self.kind,
@@ -587,6 +599,8 @@ impl ApplyJob {
             namespace: self.namespace,
             action,
             fields,
+            live,
+            desired,
         })
     }
 

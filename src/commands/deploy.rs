@@ -128,7 +128,15 @@ pub async fn connect_or_fail(
 ) -> Result<Connection, Failure> {
     let conn = connect::connect(env, &access_flags(global))
         .await
-        .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?;
+        .map_err(|e| {
+            // A kubeconfig that cannot be read or has no such context is bad
+            // input; everything else is the cluster or the cloud not answering.
+            let status = match e {
+                connect::ConnectError::Kubeconfig { .. } => ExitStatus::Invalid,
+                _ => ExitStatus::Unreachable,
+            };
+            Failure::new(status, e.to_string())
+        })?;
     printer.status(
         "Connected",
         format!("{} (Kubernetes {})", conn.source, conn.server_version),
@@ -136,7 +144,7 @@ pub async fn connect_or_fail(
     Ok(conn)
 }
 
-fn api_failure(err: ApplyError) -> Failure {
+pub fn api_failure(err: ApplyError) -> Failure {
     let status = match &err {
         ApplyError::Interrupted { .. } => ExitStatus::Interrupted,
         ApplyError::Conflict { .. } => ExitStatus::Failed,
@@ -202,13 +210,7 @@ async fn deploy(
     let conn = connect_or_fail(env, global, printer).await?;
     let client = &conn.client;
 
-    let mut skip_kinds = Vec::new();
-    if selected.iter().any(|m| m.kind() == "VerticalPodAutoscaler")
-        && !apply::crd_available(client, "autoscaling.k8s.io", "v1", "VerticalPodAutoscaler").await
-    {
-        printer.warn("the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects");
-        skip_kinds.push("VerticalPodAutoscaler".to_string());
-    }
+    let skip_kinds = skipped_kinds(client, &selected, printer).await;
 
     let migration_job =
         migration_to_run(client, release, &selected, args.skip_migrations, printer).await?;
@@ -470,6 +472,25 @@ async fn apply_stage(
     }
 }
 
+/// Kinds of optional CRDs the cluster does not serve (the VPA): warned
+/// about and skipped.
+pub async fn skipped_kinds(
+    client: &kube::Client,
+    manifests: &[Manifest],
+    printer: &Printer,
+) -> Vec<String> {
+    let mut skip = Vec::new();
+    if manifests
+        .iter()
+        .any(|m| m.kind() == "VerticalPodAutoscaler")
+        && !apply::crd_available(client, "autoscaling.k8s.io", "v1", "VerticalPodAutoscaler").await
+    {
+        printer.warn("the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects");
+        skip.push("VerticalPodAutoscaler".to_string());
+    }
+    skip
+}
+
 /// The migration Job to run, if any: when the release's version differs from
 /// the live api-gateway's (or it does not exist yet), unless skipped.
 async fn migration_to_run(
@@ -544,6 +565,14 @@ fn print_plan(printer: &Printer, plan: &[PlannedChange]) {
                     format!(" ({})", change.fields.join(", "))
                 };
                 printer.status("~ change", format!("{}{fields}", change.display));
+                // `-v`: the same diff `fintechctl diff` prints, secrets masked.
+                if let Some(diff) = crate::render::diff::object_diff(
+                    &change.display,
+                    change.live.as_ref(),
+                    change.desired.as_ref(),
+                ) {
+                    printer.detail(diff.trim_end());
+                }
             }
             PlannedAction::Skip => printer.status("- skip", &change.display),
             PlannedAction::Unchanged => printer.detail(format!("  unchanged {}", change.display)),

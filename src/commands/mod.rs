@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod deploy;
+pub mod diff;
 pub mod migrate;
 pub mod render;
 pub mod rollouts;
