@@ -10,6 +10,7 @@ pub mod exec;
 pub mod lock;
 pub mod logs;
 pub mod migration;
+pub mod prune;
 pub mod records;
 pub mod rollout;
 pub mod wait;
