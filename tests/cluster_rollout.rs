@@ -582,3 +582,73 @@ async fn api_errors_during_the_wait_are_retried_and_the_rollout_still_completes(
     assert_eq!(outcomes[0].state, RolloutState::Complete);
     sim.shutdown().await;
 }
+
+/// `kubectl rollout status --watch=false` for `resource`, or `None` without
+/// kubectl. Async: the simulator answers on this test's runtime.
+async fn kubectl_rollout_status(sim: &KubeSim, resource: &str) -> Option<(bool, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    sim.write_kubeconfig(&kubeconfig).unwrap();
+    let output = tokio::process::Command::new("kubectl")
+        .args(["rollout", "status", resource, "--watch=false", "-n", NS])
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    Some((output.status.success(), text))
+}
+
+#[tokio::test]
+async fn complete_means_what_kubectl_rollout_status_means() {
+    let sim = sim().await;
+    let client = client(&sim).await;
+    let set = [
+        namespace(),
+        deployment("api-gateway", 3, "registry.example/api:1.0"),
+        statefulset("postgres", "registry.example/postgres:16"),
+    ];
+    deploy(
+        &client,
+        &set,
+        &options(Duration::from_secs(60)),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap();
+    for resource in ["deployment/api-gateway", "statefulset/postgres"] {
+        let Some((ok, text)) = kubectl_rollout_status(&sim, resource).await else {
+            eprintln!("kubectl not found; skipping the comparison");
+            return;
+        };
+        assert!(ok, "kubectl disagrees about {resource}: {text}");
+        assert!(
+            text.contains("successfully rolled out") || text.contains("complete"),
+            "{resource}: {text}"
+        );
+    }
+
+    // A new version that is still rolling is not complete for either.
+    let v2 = [
+        namespace(),
+        deployment("api-gateway", 3, "registry.example/never-ready:2.0"),
+    ];
+    let opts = WaitOptions {
+        timeout: Duration::from_secs(2),
+        thresholds: Thresholds {
+            readiness_grace: Duration::from_secs(3600),
+            max_unhealthy_probes: i32::MAX,
+            ..Thresholds::default()
+        },
+        stop: None,
+    };
+    let error = deploy(&client, &v2, &opts, &Recorder::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, WaitError::TimedOut { .. }), "{error}");
+    if let Some((_, text)) = kubectl_rollout_status(&sim, "deployment/api-gateway").await {
+        assert!(text.contains("Waiting for deployment"), "{text}");
+    }
+    sim.shutdown().await;
+}
