@@ -693,3 +693,49 @@ async fn api_faults_are_retried_within_bounds_and_the_apply_completes() {
     sim.faults().clear();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_field_dropped_from_the_manifest_is_removed_which_is_why_replicas_are_handed_over() {
+    let sim = KubeSim::start(SimConfig::default()).await.unwrap();
+    let client = client(&sim).await;
+    let two_keys = m(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "c", "namespace": NS}, "data": {"a": "1", "b": "2"}}));
+    let one_key = m(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "c", "namespace": NS}, "data": {"a": "1"}}));
+    let run = |set: Vec<Manifest>| {
+        let client = client.clone();
+        async move {
+            apply::apply_set(
+                &client,
+                &set,
+                &ApplyOptions::default(),
+                &Recorder::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    run(vec![namespace(), two_keys]).await;
+    run(vec![namespace(), one_key]).await;
+    let live = sim.get("v1", "ConfigMap", Some(NS), "c").unwrap();
+    assert_eq!(live["data"], json!({"a": "1"}));
+
+    // Without an HPA in the set, dropping spec.replicas that fintechctl owns
+    // resets the count to the default: the hazard the handover avoids.
+    run(vec![
+        namespace(),
+        deployment("worker", 4, "registry.example/api:1.0"),
+    ])
+    .await;
+    let mut without_replicas = deployment("worker", 4, "registry.example/api:1.0");
+    without_replicas.object["spec"]
+        .as_object_mut()
+        .unwrap()
+        .remove("replicas");
+    run(vec![namespace(), without_replicas]).await;
+    let live = sim
+        .get("apps/v1", "Deployment", Some(NS), "worker")
+        .unwrap();
+    assert_eq!(live["spec"]["replicas"], 1);
+    sim.shutdown().await;
+}
