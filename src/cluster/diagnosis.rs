@@ -411,57 +411,53 @@ pub const CARD_LOG_LINES: i64 = 20;
 pub const CARD_EVENTS: usize = 10;
 
 /// Build the card for `problem` of `workload` (e.g. `Deployment/api-gateway`,
-/// whose events are shown when the problem has no pod). Never fails: what
-/// cannot be fetched is listed in `missing`.
+/// whose events are shown when the problem has no pod). Never fails and never
+/// hangs: what cannot be fetched in time is listed in `missing`.
 pub async fn failure_card(
     client: &kube::Client,
     namespace: &str,
     workload: &str,
     problem: &Problem,
 ) -> FailureCard {
-    let mut missing = Vec::new();
-    let log_lines = match (&problem.pod, problem.logs) {
-        (Some(pod), source @ (LogSource::Current | LogSource::Previous)) => {
-            let previous = source == LogSource::Previous;
-            match logs::last_lines(
-                client,
-                namespace,
-                pod,
-                problem.container.as_deref(),
-                previous,
-                CARD_LOG_LINES,
-            )
-            .await
-            {
-                Ok(lines) => lines,
-                Err(err) => {
-                    missing.push(format!("logs: {err}"));
-                    Vec::new()
-                }
+    let logs = async {
+        match (&problem.pod, problem.logs) {
+            (Some(pod), source @ (LogSource::Current | LogSource::Previous)) => {
+                let previous = source == LogSource::Previous;
+                let container = problem.container.as_deref();
+                evidence(logs::last_lines(
+                    client,
+                    namespace,
+                    pod,
+                    container,
+                    previous,
+                    CARD_LOG_LINES,
+                ))
+                .await
             }
+            _ => Ok(Vec::new()),
         }
-        _ => Vec::new(),
     };
     let (event_kind, event_object) = match (&problem.pod, &problem.object) {
         (Some(pod), _) => ("Pod", pod.as_str()),
         (None, Some(object)) => object.split_once('/').unwrap_or(("", object)),
         (None, None) => workload.split_once('/').unwrap_or(("", workload)),
     };
-    let warnings = match events::warnings_for(
+    let events = evidence(events::warnings_for(
         client,
         namespace,
         event_kind,
         event_object,
         CARD_EVENTS,
-    )
-    .await
-    {
-        Ok(lines) => lines,
-        Err(err) => {
-            missing.push(format!("events: {err}"));
+    ));
+    let (logs, events) = tokio::join!(logs, events);
+    let mut missing = Vec::new();
+    let mut keep = |what: &str, found: Result<Vec<String>, String>| {
+        found.unwrap_or_else(|why| {
+            missing.push(format!("{what}: {why}"));
             Vec::new()
-        }
+        })
     };
+    let (log_lines, warnings) = (keep("logs", logs), keep("events", events));
     FailureCard {
         workload: workload.to_string(),
         kind: problem.kind,
@@ -473,6 +469,21 @@ pub async fn failure_card(
         logs: log_lines,
         events: warnings,
         missing,
+    }
+}
+
+/// How long a card waits for each piece of evidence: a failure report must
+/// not hang on an API server that has stopped answering.
+pub const EVIDENCE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn evidence<F>(fetch: F) -> Result<Vec<String>, String>
+where
+    F: Future<Output = Result<Vec<String>, kube::Error>>,
+{
+    match tokio::time::timeout(EVIDENCE_TIMEOUT, fetch).await {
+        Ok(Ok(lines)) => Ok(lines),
+        Ok(Err(err)) => Err(err.to_string()),
+        Err(_) => Err(format!("no answer within {}s", EVIDENCE_TIMEOUT.as_secs())),
     }
 }
 

@@ -232,7 +232,7 @@ pub async fn wait_for_rollouts(
                     // Watchers never end on their own.
                     continue;
                 };
-                watches.record(signal, namespace)?;
+                watches.record(signal)?;
             }
             _ = tick.tick() => {}
         }
@@ -486,7 +486,7 @@ impl Watches {
         }
     }
 
-    fn record(&mut self, signal: Signal, namespace: &str) -> Result<(), WaitError> {
+    fn record(&mut self, signal: Signal) -> Result<(), WaitError> {
         match signal {
             Signal::Listed(source) => {
                 self.listed.insert(source);
@@ -499,7 +499,7 @@ impl Watches {
                 if *count >= MAX_CONSECUTIVE_WATCH_ERRORS {
                     return Err(WaitError::Watch {
                         resource: source.resource(),
-                        namespace: namespace.to_string(),
+                        namespace: self.namespace.clone(),
                         source: Box::new(error),
                     });
                 }
