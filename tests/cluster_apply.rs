@@ -739,3 +739,27 @@ async fn a_field_dropped_from_the_manifest_is_removed_which_is_why_replicas_are_
     assert_eq!(live["spec"]["replicas"], 1);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_namespaced_object_without_a_namespace_fails_before_anything_is_written() {
+    let sim = KubeSim::start(SimConfig::default()).await.unwrap();
+    let client = client(&sim).await;
+    let stray = Manifest::new(
+        "stray.yaml",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray"}, "data": {}}),
+    );
+    let error = apply::apply_set(
+        &client,
+        &[namespace(), stray],
+        &ApplyOptions::default(),
+        &Recorder::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "ConfigMap/stray (from stray.yaml): ConfigMap is namespaced but the object has no metadata.namespace"
+    );
+    assert!(sim.get("v1", "Namespace", None, NS).is_none());
+    sim.shutdown().await;
+}

@@ -652,3 +652,18 @@ async fn complete_means_what_kubectl_rollout_status_means() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn statefulset_with_a_bad_image_fails_fast() {
+    let card = failed_card(
+        &[
+            namespace(),
+            statefulset("postgres", "registry.example/bad-image:16"),
+        ],
+        options(Duration::from_secs(120)),
+    )
+    .await;
+    assert_eq!(card.workload, "StatefulSet/postgres");
+    assert_eq!(card.kind, ProblemKind::ImagePull, "{card:?}");
+    assert_eq!(card.pod.as_deref(), Some("postgres-0"));
+}
