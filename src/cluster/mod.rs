@@ -3,6 +3,7 @@
 //! kube-sim.
 
 pub mod apply;
+pub mod bundle;
 pub mod connect;
 pub mod diagnosis;
 pub mod events;
