@@ -123,6 +123,21 @@ async fn finds_only_owned_objects_of_the_environment_that_are_no_longer_rendered
     assert_eq!(old.api_version, "v1");
     assert_eq!(old.component.as_deref(), Some("api-gateway"));
 
+    // A namespace that does not exist yet (a first deploy) has nothing to prune.
+    let first = find_prunable(
+        &client,
+        ENV,
+        &["fintech-ai-nowhere".to_string()],
+        &rendered,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        names(&first),
+        vec!["-:ClusterRole/fintech-ai-staging-old-reader"]
+    );
+
     // Another environment's objects are its own.
     let production = find_prunable(&client, "production", &namespaces(), &[], None)
         .await

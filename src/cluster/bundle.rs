@@ -6,14 +6,15 @@
 //! Collecting never fails: whatever cannot be fetched is written down in
 //! [`DebugBundle::missing`], because a half bundle beats none when the
 //! rollback is about to destroy the rest. Writing is atomic (temp file in the
-//! same directory, fsync, rename), so a file with the bundle's name is always
-//! complete. Secret values never reach the file: Secret `data`/`stringData`
+//! same directory, fsync, then a link or rename that never replaces another
+//! bundle), so a file with the bundle's name is always complete. Secret values never reach the file: Secret `data`/`stringData`
 //! and secret-looking literal env values are masked in every object written.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -169,7 +170,7 @@ pub async fn collect(
 
 /// Write `bundle` into `dir` (created if missing) as
 /// `fintechctl-debug-<env>-<YYYYmmddTHHMMSSZ>.json` (pretty JSON), atomically:
-/// a temp file in the same directory, fsynced, then renamed. An existing
+/// a temp file in the same directory, fsynced, then linked or renamed. An existing
 /// bundle of the same second is never overwritten (`-2`, `-3`... is added).
 pub fn write(bundle: &DebugBundle, dir: &Path) -> Result<PathBuf, BundleError> {
     let mut value = serde_json::to_value(bundle).map_err(|source| BundleError::Serialize {
@@ -214,7 +215,7 @@ pub fn file_name(environment: &str, created_at: &str) -> String {
     )
 }
 
-/// Write through `fill` into a temp file in `dir`, fsync it, and rename it
+/// Write through `fill` into a temp file in `dir`, fsync it, and move it
 /// to `name` (or `name` with `-2`, `-3`... before the extension when taken).
 /// On any error the temp file is removed: no file that looks complete is left.
 fn write_atomically(
@@ -222,44 +223,73 @@ fn write_atomically(
     name: &str,
     fill: impl FnOnce(&mut std::fs::File) -> Result<(), WriteFailure>,
 ) -> Result<PathBuf, BundleError> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     std::fs::create_dir_all(dir).map_err(|source| BundleError::CreateDir {
         dir: dir.to_path_buf(),
         source,
     })?;
-    let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
-    let final_path = free_path(dir, name);
+    let temp = dir.join(format!(
+        ".{name}.partial-{}-{}",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
+    let intended = dir.join(name);
     let io_error = |source| BundleError::Write {
-        path: final_path.clone(),
+        path: intended.clone(),
         source,
     };
     let result = (|| {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .open(&temp)
             .map_err(io_error)?;
         fill(&mut file).map_err(|failure| match failure {
             WriteFailure::Io(source) => io_error(source),
             WriteFailure::Json(source) => BundleError::Serialize {
-                path: final_path.clone(),
+                path: intended.clone(),
                 source,
             },
         })?;
         file.sync_all().map_err(io_error)?;
         drop(file);
-        std::fs::rename(&temp, &final_path).map_err(io_error)?;
-        Ok(())
+        publish(&temp, dir, name).map_err(io_error)
     })();
-    if let Err(error) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(error);
-    }
-    // Make the rename itself durable; a failure here loses nothing written.
+    let _ = std::fs::remove_file(&temp);
+    let path = result?;
+    // Make the new name itself durable; a failure here loses nothing written.
     if let Ok(dir) = std::fs::File::open(dir) {
         let _ = dir.sync_all();
     }
-    Ok(final_path)
+    Ok(path)
+}
+
+/// Give the complete `temp` file its final name without ever replacing an
+/// existing bundle: a hard link fails when the name is taken (two bundles in
+/// the same second), so the next free name is tried. Where hard links are
+/// not supported, a rename onto a name not taken a moment earlier.
+fn publish(temp: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            dir.join(name)
+        } else {
+            dir.join(format!("{stem}-{n}.{ext}"))
+        };
+        match std::fs::hard_link(temp, &candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(_) if !candidate.exists() => {
+                std::fs::rename(temp, &candidate)?;
+                return Ok(candidate);
+            }
+            Err(_) => continue,
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "999 bundles of the same second already exist",
+    ))
 }
 
 /// What filling the temp file can fail with.
@@ -278,18 +308,6 @@ impl From<serde_json::Error> for WriteFailure {
     fn from(e: serde_json::Error) -> Self {
         WriteFailure::Json(e)
     }
-}
-
-/// `dir/name`, or the first of `name-2.json`, `name-3.json`... not taken.
-fn free_path(dir: &Path, name: &str) -> PathBuf {
-    let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
-    let mut path = dir.join(name);
-    let mut n = 2;
-    while path.exists() {
-        path = dir.join(format!("{stem}-{n}.{ext}"));
-        n += 1;
-    }
-    path
 }
 
 /// Mask what must never be written: Secret `data`/`stringData`, literal env
