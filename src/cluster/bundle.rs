@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -565,10 +566,10 @@ async fn event_lines(
     namespace: &str,
     kind: &str,
     name: &str,
-) -> Result<Vec<String>, kube::Error> {
+) -> Result<Vec<String>, FetchError> {
     let api: Api<Event> = Api::namespaced(client.clone(), namespace);
     let params = ListParams::default().fields(&format!("involvedObject.name={name}"));
-    let mut listed = api.list(&params).await?.items;
+    let mut listed = bounded(api.list(&params)).await?.items;
     listed.retain(|e| {
         e.involved_object.name.as_deref() == Some(name)
             && (kind.is_empty() || e.involved_object.kind.as_deref() == Some(kind))
@@ -586,7 +587,7 @@ async fn pod_evidence(
 ) -> (PodEvidence, Vec<String>) {
     let mut missing = Vec::new();
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let pod = match api.get_opt(name).await {
+    let pod = match bounded(api.get_opt(name)).await {
         Ok(Some(pod)) => Some(pod),
         Ok(None) => {
             missing.push(format!(
@@ -619,14 +620,14 @@ async fn pod_evidence(
         for container in containers {
             let cname = container.name.as_str();
             let status = statuses.iter().find(|s| s.name == cname);
-            let current = match logs::last_lines(
+            let current = match bounded(logs::last_lines(
                 client,
                 namespace,
                 name,
                 Some(cname),
                 false,
                 BUNDLE_LOG_LINES,
-            )
+            ))
             .await
             {
                 Ok(lines) => Some(lines.join("\n")),
@@ -642,8 +643,15 @@ async fn pod_evidence(
                         .is_some_and(|l| l.terminated.is_some())
             });
             let previous = if restarted {
-                match logs::last_lines(client, namespace, name, Some(cname), true, BUNDLE_LOG_LINES)
-                    .await
+                match bounded(logs::last_lines(
+                    client,
+                    namespace,
+                    name,
+                    Some(cname),
+                    true,
+                    BUNDLE_LOG_LINES,
+                ))
+                .await
                 {
                     Ok(lines) => Some(lines.join("\n")),
                     Err(e) => {
@@ -715,8 +723,7 @@ async fn newest_pods(
         return Err(format!("{workload} has an empty selector"));
     }
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let mut pods = api
-        .list(&ListParams::default().labels(&selector))
+    let mut pods = bounded(api.list(&ListParams::default().labels(&selector)))
         .await
         .map_err(|e| format!("listing pods with selector {selector}: {e}"))?
         .items;
@@ -734,28 +741,26 @@ async fn workload_selector(
     kind: &str,
     name: &str,
 ) -> Result<LabelSelector, Why> {
-    let read = |e: kube::Error| format!("reading {kind}/{name}: {e}");
+    let read = |e: FetchError| format!("reading {kind}/{name}: {e}");
     let selector = match kind {
-        "Deployment" => Api::<Deployment>::namespaced(client.clone(), namespace)
-            .get(name)
+        "Deployment" => bounded(Api::<Deployment>::namespaced(client.clone(), namespace).get(name))
             .await
             .map_err(read)?
             .spec
             .map(|s| s.selector),
-        "StatefulSet" => Api::<StatefulSet>::namespaced(client.clone(), namespace)
-            .get(name)
+        "StatefulSet" => {
+            bounded(Api::<StatefulSet>::namespaced(client.clone(), namespace).get(name))
+                .await
+                .map_err(read)?
+                .spec
+                .map(|s| s.selector)
+        }
+        "DaemonSet" => bounded(Api::<DaemonSet>::namespaced(client.clone(), namespace).get(name))
             .await
             .map_err(read)?
             .spec
             .map(|s| s.selector),
-        "DaemonSet" => Api::<DaemonSet>::namespaced(client.clone(), namespace)
-            .get(name)
-            .await
-            .map_err(read)?
-            .spec
-            .map(|s| s.selector),
-        "Job" => Api::<Job>::namespaced(client.clone(), namespace)
-            .get(name)
+        "Job" => bounded(Api::<Job>::namespaced(client.clone(), namespace).get(name))
             .await
             .map_err(read)?
             .spec
@@ -763,6 +768,29 @@ async fn workload_selector(
         other => return Err(format!("pods of a {other} are not looked up")),
     };
     selector.ok_or_else(|| format!("{kind}/{name} has no selector"))
+}
+
+/// How long one request for evidence may take: a slow API server must not
+/// hold up the rollback the bundle is collected for.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why one piece of evidence could not be fetched.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    #[error(transparent)]
+    Api(#[from] kube::Error),
+    #[error("no answer within {} s", REQUEST_TIMEOUT.as_secs())]
+    TimedOut,
+}
+
+/// `request`, given up after [`REQUEST_TIMEOUT`].
+async fn bounded<T>(
+    request: impl Future<Output = Result<T, kube::Error>>,
+) -> Result<T, FetchError> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(FetchError::TimedOut),
+    }
 }
 
 /// A LabelSelector as the `labelSelector` query string.
@@ -801,9 +829,8 @@ async fn workload_event_lines(
         // Best effort: the Deployment's own events are still worth having.
         if let Ok(selector) = workload_selector(client, namespace, kind, name).await {
             let api: Api<ReplicaSet> = Api::namespaced(client.clone(), namespace);
-            if let Ok(list) = api
-                .list(&ListParams::default().labels(&selector_string(&selector)))
-                .await
+            if let Ok(list) =
+                bounded(api.list(&ListParams::default().labels(&selector_string(&selector)))).await
             {
                 let mut sets: Vec<ReplicaSet> = list
                     .items
