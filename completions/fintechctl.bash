@@ -28,11 +28,17 @@ _fintechctl() {
             fintechctl,help)
                 cmd="fintechctl__subcmd__help"
                 ;;
+            fintechctl,history)
+                cmd="fintechctl__subcmd__history"
+                ;;
             fintechctl,migrate)
                 cmd="fintechctl__subcmd__migrate"
                 ;;
             fintechctl,render)
                 cmd="fintechctl__subcmd__render"
+                ;;
+            fintechctl,rollback)
+                cmd="fintechctl__subcmd__rollback"
                 ;;
             fintechctl__subcmd__help,completions)
                 cmd="fintechctl__subcmd__help__subcmd__completions"
@@ -46,11 +52,17 @@ _fintechctl() {
             fintechctl__subcmd__help,help)
                 cmd="fintechctl__subcmd__help__subcmd__help"
                 ;;
+            fintechctl__subcmd__help,history)
+                cmd="fintechctl__subcmd__help__subcmd__history"
+                ;;
             fintechctl__subcmd__help,migrate)
                 cmd="fintechctl__subcmd__help__subcmd__migrate"
                 ;;
             fintechctl__subcmd__help,render)
                 cmd="fintechctl__subcmd__help__subcmd__render"
+                ;;
+            fintechctl__subcmd__help,rollback)
+                cmd="fintechctl__subcmd__help__subcmd__rollback"
                 ;;
             *)
                 ;;
@@ -59,7 +71,7 @@ _fintechctl() {
 
     case "${cmd}" in
         fintechctl)
-            opts="-o -v -q -h -V --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help --version render deploy migrate diff completions help"
+            opts="-o -v -q -h -V --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help --version render deploy migrate history rollback diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -135,7 +147,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__deploy)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --only --dry-run --timeout --skip-migrations --force-conflicts --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --only --dry-run --timeout --skip-migrations --force-conflicts --no-prune --force-unlock --rollback-on-failure --no-rollback-on-failure --bundle-dir --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,6 +174,14 @@ _fintechctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rollback-on-failure)
+                    COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --bundle-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -255,7 +275,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__help)
-            opts="render deploy migrate diff completions help"
+            opts="render deploy migrate history rollback diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -324,6 +344,20 @@ _fintechctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fintechctl__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fintechctl__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -345,6 +379,58 @@ _fintechctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__history)
+            opts="-o -v -q -h --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --environments-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -434,6 +520,48 @@ _fintechctl() {
                     return 0
                     ;;
                 --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --environments-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__rollback)
+            opts="-o -v -q -h --dry-run --timeout --no-prune --force-unlock --kubeconfig --context --output --yes --environments-dir --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

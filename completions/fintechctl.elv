@@ -36,6 +36,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
             cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
             cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
+            cand history 'List an environment''s revisions, newest first'
+            cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -67,6 +69,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --tls-key 'TLS private key (PEM) for the ingress secret'
             cand --only 'Only these components (comma-separated), e.g. api-gateway,ml-service'
             cand --timeout 'How long to wait for the migration and the rollouts, e.g. 90s, 10m'
+            cand --rollback-on-failure 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment''s `release.rollbackOnFailure`, on for production)'
+            cand --bundle-dir 'Where the debug bundle of a failed rollout is written'
             cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
             cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
             cand -o 'Output format of the data printed on stdout'
@@ -76,6 +80,9 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --dry-run 'Show the plan (server-side dry run) and stop without changing anything'
             cand --skip-migrations 'Do not run the database migration even though the version changes'
             cand --force-conflicts 'Take over fields another field manager (e.g. kubectl) owns'
+            cand --no-prune 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
+            cand --force-unlock 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
+            cand --no-rollback-on-failure 'Never roll back automatically'
             cand --yes 'Answer yes to confirmations (required for production without a terminal)'
             cand -v 'More detail on stderr'
             cand --verbose 'More detail on stderr'
@@ -97,6 +104,40 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --environments-dir 'Directory of environment files that replaces the built-in ones'
             cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
             cand --exec 'Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;history'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;rollback'= {
+            cand --timeout 'How long to wait for the rollouts, e.g. 90s, 10m'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --dry-run 'Show the plan and stop without changing anything'
+            cand --no-prune 'Keep live objects the revision does not contain'
+            cand --force-unlock 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
             cand --yes 'Answer yes to confirmations (required for production without a terminal)'
             cand -v 'More detail on stderr'
             cand --verbose 'More detail on stderr'
@@ -144,6 +185,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
             cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
             cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
+            cand history 'List an environment''s revisions, newest first'
+            cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -153,6 +196,10 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help;deploy'= {
         }
         &'fintechctl;help;migrate'= {
+        }
+        &'fintechctl;help;history'= {
+        }
+        &'fintechctl;help;rollback'= {
         }
         &'fintechctl;help;diff'= {
         }

@@ -41,6 +41,8 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -s V -l version -d '
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "history" -d 'List an environment\'s revisions, newest first'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -68,6 +70,9 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-cer
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l timeout -d 'How long to wait for the migration and the rollouts, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
+false\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
@@ -80,6 +85,9 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l dry-run -d 'Show the plan (server-side dry run) and stop without changing anything'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-prune -d 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
@@ -103,6 +111,36 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l yes -d
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l timeout -d 'How long to wait for the rollouts, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l dry-run -d 'Show the plan and stop without changing anything'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l no-prune -d 'Keep live objects the revision does not contain'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -134,9 +172,11 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l ye
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate diff completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

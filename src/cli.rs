@@ -98,9 +98,21 @@ fintechctl migrate production --exec    # inside a running api-gateway pod, as t
     )]
     Migrate(MigrateArgs),
 
+    /// List an environment's revisions, newest first
+    #[command(after_help = "Example:\n  fintechctl history production -o json")]
+    History(HistoryArgs),
+
+    /// Re-apply an earlier successful revision (default: the one before the current)
+    #[command(
+        after_help = "Examples:\n  fintechctl rollback production\n  fintechctl rollback staging 12 --dry-run"
+    )]
+    Rollback(RollbackArgs),
+
     /// Show what a deploy would change, as a unified diff (exit 1 when something would)
-    #[command(after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
-fintechctl diff staging --only api-gateway -o json")]
+    #[command(
+        after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
+fintechctl diff staging --only api-gateway -o json"
+    )]
     Diff(DiffArgs),
 
     /// Print a shell completion script
@@ -168,6 +180,60 @@ pub struct DeployArgs {
     /// Take over fields another field manager (e.g. kubectl) owns
     #[arg(long)]
     pub force_conflicts: bool,
+
+    /// Keep live objects the release no longer contains (default: delete them after a successful rollout)
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// Break a deploy lock another run holds (says whose, and asks unless --yes)
+    #[arg(long)]
+    pub force_unlock: bool,
+
+    /// On a failed rollout, keep the evidence and roll back to the last successful revision
+    /// (default: the environment's `release.rollbackOnFailure`, on for production)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", overrides_with = "no_rollback_on_failure")]
+    pub rollback_on_failure: Option<bool>,
+
+    /// Never roll back automatically
+    #[arg(long, overrides_with = "rollback_on_failure")]
+    pub no_rollback_on_failure: bool,
+
+    /// Where the debug bundle of a failed rollout is written
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub bundle_dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Revision to return to (see `fintechctl history`); default: the last successful one before the current
+    pub revision: Option<u32>,
+
+    /// Show the plan and stop without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long to wait for the rollouts, e.g. 90s, 10m
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Keep live objects the revision does not contain
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// Break a deploy lock another run holds (says whose, and asks unless --yes)
+    #[arg(long)]
+    pub force_unlock: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,8 @@ fn main() {
     let result = match &cli.command {
         Command::Render(args) => commands::render::run(&cli.global, args, &printer),
         Command::Deploy(args) => commands::deploy::run(&cli.global, args, &printer),
+        Command::History(args) => commands::history::run(&cli.global, args, &printer),
+        Command::Rollback(args) => commands::rollback::run(&cli.global, args, &printer),
         Command::Diff(args) => commands::diff::run(&cli.global, args, &printer),
         Command::Migrate(args) => commands::migrate::run(&cli.global, args, &printer),
         Command::Completions(args) => commands::completions::run(args, &printer),

@@ -575,7 +575,9 @@ impl ApplyJob {
                 let patch = Patch::Apply(&self.object);
                 let desired = match retrying(|| self.api.patch(&self.name, &params, &patch)).await {
                     Ok(result) => serde_json::to_value(&result).ok(),
-                    Err(kube::Error::Api(status)) if status.code == 404 => Some(self.object.clone()),
+                    Err(kube::Error::Api(status)) if status.code == 404 => {
+                        Some(self.object.clone())
+                    }
                     Err(e) => return Err(self.api_error("applying (dry run)", e)),
                 };
                 (PlannedAction::Create, Vec::new(), desired)

@@ -4,26 +4,21 @@
 //! and the rollout watch that fails fast with the cause.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
-use serde::Serialize;
 
-use crate::cli::{DeployArgs, GlobalArgs, OutputFormat};
-use crate::cluster::apply::{
-    self, Action, AppliedObject, ApplyError, ApplyOptions, PlannedAction, PlannedChange,
-};
+use crate::cli::{DeployArgs, GlobalArgs};
+use crate::cluster::apply::{self, ApplyError};
 use crate::cluster::connect::{self, AccessFlags, Connection};
-use crate::cluster::diagnosis::Thresholds;
-use crate::cluster::migration::{self, MigrationOptions, MigrationOutcome};
 use crate::environment::Environment;
 use crate::exit::{ExitStatus, Failure};
 use crate::release::{Release, describe_finding};
 use crate::render::{Manifest, Phase, labels};
 use crate::ui::Printer;
-use crate::ui::reporters::{ApplyLines, MigrationLines};
+
+use super::pipeline::{Pipeline, PipelineOptions, ReleaseChange};
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs, printer: &Printer) -> Result<ExitStatus> {
     let release = super::resolve_release(global, &args.release)?;
@@ -175,29 +170,6 @@ pub fn api_failure(err: ApplyError) -> Failure {
     Failure::new(status, message).with_details(details)
 }
 
-/// The whole report of a deploy, for `-o json` and the summary.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct DeployReport<'a> {
-    environment: &'a str,
-    namespace: &'a str,
-    version: &'a str,
-    cluster: String,
-    dry_run: bool,
-    outcome: &'static str,
-    plan: Vec<PlannedChange>,
-    applied: Vec<AppliedObject>,
-    migration: Option<MigrationOutcome>,
-    rollouts: Vec<serde_json::Value>,
-    failures: Vec<serde_json::Value>,
-    #[serde(serialize_with = "secs")]
-    elapsed: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
-}
-
 async fn deploy(
     global: &GlobalArgs,
     args: &DeployArgs,
@@ -205,271 +177,53 @@ async fn deploy(
     release: &Release,
     selected: Vec<Manifest>,
 ) -> Result<ExitStatus> {
-    let started = Instant::now();
     let env = &release.env;
     let conn = connect_or_fail(env, global, printer).await?;
     let client = &conn.client;
-
     let skip_kinds = skipped_kinds(client, &selected, printer).await;
-
     let migration_job =
         migration_to_run(client, release, &selected, args.skip_migrations, printer).await?;
-    let to_apply: Vec<Manifest> = selected
+    let manifests: Vec<Manifest> = selected
         .into_iter()
         .filter(|m| {
             m.phase() != Phase::Migration
                 || migration_job.as_ref().is_some_and(|j| j.name() == m.name())
         })
         .collect();
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let options = ApplyOptions {
-        dry_run: false,
-        force_conflicts: args.force_conflicts,
-        skip_kinds,
-        stop: Some(stop_rx),
+    let change = ReleaseChange {
+        version: release.version.clone(),
+        description: format!("deploy {}", release.version),
+        manifests,
+        migration_job,
+        full_set: release.manifests.clone(),
+        components: (!args.only.is_empty()).then(|| args.only.clone()),
+        rolled_back_from: None,
     };
-    let plan = apply::plan(
-        client,
-        &to_apply,
-        &ApplyOptions {
-            dry_run: true,
-            stop: None,
-            ..options.clone()
-        },
-    )
-    .await
-    .map_err(api_failure)?;
-    print_plan(printer, &plan);
-
-    let mut report = DeployReport {
-        environment: &env.name,
-        namespace: &env.namespace.name,
-        version: &release.version,
-        cluster: conn.source.clone(),
-        dry_run: args.dry_run,
-        outcome: "planned",
-        plan,
-        applied: Vec::new(),
-        migration: None,
-        rollouts: Vec::new(),
-        failures: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
-    let changes = report
-        .plan
-        .iter()
-        .filter(|c| matches!(c.action, PlannedAction::Create | PlannedAction::Change))
-        .count();
-    if args.dry_run {
-        report.elapsed = started.elapsed();
-        emit(global, printer, &report);
-        printer.status(
-            "Dry run",
-            format!("{changes} object(s) would change; nothing was written"),
-        );
-        return Ok(ExitStatus::Success);
-    }
-    if changes == 0 {
-        report.outcome = "unchanged";
-        report.elapsed = started.elapsed();
-        emit(global, printer, &report);
-        printer.status(
-            "Unchanged",
-            format!("{} is already at this configuration", env.name),
-        );
-        return Ok(ExitStatus::Success);
-    }
-    confirm_action(env, &format!("deploy {}", release.version), global.yes)?;
-
-    // Ctrl-C: the apply finishes the phase in progress and stops; waits stop at once.
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = stop_tx.send(true);
-        }
-    });
-    let run = DeployRun {
-        args,
+    let pipeline = Pipeline {
+        global,
         printer,
-        release,
-        client,
-        options: &options,
+        env,
+        conn: &conn,
+        options: PipelineOptions {
+            dry_run: args.dry_run,
+            timeout: args.timeout,
+            force_conflicts: args.force_conflicts,
+            skip_kinds,
+            prune: !args.no_prune,
+            force_unlock: args.force_unlock,
+            rollback_on_failure: args
+                .rollback_on_failure
+                .unwrap_or(env.release.rollback_on_failure),
+            bundle_dir: args.bundle_dir.clone(),
+            command: command_line(),
+        },
     };
-    let result = run
-        .apply_migrate_wait(&to_apply, migration_job.as_ref(), &mut report)
-        .await;
-    ctrl_c.abort();
-    report.elapsed = started.elapsed();
-    let status = match result {
-        Ok(status) => status,
-        Err(failure) => {
-            report.outcome = match failure.status {
-                ExitStatus::Interrupted => "interrupted",
-                _ => "failed",
-            };
-            emit(global, printer, &report);
-            return Err(failure.into());
-        }
-    };
-    emit(global, printer, &report);
-    Ok(status)
+    Ok(pipeline.run(change).await?)
 }
 
-/// What the writing part of a deploy works with.
-struct DeployRun<'a> {
-    args: &'a DeployArgs,
-    printer: &'a Printer,
-    release: &'a Release,
-    client: &'a kube::Client,
-    options: &'a ApplyOptions,
-}
-
-impl DeployRun<'_> {
-    /// Applies everything before the migration, runs it, applies the rest and
-    /// waits for the changed workloads.
-    async fn apply_migrate_wait(
-        &self,
-        to_apply: &[Manifest],
-        migration_job: Option<&Manifest>,
-        report: &mut DeployReport<'_>,
-    ) -> Result<ExitStatus, Failure> {
-        let DeployRun {
-            args,
-            printer,
-            release,
-            client,
-            options,
-        } = *self;
-        let reporter = ApplyLines { printer };
-        let (before, after): (Vec<Manifest>, Vec<Manifest>) = to_apply
-            .iter()
-            .filter(|m| m.phase() != Phase::Migration)
-            .cloned()
-            .partition(|m| m.phase() < Phase::Migration);
-
-        let applied = apply_stage(client, &before, options, &reporter, report).await?;
-        report.applied.extend(applied);
-
-        if let Some(job) = migration_job {
-            let opts = MigrationOptions {
-                rerun: false,
-                timeout: args.timeout,
-                thresholds: Thresholds::default(),
-            };
-            let mut stop = options.stop.clone().expect("deploy sets a stop channel");
-            let lines = MigrationLines { printer };
-            let run = migration::run_job(client, &release.env.namespace.name, job, &opts, &lines);
-            let outcome = tokio::select! {
-                outcome = run => outcome.map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?,
-                _ = stop.wait_for(|stopped| *stopped) => {
-                    return Err(Failure::new(ExitStatus::Interrupted, format!(
-                        "interrupted while Job/{} was running; it keeps running in the cluster, no workload was changed",
-                        job.name()
-                    )));
-                }
-            };
-            let failed = !outcome.succeeded;
-            report.migration = Some(outcome.clone());
-            if failed {
-                let mut details = vec![format!(
-                    "exit code: {}",
-                    outcome
-                        .exit_code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "none (the container never ran)".into())
-                )];
-                if let Some(reason) = &outcome.reason {
-                    details.push(format!(
-                        "reason: {reason}{}",
-                        outcome
-                            .message
-                            .as_ref()
-                            .map(|m| format!(": {m}"))
-                            .unwrap_or_default()
-                    ));
-                }
-                details.extend(outcome.last_lines.iter().map(|l| format!("log: {l}")));
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    format!(
-                        "the migration Job/{} failed; no workload was changed",
-                        outcome.job
-                    ),
-                )
-                .with_details(details));
-            }
-            printer.status(
-                "Migrated",
-                if outcome.already_done {
-                    format!(
-                        "Job/{} already completed for {}",
-                        outcome.job, release.version
-                    )
-                } else {
-                    format!("Job/{} succeeded", outcome.job)
-                },
-            );
-        }
-
-        let applied = apply_stage(client, &after, options, &reporter, report).await?;
-        let workloads: Vec<AppliedObject> = applied
-            .iter()
-            .filter(|o| {
-                matches!(o.kind.as_str(), "Deployment" | "StatefulSet")
-                    && matches!(o.action, Action::Created | Action::Configured)
-            })
-            .cloned()
-            .collect();
-        report.applied.extend(applied);
-        let waited = super::rollouts::wait(
-            client,
-            &release.env.namespace.name,
-            &workloads,
-            args.timeout,
-            options.stop.clone(),
-            printer,
-        )
-        .await;
-        report.rollouts = waited.rollouts;
-        report.failures = waited.failures;
-        match waited.failure {
-            None => {
-                report.outcome = "succeeded";
-                printer.status(
-                    "Deployed",
-                    format!(
-                        "{} to {} ({})",
-                        release.version, release.env.name, release.env.namespace.name
-                    ),
-                );
-                Ok(ExitStatus::Success)
-            }
-            Some(failure) => Err(failure),
-        }
-    }
-}
-
-async fn apply_stage(
-    client: &kube::Client,
-    manifests: &[Manifest],
-    options: &ApplyOptions,
-    reporter: &ApplyLines<'_>,
-    report: &mut DeployReport<'_>,
-) -> Result<Vec<AppliedObject>, Failure> {
-    if manifests.is_empty() {
-        return Ok(Vec::new());
-    }
-    match apply::apply_set(client, manifests, options, reporter).await {
-        Ok(applied) => Ok(applied),
-        Err(err) => {
-            if let ApplyError::PhaseFailed { applied, .. }
-            | ApplyError::Interrupted { applied, .. } = &err
-            {
-                report.applied.extend(applied.iter().cloned());
-            }
-            Err(api_failure(err))
-        }
-    }
+/// The command line as typed, for the lock's holder (`deploy production --version 1.4.2`).
+pub fn command_line() -> String {
+    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
 }
 
 /// Kinds of optional CRDs the cluster does not serve (the VPA): warned
@@ -538,58 +292,4 @@ async fn migration_to_run(
         return Ok(None);
     }
     Ok(Some(job.clone()))
-}
-
-fn print_plan(printer: &Printer, plan: &[PlannedChange]) {
-    let count = |a: PlannedAction| plan.iter().filter(|c| c.action == a).count();
-    printer.status(
-        "Plan",
-        format!(
-            "{} to create, {} to change, {} unchanged{}",
-            count(PlannedAction::Create),
-            count(PlannedAction::Change),
-            count(PlannedAction::Unchanged),
-            match count(PlannedAction::Skip) {
-                0 => String::new(),
-                n => format!(", {n} skipped"),
-            }
-        ),
-    );
-    for change in plan {
-        match change.action {
-            PlannedAction::Create => printer.status("+ create", &change.display),
-            PlannedAction::Change => {
-                let fields = if change.fields.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", change.fields.join(", "))
-                };
-                printer.status("~ change", format!("{}{fields}", change.display));
-                // `-v`: the same diff `fintechctl diff` prints, secrets masked.
-                if let Some(diff) = crate::render::diff::object_diff(
-                    &change.display,
-                    change.live.as_ref(),
-                    change.desired.as_ref(),
-                ) {
-                    printer.detail(diff.trim_end());
-                }
-            }
-            PlannedAction::Skip => printer.status("- skip", &change.display),
-            PlannedAction::Unchanged => printer.detail(format!("  unchanged {}", change.display)),
-        }
-    }
-}
-
-fn emit(global: &GlobalArgs, printer: &Printer, report: &DeployReport<'_>) {
-    match global.output {
-        OutputFormat::Json => {
-            printer.data(&(serde_json::to_string_pretty(report).unwrap_or_default() + "\n"))
-        }
-        OutputFormat::Yaml => printer.data(&serde_saphyr::to_string(report).unwrap_or_default()),
-        OutputFormat::Text => {
-            if !report.rollouts.is_empty() {
-                printer.data(&super::rollouts::summary_table(&report.rollouts));
-            }
-        }
-    }
 }

@@ -4,8 +4,11 @@
 pub mod completions;
 pub mod deploy;
 pub mod diff;
+pub mod history;
 pub mod migrate;
+pub mod pipeline;
 pub mod render;
+pub mod rollback;
 pub mod rollouts;
 
 use crate::cli::{GlobalArgs, ReleaseArgs};

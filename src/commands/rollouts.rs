@@ -19,6 +19,8 @@ use crate::ui::reporters::{RolloutProgress, short_duration};
 pub struct WaitResult {
     pub rollouts: Vec<Value>,
     pub failures: Vec<Value>,
+    /// The failure cards, for the debug bundle and the release record.
+    pub cards: Vec<FailureCard>,
     /// `None` when every rollout completed.
     pub failure: Option<Failure>,
 }
@@ -157,6 +159,7 @@ fn combine(results: Vec<Result<Vec<RolloutOutcome>, WaitError>>, printer: &Print
     WaitResult {
         rollouts: to_values(&outcomes),
         failures,
+        cards,
         failure,
     }
 }

@@ -98,6 +98,13 @@ pub struct Release {
     /// Changes need the environment's name typed at a prompt, or `--yes`.
     #[serde(default)]
     pub protected: bool,
+    /// How many release records (revisions) to keep.
+    #[serde(default = "default_history_limit")]
+    pub history_limit: usize,
+}
+
+fn default_history_limit() -> usize {
+    20
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
