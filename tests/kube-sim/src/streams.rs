@@ -391,6 +391,7 @@ async fn run_exec(
         let _ = gone_tx.send(());
     });
     let sent = Arc::new(AtomicU64::new(0));
+    let cut_notify = Arc::new(tokio::sync::Notify::new());
     let mut pumps = Vec::new();
     for (ch, r) in [
         (
@@ -411,6 +412,7 @@ async fn run_exec(
         let Some(mut r) = r else { continue };
         let wtx = wtx.clone();
         let sent = sent.clone();
+        let cut_notify = cut_notify.clone();
         pumps.push(tokio::spawn(async move {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -432,6 +434,7 @@ async fn run_exec(
                 }
                 if cut_now {
                     let _ = wtx.send(None).await;
+                    cut_notify.notify_one();
                     return false;
                 }
             }
@@ -450,6 +453,12 @@ async fn run_exec(
         _ = &mut gone_rx => {
             let _ = child.kill().await;
             reader.abort();
+            return;
+        }
+        _ = cut_notify.notified() => {
+            let _ = child.kill().await;
+            reader.abort();
+            writer.abort();
             return;
         }
     }
@@ -595,6 +604,8 @@ async fn run_portforward(
                 return;
             }
         }
+        let _ = sink.send(normal_close()).await;
+        let _ = sink.close().await;
     });
     // initial port frames on every data and error channel
     for (i, p) in ports.iter().enumerate() {
@@ -628,7 +639,11 @@ async fn run_portforward(
                     let mut buf = vec![0u8; 32 * 1024];
                     loop {
                         let n = match r.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
+                            Ok(0) | Err(_) => {
+                                // the target closed: end the forwarding connection
+                                let _ = wtx.send(None).await;
+                                return;
+                            }
                             Ok(n) => n,
                         };
                         let before = sent.fetch_add(n as u64, Ordering::SeqCst);

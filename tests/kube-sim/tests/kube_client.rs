@@ -1,0 +1,315 @@
+//! kube's own client (kube 5) against kube-sim: Api, watcher, await_condition, exec, portforward.
+
+mod common;
+use common::*;
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use kube::api::{Api, AttachParams, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::{WatchStreamExt, conditions, wait::await_condition, watcher};
+use kube::{Client, Config};
+use serde_json::json;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn client(sim: &kube_sim::KubeSim) -> Client {
+    let cfg = Config::new(sim.url().parse().unwrap());
+    Client::try_from(cfg).unwrap()
+}
+
+#[tokio::test]
+async fn api_crud_and_server_side_apply() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "k1", "labels": {"a": "b"}}, "data": {"x": "1"}}),
+    )
+    .unwrap();
+    let created = cms.create(&PostParams::default(), &cm).await.unwrap();
+    assert!(created.metadata.uid.is_some());
+    let got = cms.get("k1").await.unwrap();
+    assert_eq!(got.data.unwrap()["x"], "1");
+    let list = cms
+        .list(&ListParams::default().labels("a=b"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(list.metadata.resource_version.is_some());
+    // a conflict is a typed error
+    let err = cms.create(&PostParams::default(), &cm).await.unwrap_err();
+    match err {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 409);
+            assert_eq!(s.reason, "AlreadyExists");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(cms.get_opt("nope").await.unwrap().is_none());
+
+    let deps: Api<Deployment> = Api::namespaced(c.clone(), "default");
+    let pp = PatchParams::apply("fintechctl");
+    let d = deployment("kd", "nginx:1.25", 2);
+    let applied = deps.patch("kd", &pp, &Patch::Apply(&d)).await.unwrap();
+    let mf = applied.metadata.managed_fields.unwrap();
+    assert!(
+        mf.iter().any(|m| m.manager.as_deref() == Some("fintechctl")
+            && m.operation.as_deref() == Some("Apply"))
+    );
+    // another manager changing the image conflicts; force wins
+    let mut d2 = d.clone();
+    d2["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.26");
+    let err = deps
+        .patch(
+            "kd",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(&d2),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409),
+        "{err:?}"
+    );
+    deps.patch(
+        "kd",
+        &PatchParams::apply("someone-else").force(),
+        &Patch::Apply(&d2),
+    )
+    .await
+    .unwrap();
+
+    // wait for the rollout with await_condition
+    let done = tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(deps.clone(), "kd", |d: Option<&Deployment>| {
+            d.and_then(|d| {
+                let st = d.status.as_ref()?;
+                let gen_ok = st.observed_generation? >= d.metadata.generation?;
+                Some(
+                    gen_ok
+                        && st.updated_replicas == Some(2)
+                        && st.available_replicas == Some(2)
+                        && st.replicas == Some(2),
+                )
+            })
+            .unwrap_or(false)
+        }),
+    )
+    .await
+    .expect("rollout timed out")
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        done.metadata.annotations.unwrap()["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    deps.delete("kd", &DeleteParams::default()).await.unwrap();
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn watcher_sees_changes_and_survives_dropped_watches() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    sim.faults().drop_watches_after(Some(3));
+    let stream = watcher(cms.clone(), watcher::Config::default().labels("w=1")).applied_objects();
+    let names = tokio::spawn(async move {
+        let mut stream = std::pin::pin!(stream);
+        let mut seen = std::collections::BTreeSet::new();
+        while let Ok(Some(Ok(cm))) =
+            tokio::time::timeout(Duration::from_secs(10), stream.next()).await
+        {
+            seen.insert(cm.metadata.name.unwrap());
+            if seen.len() == 8 {
+                break;
+            }
+        }
+        seen
+    });
+    for i in 0..8 {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("w{i}"), "labels": {"w": "1"}}}),
+        )
+        .unwrap();
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let seen = names.await.unwrap();
+    assert_eq!(seen.len(), 8, "{seen:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn exec_attached_process_and_status() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "postgres-0"}, "spec": {"containers": [{"name": "pg", "image": "postgres:16",
+        "env": [{"name": "FROM_POD", "value": "yes"}]}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "postgres-0", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["sh", "-c", "echo $FROM_POD $PGPORT; echo oops >&2"],
+            &AttachParams::default().stderr(true),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    ap.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    // (reading kube's stderr half to EOF after stdout hangs inside kube's AttachedProcess;
+    // read the bytes we expect instead)
+    let mut err = [0u8; 5];
+    ap.stderr().unwrap().read_exact(&mut err).await.unwrap();
+    let err = String::from_utf8_lossy(&err).to_string();
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(out, "yes 55432\n");
+    assert_eq!(err, "oops\n");
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    ap.join().await.unwrap();
+
+    // exit code 3
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["sh", "-c", "exit 3"],
+            &AttachParams::default(),
+        )
+        .await
+        .unwrap();
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Failure"));
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+    let causes = status.details.unwrap().causes.unwrap();
+    assert_eq!(causes[0].reason.as_deref(), Some("ExitCode"));
+    assert_eq!(causes[0].message.as_deref(), Some("3"));
+    ap.join().await.unwrap();
+
+    // stdin through cat, closed with the v5 close signal
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["cat"],
+            &AttachParams::default().stdin(true).stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut stdin = ap.stdin().unwrap();
+    let mut stdout = ap.stdout().unwrap();
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let p2 = payload.clone();
+    let writer = tokio::spawn(async move {
+        stdin.write_all(&p2).await.unwrap();
+        stdin.shutdown().await.unwrap();
+    });
+    let mut got = Vec::new();
+    stdout.read_to_end(&mut got).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(got.len(), payload.len());
+    assert!(got == payload);
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+
+    // fault: the stream is cut after N bytes
+    sim.faults().cut_exec_after(Some(1000));
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["sh", "-c", "head -c 100000 /dev/zero"],
+            &AttachParams::default(),
+        )
+        .await
+        .unwrap();
+    let mut so = ap.stdout().unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), so.read(&mut buf)).await
+    {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), 1000);
+    // the connection was dropped without a status: kube reports an error
+    let joined = tokio::time::timeout(Duration::from_secs(5), ap.join())
+        .await
+        .expect("join");
+    assert!(joined.is_err(), "{joined:?}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn portforward_to_local_target() {
+    // a tiny local HTTP server standing in for the pod
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let body = format!("hello from {}", req.lines().next().unwrap_or(""));
+                let _ = s.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len()).as_bytes()).await;
+            });
+        }
+    });
+    let beh = format!(
+        "{BEHAVIORS}\nports:\n  - pod: \"api-gateway-*\"\n    port: 8000\n    target: {target}\n"
+    );
+    let sim = sim_with(|c| c.behaviors = kube_sim::Behaviors::from_yaml(&beh).unwrap()).await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "api-gateway-0", "labels": {"app": "gw"}}, "spec": {"containers": [{"name": "gw", "image": "gw:1", "ports": [{"containerPort": 8000}]}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "api-gateway-0", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut pf = pods.portforward("api-gateway-0", &[8000]).await.unwrap();
+    let mut stream = pf.take_stream(8000).unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = Vec::new();
+    stream.read_to_end(&mut resp).await.unwrap();
+    let resp = String::from_utf8_lossy(&resp);
+    assert!(resp.starts_with("HTTP/1.1 200 OK"), "{resp}");
+    assert!(resp.ends_with("hello from GET /healthz HTTP/1.1"), "{resp}");
+    drop(stream);
+    pf.abort();
+
+    // the service proxy reaches the same target through a ready endpoint
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "gw"}, "spec": {"selector": {"app": "gw"}, "ports": [{"name": "http", "port": 80, "targetPort": 8000}]}});
+    post(&sim, "/api/v1/namespaces/default/services", &svc).await;
+    let mut ok = String::new();
+    for _ in 0..200 {
+        let r = get(
+            &sim,
+            "/api/v1/namespaces/default/services/gw:http/proxy/ready?x=1",
+        )
+        .await;
+        if r.status == 200 {
+            ok = r.text();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(ok, "hello from GET /ready?x=1 HTTP/1.1");
+    sim.shutdown().await;
+}
