@@ -705,31 +705,40 @@ impl Store {
         }
         if !conflicts.is_empty() && !opts.force {
             let n = conflicts.len();
-            let mut msg = if n == 1 {
+            let using = |m: &str| -> String {
+                entries
+                    .iter()
+                    .find(|e| e.manager == m && e.operation == "Update")
+                    .map(|e| format!(" using {}", e.api_version))
+                    .unwrap_or_default()
+            };
+            let msg = if n == 1 {
                 format!(
-                    "Apply failed with 1 conflict: conflict with \"{}\"",
-                    conflicts[0].0
+                    "Apply failed with 1 conflict: conflict with \"{}\"{}: {}",
+                    conflicts[0].0,
+                    using(&conflicts[0].0),
+                    conflicts[0].1
                 )
             } else {
-                format!("Apply failed with {n} conflicts: ")
-            };
-            if n == 1 {
-                let op = entries
-                    .iter()
-                    .find(|e| e.manager == conflicts[0].0)
-                    .map(|e| e.operation.clone())
-                    .unwrap_or_default();
-                if op == "Update" {
-                    msg = format!("{msg} using {}", rd.api_version());
+                let mut managers: Vec<&str> = Vec::new();
+                for (m, _) in &conflicts {
+                    if !managers.contains(&m.as_str()) {
+                        managers.push(m);
+                    }
                 }
-                msg = format!("{msg}: {}", conflicts[0].1);
-            } else {
-                let parts: Vec<String> = conflicts
+                let groups: Vec<String> = managers
                     .iter()
-                    .map(|(m, p)| format!("conflict with \"{m}\": {p}"))
+                    .map(|m| {
+                        let paths: Vec<String> = conflicts
+                            .iter()
+                            .filter(|(cm, _)| cm == m)
+                            .map(|(_, p)| format!("- {p}"))
+                            .collect();
+                        format!("conflicts with \"{m}\"{}:\n{}", using(m), paths.join("\n"))
+                    })
                     .collect();
-                msg.push_str(&parts.join("\n"));
-            }
+                format!("Apply failed with {n} conflicts: {}", groups.join("\n"))
+            };
             let mut e = ApiError::new(409, "Conflict", msg);
             let mut d = json!({"name": name, "kind": rd.plural, "causes": conflicts.iter().map(|(m, p)| json!({
                 "reason": "FieldManagerConflict",
