@@ -70,7 +70,33 @@ fn default_template(obj: &mut Value) {
     }
 }
 
+/// Typed apiserver storage drops `null` map values (omitempty pointers such as the
+/// `creationTimestamp: null` that kubectl sends inside pod templates).
+fn strip_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            for x in m.values_mut() {
+                strip_nulls(x);
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                strip_nulls(x);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
+    if let Some(o) = obj.as_object_mut() {
+        for (k, v) in o.iter_mut() {
+            if k != "status" {
+                strip_nulls(v);
+            }
+        }
+    }
     match (rd.group, rd.plural) {
         ("", "pods") => {
             if let Some(spec) = obj.get_mut("spec") {

@@ -1585,6 +1585,147 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 ]
             }),
         ),
+        ("apps", "replicasets") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Desired", "integer", ""),
+                col("Current", "integer", ""),
+                col("Ready", "integer", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|r: &Value| {
+                vec![
+                    json!(name_of(r)),
+                    json!(i64_at(r, "/spec/replicas")),
+                    json!(i64_at(r, "/status/replicas")),
+                    json!(i64_at(r, "/status/readyReplicas")),
+                    json!(age(&util::str_of(r, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("apps", "statefulsets") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Ready", "string", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|r: &Value| {
+                vec![
+                    json!(name_of(r)),
+                    json!(format!(
+                        "{}/{}",
+                        i64_at(r, "/status/readyReplicas"),
+                        i64_at(r, "/spec/replicas")
+                    )),
+                    json!(age(&util::str_of(r, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("batch", "jobs") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Status", "string", ""),
+                col("Completions", "string", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|j: &Value| {
+                let conds = j
+                    .pointer("/status/conditions")
+                    .and_then(|c| c.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let has = |t: &str| {
+                    conds.iter().any(|c| {
+                        util::str_of(c, "type") == t && util::str_of(c, "status") == "True"
+                    })
+                };
+                let status = if has("Complete") {
+                    "Complete"
+                } else if has("Failed") {
+                    "Failed"
+                } else {
+                    "Running"
+                };
+                vec![
+                    json!(name_of(j)),
+                    json!(status),
+                    json!(format!(
+                        "{}/{}",
+                        i64_at(j, "/status/succeeded"),
+                        j.pointer("/spec/completions")
+                            .and_then(|c| c.as_i64())
+                            .unwrap_or(1)
+                    )),
+                    json!(age(&util::str_of(j, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("", "services") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Type", "string", ""),
+                col("Cluster-IP", "string", ""),
+                col("External-IP", "string", ""),
+                col("Port(s)", "string", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|s: &Value| {
+                let ports: Vec<String> = s
+                    .pointer("/spec/ports")
+                    .and_then(|p| p.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{}/{}",
+                            util::str_of(p, "port"),
+                            util::str_of(p, "protocol")
+                        )
+                    })
+                    .collect();
+                vec![
+                    json!(name_of(s)),
+                    json!(util::str_of(s, "spec.type")),
+                    json!(util::str_of(s, "spec.clusterIP")),
+                    json!("<none>"),
+                    json!(ports.join(",")),
+                    json!(age(&util::str_of(s, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("", "namespaces") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Status", "string", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|n: &Value| {
+                vec![
+                    json!(name_of(n)),
+                    json!(util::str_of(n, "status.phase")),
+                    json!(age(&util::str_of(n, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("", "nodes") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Status", "string", ""),
+                col("Roles", "string", ""),
+                col("Age", "string", ""),
+                col("Version", "string", ""),
+            ],
+            Box::new(|n: &Value| {
+                vec![
+                    json!(name_of(n)),
+                    json!("Ready"),
+                    json!("<none>"),
+                    json!(age(&util::str_of(n, "metadata.creationTimestamp"))),
+                    json!(util::str_of(n, "status.nodeInfo.kubeletVersion")),
+                ]
+            }),
+        ),
         _ => (
             vec![col("Name", "string", "name"), col("Age", "string", "")],
             Box::new(|o: &Value| {
