@@ -55,6 +55,8 @@ pub fn bootstrap(st: &mut Store) {
 
 #[derive(Default)]
 struct Ctl {
+    /// Next instant a time-based transition is due (reconcile then even without writes).
+    due: Option<Instant>,
     progress: HashMap<String, Instant>,
     job_next: HashMap<String, Instant>,
     job_failed_seen: HashMap<String, i64>,
@@ -63,21 +65,41 @@ struct Ctl {
 
 pub async fn run(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut ctl = Ctl::default();
-    let tick = Duration::from_millis(20);
+    let mut last_rv = 0u64;
+    let mut next_due = Instant::now();
     loop {
+        let wait = next_due
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(1));
         tokio::select! {
             _ = sh.notify.notified() => {}
-            _ = tokio::time::sleep(tick) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|v| *v) => break,
         }
         let mut st = sh.store.lock().unwrap();
+        let now = Instant::now();
+        if st.rv == last_rv && now < next_due {
+            continue;
+        }
+        next_due = now + Duration::from_secs(1);
         for _ in 0..4 {
             let before = st.rv;
+            ctl.due = None;
             reconcile(&sh, &mut st, &mut ctl);
+            if let Some(d) = ctl.due {
+                next_due = next_due.min(d);
+            }
             if st.rv == before {
                 break;
             }
         }
+        last_rv = st.rv;
+    }
+}
+
+impl Ctl {
+    fn due_at(&mut self, t: Instant) {
+        self.due = Some(self.due.map_or(t, |d| d.min(t)));
     }
 }
 
@@ -87,7 +109,9 @@ fn reconcile(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
     replicasets(sh, st, ctl);
     statefulsets(st);
     jobs(sh, st, ctl);
-    kubelet::tick(sh, st);
+    let mut due = Instant::now() + Duration::from_secs(3600);
+    kubelet::tick(sh, st, &mut due);
+    ctl.due_at(due);
     endpoints(st);
     quotas(st);
     pvcs(st);
@@ -525,9 +549,11 @@ fn deployments(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             ctl.progress.insert(uid.clone(), Instant::now());
         } else if let Some(secs) = deadline {
             let since = *ctl.progress.entry(uid.clone()).or_insert_with(Instant::now);
-            if cur_reason != "ProgressDeadlineExceeded"
-                && since.elapsed() > sh.scaled(Duration::from_secs(secs.max(0) as u64))
-            {
+            let at = since + sh.scaled(Duration::from_secs(secs.max(0) as u64));
+            if cur_reason != "ProgressDeadlineExceeded" && Instant::now() <= at {
+                ctl.due_at(at + Duration::from_millis(1));
+            }
+            if cur_reason != "ProgressDeadlineExceeded" && Instant::now() > at {
                 set_condition(
                     &mut conds,
                     "Progressing",
@@ -662,6 +688,12 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .cloned()
             .collect();
         let have = pods.len() as i64;
+        if have < want
+            && let Some(t) = ctl.rs_next.get(&uid).copied()
+            && now < t
+        {
+            ctl.due_at(t);
+        }
         if have < want && ctl.rs_next.get(&uid).is_none_or(|t| now >= *t) {
             let tmpl = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
             for _ in 0..(want - have) {
@@ -1085,6 +1117,12 @@ fn jobs(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                 );
             } else if !suspended {
                 let need = parallelism.min(completions - succeeded) - active_n;
+                if need > 0
+                    && let Some(t) = ctl.job_next.get(&uid).copied()
+                    && now < t
+                {
+                    ctl.due_at(t);
+                }
                 if need > 0 && ctl.job_next.get(&uid).is_none_or(|t| now >= *t) {
                     let tmpl = j.pointer("/spec/template").cloned().unwrap_or(json!({}));
                     for _ in 0..need {

@@ -453,7 +453,8 @@ fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
 }
 
 /// One kubelet / scheduler pass over all pods.
-pub fn tick(sh: &Shared, st: &mut Store) {
+/// `due` is lowered to the next instant a simulated transition is pending.
+pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
     let now = Instant::now();
     let prd = rd("", "pods");
     let pods = st.list_cloned(prd, None);
@@ -469,7 +470,7 @@ pub fn tick(sh: &Shared, st: &mut Store) {
             k.pods.insert(uid.clone(), ps);
         }
         let ps = k.pods.get_mut(&uid).unwrap();
-        step_pod(sh, st, &pod, ps, &beh, now);
+        step_pod(sh, st, &pod, ps, &beh, now, due);
     }
 }
 
@@ -491,6 +492,7 @@ fn step_pod(
     ps: &mut PodSim,
     beh: &Behaviors,
     now: Instant,
+    due: &mut Instant,
 ) {
     let name = ps.name.clone();
     let ns = ps.ns.clone();
@@ -527,8 +529,11 @@ fn step_pod(
             .unwrap_or(30);
         let wait = scaled(sh, Duration::from_millis(500))
             .min(scaled(sh, Duration::from_secs(grace.max(0) as u64)));
-        if now.duration_since(ps.deleting_since.unwrap()) >= wait {
+        let at = ps.deleting_since.unwrap() + wait;
+        if now >= at {
             st.remove_now(prd, &ns, &name);
+        } else {
+            *due = (*due).min(at);
         }
         return;
     }
@@ -545,6 +550,7 @@ fn step_pod(
             ps.host_ip = ip.to_string();
         } else {
             if now < ps.next_sched_try {
+                *due = (*due).min(ps.next_sched_try);
                 return;
             }
             match schedule(st, pod) {
@@ -573,6 +579,7 @@ fn step_pod(
                 }
                 Err(msg) => {
                     ps.next_sched_try = now + scaled(sh, Duration::from_secs(5));
+                    *due = (*due).min(ps.next_sched_try);
                     let t = util::now_rfc3339();
                     let entry = ps
                         .cond_times
@@ -864,6 +871,22 @@ fn step_pod(
                 changed = true;
             }
             _ => {}
+        }
+    }
+    for c in &ps.containers {
+        let pending = match (c.step, c.behavior.behavior) {
+            (99, _) => false,
+            (2, _) if c.proc.is_some() => true,
+            (2, BehaviorKind::Ready) => !c.ready,
+            _ => true,
+        };
+        if pending {
+            let at = if c.proc.is_some() {
+                now + Duration::from_millis(20)
+            } else {
+                c.next_at.max(now + Duration::from_millis(1))
+            };
+            *due = (*due).min(at);
         }
     }
     if changed || pod.pointer("/status/containerStatuses").is_none() {
