@@ -283,6 +283,65 @@ fn resource_list(sh: &Shared, group: &str, version: &str) -> Option<Value> {
     )
 }
 
+/// Aggregated discovery (apidiscovery.k8s.io/v2) for `/api` (core) or `/apis`.
+fn aggregated_discovery(sh: &Shared, core: bool) -> Value {
+    let groups: Vec<&str> = if core {
+        vec![""]
+    } else {
+        resources::groups(sh.vpa)
+    };
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let version = if g.is_empty() { "v1" } else { resources::group_version(g, sh.vpa).unwrap() };
+            let res: Vec<Value> = resources::RESOURCES
+                .iter()
+                .filter(|r| r.group == *g && r.version == version)
+                .map(|r| {
+                    let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+                    let mut subs: Vec<Value> = Vec::new();
+                    if r.status {
+                        subs.push(json!({"subresource": "status", "responseKind": gvk, "verbs": ["get", "patch", "update"]}));
+                    }
+                    for sub in r.subresources {
+                        let (kind, verbs) = match *sub {
+                            "scale" => (json!({"group": "autoscaling", "version": "v1", "kind": "Scale"}), json!(["get", "patch", "update"])),
+                            "log" => (json!({"group": "", "version": "v1", "kind": "Pod"}), json!(["get"])),
+                            "exec" | "attach" | "portforward" => (json!({"group": "", "version": "v1", "kind": "PodExecOptions"}), json!(["create", "get"])),
+                            "eviction" => (json!({"group": "policy", "version": "v1", "kind": "Eviction"}), json!(["create"])),
+                            _ => (gvk.clone(), json!(["get", "patch", "update"])),
+                        };
+                        subs.push(json!({"subresource": sub, "responseKind": kind, "verbs": verbs}));
+                    }
+                    let mut e = json!({
+                        "resource": r.plural,
+                        "responseKind": gvk,
+                        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+                        "singularResource": r.singular,
+                        "verbs": r.verbs(),
+                    });
+                    if !r.short.is_empty() {
+                        e["shortNames"] = json!(r.short);
+                    }
+                    if !r.categories.is_empty() {
+                        e["categories"] = json!(r.categories);
+                    }
+                    if !subs.is_empty() {
+                        e["subresources"] = json!(subs);
+                    }
+                    e
+                })
+                .collect();
+            let mut meta = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                meta["name"] = json!(g);
+            }
+            json!({"metadata": meta, "versions": [{"version": version, "resources": res, "freshness": "Current"}]})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
 fn api_group(group: &str, version: &str) -> Value {
     json!({
         "name": group,
@@ -445,7 +504,32 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
     let path = req.uri().path().trim_end_matches('/').to_string();
     let q = Query(parse_query(req.uri().query()));
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let aggregated = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',').next().is_some_and(|first| {
+                first.contains("as=APIGroupDiscoveryList")
+                    && first.contains("g=apidiscovery.k8s.io")
+                    && first.contains("v=v2")
+                    && !first.contains("v=v2beta1")
+            })
+        });
     match segs.as_slice() {
+        ["api"] | ["apis"] if aggregated => {
+            let core = segs[0] == "api";
+            let body = aggregated_discovery(&sh, core);
+            return Ok(Response::builder()
+                .status(200)
+                .header(
+                    header::CONTENT_TYPE,
+                    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+                )
+                .header(header::VARY, "Accept")
+                .body(full(serde_json::to_vec(&body).unwrap_or_default()))
+                .unwrap());
+        }
         ["version"] => return Ok(json_response(200, &version_json())),
         ["healthz"] | ["livez"] | ["readyz"] => return Ok(text_response(200, "ok")),
         ["api"] => {

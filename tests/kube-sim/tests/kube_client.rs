@@ -313,3 +313,49 @@ async fn portforward_to_local_target() {
     assert_eq!(ok, "hello from GET /ready?x=1 HTTP/1.1");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn discovery_legacy_and_aggregated_and_vpa_switch() {
+    use kube::discovery::{Discovery, Scope};
+    let sim = sim().await;
+    let c = client(&sim).await;
+    for aggregated in [false, true] {
+        let d = if aggregated {
+            Discovery::new(c.clone()).run_aggregated().await.unwrap()
+        } else {
+            Discovery::new(c.clone()).run().await.unwrap()
+        };
+        assert!(d.has_group("apps"), "aggregated={aggregated}");
+        assert!(d.has_group("autoscaling.k8s.io"));
+        let (ar, caps) = d
+            .groups()
+            .flat_map(|g| g.recommended_resources())
+            .find(|(ar, _)| ar.kind == "Deployment")
+            .unwrap();
+        assert_eq!(ar.plural, "deployments");
+        assert_eq!(caps.scope, Scope::Namespaced);
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(s, _)| s.plural == "deployments/status" || s.plural == "status"),
+            "{:?}",
+            caps.subresources
+        );
+        let core = d.get("").expect("core group");
+        assert!(
+            core.recommended_resources()
+                .iter()
+                .any(|(ar, _)| ar.kind == "Pod")
+        );
+    }
+    sim.shutdown().await;
+
+    let sim = sim_with(|c| c.vpa_installed = false).await;
+    let c = client(&sim).await;
+    let d = Discovery::new(c.clone()).run_aggregated().await.unwrap();
+    assert!(!d.has_group("autoscaling.k8s.io"));
+    assert!(d.has_group("metrics.k8s.io"));
+    let d = Discovery::new(c.clone()).run().await.unwrap();
+    assert!(!d.has_group("autoscaling.k8s.io"));
+    sim.shutdown().await;
+}

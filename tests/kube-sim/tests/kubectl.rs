@@ -484,3 +484,105 @@ async fn get_watch_is_bounded_and_sees_changes() {
     child.kill().await.unwrap();
     k.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_restart_undo_follow_logs_delete_pod() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    assert_eq!(
+        k.ok(&["scale", "deployment/web", "--replicas=3"])
+            .await
+            .trim(),
+        "deployment.apps/web scaled"
+    );
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.status.readyReplicas}"
+        ])
+        .await,
+        "3"
+    );
+    let first_rs = k.ok(&["get", "rs", "-o", "name"]).await;
+    assert_eq!(
+        k.ok(&["rollout", "restart", "deployment/web"]).await.trim(),
+        "deployment.apps/web restarted"
+    );
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    assert_eq!(k.ok(&["get", "rs", "-o", "name"]).await.lines().count(), 2);
+    let hist = k.ok(&["rollout", "history", "deployment/web"]).await;
+    assert!(hist.contains("1 ") && hist.contains("2 "), "{hist}");
+    assert_eq!(
+        k.ok(&["rollout", "undo", "deployment/web"]).await.trim(),
+        "deployment.apps/web rolled back"
+    );
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    // the undo reused the first ReplicaSet (now revision 3) instead of creating a third
+    assert_eq!(k.ok(&["get", "rs", "-o", "name"]).await.lines().count(), 2);
+    let rs1 = first_rs.trim().trim_start_matches("replicaset.apps/");
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "rs",
+            rs1,
+            "-o",
+            "jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}"
+        ])
+        .await,
+        "3"
+    );
+    assert_eq!(
+        k.ok(&["get", "rs", rs1, "-o", "jsonpath={.spec.replicas}"])
+            .await,
+        "3"
+    );
+
+    // logs -f follows a running container until interrupted
+    let pod = k
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    let mut child = k.cmd(&["logs", "-f", &pod]).spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let l = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(l.contains("started"), "{l}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "logs -f must keep following"
+    );
+    child.kill().await.unwrap();
+
+    // deleting a pod waits for graceful termination; the ReplicaSet replaces it
+    assert_eq!(
+        k.ok(&["delete", "pod", &pod]).await.trim(),
+        format!("pod \"{pod}\" deleted")
+    );
+    assert!(k.sim.get("v1", "Pod", Some("default"), &pod).is_none());
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    let names = k.ok(&["get", "pods", "-l", "app=web", "-o", "name"]).await;
+    assert_eq!(names.lines().count(), 3);
+    assert!(!names.contains(&pod));
+    k.sim.shutdown().await;
+}
