@@ -102,7 +102,10 @@ pub enum ApplyError {
         template: String,
         kind: String,
     },
-    #[error("discovering the kinds of {api_version}: {source}")]
+    #[error(
+        "discovering the kinds of {api_version}: {}",
+        crate::cluster::api_message(source)
+    )]
     Discovery {
         api_version: String,
         #[source]
@@ -116,7 +119,7 @@ pub enum ApplyError {
         manager: String,
         fields: Vec<String>,
     },
-    #[error("{object}: {action}: {source}")]
+    #[error("{object}: {action}: {}", crate::cluster::api_message(source))]
     Api {
         object: String,
         /// `reading the live object`, `applying`, ...

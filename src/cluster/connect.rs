@@ -112,7 +112,7 @@ pub async fn connect(env: &Environment, flags: &AccessFlags) -> Result<Connectio
         Ok(Err(e)) => {
             return Err(ConnectError::Unreachable {
                 source_desc: source,
-                message: e.to_string(),
+                message: super::api_message(&e),
             });
         }
         Err(_) => {

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines, ReadHalf, SimplexStream};
 pub enum ExecError {
     #[error("no running and ready pod matches `{selector}` in namespace {namespace}")]
     NoReadyPod { selector: String, namespace: String },
-    #[error("{action} pod/{pod}: {source}")]
+    #[error("{action} pod/{pod}: {}", crate::cluster::api_message(source))]
     Api {
         action: &'static str,
         pod: String,

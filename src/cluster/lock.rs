@@ -148,7 +148,10 @@ pub enum LockError {
     /// to renew it in time), so release left it alone.
     #[error("the deploy lock of namespace {namespace} was taken over by {holder}")]
     Lost { namespace: String, holder: String },
-    #[error("deploy lock in namespace {namespace}: {action}: {source}")]
+    #[error(
+        "deploy lock in namespace {namespace}: {action}: {}",
+        crate::cluster::api_message(source)
+    )]
     Api {
         namespace: String,
         /// `creating the Lease`, `renewing the Lease`, ...

@@ -52,7 +52,7 @@ fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::
 pub enum MigrationError {
     #[error("the migration Job manifest has no name")]
     NoName,
-    #[error("{action} Job/{job}: {source}")]
+    #[error("{action} Job/{job}: {}", crate::cluster::api_message(source))]
     Api {
         action: &'static str,
         job: String,

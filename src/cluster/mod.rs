@@ -15,3 +15,19 @@ pub mod prune;
 pub mod records;
 pub mod rollout;
 pub mod wait;
+
+/// A client error as a person reads it: for an API error, the server's
+/// message with its code and reason, not the Rust debug dump of the Status.
+pub fn api_message(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => {
+            let reason = if status.reason.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", status.reason)
+            };
+            format!("{} ({}{reason})", status.message, status.code)
+        }
+        other => other.to_string(),
+    }
+}

@@ -54,13 +54,19 @@ impl OwnedObject {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {
-    #[error("discovering the kinds of {api_version}: {source}")]
+    #[error(
+        "discovering the kinds of {api_version}: {}",
+        crate::cluster::api_message(source)
+    )]
     Discovery {
         api_version: String,
         #[source]
         source: Box<kube::Error>,
     },
-    #[error("listing the {kind} objects of environment {environment} in {scope}: {source}")]
+    #[error(
+        "listing the {kind} objects of environment {environment} in {scope}: {}",
+        crate::cluster::api_message(source)
+    )]
     List {
         kind: String,
         environment: String,
@@ -96,7 +102,7 @@ pub enum DeleteFailureReason {
     #[error("the API server does not serve {api_version} {kind}")]
     NotServed { api_version: String, kind: String },
     /// One discovery failure, shared by every object of its apiVersion.
-    #[error("discovering {api_version}: {source}")]
+    #[error("discovering {api_version}: {}", crate::cluster::api_message(source))]
     Discovery {
         api_version: String,
         #[source]
@@ -105,7 +111,7 @@ pub enum DeleteFailureReason {
     /// Relabelled or adopted since it was listed: left alone.
     #[error("no longer managed by fintechctl alone ({0}); left in place")]
     NoLongerOwned(String),
-    #[error("{action}: {source}")]
+    #[error("{action}: {}", crate::cluster::api_message(source))]
     Api {
         /// `reading the live object`, `deleting`.
         action: &'static str,

@@ -338,7 +338,10 @@ fn digest_secret_values(secret: &mut Value) {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordsError {
-    #[error("release records of {environment} in namespace {namespace}: {action}: {source}")]
+    #[error(
+        "release records of {environment} in namespace {namespace}: {action}: {}",
+        crate::cluster::api_message(source)
+    )]
     Api {
         environment: String,
         namespace: String,

@@ -261,7 +261,10 @@ async fn migration_to_run(
     let live = deployments.get_opt("api-gateway").await.map_err(|e| {
         Failure::new(
             ExitStatus::Unreachable,
-            format!("reading Deployment/api-gateway: {e}"),
+            format!(
+                "reading Deployment/api-gateway: {}",
+                crate::cluster::api_message(&e)
+            ),
         )
     })?;
     let live_version = live.as_ref().and_then(|d| {
