@@ -21,6 +21,7 @@ mod kubelet;
 mod resources;
 mod selectors;
 mod server;
+mod spdy;
 mod store;
 mod streams;
 mod util;

@@ -551,6 +551,101 @@ pub async fn portforward(
             return Err(ApiError::bad_request(format!("pod {name} is not running")));
         }
     }
+    let hdr = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let upgrade = hdr("upgrade");
+    let ws_protos = hdr("sec-websocket-protocol");
+    let spdy_ws = upgrade.eq_ignore_ascii_case("websocket")
+        && ws_protos
+            .split(',')
+            .any(|p| p.trim() == "SPDY/3.1+portforward.k8s.io");
+    let spdy_raw = upgrade.eq_ignore_ascii_case("SPDY/3.1");
+    if spdy_ws || spdy_raw {
+        let beh = sh.behaviors.read().unwrap().clone();
+        let pod_name = name.to_string();
+        let pod_label = name.to_string();
+        let cut = sh.faults.state().exec_cut_after;
+        let resp = if spdy_ws {
+            Response::builder()
+                .status(101)
+                .header(header::UPGRADE, "websocket")
+                .header(header::CONNECTION, "Upgrade")
+                .header("Sec-WebSocket-Accept", ws_accept(&hdr("sec-websocket-key")))
+                .header("Sec-WebSocket-Protocol", "SPDY/3.1+portforward.k8s.io")
+                .body(crate::server::full(Bytes::new()))
+                .unwrap()
+        } else {
+            Response::builder()
+                .status(101)
+                .header(header::UPGRADE, "SPDY/3.1")
+                .header(header::CONNECTION, "Upgrade")
+                .header("X-Stream-Protocol-Version", "portforward.k8s.io")
+                .body(crate::server::full(Bytes::new()))
+                .unwrap()
+        };
+        tokio::spawn(async move {
+            let Ok(up) = hyper::upgrade::on(req).await else {
+                return;
+            };
+            let (in_tx, in_rx) = mpsc::channel::<Bytes>(64);
+            let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(64);
+            let target = move |port: u16| beh.port_target(&pod_name, port);
+            if spdy_ws {
+                let ws =
+                    WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+                let (mut sink, mut stream) = ws.split();
+                tokio::spawn(async move {
+                    while let Some(Ok(m)) = stream.next().await {
+                        match m {
+                            Message::Binary(b) if in_tx.send(b.clone()).await.is_err() => return,
+                            Message::Close(_) => return,
+                            _ => {}
+                        }
+                    }
+                });
+                let writer = tokio::spawn(async move {
+                    while let Some(b) = out_rx.recv().await {
+                        if b.is_empty() {
+                            return; // cut: drop the connection without a close frame
+                        }
+                        if sink.send(Message::Binary(b)).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = sink.send(normal_close()).await;
+                });
+                crate::spdy::portforward_session(in_rx, out_tx, pod_label, target, cut).await;
+                let _ = writer.await;
+            } else {
+                let io = TokioIo::new(up);
+                let (mut r, mut w) = tokio::io::split(io);
+                tokio::spawn(async move {
+                    let mut b = vec![0u8; 32 * 1024];
+                    while let Ok(n) = r.read(&mut b).await {
+                        if n == 0 || in_tx.send(Bytes::copy_from_slice(&b[..n])).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                let writer = tokio::spawn(async move {
+                    while let Some(b) = out_rx.recv().await {
+                        if b.is_empty() || w.write_all(&b).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = w.shutdown().await;
+                });
+                crate::spdy::portforward_session(in_rx, out_tx, pod_label, target, cut).await;
+                let _ = writer.await;
+            }
+        });
+        return Ok(resp);
+    }
     let ports: Vec<u16> = q
         .all("ports")
         .iter()

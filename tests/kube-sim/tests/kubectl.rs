@@ -586,3 +586,108 @@ async fn scale_restart_undo_follow_logs_delete_pod() {
     assert!(!names.contains(&pod));
     k.sim.shutdown().await;
 }
+
+async fn local_http_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let first = req.lines().next().unwrap_or("").to_string();
+                let body = if first.starts_with("GET /big ") {
+                    "x".repeat(3 * 1024 * 1024)
+                } else {
+                    format!("hello from {first}")
+                };
+                let _ = s
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+                let _ = s.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    addr
+}
+
+async fn http_get(port: u16, path: &str) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forward_to_a_local_http_server() {
+    let target = local_http_server().await;
+    let k = setup().await;
+    let mut b = kube_sim::Behaviors::from_yaml(BEHAVIORS).unwrap();
+    b.ports.push(kube_sim::PortBehavior {
+        pod: "api-gateway-*".into(),
+        port: 8000,
+        target: target.to_string(),
+    });
+    k.sim.set_behaviors(b);
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: api-gateway-0\nspec:\n  containers:\n  - name: gw\n    image: gw:1\n    ports:\n    - containerPort: 8000\n";
+    let f = k.write("pod.yaml", pod);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/api-gateway-0",
+        "--timeout=60s",
+    ])
+    .await;
+    // kubectl's default (SPDY tunnelled in a websocket) and the legacy SPDY upgrade
+    for websockets in ["true", "false"] {
+        let mut child = k
+            .cmd(&["port-forward", "pod/api-gateway-0", ":8000"])
+            .env("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets)
+            .spawn()
+            .unwrap();
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        // Forwarding from 127.0.0.1:NNNNN -> 8000
+        let port: u16 = line
+            .strip_prefix("Forwarding from 127.0.0.1:")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected port-forward output {line:?}"));
+        let resp = http_get(port, "/healthz").await;
+        assert!(resp.starts_with("HTTP/1.1 200 OK"), "{resp}");
+        assert!(resp.ends_with("hello from GET /healthz HTTP/1.1"), "{resp}");
+        let big = http_get(port, "/big").await;
+        assert!(
+            big.ends_with(&"x".repeat(3 * 1024 * 1024)),
+            "websockets={websockets}: {} bytes",
+            big.len()
+        );
+        assert!(child.try_wait().unwrap().is_none(), "port-forward exited");
+        child.kill().await.unwrap();
+    }
+    k.sim.shutdown().await;
+}
