@@ -134,7 +134,7 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
                 if spec.get("clusterIP").is_none_or(|c| c.as_str() == Some("")) {
                     store.next_cluster_ip += 1;
                     let n = store.next_cluster_ip;
-                    spec["clusterIP"] = json!(format!("10.96.{}.{}", n / 250, n % 250 + 1));
+                    spec["clusterIP"] = json!(format!("10.96.{}.{}", n / 250, n % 250));
                 }
                 let ip = spec["clusterIP"].clone();
                 set_default(spec, "clusterIPs", json!([ip]));

@@ -134,7 +134,7 @@ impl Store {
             history_limit,
             compacted_rv: 1,
             tx,
-            next_cluster_ip: 10,
+            next_cluster_ip: 0,
         }
     }
 

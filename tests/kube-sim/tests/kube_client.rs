@@ -359,3 +359,52 @@ async fn discovery_legacy_and_aggregated_and_vpa_switch() {
     assert!(!d.has_group("autoscaling.k8s.io"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn watcher_with_streaming_lists() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    for i in 0..3 {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("s{i}"), "labels": {"s": "1"}}}),
+        )
+        .unwrap();
+        cms.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let stream = watcher(
+        cms.clone(),
+        watcher::Config::default().labels("s=1").streaming_lists(),
+    );
+    let mut stream = std::pin::pin!(stream);
+    let mut init = std::collections::BTreeSet::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("watcher stalled")
+            .unwrap()
+            .unwrap()
+        {
+            watcher::Event::Init => {}
+            watcher::Event::InitApply(cm) => {
+                init.insert(cm.metadata.name.unwrap());
+            }
+            watcher::Event::InitDone => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(init.len(), 3);
+    let cm: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "s9", "labels": {"s": "1"}}})).unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+    match tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap()
+    {
+        watcher::Event::Apply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("s9")),
+        other => panic!("unexpected {other:?}"),
+    }
+    sim.shutdown().await;
+}
