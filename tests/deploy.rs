@@ -284,3 +284,53 @@ async fn migrate_runs_the_job_again_and_exits_with_its_code() {
     assert_eq!(out.status.code(), Some(5), "{stderr}");
     assert!(stderr.contains("running migration"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_exec_runs_alembic_in_a_ready_pod_and_exits_with_its_status() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    // kube-sim runs exec'd commands as local processes: a stand-in alembic.
+    let bin = c.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let alembic = bin.join("alembic");
+    std::fs::write(
+        &alembic,
+        "#!/bin/sh\necho \"INFO  Running upgrade $1 $2 on $POSTGRES_HOST\"\necho 'boom' >&2\nexit 3\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&alembic, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let yaml = format!(
+        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\nexec:\n  - pod: \"api-gateway-*\"\n    env: {{ PATH: \"{}:/usr/bin:/bin\" }}\n",
+        bin.display()
+    );
+    c.sim
+        .set_behaviors(kube_sim::Behaviors::from_yaml(&yaml).unwrap());
+
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "migrate",
+        "local",
+        "--version",
+        "1.4.2",
+        "--exec",
+        "-o",
+        "json",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("Running upgrade upgrade head on postgres"),
+        "output streamed, pod env resolved: {stderr}"
+    );
+    assert!(stderr.contains("boom"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["mode"], "exec");
+    assert_eq!(doc["exitCode"], 3);
+    assert!(doc["pod"].as_str().unwrap().starts_with("api-gateway-"));
+}
