@@ -334,3 +334,258 @@ async fn migrate_exec_runs_alembic_in_a_ready_pod_and_exits_with_its_status() {
     assert_eq!(doc["exitCode"], 3);
     assert!(doc["pod"].as_str().unwrap().starts_with("api-gateway-"));
 }
+
+/// Every field of `rendered` is in `live` with the same value (the server
+/// may add defaults; lists must match element by element).
+fn assert_subset(rendered: &serde_json::Value, live: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match (rendered, live) {
+        (Value::Object(r), Value::Object(l)) => {
+            for (key, value) in r {
+                let child = format!("{path}.{key}");
+                let Some(live_value) = l.get(key) else {
+                    panic!("{child} is rendered but not live");
+                };
+                assert_subset(value, live_value, &child);
+            }
+        }
+        (Value::Array(r), Value::Array(l)) => {
+            assert_eq!(r.len(), l.len(), "{path}: list lengths differ");
+            for (i, (a, b)) in r.iter().zip(l).enumerate() {
+                assert_subset(a, b, &format!("{path}[{i}]"));
+            }
+        }
+        (r, l) => assert_eq!(r, l, "{path}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_deploy_of_every_environment_creates_every_rendered_object() {
+    for env in ["local", "staging", "production"] {
+        let c = cluster(behaviors("", "echo ok")).await;
+        c.sim
+            .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
+                "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
+            .unwrap();
+        let (cert, key) = common::fake_tls(&c);
+        let tls = |cmd: &mut assert_cmd::Command| {
+            cmd.arg("--tls-cert").arg(&cert).arg("--tls-key").arg(&key);
+        };
+        let mut cmd = c.fintechctl();
+        cmd.args([
+            "deploy",
+            env,
+            "--version",
+            "1.4.2",
+            "--yes",
+            "--timeout",
+            "60s",
+        ]);
+        tls(&mut cmd);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(0), "{env}: {}", text(&out).1);
+
+        let mut cmd = c.fintechctl();
+        cmd.args(["render", env, "--version", "1.4.2", "-o", "json"]);
+        tls(&mut cmd);
+        let out = run(cmd).await;
+        let rendered: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(rendered.len() > 30, "{env}: {} objects", rendered.len());
+        for object in &rendered {
+            let kind = object["kind"].as_str().unwrap();
+            let name = object["metadata"]["name"].as_str().unwrap();
+            let ns = object["metadata"]["namespace"].as_str();
+            let live = c
+                .sim
+                .get(object["apiVersion"].as_str().unwrap(), kind, ns, name)
+                .unwrap_or_else(|| panic!("{env}: {kind}/{name} was not created"));
+            let mut expected = object.clone();
+            if kind == "Secret" {
+                // Values are redacted in render's output; the keys must be there.
+                let keys: Vec<&String> =
+                    expected["stringData"].as_object().unwrap().keys().collect();
+                for key in keys {
+                    assert!(
+                        live["stringData"]
+                            .get(key)
+                            .or(live["data"].get(key))
+                            .is_some(),
+                        "{env}: Secret/{name} lacks {key}"
+                    );
+                }
+                expected.as_object_mut().unwrap().remove("stringData");
+            }
+            assert_subset(&expected, &live, &format!("{env}: {kind}/{name}"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeploying_the_same_version_changes_nothing_and_a_new_one_migrates_once() {
+    let c = cluster(behaviors("", "echo migrated")).await;
+    let deploy = |version: &str| {
+        let mut cmd = c.fintechctl();
+        cmd.args([
+            "deploy",
+            "local",
+            "--version",
+            version,
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ]);
+        cmd
+    };
+    let out = run(deploy("1.4.2")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let out = run(deploy("1.4.2")).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Unchanged"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outcome"], "unchanged");
+    assert!(report["applied"].as_array().unwrap().is_empty());
+
+    let out = run(deploy("1.4.3")).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["migration"]["job"], "db-migrate-1-4-3");
+    assert_eq!(report["migration"]["already_done"], false);
+    let rolled: Vec<&str> = report["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["workload"].as_str().unwrap())
+        .collect();
+    for w in [
+        "Deployment/api-gateway",
+        "Deployment/ml-service",
+        "Deployment/frontend",
+    ] {
+        assert!(rolled.contains(&w), "{w} rolled: {rolled:?}");
+    }
+    let job_pods = c
+        .sim
+        .list("v1", "Pod", Some(NS))
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"] == "db-migrate-1-4-3")
+        .count();
+    assert_eq!(job_pods, 1, "the migration ran once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_faults_are_retried_and_the_deploy_completes() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let faults = c.sim.faults();
+    faults.set_error_rate(0.05, 500);
+    faults.drop_watches_after(Some(5));
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "90s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    faults.clear();
+    faults.set_error_rate(0.05, 429);
+    faults.set_retry_after(1);
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.3", "--timeout", "90s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(
+        c.get("apps/v1", "Deployment", NS, "api-gateway").unwrap()["spec"]["template"]["spec"]["containers"]
+            [0]["image"],
+        "fintech-ai/api-gateway:1.4.3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_kubeconfig_is_exit_2_with_nothing_written() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    std::fs::write(
+        &c.kubeconfig,
+        "apiVersion: v1\nclusters: [ this is not a kubeconfig\n",
+    )
+    .unwrap();
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&c.kubeconfig.display().to_string()),
+        "{stderr}"
+    );
+    assert!(c.sim.get("v1", "Namespace", None, NS).is_none());
+    // A context that does not exist is bad input too.
+    c.sim.write_kubeconfig(&c.kubeconfig).unwrap();
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "--context",
+        "no-such-context",
+    ]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no-such-context"), "{stderr}");
+    assert!(c.sim.get("v1", "Namespace", None, NS).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_waiting_says_where_rollouts_stand_and_exits_130() {
+    let c = cluster(behaviors(
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "echo ok",
+    ))
+    .await;
+    let template = c.fintechctl();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
+    for (k, v) in template.get_envs() {
+        match v {
+            Some(v) => child.env(k, v),
+            None => child.env_remove(k),
+        };
+    }
+    child
+        .args(template.get_args())
+        .args(["deploy", "local", "--version", "1.4.2", "--timeout", "120s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = child.spawn().unwrap();
+    // Wait until the workloads are applied and being waited for.
+    for _ in 0..400 {
+        if c.get("apps/v1", "Deployment", NS, "frontend").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Stopped") && stderr.contains("Deployment/api-gateway"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let history = c
+        .get("v1", "Secret", NS, "fintechctl.release.local.v1")
+        .expect("the revision is recorded");
+    assert_eq!(
+        history["metadata"]["labels"]["fintechctl.io/release-status"],
+        "failed"
+    );
+}
