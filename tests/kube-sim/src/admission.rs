@@ -224,6 +224,14 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
             default_template(obj);
         }
+        ("", "secrets")
+            if obj
+                .get("type")
+                .and_then(|t| t.as_str())
+                .is_none_or(|t| t.is_empty()) =>
+        {
+            obj["type"] = json!("Opaque");
+        }
         ("", "persistentvolumeclaims") => {
             if obj.get("status").is_none() {
                 obj["status"] = json!({"phase": "Pending"});

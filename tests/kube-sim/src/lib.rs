@@ -18,6 +18,7 @@ mod controllers;
 pub mod error;
 mod fields;
 mod kubelet;
+mod proto;
 mod resources;
 mod selectors;
 mod server;

@@ -473,9 +473,8 @@ async fn read_body(req: Request<Incoming>) -> Result<(http::request::Parts, Byte
 
 fn parse_json_body(b: &Bytes) -> Result<Value, ApiError> {
     if b.starts_with(b"k8s\0") {
-        return Err(ApiError::unsupported_media(
-            "application/vnd.kubernetes.protobuf",
-        ));
+        return crate::proto::decode(b)
+            .ok_or_else(|| ApiError::unsupported_media("application/vnd.kubernetes.protobuf"));
     }
     serde_json::from_slice(b).map_err(|e| {
         ApiError::bad_request(format!("the body of the request could not be decoded: {e}"))

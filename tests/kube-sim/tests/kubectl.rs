@@ -146,6 +146,69 @@ async fn version_and_api_resources() {
     ] {
         assert!(res.contains(r), "api-resources lacks {r}:\n{res}");
     }
+    // typed generators send protobuf bodies; kube-sim decodes the simple kinds
+    assert_eq!(
+        k.ok(&["create", "namespace", "team-a"]).await.trim(),
+        "namespace/team-a created"
+    );
+    assert_eq!(
+        k.ok(&["get", "ns", "team-a", "-o", "jsonpath={.status.phase}"])
+            .await,
+        "Active"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "configmap",
+            "c1",
+            "-n",
+            "team-a",
+            "--from-literal=k=v"
+        ])
+        .await
+        .trim(),
+        "configmap/c1 created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "cm",
+            "c1",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.k}"
+        ])
+        .await,
+        "v"
+    );
+    assert_eq!(
+        k.ok(&[
+            "create",
+            "secret",
+            "generic",
+            "s1",
+            "-n",
+            "team-a",
+            "--from-literal=pw=hunter2"
+        ])
+        .await
+        .trim(),
+        "secret/s1 created"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "secret",
+            "s1",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.data.pw} {.type}"
+        ])
+        .await,
+        "aHVudGVyMg== Opaque"
+    );
     let nodes = k.ok(&["get", "nodes", "-o", "name"]).await;
     assert_eq!(nodes.lines().count(), 3);
     let ns = k.ok(&["get", "namespaces"]).await;
