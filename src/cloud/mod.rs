@@ -125,6 +125,17 @@ fn install_hint(cli: &str) -> &'static str {
 
 /// Runs the provider's CLI to write credentials into `kubeconfig`.
 pub async fn fetch_credentials(cluster: &Cluster, kubeconfig: &Path) -> Result<(), CloudError> {
+    fetch_credentials_with_env(cluster, kubeconfig, &[]).await
+}
+
+/// [`fetch_credentials`] with extra environment variables for the CLI on top
+/// of fintechctl's own (tests point `aws` at a local endpoint this way
+/// without touching the test process's environment).
+pub async fn fetch_credentials_with_env(
+    cluster: &Cluster,
+    kubeconfig: &Path,
+    env: &[(&str, &str)],
+) -> Result<(), CloudError> {
     let Some((cli, args)) = credentials_command(cluster, kubeconfig) else {
         return Ok(());
     };
@@ -137,6 +148,7 @@ pub async fn fetch_credentials(cluster: &Cluster, kubeconfig: &Path) -> Result<(
     let command = format!("{cli} {}", args.join(" "));
     let mut cmd = tokio::process::Command::new(cli);
     cmd.args(&args)
+        .envs(env.iter().copied())
         .env("KUBECONFIG", kubeconfig)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
