@@ -209,7 +209,7 @@ pub fn print_card(printer: &Printer, card: &FailureCard) {
     for missing in &card.missing {
         details.push(format!("(could not fetch {missing})"));
     }
-    printer.error(
+    printer.error_block(
         format!("{} failed: {}", card.workload, card.reason),
         &details,
     );
@@ -222,13 +222,8 @@ pub fn summary_table(rollouts: &[Value]) -> String {
         .load_style(NOTHING)
         .set_header(["WORKLOAD", "REVISION", "READY", "STATE", "TIME"]);
     for r in rollouts {
-        let state = match r["state"]
-            .as_object()
-            .and_then(|o| o.keys().next().cloned())
-        {
-            Some(k) => k.to_lowercase(),
-            None => r["state"].as_str().unwrap_or_default().to_lowercase(),
-        };
+        // RolloutState serializes as {"state": "complete", ...}.
+        let state = r["state"]["state"].as_str().unwrap_or("-").to_string();
         let elapsed = Duration::from_secs_f64(r["elapsed"].as_f64().unwrap_or(0.0));
         table.add_row([
             r["workload"].as_str().unwrap_or_default().to_string(),

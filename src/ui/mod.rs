@@ -77,6 +77,15 @@ impl Printer {
         }
     }
 
+    /// An error with an indented block under it (a failure card); always printed.
+    pub fn error_block(&self, message: impl AsRef<str>, lines: &[String]) {
+        let label = self.style(Style::new().red().bold()).apply_to("error");
+        eprintln!("{label}: {}", message.as_ref());
+        for line in lines {
+            eprintln!("    {line}");
+        }
+    }
+
     /// Data on stdout. A closed pipe (`fintechctl render … | head`) ends the
     /// process quietly, as ripgrep and cargo do.
     pub fn data(&self, text: &str) {
