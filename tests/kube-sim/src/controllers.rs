@@ -595,6 +595,26 @@ fn deployments(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         {
             st.set_status(drd, &cur, status, "kube-controller-manager");
         }
+        // old ReplicaSets beyond revisionHistoryLimit are deleted (oldest revision first)
+        let limit = d
+            .pointer("/spec/revisionHistoryLimit")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(10)
+            .max(0) as usize;
+        let mut idle: Vec<&Value> = olds
+            .iter()
+            .filter(|r| i64_at(r, "/spec/replicas") == 0 && i64_at(r, "/status/replicas") == 0)
+            .collect();
+        if idle.len() > limit {
+            idle.sort_by_key(|r| rev(r));
+            let victims: Vec<String> = idle[..idle.len() - limit]
+                .iter()
+                .map(|r| name_of(r))
+                .collect();
+            for v in victims {
+                let _ = st.delete(rsrd, &ns, &v, &WriteOpts::default());
+            }
+        }
         // revision annotation on the deployment
         let new_rev = new_rs
             .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
@@ -776,7 +796,27 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .cloned()
             .collect();
         let ready = pods.iter().filter(|p| pod_ready(p)).count() as i64;
-        let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready, "availableReplicas": ready, "observedGeneration": i64_at(&rs, "/metadata/generation")});
+        // available = ready for at least minReadySeconds (scaled)
+        let min_ready = sh.scaled(Duration::from_secs(
+            rs.pointer("/spec/minReadySeconds")
+                .and_then(|m| m.as_u64())
+                .unwrap_or(0),
+        ));
+        let available = if min_ready.is_zero() {
+            ready
+        } else {
+            let k = sh.kubelet.lock().unwrap();
+            let mut n = 0;
+            for p in pods.iter().filter(|p| pod_ready(p)) {
+                match k.pods.get(&uid_of(p)).and_then(|ps| ps.ready_since) {
+                    Some(t) if now.duration_since(t) >= min_ready => n += 1,
+                    Some(t) => ctl.due_at(t + min_ready),
+                    None => ctl.due_at(now + Duration::from_millis(20)),
+                }
+            }
+            n
+        };
+        let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready, "availableReplicas": available, "observedGeneration": i64_at(&rs, "/metadata/generation")});
         if let Some(o) = status.as_object_mut() {
             o.retain(|k, v| k == "replicas" || v.as_i64() != Some(0));
         }

@@ -76,6 +76,8 @@ pub struct PodSim {
     pub is_job: bool,
     pub restart_policy: String,
     pub phase_final: Option<String>,
+    /// When the pod last became Ready (for minReadySeconds).
+    pub ready_since: Option<Instant>,
 }
 
 #[derive(Debug, Default)]
@@ -393,6 +395,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
         is_job,
         restart_policy: util::str_of(pod, "spec.restartPolicy"),
         phase_final: None,
+        ready_since: None,
     }
 }
 
@@ -1066,6 +1069,11 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
         return;
     };
     let all_ready = ps.containers.iter().all(|c| c.ready);
+    if all_ready && ps.ready_since.is_none() {
+        ps.ready_since = Some(Instant::now());
+    } else if !all_ready {
+        ps.ready_since = None;
+    }
     let any_running = ps
         .containers
         .iter()

@@ -562,3 +562,71 @@ async fn statefulset_service_endpoints_metrics_hpa() {
     assert_eq!(h["status"]["desiredReplicas"], 2);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn min_ready_seconds_and_revision_history_limit() {
+    let sim = sim().await;
+    let mut d = deployment("mr", "nginx:1", 1);
+    d["spec"]["minReadySeconds"] = json!(20); // 1s real at time_scale 0.05
+    d["spec"]["revisionHistoryLimit"] = json!(1);
+    post(&sim, "/apis/apps/v1/namespaces/default/deployments", &d).await;
+    let t0 = std::time::Instant::now();
+    eventually(20, "ready", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "mr")?;
+        (d["status"]["readyReplicas"] == 1).then_some(())
+    })
+    .await;
+    let d1 = sim
+        .get("apps/v1", "Deployment", Some("default"), "mr")
+        .unwrap();
+    assert!(
+        d1["status"].get("availableReplicas").is_none(),
+        "available before minReadySeconds: {}",
+        d1["status"]
+    );
+    eventually(20, "available", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "mr")?;
+        (d["status"]["availableReplicas"] == 1).then_some(())
+    })
+    .await;
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(900));
+    for img in ["nginx:2", "nginx:3", "nginx:4"] {
+        let p = format!(
+            r#"{{"spec":{{"minReadySeconds":0,"template":{{"spec":{{"containers":[{{"name":"app","image":"{img}"}}]}}}}}}}}"#
+        );
+        req(
+            &sim,
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/deployments/mr",
+            Some("application/strategic-merge-patch+json"),
+            Some(p),
+        )
+        .await;
+        eventually(20, "rolled", || {
+            let d = sim.get("apps/v1", "Deployment", Some("default"), "mr")?;
+            (d["status"]["observedGeneration"] == d["metadata"]["generation"]
+                && cond(&d, "Progressing").is_some_and(|c| c["reason"] == "NewReplicaSetAvailable")
+                && d["status"]["updatedReplicas"] == 1
+                && d["status"]["replicas"] == 1)
+                .then_some(())
+        })
+        .await;
+    }
+    let rss = eventually(10, "history trimmed", || {
+        let rss = sim.list("apps/v1", "ReplicaSet", Some("default"));
+        (rss.len() == 2).then_some(rss)
+    })
+    .await;
+    let mut revs: Vec<String> = rss
+        .iter()
+        .map(|r| {
+            s(
+                r,
+                "/metadata/annotations/deployment.kubernetes.io~1revision",
+            )
+        })
+        .collect();
+    revs.sort();
+    assert_eq!(revs, ["3", "4"]);
+    sim.shutdown().await;
+}
