@@ -223,6 +223,22 @@ fn production_carries_the_runbooks_values_exactly() {
 }
 
 #[test]
+fn staging_carries_the_runbooks_namespace_and_quota() {
+    let objects = render_json("staging", &["--version", "1.4.2"]);
+    let ns = find(&objects, "Namespace", "fintech-ai-staging");
+    assert_eq!(ns["metadata"]["labels"]["environment"], "staging");
+    assert_eq!(ns["metadata"]["labels"]["team"], "fintech-ai");
+    let quota = find(&objects, "ResourceQuota", "staging-quota");
+    assert_eq!(quota["metadata"]["namespace"], "fintech-ai-staging");
+    let hard = &quota["spec"]["hard"];
+    assert_eq!(hard["requests.cpu"], "4");
+    assert_eq!(hard["requests.memory"], "8Gi");
+    assert_eq!(hard["limits.cpu"], "8");
+    assert_eq!(hard["limits.memory"], "16Gi");
+    assert_eq!(hard.as_object().unwrap().len(), 4, "exactly the runbook's keys: {hard}");
+}
+
+#[test]
 fn every_object_carries_the_ownership_labels() {
     for env in ["local", "staging", "production"] {
         for o in render_json(env, &["--version", "1.4.2"]) {
