@@ -173,7 +173,7 @@ impl World {
             None => "out=\"$KUBECONFIG\"\n".to_string(),
         };
         self.install(&format!(
-            "rec='{rec}'\n: > \"$rec\"\nfor a in \"$@\"; do printf 'arg=%s\\n' \"$a\" >> \"$rec\"; done\nprintf 'KUBECONFIG=%s\\n' \"$KUBECONFIG\" >> \"$rec\"\n{out}[ -n \"$out\" ] || {{ echo 'no output path' >&2; exit 9; }}\n/bin/cp '{source}' \"$out\"\n",
+            "rec='{rec}'\n: > \"$rec\"\nfor a in \"$@\"; do printf 'arg=%s\\n' \"$a\" >> \"$rec\"; done\nprintf 'KUBECONFIG=%s\\n' \"$KUBECONFIG\" >> \"$rec\"\n{out}[ -n \"$out\" ] || {{ echo 'no output path' >&2; exit 9; }}\n/bin/cp '{source}' \"$out\"\necho \"CLI-STDOUT: merged into $out\"\n",
             rec = self.record().display(),
             source = source.display(),
         ));
@@ -294,6 +294,67 @@ async fn a_failing_cli_of_each_provider_is_named_with_its_exit_code() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_cli_error_shows_its_last_lines() {
+    let w = World::new(Cli::Az);
+    w.install(
+        "i=1\nwhile [ $i -le 20 ]; do printf 'az-line-%02d\\n\\n' $i >&2; i=$((i+1)); done\nexit 2\n",
+    );
+    let out = run(w.diff()).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    for i in 13..=20 {
+        assert!(stderr.contains(&format!("az-line-{i:02}")), "{stderr}");
+    }
+    for i in 1..=12 {
+        assert!(!stderr.contains(&format!("az-line-{i:02}")), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_that_succeeds_without_writing_is_exit_3() {
+    let w = World::new(Cli::Gcloud);
+    w.install("echo 'Fetching cluster endpoint and auth data.'\nexit 0\n");
+    let out = run(w.diff()).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains(&format!(
+            "succeeded but wrote no kubeconfig at `{}`",
+            w.kubeconfig().display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("gcloud container clusters get-credentials fintech-ai-staging"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubeconfig_flag_or_env_skips_the_cloud_cli() {
+    let sim = KubeSim::start(SimConfig::default())
+        .await
+        .expect("kube-sim starts");
+    let w = World::new(Cli::Az);
+    w.install_succeeding(&sim.kubeconfig_yaml());
+    let own = w.dir.path().join("own-kubeconfig");
+    sim.write_kubeconfig(&own).unwrap();
+    let mut with_env = w.diff();
+    with_env.env("KUBECONFIG", &own);
+    let mut with_flag = w.diff();
+    with_flag.arg("--kubeconfig").arg(&own);
+    for (how, cmd) in [("KUBECONFIG", with_env), ("--kubeconfig", with_flag)] {
+        let out = run(cmd).await;
+        let (stdout, stderr) = text(&out);
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{how}: {stderr}");
+        assert!(stdout.contains("Deployment/api-gateway"), "{how}: {stdout}");
+        assert!(!w.record().exists(), "{how}: the cloud CLI ran");
+        assert!(!w.kubeconfig().exists(), "{how}: a cached kubeconfig");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_cli_gets_its_exact_arguments_and_writes_into_our_cache() {
     let sim = KubeSim::start(SimConfig::default())
         .await
@@ -320,6 +381,7 @@ async fn each_cli_gets_its_exact_arguments_and_writes_into_our_cache() {
             sim.kubeconfig_yaml(),
             "{cli:?}"
         );
+        assert!(!stdout.contains("CLI-STDOUT"), "{cli:?}: {stdout}");
         // It connected to kube-sim: an empty cluster means everything is new.
         assert!(
             stdout.contains("Deployment/api-gateway"),

@@ -23,6 +23,8 @@ pub enum CloudError {
         status: String,
         stderr: String,
     },
+    #[error("`{command}` succeeded but wrote no kubeconfig at `{path}`")]
+    NoKubeconfig { command: String, path: String },
     #[error("`{command}` did not finish within {}s", .timeout.as_secs())]
     Timeout { command: String, timeout: Duration },
     #[error("cannot create `{path}`: {source}")]
@@ -198,6 +200,14 @@ pub async fn fetch_credentials_with_env(
             command,
             status: output.status.to_string(),
             stderr: tail,
+        });
+    }
+    // A CLI (or a wrapper on PATH) that exits 0 without writing would
+    // otherwise surface as an unreadable kubeconfig, i.e. as bad user input.
+    if !std::fs::metadata(kubeconfig).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        return Err(CloudError::NoKubeconfig {
+            command,
+            path: kubeconfig.display().to_string(),
         });
     }
     Ok(())
