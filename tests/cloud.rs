@@ -426,17 +426,28 @@ struct Moto {
 
 impl Moto {
     fn start() -> Moto {
-        let mut child = std::process::Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `moto_server` ({e}); install it with `pip install 'moto[server]'` (.ci/run does)"
-                )
-            });
+        // `moto_server`, else `python3 -m moto.server` (a `pip install --user`
+        // leaves the script off PATH).
+        let spawn = |program: &str, pre: &[&str]| {
+            std::process::Command::new(program)
+                .args(pre)
+                .args(["-H", "127.0.0.1", "-p", "0"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        };
+        let mut child = match spawn("moto_server", &[]) {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                spawn("python3", &["-m", "moto.server"]).unwrap_or_else(|e| {
+                    panic!(
+                        "cannot start moto ({e}); install it with `pip install 'moto[server]'` (.ci/run does)"
+                    )
+                })
+            }
+            Err(e) => panic!("cannot start `moto_server`: {e}"),
+        };
         // Werkzeug prints "Running on http://127.0.0.1:PORT" once it listens.
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let stdout = child.stdout.take().unwrap();
@@ -469,7 +480,10 @@ impl Moto {
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("moto_server did not start listening:\n{}", seen.join("\n"));
+        panic!(
+            "moto did not start listening (is `moto[server]` installed? `pip install 'moto[server]'`):\n{}",
+            seen.join("\n")
+        );
     }
 }
 
