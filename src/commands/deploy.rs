@@ -25,12 +25,7 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs, printer: &Printer) -> Result<
     for finding in &release.warnings {
         printer.warn(describe_finding(finding));
     }
-    let selected: Vec<Manifest> = release
-        .select(&args.only)
-        .map_err(Failure::invalid)?
-        .into_iter()
-        .cloned()
-        .collect();
+    let selected = super::select_owned(&release, &args.only)?;
     require_secrets(&release, &selected)?;
     if !args.dry_run {
         confirmation_possible(&release.env, global.yes)?;
@@ -91,22 +86,7 @@ pub fn confirm_action(env: &Environment, action: &str, yes: bool) -> Result<(), 
         "About to {action} in {} ({}). Type `{}` to confirm",
         env.name, env.namespace.name, env.name
     );
-    let typed: String = dialoguer::Input::new()
-        .with_prompt(prompt)
-        .allow_empty(true)
-        .interact_text()
-        .map_err(|e| Failure::new(ExitStatus::Refused, format!("no confirmation: {e}")))?;
-    if typed.trim() != env.name {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "not confirmed (typed `{}`, expected `{}`)",
-                typed.trim(),
-                env.name
-            ),
-        ));
-    }
-    Ok(())
+    crate::ui::prompt::type_to_confirm(&prompt, &env.name)
 }
 
 pub fn access_flags(global: &GlobalArgs) -> AccessFlags {

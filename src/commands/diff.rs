@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, ApplyOptions, PlannedAction};
 use crate::exit::{ExitStatus, Failure};
-use crate::render::{Manifest, diff};
+use crate::render::diff;
 use crate::ui::Printer;
 
 use super::deploy::{api_failure, connect_or_fail, skipped_kinds};
@@ -24,12 +24,7 @@ struct ObjectDiff {
 
 pub fn run(global: &GlobalArgs, args: &DiffArgs, printer: &Printer) -> Result<ExitStatus> {
     let release = super::resolve_release(global, &args.release)?;
-    let selected: Vec<Manifest> = release
-        .select(&args.only)
-        .map_err(Failure::invalid)?
-        .into_iter()
-        .cloned()
-        .collect();
+    let selected = super::select_owned(&release, &args.only)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime
         .block_on(async {

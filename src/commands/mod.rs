@@ -44,3 +44,16 @@ pub fn release_failure(err: ReleaseError) -> Failure {
     let details = err.details();
     Failure::new(ExitStatus::Invalid, err.to_string()).with_details(details)
 }
+
+/// The objects of the `--only` components (all without it), owned.
+pub fn select_owned(
+    release: &Release,
+    only: &[String],
+) -> Result<Vec<crate::render::Manifest>, Failure> {
+    Ok(release
+        .select(only)
+        .map_err(Failure::invalid)?
+        .into_iter()
+        .cloned()
+        .collect())
+}

@@ -299,21 +299,8 @@ impl Pipeline<'_> {
         let ns = &self.env.namespace.name;
         let record_failure =
             |e: records::RecordsError| Failure::new(e.exit_status(), e.to_string());
-        let revision = records::next_revision(client, ns, &self.env.name)
-            .await
-            .map_err(record_failure)?;
-        let mut record = ReleaseRecord::begin(
-            revision,
-            &self.env.name,
-            ns,
-            &change.version,
-            &change.full_set,
-            change.description.clone(),
-        );
-        record.rolled_back_from = change.rolled_back_from;
-        records::create(client, ns, &record)
-            .await
-            .map_err(record_failure)?;
+        let mut record = self.begin_record(change).await?;
+        let revision = record.revision;
         report.revision = Some(revision);
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -416,6 +403,30 @@ impl Pipeline<'_> {
         }
     }
 
+    /// The release record of a change about to be applied: the next
+    /// revision, status deploying, stored before anything is written.
+    async fn begin_record(&self, change: &ReleaseChange) -> Result<ReleaseRecord, Failure> {
+        let client = self.client();
+        let ns = &self.env.namespace.name;
+        let to_failure = |e: records::RecordsError| Failure::new(e.exit_status(), e.to_string());
+        let revision = records::next_revision(client, ns, &self.env.name)
+            .await
+            .map_err(to_failure)?;
+        let mut record = ReleaseRecord::begin(
+            revision,
+            &self.env.name,
+            ns,
+            &change.version,
+            &change.full_set,
+            change.description.clone(),
+        );
+        record.rolled_back_from = change.rolled_back_from;
+        records::create(client, ns, &record)
+            .await
+            .map_err(to_failure)?;
+        Ok(record)
+    }
+
     /// The debug bundle of a failed rollout, written before anything (a
     /// rollback) replaces the failing pods. A failure to write is a warning:
     /// the rollback matters more.
@@ -474,22 +485,8 @@ impl Pipeline<'_> {
         let change = rollback_change(&target, None);
         let mut report = self.new_report(&change.version);
         report.rolled_back_from = Some(target.revision);
-        let revision = records::next_revision(client, ns, &self.env.name)
-            .await
-            .map_err(|e| Failure::new(e.exit_status(), e.to_string()))?;
-        let mut record = ReleaseRecord::begin(
-            revision,
-            &self.env.name,
-            ns,
-            &change.version,
-            &change.full_set,
-            change.description.clone(),
-        );
-        record.rolled_back_from = Some(target.revision);
-        records::create(client, ns, &record)
-            .await
-            .map_err(|e| Failure::new(e.exit_status(), e.to_string()))?;
-        report.revision = Some(revision);
+        let mut record = self.begin_record(&change).await?;
+        report.revision = Some(record.revision);
         let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let result = self.execute(&change, &mut report, stop_rx).await;
         let (status, cards) = match result {
@@ -745,28 +742,14 @@ fn migration_failure(outcome: &MigrationOutcome) -> Failure {
 }
 
 fn confirm_break(yes: bool, holder: &LockHolder) -> Result<(), Failure> {
-    if yes {
-        return Ok(());
-    }
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to break the lock of {holder} without confirmation; pass --yes with --force-unlock"
-            ),
-        ));
-    }
-    let ok = dialoguer::Confirm::new()
-        .with_prompt(format!("Break the deploy lock of {holder}?"))
-        .default(false)
-        .interact()
-        .map_err(|e| Failure::new(ExitStatus::Refused, format!("no confirmation: {e}")))?;
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::new(ExitStatus::Refused, "the lock was not broken"))
-    }
+    crate::ui::prompt::yes_no(
+        yes,
+        &format!("Break the deploy lock of {holder}?"),
+        &format!(
+            "refusing to break the lock of {holder} without confirmation; pass --yes with --force-unlock"
+        ),
+        "the lock was not broken",
+    )
 }
 
 /// The change that re-applies `target`'s manifests: everything but its

@@ -3,8 +3,6 @@
 //! records a new revision. Migrations never run backwards: when the schema
 //! moved on since that revision, the plan says so and asks.
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
 
 use crate::cli::{GlobalArgs, RollbackArgs};
@@ -134,23 +132,10 @@ fn migrations_since(list: &[ReleaseRecord], target: u32) -> Vec<u32> {
 }
 
 fn confirm_schema(yes: bool) -> Result<(), Failure> {
-    if yes {
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            "the schema moved on since that revision; pass --yes to roll back the workloads anyway",
-        ));
-    }
-    let ok = dialoguer::Confirm::new()
-        .with_prompt("Roll back the workloads onto the newer schema?")
-        .default(false)
-        .interact()
-        .map_err(|e| Failure::new(ExitStatus::Refused, format!("no confirmation: {e}")))?;
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::new(ExitStatus::Refused, "rollback not confirmed"))
-    }
+    crate::ui::prompt::yes_no(
+        yes,
+        "Roll back the workloads onto the newer schema?",
+        "the schema moved on since that revision; pass --yes to roll back the workloads anyway",
+        "rollback not confirmed",
+    )
 }

@@ -107,4 +107,5 @@ pub enum ColorChoice {
     Always,
     Never,
 }
+pub mod prompt;
 pub mod reporters;
