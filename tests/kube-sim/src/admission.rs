@@ -178,6 +178,17 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
             default_template(obj);
         }
+        ("apps", "daemonsets") => {
+            set_default(obj, "spec", json!({}));
+            let spec = obj.get_mut("spec").unwrap();
+            set_default(spec, "revisionHistoryLimit", json!(10));
+            set_default(
+                spec,
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
+            default_template(obj);
+        }
         ("apps", "replicasets") => {
             set_default(obj, "spec", json!({}));
             set_default(obj.get_mut("spec").unwrap(), "replicas", json!(1));
@@ -328,7 +339,10 @@ pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
         };
     match (rd.group, rd.plural) {
         ("", "pods") => check_containers(obj.get("spec"), "spec", &mut causes),
-        ("apps", "deployments") | ("apps", "replicasets") | ("apps", "statefulsets") => {
+        ("apps", "deployments")
+        | ("apps", "replicasets")
+        | ("apps", "statefulsets")
+        | ("apps", "daemonsets") => {
             let sel = obj.pointer("/spec/selector");
             match sel {
                 None => causes.push((

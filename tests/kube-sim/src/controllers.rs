@@ -108,6 +108,8 @@ fn reconcile(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
     deployments(sh, st, ctl);
     replicasets(sh, st, ctl);
     statefulsets(st);
+    daemonsets(st);
+    pdbs(st);
     jobs(sh, st, ctl);
     let mut due = Instant::now() + Duration::from_secs(3600);
     kubelet::tick(sh, st, &mut due);
@@ -328,6 +330,43 @@ fn deployments(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .and_then(|c| c.as_array())
             .cloned()
             .unwrap_or_default();
+        let paused = d
+            .pointer("/spec/paused")
+            .and_then(|p| p.as_bool())
+            .unwrap_or(false);
+        let was_paused = conds.iter().any(|c| {
+            util::str_of(c, "type") == "Progressing"
+                && util::str_of(c, "reason") == "DeploymentPaused"
+        });
+        if paused {
+            // a paused deployment is not rolled out (nor scaled, in kube-sim)
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "Unknown",
+                "DeploymentPaused",
+                "Deployment is paused",
+                &now_s,
+            );
+            let mut status = d.get("status").cloned().unwrap_or(json!({}));
+            status["observedGeneration"] = json!(i64_at(&d, "/metadata/generation"));
+            status["conditions"] = Value::Array(conds);
+            if !same_ignoring_times(d.get("status").unwrap_or(&Value::Null), &status) {
+                st.set_status(drd, &d, status, "kube-controller-manager");
+            }
+            ctl.progress.insert(uid.clone(), Instant::now());
+            continue;
+        } else if was_paused {
+            set_condition(
+                &mut conds,
+                "Progressing",
+                "Unknown",
+                "DeploymentResumed",
+                "Deployment is resumed",
+                &now_s,
+            );
+            ctl.progress.insert(uid.clone(), Instant::now());
+        }
         let mut created_new = None;
         let new_rs = match new_idx {
             Some(i) => {
@@ -1031,6 +1070,163 @@ fn statefulsets(st: &mut Store) {
         }
         if let Some(cur) = st.get(srd, &ns, &name).cloned() {
             st.set_status(srd, &cur, status, "kube-controller-manager");
+        }
+    }
+}
+
+fn daemonsets(st: &mut Store) {
+    let drd = rd("apps", "daemonsets");
+    let prd = rd("", "pods");
+    for ds in st.list_cloned(drd, None) {
+        if terminating(&ds) {
+            continue;
+        }
+        let ns = ns_of(&ds);
+        let name = name_of(&ds);
+        let uid = uid_of(&ds);
+        let tmpl = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let hash = template_hash(&tmpl);
+        let pods: Vec<Value> = st
+            .list(prd, Some(&ns))
+            .into_iter()
+            .filter(|p| owned_by(p, &uid))
+            .cloned()
+            .collect();
+        let live: Vec<&Value> = pods.iter().filter(|p| !terminating(p)).collect();
+        // one pod per node
+        for (node, _) in NODES {
+            if !live
+                .iter()
+                .any(|p| util::str_of(p, "spec.nodeName") == node)
+            {
+                let mut pod = new_pod_from_template(
+                    &ds,
+                    &tmpl,
+                    None,
+                    Some(format!("{name}-")),
+                    &[
+                        ("controller-revision-hash", hash.clone()),
+                        (
+                            "pod-template-generation",
+                            i64_at(&ds, "/metadata/generation").to_string(),
+                        ),
+                    ],
+                );
+                pod["spec"]["nodeName"] = json!(node);
+                match st.create(prd, pod, &WriteOpts::manager("kube-controller-manager")) {
+                    Ok(p) => emit_event(
+                        st,
+                        &ds,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &format!("Created pod: {}", name_of(&p)),
+                        "daemonset-controller",
+                        None,
+                        None,
+                    ),
+                    Err(e) => emit_event(
+                        st,
+                        &ds,
+                        "Warning",
+                        "FailedCreate",
+                        &format!("Error creating: {}", e.message),
+                        "daemonset-controller",
+                        None,
+                        None,
+                    ),
+                }
+            }
+        }
+        // rolling update: replace one outdated pod at a time once all pods are ready
+        let all_ready = live.len() == NODES.len() && live.iter().all(|p| pod_ready(p));
+        if all_ready
+            && util::str_of(&ds, "spec.updateStrategy.type") != "OnDelete"
+            && let Some(p) = live
+                .iter()
+                .find(|p| util::str_of(p, "metadata.labels.controller-revision-hash") != hash)
+        {
+            let _ = st.delete(prd, &ns, &name_of(p), &WriteOpts::default());
+            emit_event(
+                st,
+                &ds,
+                "Normal",
+                "SuccessfulDelete",
+                &format!("Deleted pod: {}", name_of(p)),
+                "daemonset-controller",
+                None,
+                None,
+            );
+        }
+        let pods: Vec<Value> = st
+            .list(prd, Some(&ns))
+            .into_iter()
+            .filter(|p| owned_by(p, &uid) && !terminating(p))
+            .cloned()
+            .collect();
+        let ready = pods.iter().filter(|p| pod_ready(p)).count() as i64;
+        let updated = pods
+            .iter()
+            .filter(|p| util::str_of(p, "metadata.labels.controller-revision-hash") == hash)
+            .count() as i64;
+        let desired = NODES.len() as i64;
+        let mut status = json!({"currentNumberScheduled": pods.len(), "desiredNumberScheduled": desired, "numberMisscheduled": 0,
+            "numberReady": ready, "numberAvailable": ready, "updatedNumberScheduled": updated,
+            "observedGeneration": i64_at(&ds, "/metadata/generation")});
+        if desired - ready > 0 {
+            status["numberUnavailable"] = json!(desired - ready);
+        }
+        if let Some(o) = status.as_object_mut() {
+            o.retain(|k, v| {
+                matches!(
+                    k.as_str(),
+                    "currentNumberScheduled"
+                        | "desiredNumberScheduled"
+                        | "numberMisscheduled"
+                        | "numberReady"
+                ) || v.as_i64() != Some(0)
+            });
+        }
+        if let Some(cur) = st.get(drd, &ns, &name).cloned() {
+            st.set_status(drd, &cur, status, "kube-controller-manager");
+        }
+    }
+}
+
+fn pdbs(st: &mut Store) {
+    let brd = rd("policy", "poddisruptionbudgets");
+    let prd = rd("", "pods");
+    for b in st.list_cloned(brd, None) {
+        let ns = ns_of(&b);
+        let sel = LabelSelector::from_selector(b.pointer("/spec/selector").unwrap_or(&Value::Null));
+        let pods: Vec<&Value> = st
+            .list(prd, Some(&ns))
+            .into_iter()
+            .filter(|p| {
+                sel.matches(p)
+                    && !terminating(p)
+                    && !matches!(
+                        util::str_of(p, "status.phase").as_str(),
+                        "Succeeded" | "Failed"
+                    )
+            })
+            .collect();
+        let expected = pods.len() as i64;
+        let healthy = pods.iter().filter(|p| pod_ready(p)).count() as i64;
+        let desired = if let Some(m) = b.pointer("/spec/minAvailable") {
+            resolve_int_or_percent(Some(m), expected, true, "0")
+        } else if let Some(m) = b.pointer("/spec/maxUnavailable") {
+            (expected - resolve_int_or_percent(Some(m), expected, true, "0")).max(0)
+        } else {
+            expected
+        };
+        let allowed = (healthy - desired).max(0);
+        let now = util::now_rfc3339();
+        let status = json!({"observedGeneration": i64_at(&b, "/metadata/generation"), "currentHealthy": healthy, "desiredHealthy": desired,
+            "expectedPods": expected, "disruptionsAllowed": allowed,
+            "conditions": [{"type": "DisruptionAllowed", "status": if allowed > 0 { "True" } else { "False" },
+                "reason": if allowed > 0 { "SufficientPods" } else { "InsufficientPods" }, "message": "", "lastTransitionTime": now, "observedGeneration": i64_at(&b, "/metadata/generation")}]});
+        if !same_ignoring_times(b.get("status").unwrap_or(&Value::Null), &status) {
+            st.set_status(brd, &b, status, "controllermanager");
         }
     }
 }

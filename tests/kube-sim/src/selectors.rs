@@ -93,6 +93,41 @@ impl LabelSelector {
         Ok(LabelSelector(reqs))
     }
 
+    /// From a metav1.LabelSelector object (matchLabels + matchExpressions).
+    pub fn from_selector(sel: &Value) -> Self {
+        let mut reqs = Vec::new();
+        if let Some(ml) = sel.get("matchLabels").and_then(|m| m.as_object()) {
+            for (k, v) in ml {
+                reqs.push(Req::Eq(
+                    k.clone(),
+                    v.as_str().unwrap_or_default().to_string(),
+                ));
+            }
+        }
+        if let Some(me) = sel.get("matchExpressions").and_then(|m| m.as_array()) {
+            for e in me {
+                let k = util::str_of(e, "key");
+                let vals: Vec<String> = e
+                    .get("values")
+                    .and_then(|v| v.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                match util::str_of(e, "operator").as_str() {
+                    "In" => reqs.push(Req::In(k, vals)),
+                    "NotIn" => reqs.push(Req::NotIn(k, vals)),
+                    "Exists" => reqs.push(Req::Exists(k)),
+                    "DoesNotExist" => reqs.push(Req::NotExists(k)),
+                    _ => {}
+                }
+            }
+        }
+        LabelSelector(reqs)
+    }
+
     /// Selector from a plain map (Service spec.selector).
     pub fn from_map(m: &Value) -> Self {
         LabelSelector(

@@ -630,3 +630,97 @@ async fn min_ready_seconds_and_revision_history_limit() {
     assert_eq!(revs, ["3", "4"]);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn daemonset_pdb_and_paused_deployment() {
+    let sim = sim().await;
+    let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"}, "spec": {"selector": {"matchLabels": {"app": "agent"}},
+        "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {"containers": [{"name": "a", "image": "agent:1"}]}}}});
+    assert_eq!(
+        post(&sim, "/apis/apps/v1/namespaces/default/daemonsets", &ds)
+            .await
+            .status,
+        201
+    );
+    let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "agent"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "agent"}}}});
+    assert_eq!(
+        post(
+            &sim,
+            "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+            &pdb
+        )
+        .await
+        .status,
+        201
+    );
+    let d = eventually(20, "daemonset ready", || {
+        let d = sim.get("apps/v1", "DaemonSet", Some("default"), "agent")?;
+        (d["status"]["numberReady"] == 3 && d["status"]["updatedNumberScheduled"] == 3).then_some(d)
+    })
+    .await;
+    assert_eq!(d["status"]["desiredNumberScheduled"], 3);
+    let mut nodes: Vec<String> = pods_of(&sim, "agent")
+        .iter()
+        .map(|p| s(p, "/spec/nodeName"))
+        .collect();
+    nodes.sort();
+    assert_eq!(
+        nodes,
+        ["kube-sim-node-1", "kube-sim-node-2", "kube-sim-node-3"]
+    );
+    let p = eventually(10, "pdb status", || {
+        let p = sim.get("policy/v1", "PodDisruptionBudget", Some("default"), "agent")?;
+        (p["status"]["currentHealthy"] == 3).then_some(p)
+    })
+    .await;
+    assert_eq!(p["status"]["desiredHealthy"], 2);
+    assert_eq!(p["status"]["disruptionsAllowed"], 1);
+
+    // a paused deployment does not roll out until resumed
+    post(
+        &sim,
+        "/apis/apps/v1/namespaces/default/deployments",
+        &deployment("pz", "nginx:1", 1),
+    )
+    .await;
+    eventually(20, "ready", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "pz")?;
+        (d["status"]["availableReplicas"] == 1).then_some(())
+    })
+    .await;
+    let patch = |p: &'static str| {
+        req(
+            &sim,
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/deployments/pz",
+            Some("application/strategic-merge-patch+json"),
+            Some(p.into()),
+        )
+    };
+    patch(r#"{"spec":{"paused":true,"template":{"spec":{"containers":[{"name":"app","image":"nginx:2"}]}}}}"#).await;
+    let d = eventually(10, "paused", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "pz")?;
+        cond(&d, "Progressing")
+            .is_some_and(|c| c["reason"] == "DeploymentPaused")
+            .then_some(d)
+    })
+    .await;
+    assert_eq!(cond(&d, "Progressing").unwrap()["status"], "Unknown");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        sim.list("apps/v1", "ReplicaSet", Some("default"))
+            .iter()
+            .filter(|r| r["metadata"]["name"].as_str().unwrap().starts_with("pz-"))
+            .count(),
+        1
+    );
+    patch(r#"{"spec":{"paused":false}}"#).await;
+    eventually(20, "rolled out after resume", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "pz")?;
+        (cond(&d, "Progressing")?["reason"] == "NewReplicaSetAvailable"
+            && d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2")
+            .then_some(())
+    })
+    .await;
+    sim.shutdown().await;
+}
