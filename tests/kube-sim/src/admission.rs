@@ -300,6 +300,14 @@ fn selector_matches_labels(sel: &Value, labels: &Value) -> bool {
 
 pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
     let name = name_of(obj);
+    for k in ["metadata", "spec", "status"] {
+        if obj.get(k).is_some_and(|v| !v.is_object()) {
+            return Err(ApiError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: json: cannot unmarshal into Go struct field {}.{k}",
+                rd.kind, rd.version, rd.kind, rd.kind
+            )));
+        }
+    }
     let mut causes: Vec<(String, &str, String)> = Vec::new();
     let check_containers =
         |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {

@@ -76,7 +76,7 @@ pub async fn run(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.wait_for(|v| *v) => break,
         }
-        let mut st = sh.store.lock().unwrap();
+        let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if st.rv == last_rv && now < next_due {
             continue;
@@ -85,7 +85,13 @@ pub async fn run(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         for _ in 0..4 {
             let before = st.rv;
             ctl.due = None;
-            reconcile(&sh, &mut st, &mut ctl);
+            // a bug in one controller must not stop the simulator
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                reconcile(&sh, &mut st, &mut ctl)
+            }));
+            if r.is_err() {
+                eprintln!("kube-sim: a controller panicked; continuing");
+            }
             if let Some(d) = ctl.due {
                 next_due = next_due.min(d);
             }
@@ -844,7 +850,7 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         let available = if min_ready.is_zero() {
             ready
         } else {
-            let k = sh.kubelet.lock().unwrap();
+            let k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
             let mut n = 0;
             for p in pods.iter().filter(|p| pod_ready(p)) {
                 match k.pods.get(&uid_of(p)).and_then(|ps| ps.ready_since) {
@@ -1701,7 +1707,7 @@ fn node_metrics(st: &Store, node: &str) -> Value {
 }
 
 pub fn metrics_list(sh: &Shared, rd_: &ResDef, ns: Option<&str>) -> Vec<Value> {
-    let st = sh.store.lock().unwrap();
+    let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
     if rd_.kind == "PodMetrics" {
         st.list(rd("", "pods"), ns)
             .into_iter()

@@ -462,7 +462,7 @@ pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
     let prd = rd("", "pods");
     let pods = st.list_cloned(prd, None);
     let beh = sh.behaviors.read().unwrap().clone();
-    let mut k = sh.kubelet.lock().unwrap();
+    let mut k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
     // forget pods that are gone
     let live: std::collections::HashSet<String> = pods.iter().map(uid_of).collect();
     k.pods.retain(|uid, _| live.contains(uid));

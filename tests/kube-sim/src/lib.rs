@@ -365,7 +365,7 @@ users:
         name: &str,
     ) -> Option<Value> {
         let rd = resources::find_kind(api_version, kind)?;
-        let st = self.shared.store.lock().unwrap();
+        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
         st.get(rd, namespace.unwrap_or(""), name).cloned()
     }
 
@@ -374,7 +374,7 @@ users:
         let Some(rd) = resources::find_kind(api_version, kind) else {
             return vec![];
         };
-        let st = self.shared.store.lock().unwrap();
+        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
         st.list_cloned(rd, namespace)
     }
 
@@ -385,23 +385,32 @@ users:
             &util::str_of(&obj, "kind"),
         )
         .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
-        let r = self.shared.store.lock().unwrap().create(
-            rd,
-            obj,
-            &store::WriteOpts::manager("kube-sim-test"),
-        );
+        let r = self
+            .shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
         self.shared.notify.notify_one();
         r
     }
 
     /// Forget watch history: every older resourceVersion now answers 410 Expired.
     pub fn compact(&self) {
-        self.shared.store.lock().unwrap().compact();
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .compact();
     }
 
     /// The current resourceVersion.
     pub fn resource_version(&self) -> u64 {
-        self.shared.store.lock().unwrap().rv
+        self.shared
+            .store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .rv
     }
 
     pub async fn shutdown(mut self) {
@@ -409,7 +418,11 @@ users:
         for t in self.tasks.drain(..) {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
-        self.shared.kubelet.lock().unwrap().kill_all();
+        self.shared
+            .kubelet
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .kill_all();
     }
 }
 

@@ -608,16 +608,22 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
                     ));
                 }
                 if obj.is_object() {
-                    if obj.get("metadata").is_none_or(|m| !m.is_object()) {
+                    if obj.get("metadata").is_none_or(|m| m.is_null()) {
                         obj["metadata"] = json!({});
                     }
-                    obj["metadata"]["namespace"] = json!(ns);
+                    if let Some(m) = obj["metadata"].as_object_mut() {
+                        m.insert("namespace".into(), json!(ns));
+                    }
                 }
             } else if rd.namespaced {
                 return Err(ApiError::not_found_path());
             }
             let opts = write_opts(&q, &parts);
-            let r = sh.store.lock().unwrap().create(rd, obj, &opts);
+            let r = sh
+                .store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .create(rd, obj, &opts);
             sh.notify.notify_one();
             Ok(json_response(201, &r?))
         }
@@ -625,7 +631,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
             // deletecollection
             let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
             let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
-            let mut st = sh.store.lock().unwrap();
+            let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             let victims: Vec<Value> = st
                 .list(rd, t.ns.as_deref())
                 .into_iter()
@@ -666,7 +672,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
                 }
                 Some("scale") => return scale(sh, rd, &ns, &name, &q, req).await,
                 Some("eviction") if rd.plural == "pods" => {
-                    let mut st = sh.store.lock().unwrap();
+                    let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
                     let r = st.delete(rd, &ns, &name, &WriteOpts::default());
                     drop(st);
                     sh.notify.notify_one();
@@ -724,7 +730,7 @@ async fn object_op(
                 .ok_or_else(|| ApiError::not_found(rd, name))?;
             return Ok(json_response(200, &obj));
         }
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let obj = st
             .get(rd, ns, name)
             .cloned()
@@ -744,7 +750,7 @@ async fn object_op(
     let res = match method {
         Method::PUT => {
             let obj = parse_json_body(&b)?;
-            let mut st = sh.store.lock().unwrap();
+            let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             st.update(rd, ns, name, obj, &opts).map(|v| (200, v))
         }
         Method::PATCH => {
@@ -757,7 +763,7 @@ async fn object_op(
                 "application/strategic-merge-patch+json" => ("strategic", parse_json_body(&b)?),
                 other => return Err(ApiError::unsupported_media(other)),
             };
-            let mut st = sh.store.lock().unwrap();
+            let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             if ptype == "apply" {
                 if q.get("fieldManager").is_none() {
                     opts.manager = String::new();
@@ -813,7 +819,7 @@ async fn object_op(
             {
                 opts.dry_run = true;
             }
-            let mut st = sh.store.lock().unwrap();
+            let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             st.delete(rd, ns, name, &opts).map(|v| (200, v))
         }
         _ => return Err(ApiError::method_not_allowed()),
@@ -846,7 +852,7 @@ async fn scale(
         .unwrap_or("")
         .to_string();
     let (parts, b) = read_body(req).await?;
-    let mut st = sh.store.lock().unwrap();
+    let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
     let obj = st
         .get(rd, ns, name)
         .cloned()
@@ -901,10 +907,10 @@ fn list(
     let (mut items, rv) = if rd.readonly {
         (
             crate::controllers::metrics_list(sh, rd, ns),
-            sh.store.lock().unwrap().rv,
+            sh.store.lock().unwrap_or_else(|e| e.into_inner()).rv,
         )
     } else {
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         (st.list_cloned(rd, ns), st.rv)
     };
     items.retain(|o| ls.matches(o) && fs.matches(o));
@@ -1000,7 +1006,7 @@ async fn watch(
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let mut initial: Vec<Bytes> = Vec::new();
     let (mut sub, mut last_rv) = {
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let sub = st.tx.subscribe();
         if rd.readonly {
             drop(st);
@@ -1008,7 +1014,7 @@ async fn watch(
             for it in items {
                 initial.push(ev_line("ADDED", &it));
             }
-            let st = sh.store.lock().unwrap();
+            let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             (sub, st.rv)
         } else if rv_param.is_empty() || rv_param == "0" || send_initial {
             for o in st.list(rd, ns.as_deref()) {

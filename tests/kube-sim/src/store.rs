@@ -223,6 +223,15 @@ impl Store {
     }
 
     fn check_kind(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
+        if obj
+            .get("metadata")
+            .is_some_and(|m| !m.is_object() && !m.is_null())
+        {
+            return Err(ApiError::bad_request(format!(
+                "{} in version \"{}\" cannot be handled as a {}: json: cannot unmarshal into Go struct field {}.metadata of type v1.ObjectMeta",
+                rd.kind, rd.version, rd.kind, rd.kind
+            )));
+        }
         let kind = util::str_of(obj, "kind");
         let av = util::str_of(obj, "apiVersion");
         if !kind.is_empty() && kind != rd.kind {

@@ -31,7 +31,7 @@ fn pod_and_container(
     container: Option<&str>,
 ) -> Result<(Value, Value), ApiError> {
     let prd = rd("", "pods");
-    let st = sh.store.lock().unwrap();
+    let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
     let pod = st
         .get(prd, ns, name)
         .cloned()
@@ -79,7 +79,7 @@ pub async fn logs(
     let tail = q.get("tailLines").and_then(|t| t.parse::<usize>().ok());
     let limit = q.get("limitBytes").and_then(|t| t.parse::<usize>().ok());
     let (data, running) = {
-        let k = sh.kubelet.lock().unwrap();
+        let k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
         let cs = k
             .pods
             .get(&uid)
@@ -149,7 +149,7 @@ pub async fn logs(
         loop {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let (chunk, done) = {
-                let k = sh2.kubelet.lock().unwrap();
+                let k = sh2.kubelet.lock().unwrap_or_else(|e| e.into_inner());
                 match k
                     .pods
                     .get(&uid)
@@ -260,7 +260,7 @@ pub async fn exec(
     let cname = util::str_of(&c, "name");
     let uid = util::str_of(&pod, "metadata.uid");
     let running = {
-        let k = sh.kubelet.lock().unwrap();
+        let k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
         k.pods
             .get(&uid)
             .and_then(|p| p.containers.iter().find(|x| x.name == cname))
@@ -276,7 +276,7 @@ pub async fn exec(
         return Err(ApiError::bad_request("you must specify at least 1 command"));
     }
     let env = {
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let mut e = resolve_env(&st, &pod, &c).map_err(ApiError::bad_request)?;
         e.extend(sh.behaviors.read().unwrap().exec_env(name));
         e.push(("HOSTNAME".into(), name.to_string()));
@@ -489,7 +489,7 @@ async fn run_attach(sh: Arc<Shared>, ws: Ws, uid: String, cname: String) {
     let mut sent = 0usize;
     loop {
         let (chunk, done) = {
-            let k = sh.kubelet.lock().unwrap();
+            let k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
             match k
                 .pods
                 .get(&uid)
@@ -543,7 +543,7 @@ pub async fn portforward(
 ) -> Result<Response<Body>, ApiError> {
     let prd = rd("", "pods");
     {
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let pod = st
             .get(prd, ns, name)
             .ok_or_else(|| ApiError::not_found(prd, name))?;
@@ -804,7 +804,7 @@ pub async fn proxy(
         _ => return Err(ApiError::bad_request("invalid proxy target")),
     };
     let target = {
-        let st = sh.store.lock().unwrap();
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let beh = sh.behaviors.read().unwrap();
         if rd_.plural == "pods" {
             let prd = rd("", "pods");

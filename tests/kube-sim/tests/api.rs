@@ -792,3 +792,45 @@ async fn fault_injection() {
     assert!(ended);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_objects_are_rejected_and_the_sim_survives() {
+    let sim = sim().await;
+    let r = post(&sim, "/apis/apps/v1/namespaces/default/deployments", &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bad"}, "spec": "nope"})).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = post(
+        &sim,
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": "x"}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    let r = post(
+        &sim,
+        "/api/v1/namespaces/default/configmaps",
+        &json!(["not", "an", "object"]),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // wrong kind for the endpoint
+    let r = post(
+        &sim,
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    // still serving and reconciling
+    post(
+        &sim,
+        "/apis/apps/v1/namespaces/default/deployments",
+        &deployment("ok", "nginx:1", 1),
+    )
+    .await;
+    eventually(20, "ok ready", || {
+        let d = sim.get("apps/v1", "Deployment", Some("default"), "ok")?;
+        (d["status"]["readyReplicas"] == 1).then_some(())
+    })
+    .await;
+    sim.shutdown().await;
+}
