@@ -593,7 +593,8 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         (&Method::GET, None, _) => {
             let ns = t.ns.clone();
             if legacy_watch || q.flag("watch") {
-                return watch(sh, rd, ns, &q).await;
+                let as_table = wants_table(&req);
+                return watch(sh, rd, ns, &q, as_table).await;
             }
             list(&sh, rd, ns.as_deref(), &q, &req)
         }
@@ -982,6 +983,21 @@ fn filter_event(
     }
 }
 
+/// A watch event line; with `as_table` the object is a one-row Table (column
+/// definitions on the first event only, as the apiserver does).
+fn obj_line(rd: &ResDef, as_table: bool, first: &mut bool, typ: &str, obj: &Value) -> Bytes {
+    if !as_table {
+        return ev_line(typ, obj);
+    }
+    let rv = util::str_of(obj, "metadata.resourceVersion");
+    let mut t = crate::controllers::table(rd, vec![obj.clone()], json!({"resourceVersion": rv}));
+    if !*first {
+        t["columnDefinitions"] = json!([]);
+    }
+    *first = false;
+    ev_line(typ, &t)
+}
+
 fn ev_line(typ: &str, obj: &Value) -> Bytes {
     let mut v = serde_json::to_vec(&json!({"type": typ, "object": obj})).unwrap_or_default();
     v.push(b'\n');
@@ -993,6 +1009,7 @@ async fn watch(
     rd: &'static ResDef,
     ns: Option<String>,
     q: &Query,
+    as_table: bool,
 ) -> Result<Response<Body>, ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
     let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
@@ -1005,6 +1022,7 @@ async fn watch(
     let rv_param = q.get("resourceVersion").unwrap_or("").to_string();
     let (tx, rx) = mpsc::channel::<Bytes>(256);
     let mut initial: Vec<Bytes> = Vec::new();
+    let mut first = true;
     let (mut sub, mut last_rv) = {
         let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
         let sub = st.tx.subscribe();
@@ -1012,14 +1030,14 @@ async fn watch(
             drop(st);
             let items = crate::controllers::metrics_list(&sh, rd, ns.as_deref());
             for it in items {
-                initial.push(ev_line("ADDED", &it));
+                initial.push(obj_line(rd, as_table, &mut first, "ADDED", &it));
             }
             let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             (sub, st.rv)
         } else if rv_param.is_empty() || rv_param == "0" || send_initial {
             for o in st.list(rd, ns.as_deref()) {
                 if ls.matches(o) && fs.matches(o) {
-                    initial.push(ev_line("ADDED", o));
+                    initial.push(obj_line(rd, as_table, &mut first, "ADDED", o));
                 }
             }
             (sub, st.rv)
@@ -1040,7 +1058,7 @@ async fn watch(
             }
             for ev in st.history.iter().filter(|e| e.rv > n && e.key == rd.key()) {
                 if let Some((t, o)) = filter_event(ev, ns.as_deref(), &ls, &fs) {
-                    initial.push(ev_line(t, &o));
+                    initial.push(obj_line(rd, as_table, &mut first, t, &o));
                 }
             }
             (sub, st.rv)
@@ -1096,7 +1114,7 @@ async fn watch(
                                 continue;
                             }
                             if let Some((t, o)) = filter_event(&ev, ns.as_deref(), &ls, &fs) {
-                                if tx.send(ev_line(t, &o)).await.is_err() {
+                                if tx.send(obj_line(rd, as_table, &mut first, t, &o)).await.is_err() {
                                     return;
                                 }
                                 sent += 1;
