@@ -545,6 +545,42 @@ async fn get_watch_is_bounded_and_sees_changes() {
     }
     assert_eq!(seen, ["configmap/one", "configmap/two"]);
     child.kill().await.unwrap();
+
+    // human output: watch events carry Table rows, so the columns are the real ones
+    let mut child = k
+        .cmd(&["get", "pods", "-w", "--request-timeout=30s"])
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w1", "namespace": "default"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}});
+    k.sim.create(pod).unwrap();
+    let mut got = Vec::new();
+    while !got.iter().any(|l: &String| l.contains("Running")) {
+        match tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await {
+            Ok(Ok(Some(l))) => got.push(l),
+            other => panic!("watch ended early: {other:?} after {got:?}"),
+        }
+    }
+    assert!(
+        got[0].starts_with("NAME")
+            && got[0].contains("READY")
+            && got[0].contains("STATUS")
+            && got[0].contains("RESTARTS"),
+        "{got:?}"
+    );
+    assert_eq!(
+        got.iter().filter(|l| l.starts_with("NAME")).count(),
+        1,
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|l| l.starts_with("w1 ") && l.contains("Pending")),
+        "{got:?}"
+    );
+    child.kill().await.unwrap();
     k.sim.shutdown().await;
 }
 
