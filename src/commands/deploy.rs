@@ -191,14 +191,21 @@ async fn deploy(
             skip_kinds,
             prune: !args.no_prune,
             force_unlock: args.force_unlock,
-            rollback_on_failure: args
-                .rollback_on_failure
-                .unwrap_or(env.release.rollback_on_failure),
+            rollback_on_failure: rollback_wanted(args, env),
             bundle_dir: args.bundle_dir.clone(),
             command: command_line(),
         },
     };
     Ok(pipeline.run(change).await?)
+}
+
+/// `--no-rollback-on-failure` wins, then `--rollback-on-failure[=BOOL]`,
+/// then the environment's `release.rollbackOnFailure`.
+fn rollback_wanted(args: &DeployArgs, env: &Environment) -> bool {
+    !args.no_rollback_on_failure
+        && args
+            .rollback_on_failure
+            .unwrap_or(env.release.rollback_on_failure)
 }
 
 /// The command line as typed, for the lock's holder (`deploy production --version 1.4.2`).
@@ -275,4 +282,38 @@ async fn migration_to_run(
         return Ok(None);
     }
     Ok(Some(job.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn wanted(env: &str, flags: &[&str]) -> bool {
+        let mut argv = vec!["fintechctl", "deploy", env, "--version", "1.4.2"];
+        argv.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let Command::Deploy(args) = cli.command else {
+            unreachable!()
+        };
+        let env = crate::environment::EnvironmentSource::Embedded
+            .load(env)
+            .unwrap();
+        rollback_wanted(&args, &env)
+    }
+
+    #[test]
+    fn rollback_on_failure_follows_flags_then_the_environment() {
+        assert!(wanted("production", &[]), "on by default for production");
+        assert!(!wanted("staging", &[]), "off by default elsewhere");
+        assert!(!wanted("production", &["--no-rollback-on-failure"]));
+        assert!(!wanted("production", &["--rollback-on-failure", "false"]));
+        assert!(wanted("staging", &["--rollback-on-failure"]));
+        assert!(wanted("staging", &["--rollback-on-failure=true"]));
+        assert!(!wanted(
+            "staging",
+            &["--rollback-on-failure", "--no-rollback-on-failure"]
+        ));
+    }
 }
