@@ -54,10 +54,21 @@ pub struct CSim {
     pub log: Vec<u8>,
     pub prev_log: Vec<u8>,
     pub proc: Option<Arc<Mutex<ProcOut>>>,
+    /// The task owning a Job command's process (aborting it kills the process).
+    pub proc_task: Option<tokio::task::AbortHandle>,
     pub ready: bool,
     pub ready_at: Option<Instant>,
     pub backoff: Duration,
     pub container_id: String,
+}
+
+impl Drop for CSim {
+    fn drop(&mut self) {
+        // a deleted pod (or a stopped simulator) kills its Job process
+        if let Some(t) = self.proc_task.take() {
+            t.abort();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -373,6 +384,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                 log: Vec::new(),
                 prev_log: Vec::new(),
                 proc: None,
+                proc_task: None,
                 ready: false,
                 ready_at: None,
                 backoff: Duration::from_secs(10),
@@ -974,7 +986,7 @@ fn start_container(
         env.extend(beh.exec_env(&name_of(pod)));
         env.push(("POD_IP".into(), pod_ip.to_string()));
         env.push(("HOSTNAME".into(), name_of(pod)));
-        tokio::spawn(run_process(cmd, env, out));
+        c.proc_task = Some(tokio::spawn(run_process(cmd, env, out)).abort_handle());
     }
 }
 

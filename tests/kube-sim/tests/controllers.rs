@@ -724,3 +724,48 @@ async fn daemonset_pdb_and_paused_deployment() {
     .await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_job_kills_its_local_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("pid");
+    let beh = format!(
+        "{BEHAVIORS}\n  - match: \"*/sleeper:*\"\n    command: [\"sh\", \"-c\", \"echo $$ > {}; exec sleep 30\"]\n",
+        pidfile.display()
+    );
+    let sim = sim_with(|c| c.behaviors = kube_sim::Behaviors::from_yaml(&beh).unwrap()).await;
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "sl"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "reg.io/sleeper:1"}]}}}});
+    assert_eq!(
+        post(&sim, "/apis/batch/v1/namespaces/default/jobs", &job)
+            .await
+            .status,
+        201
+    );
+    let pid = eventually(20, "process started", || {
+        std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+    })
+    .await;
+    let alive = |pid: u32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+    assert!(alive(pid));
+    let j = sim.get("batch/v1", "Job", Some("default"), "sl").unwrap();
+    assert!(j["status"].get("succeeded").is_none());
+    req(
+        &sim,
+        "DELETE",
+        "/apis/batch/v1/namespaces/default/jobs/sl",
+        None,
+        None,
+    )
+    .await;
+    eventually(20, "process killed", || {
+        (!alive(pid)
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(" Z ")))
+        .then_some(())
+    })
+    .await;
+    sim.shutdown().await;
+}
