@@ -52,6 +52,9 @@ pub struct CSim {
     pub step: u32,
     pub next_at: Instant,
     pub log: Vec<u8>,
+    /// (byte offset in `log`, when those bytes were written) for timestamps / sinceSeconds.
+    pub log_marks: Vec<(usize, std::time::SystemTime)>,
+    pub prev_log_marks: Vec<(usize, std::time::SystemTime)>,
     pub prev_log: Vec<u8>,
     pub proc: Option<Arc<Mutex<ProcOut>>>,
     /// The task owning a Job command's process (aborting it kills the process).
@@ -382,6 +385,8 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                 step: 0,
                 next_at: now,
                 log: Vec::new(),
+                log_marks: Vec::new(),
+                prev_log_marks: Vec::new(),
                 prev_log: Vec::new(),
                 proc: None,
                 proc_task: None,
@@ -494,6 +499,8 @@ fn scaled(sh: &Shared, d: Duration) -> Duration {
 }
 
 fn append_log(c: &mut CSim, s: &str) {
+    c.log_marks
+        .push((c.log.len(), std::time::SystemTime::now()));
     c.log.extend_from_slice(s.as_bytes());
     if !s.ends_with('\n') && !s.is_empty() {
         c.log.push(b'\n');
@@ -782,6 +789,10 @@ fn step_pod(
                 // running
                 if let Some(p) = c.proc.clone() {
                     let g = p.lock().unwrap();
+                    if g.out.len() > c.log.len() {
+                        c.log_marks
+                            .push((c.log.len(), std::time::SystemTime::now()));
+                    }
                     c.log = g.out.clone();
                     if let Some(code) = g.exit {
                         drop(g);
@@ -882,6 +893,7 @@ fn step_pod(
             (4, _) => {
                 // restart after back-off
                 c.prev_log = std::mem::take(&mut c.log);
+                c.prev_log_marks = std::mem::take(&mut c.log_marks);
                 c.step = 5;
                 changed = true;
             }
@@ -1217,4 +1229,24 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
         status["conditions"][0]["status"] = json!("False");
     }
     st.set_status(prd, &cur, status, "kubelet");
+}
+
+/// Log lines with the time they were written (the time of the write that started them).
+pub fn timed_lines(
+    log: &[u8],
+    marks: &[(usize, std::time::SystemTime)],
+) -> Vec<(std::time::SystemTime, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut off = 0usize;
+    for line in log.split_inclusive(|b| *b == b'\n') {
+        let t = marks
+            .iter()
+            .rev()
+            .find(|(o, _)| *o <= off)
+            .map(|(_, t)| *t)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        out.push((t, line.to_vec()));
+        off += line.len();
+    }
+    out
 }

@@ -78,7 +78,7 @@ pub async fn logs(
     let follow = q.flag("follow");
     let tail = q.get("tailLines").and_then(|t| t.parse::<usize>().ok());
     let limit = q.get("limitBytes").and_then(|t| t.parse::<usize>().ok());
-    let (data, running) = {
+    let (data, marks, running) = {
         let k = sh.kubelet.lock().unwrap_or_else(|e| e.into_inner());
         let cs = k
             .pods
@@ -97,12 +97,13 @@ pub async fn logs(
                             "previous terminated container \"{cname}\" in pod \"{name}\" not found"
                         )));
                     }
-                    let prev = if matches!(cs.state, CState::Running { .. }) || cs.step >= 5 {
-                        cs.prev_log.clone()
-                    } else {
-                        cs.log.clone()
-                    };
-                    (prev, false)
+                    let (prev, marks) =
+                        if matches!(cs.state, CState::Running { .. }) || cs.step >= 5 {
+                            (cs.prev_log.clone(), cs.prev_log_marks.clone())
+                        } else {
+                            (cs.log.clone(), cs.log_marks.clone())
+                        };
+                    (prev, marks, false)
                 } else {
                     if matches!(cs.state, CState::Waiting { .. })
                         && cs.restarts == 0
@@ -121,12 +122,37 @@ pub async fn logs(
                             "container \"{cname}\" in pod \"{name}\" is waiting to start: {reason}"
                         )));
                     }
-                    (cs.log.clone(), matches!(cs.state, CState::Running { .. }))
+                    (
+                        cs.log.clone(),
+                        cs.log_marks.clone(),
+                        matches!(cs.state, CState::Running { .. }),
+                    )
                 }
             }
         }
     };
-    let mut out = data.clone();
+    let timestamps = q.flag("timestamps");
+    let since = q
+        .get("sinceSeconds")
+        .and_then(|x| x.parse::<u64>().ok())
+        .map(|secs| std::time::SystemTime::now() - Duration::from_secs(secs));
+    let mut out = if timestamps || since.is_some() {
+        crate::kubelet::timed_lines(&data, &marks)
+            .into_iter()
+            .filter(|(t, _)| since.is_none_or(|s| *t >= s))
+            .flat_map(|(t, l)| {
+                let mut v = if timestamps {
+                    format!("{} ", util::fmt_time_nanos(t)).into_bytes()
+                } else {
+                    Vec::new()
+                };
+                v.extend_from_slice(&l);
+                v
+            })
+            .collect()
+    } else {
+        data.clone()
+    };
     if let Some(n) = tail {
         let text = out.clone();
         let lines: Vec<&[u8]> = text.split_inclusive(|b| *b == b'\n').collect();

@@ -9,6 +9,13 @@ pub fn now_rfc3339() -> String {
     fmt_time(SystemTime::now())
 }
 
+/// RFC 3339 with nanoseconds, as the kubelet prefixes log lines.
+pub fn fmt_time_nanos(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let base = fmt_secs(d.as_secs() as i64);
+    format!("{}.{:09}Z", &base[..base.len() - 1], d.subsec_nanos())
+}
+
 pub fn fmt_time(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     fmt_secs(d.as_secs() as i64)

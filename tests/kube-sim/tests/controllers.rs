@@ -436,6 +436,33 @@ async fn jobs_run_local_commands() {
         logs.contains("upgraded\n") && logs.contains("to-stderr\n"),
         "{logs:?}"
     );
+    let stamped = get(
+        &sim,
+        &format!(
+            "/api/v1/namespaces/default/pods/{}/log?timestamps=true",
+            s(&pod, "/metadata/name")
+        ),
+    )
+    .await
+    .text();
+    let first = stamped.lines().next().unwrap();
+    let (ts, rest) = first.split_once(' ').unwrap();
+    assert!(
+        ts.len() == 30 && ts.ends_with('Z') && ts.contains('T'),
+        "{first}"
+    );
+    assert!(rest == "upgraded" || rest == "to-stderr", "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let recent = get(
+        &sim,
+        &format!(
+            "/api/v1/namespaces/default/pods/{}/log?sinceSeconds=1",
+            s(&pod, "/metadata/name")
+        ),
+    )
+    .await
+    .text();
+    assert_eq!(recent, "");
 
     assert_eq!(
         post(
