@@ -606,3 +606,141 @@ pub fn admit_create(rd: &ResDef, obj: &Value, store: &Store) -> Result<(), ApiEr
     }
     Ok(())
 }
+
+/// LimitRanger admission for pods: default limits (`default`) and requests
+/// (`defaultRequest`, else `default`) per container, then `max` / `min` checks.
+pub fn limit_ranger(rd: &ResDef, obj: &mut Value, store: &Store) -> Result<(), ApiError> {
+    if !rd.group.is_empty() || rd.plural != "pods" {
+        return Ok(());
+    }
+    let ns = ns_of(obj);
+    let lrd = resources::find("", "v1", "limitranges", true).unwrap();
+    let items: Vec<Value> = store
+        .list(lrd, Some(&ns))
+        .into_iter()
+        .flat_map(|lr| {
+            lr.pointer("/spec/limits")
+                .and_then(|l| l.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|i| util::str_of(i, "type") == "Container")
+        .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    let name = name_of(obj);
+    let mut notes_req: Vec<String> = Vec::new();
+    let mut notes_lim: Vec<String> = Vec::new();
+    let Some(cs) = obj
+        .pointer_mut("/spec/containers")
+        .and_then(|c| c.as_array_mut())
+    else {
+        return Ok(());
+    };
+    for c in cs.iter_mut() {
+        let cname = util::str_of(c, "name");
+        if c.get("resources").is_none_or(|r| !r.is_object()) {
+            c["resources"] = json!({});
+        }
+        let res = c.get_mut("resources").unwrap();
+        let mut set_req = Vec::new();
+        let mut set_lim = Vec::new();
+        for item in &items {
+            let default = item
+                .get("default")
+                .and_then(|d| d.as_object())
+                .cloned()
+                .unwrap_or_default();
+            let default_req = item
+                .get("defaultRequest")
+                .and_then(|d| d.as_object())
+                .cloned()
+                .unwrap_or_else(|| default.clone());
+            for (r, v) in &default {
+                if res.pointer(&format!("/limits/{r}")).is_none() {
+                    if res.get("limits").is_none_or(|l| !l.is_object()) {
+                        res["limits"] = json!({});
+                    }
+                    res["limits"][r.as_str()] = v.clone();
+                    set_lim.push(r.clone());
+                }
+            }
+            for (r, v) in &default_req {
+                if res.pointer(&format!("/requests/{r}")).is_none() {
+                    if res.get("requests").is_none_or(|l| !l.is_object()) {
+                        res["requests"] = json!({});
+                    }
+                    res["requests"][r.as_str()] = v.clone();
+                    set_req.push(r.clone());
+                }
+            }
+            for (bound, cmp_max) in [("max", true), ("min", false)] {
+                let Some(b) = item.get(bound).and_then(|m| m.as_object()) else {
+                    continue;
+                };
+                for (r, bv) in b {
+                    let Some(bq) = util::parse_quantity_milli(bv) else {
+                        continue;
+                    };
+                    for kind in ["limits", "requests"] {
+                        if cmp_max && kind == "requests" {
+                            continue;
+                        }
+                        if !cmp_max && kind == "limits" {
+                            continue;
+                        }
+                        let Some(q) = res
+                            .pointer(&format!("/{kind}/{r}"))
+                            .and_then(util::parse_quantity_milli)
+                        else {
+                            continue;
+                        };
+                        let bad = if cmp_max { q > bq } else { q < bq };
+                        if bad {
+                            let word = if cmp_max { "maximum" } else { "minimum" };
+                            let what = if cmp_max { "limit" } else { "request" };
+                            return Err(ApiError::forbidden(
+                                rd,
+                                &name,
+                                &format!(
+                                    "{word} {r} usage per Container is {}, but {what} is {}",
+                                    util::fmt_quantity(r, bq),
+                                    util::fmt_quantity(r, q)
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if !set_req.is_empty() {
+            notes_req.push(format!(
+                "{} request for container {cname}",
+                set_req.join(", ")
+            ));
+        }
+        if !set_lim.is_empty() {
+            notes_lim.push(format!(
+                "{} limit for container {cname}",
+                set_lim.join(", ")
+            ));
+        }
+    }
+    let notes: Vec<String> = notes_req.into_iter().chain(notes_lim).collect();
+    if !notes.is_empty() {
+        if obj["metadata"]
+            .get("annotations")
+            .is_none_or(|a| !a.is_object())
+        {
+            obj["metadata"]["annotations"] = json!({});
+        }
+        obj["metadata"]["annotations"]["kubernetes.io/limit-ranger"] =
+            json!(format!("LimitRanger plugin set: {}", notes.join("; ")));
+        let qos = qos_class(obj);
+        if let Some(st) = obj.get_mut("status").and_then(|s| s.as_object_mut()) {
+            st.insert("qosClass".into(), json!(qos));
+        }
+    }
+    Ok(())
+}

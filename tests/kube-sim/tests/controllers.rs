@@ -796,3 +796,54 @@ async fn deleting_a_job_kills_its_local_process() {
     .await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn limit_range_defaults_satisfy_the_quota() {
+    let sim = sim().await;
+    let q = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "compute"}, "spec": {"hard": {"requests.cpu": "4", "limits.cpu": "8", "requests.memory": "8Gi", "limits.memory": "16Gi"}}});
+    assert_eq!(
+        post(&sim, "/api/v1/namespaces/default/resourcequotas", &q)
+            .await
+            .status,
+        201
+    );
+    // without a LimitRange a pod with no resources is refused
+    let bare = |n: &str| json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n}, "spec": {"containers": [{"name": "a", "image": "x:1"}]}});
+    let r = post(&sim, "/api/v1/namespaces/default/pods", &bare("p0")).await;
+    assert_eq!(r.status, 403);
+    assert!(
+        s(&r.json(), "/message").contains("failed quota: compute: must specify"),
+        "{}",
+        r.text()
+    );
+    let lr = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "defaults"}, "spec": {"limits": [{"type": "Container",
+        "default": {"cpu": "500m", "memory": "512Mi"}, "defaultRequest": {"cpu": "100m", "memory": "128Mi"}, "max": {"cpu": "2"}}]}});
+    assert_eq!(
+        post(&sim, "/api/v1/namespaces/default/limitranges", &lr)
+            .await
+            .status,
+        201
+    );
+    let r = post(&sim, "/api/v1/namespaces/default/pods", &bare("p1")).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json();
+    assert_eq!(
+        p["spec"]["containers"][0]["resources"],
+        json!({"limits": {"cpu": "500m", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}})
+    );
+    assert_eq!(
+        p["metadata"]["annotations"]["kubernetes.io/limit-ranger"],
+        "LimitRanger plugin set: cpu, memory request for container a; cpu, memory limit for container a"
+    );
+    assert_eq!(p["status"]["qosClass"], "Burstable");
+    // max is enforced
+    let mut big = bare("p2");
+    big["spec"]["containers"][0]["resources"] = json!({"limits": {"cpu": "3"}});
+    let r = post(&sim, "/api/v1/namespaces/default/pods", &big).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        s(&r.json(), "/message"),
+        "pods \"p2\" is forbidden: maximum cpu usage per Container is 2, but limit is 3"
+    );
+    sim.shutdown().await;
+}
