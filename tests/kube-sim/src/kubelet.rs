@@ -59,6 +59,8 @@ pub struct CSim {
     pub proc: Option<Arc<Mutex<ProcOut>>>,
     /// The task owning a Job command's process (aborting it kills the process).
     pub proc_task: Option<tokio::task::AbortHandle>,
+    /// Bytes of the process output already copied into `log`.
+    pub proc_seen: usize,
     pub ready: bool,
     pub ready_at: Option<Instant>,
     pub backoff: Duration,
@@ -390,6 +392,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                 prev_log: Vec::new(),
                 proc: None,
                 proc_task: None,
+                proc_seen: 0,
                 ready: false,
                 ready_at: None,
                 backoff: Duration::from_secs(10),
@@ -789,11 +792,13 @@ fn step_pod(
                 // running
                 if let Some(p) = c.proc.clone() {
                     let g = p.lock().unwrap();
-                    if g.out.len() > c.log.len() {
+                    if g.out.len() > c.proc_seen {
                         c.log_marks
                             .push((c.log.len(), std::time::SystemTime::now()));
+                        let from = c.proc_seen;
+                        c.log.extend_from_slice(&g.out[from..]);
+                        c.proc_seen = g.out.len();
                     }
-                    c.log = g.out.clone();
                     if let Some(code) = g.exit {
                         drop(g);
                         terminate(c, code, if code == 0 { "Completed" } else { "Error" });
