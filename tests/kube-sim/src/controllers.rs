@@ -60,6 +60,8 @@ struct Ctl {
     progress: HashMap<String, Instant>,
     job_next: HashMap<String, Instant>,
     job_failed_seen: HashMap<String, i64>,
+    job_started: HashMap<String, Instant>,
+    job_finished: HashMap<String, Instant>,
     rs_next: HashMap<String, Instant>,
 }
 
@@ -1257,6 +1259,22 @@ fn jobs(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             matches!(util::str_of(c, "type").as_str(), "Complete" | "Failed")
                 && util::str_of(c, "status") == "True"
         });
+        if finished
+            && let Some(ttl) = j
+                .pointer("/spec/ttlSecondsAfterFinished")
+                .and_then(|t| t.as_u64())
+        {
+            let done_at = *ctl
+                .job_finished
+                .entry(uid.clone())
+                .or_insert_with(Instant::now);
+            let at = done_at + sh.scaled(Duration::from_secs(ttl));
+            if now >= at {
+                let _ = st.delete(jrd, &ns, &name_of(&j), &WriteOpts::default());
+                continue;
+            }
+            ctl.due_at(at);
+        }
         let pods: Vec<Value> = st
             .list(prd, Some(&ns))
             .into_iter()
@@ -1318,7 +1336,43 @@ fn jobs(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                     now + sh.scaled(Duration::from_secs(10 * 2u64.pow(exp))),
                 );
             }
-            if succeeded >= completions {
+            let started = *ctl.job_started.entry(uid.clone()).or_insert(now);
+            let deadline = j
+                .pointer("/spec/activeDeadlineSeconds")
+                .and_then(|d| d.as_u64())
+                .map(|d| started + sh.scaled(Duration::from_secs(d)));
+            if let Some(at) = deadline
+                && now < at
+                && succeeded < completions
+            {
+                ctl.due_at(at);
+            }
+            if succeeded < completions && deadline.is_some_and(|at| now >= at) {
+                conds.push(json!({"type": "FailureTarget", "status": "True", "lastProbeTime": now_s, "lastTransitionTime": now_s, "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}));
+                conds.push(json!({"type": "Failed", "status": "True", "lastProbeTime": now_s, "lastTransitionTime": now_s, "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}));
+                for p in &active {
+                    let _ = st.delete(
+                        prd,
+                        &ns,
+                        &name_of(p),
+                        &WriteOpts {
+                            grace_seconds: Some(0),
+                            ..Default::default()
+                        },
+                    );
+                }
+                active_n = 0;
+                emit_event(
+                    st,
+                    &j,
+                    "Warning",
+                    "DeadlineExceeded",
+                    "Job was active longer than specified deadline",
+                    "job-controller",
+                    None,
+                    None,
+                );
+            } else if succeeded >= completions {
                 conds.push(json!({"type": "SuccessCriteriaMet", "status": "True", "lastProbeTime": now_s, "lastTransitionTime": now_s, "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}));
                 conds.push(json!({"type": "Complete", "status": "True", "lastProbeTime": now_s, "lastTransitionTime": now_s, "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods"}));
                 status["completionTime"] = json!(now_s);

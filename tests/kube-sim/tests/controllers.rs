@@ -847,3 +847,62 @@ async fn limit_range_defaults_satisfy_the_quota() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn job_active_deadline_and_ttl_after_finished() {
+    let beh =
+        format!("{BEHAVIORS}\n  - match: \"*/sleeper:*\"\n    command: [\"sleep\", \"30\"]\n");
+    let sim = sim_with(|c| c.behaviors = kube_sim::Behaviors::from_yaml(&beh).unwrap()).await;
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "slow"},
+        "spec": {"backoffLimit": 0, "activeDeadlineSeconds": 20, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "reg.io/sleeper:1"}]}}}});
+    assert_eq!(
+        post(&sim, "/apis/batch/v1/namespaces/default/jobs", &job)
+            .await
+            .status,
+        201
+    );
+    let j = eventually(20, "deadline exceeded", || {
+        let j = sim.get("batch/v1", "Job", Some("default"), "slow")?;
+        cond(&j, "Failed")
+            .is_some_and(|c| c["status"] == "True")
+            .then_some(j)
+    })
+    .await;
+    assert_eq!(cond(&j, "Failed").unwrap()["reason"], "DeadlineExceeded");
+    assert_eq!(
+        cond(&j, "Failed").unwrap()["message"],
+        "Job was active longer than specified deadline"
+    );
+    assert!(
+        events_for(&sim, "slow")
+            .iter()
+            .any(|e| e.1 == "DeadlineExceeded")
+    );
+    eventually(10, "pods gone", || {
+        sim.list("v1", "Pod", Some("default"))
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+
+    let done = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "quick"},
+        "spec": {"ttlSecondsAfterFinished": 20, "template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "reg.io/api-gateway:1"}]}}}});
+    assert_eq!(
+        post(&sim, "/apis/batch/v1/namespaces/default/jobs", &done)
+            .await
+            .status,
+        201
+    );
+    eventually(20, "complete", || {
+        let j = sim.get("batch/v1", "Job", Some("default"), "quick")?;
+        cond(&j, "Complete").is_some().then_some(())
+    })
+    .await;
+    eventually(20, "deleted by ttl", || {
+        sim.get("batch/v1", "Job", Some("default"), "quick")
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    sim.shutdown().await;
+}
