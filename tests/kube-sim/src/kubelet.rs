@@ -430,10 +430,39 @@ fn pod_requests(pod: &Value) -> (i128, i128) {
 fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
     let (cpu, mem) = pod_requests(pod);
     let prd = rd("", "pods");
+    let nrd = rd("", "nodes");
+    let selector = pod
+        .pointer("/spec/nodeSelector")
+        .and_then(|s| s.as_object())
+        .cloned()
+        .unwrap_or_default();
     let mut best: Option<(i128, &str, &str)> = None;
-    let mut insufficient_cpu = 0;
-    let mut insufficient_mem = 0;
+    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut resource_only = true;
     for (node, ip) in NODES {
+        let nobj = st.get(nrd, "", node);
+        if nobj
+            .and_then(|n| n.pointer("/spec/unschedulable"))
+            .and_then(|u| u.as_bool())
+            == Some(true)
+        {
+            *reasons
+                .entry("node(s) were unschedulable".into())
+                .or_default() += 1;
+            resource_only = false;
+            continue;
+        }
+        let labels = nobj
+            .and_then(|n| n.pointer("/metadata/labels"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if !selector.iter().all(|(k, v)| labels.get(k) == Some(v)) {
+            *reasons
+                .entry("node(s) didn't match Pod's node affinity/selector".into())
+                .or_default() += 1;
+            resource_only = false;
+            continue;
+        }
         let (mut used_cpu, mut used_mem) = (0i128, 0i128);
         for p in st.list(prd, None) {
             if util::str_of(p, "spec.nodeName") == node
@@ -450,10 +479,10 @@ fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
         let cpu_ok = used_cpu + cpu <= 4000;
         let mem_ok = used_mem + mem <= 16 * 1024 * 1024 * 1024 * 1000;
         if !cpu_ok {
-            insufficient_cpu += 1;
+            *reasons.entry("Insufficient cpu".into()).or_default() += 1;
         }
         if !mem_ok {
-            insufficient_mem += 1;
+            *reasons.entry("Insufficient memory".into()).or_default() += 1;
         }
         if cpu_ok && mem_ok && best.is_none_or(|b| used_cpu < b.0) {
             best = Some((used_cpu, node, ip));
@@ -462,15 +491,14 @@ fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
     if let Some((_, n, ip)) = best {
         return Ok((n.to_string(), ip.to_string()));
     }
-    let mut parts = Vec::new();
-    if insufficient_cpu > 0 {
-        parts.push(format!("{insufficient_cpu} Insufficient cpu"));
-    }
-    if insufficient_mem > 0 {
-        parts.push(format!("{insufficient_mem} Insufficient memory"));
-    }
+    let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+    let preemption = if resource_only {
+        "3 No preemption victims found for incoming pod."
+    } else {
+        "3 Preemption is not helpful for scheduling."
+    };
     Err(format!(
-        "0/3 nodes are available: {}. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.",
+        "0/3 nodes are available: {}. preemption: 0/3 nodes are available: {preemption}",
         parts.join(", ")
     ))
 }

@@ -906,3 +906,54 @@ async fn job_active_deadline_and_ttl_after_finished() {
     .await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn node_selector_and_cordon_are_respected() {
+    let sim = sim().await;
+    let pod = |n: &str, sel: serde_json::Value| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n},
+        "spec": {"nodeSelector": sel, "containers": [{"name": "a", "image": "x:1"}]}})
+    };
+    post(
+        &sim,
+        "/api/v1/namespaces/default/pods",
+        &pod("gpu", json!({"pool": "gpu"})),
+    )
+    .await;
+    let p = eventually(10, "unschedulable", || {
+        let p = sim.get("v1", "Pod", Some("default"), "gpu")?;
+        cond(&p, "PodScheduled")
+            .is_some_and(|c| c["reason"] == "Unschedulable")
+            .then_some(p)
+    })
+    .await;
+    assert_eq!(
+        s(cond(&p, "PodScheduled").unwrap(), "/message"),
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+    );
+    // cordon two nodes: a new pod lands on the third
+    for n in ["kube-sim-node-1", "kube-sim-node-2"] {
+        let r = req(
+            &sim,
+            "PATCH",
+            &format!("/api/v1/nodes/{n}"),
+            Some("application/merge-patch+json"),
+            Some(r#"{"spec":{"unschedulable":true}}"#.into()),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+    }
+    post(
+        &sim,
+        "/api/v1/namespaces/default/pods",
+        &pod("linux", json!({"kubernetes.io/os": "linux"})),
+    )
+    .await;
+    let p = eventually(10, "scheduled", || {
+        let p = sim.get("v1", "Pod", Some("default"), "linux")?;
+        p.pointer("/spec/nodeName").is_some().then_some(p)
+    })
+    .await;
+    assert_eq!(p["spec"]["nodeName"], "kube-sim-node-3");
+    sim.shutdown().await;
+}
