@@ -2028,6 +2028,138 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 ]
             }),
         ),
+        ("", "configmaps") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Data", "integer", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|o: &Value| {
+                let n = o
+                    .get("data")
+                    .and_then(|d| d.as_object())
+                    .map_or(0, |d| d.len())
+                    + o.get("binaryData")
+                        .and_then(|d| d.as_object())
+                        .map_or(0, |d| d.len());
+                vec![
+                    json!(name_of(o)),
+                    json!(n),
+                    json!(age(&util::str_of(o, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("", "secrets") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Type", "string", ""),
+                col("Data", "integer", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|o: &Value| {
+                let n = o
+                    .get("data")
+                    .and_then(|d| d.as_object())
+                    .map_or(0, |d| d.len());
+                vec![
+                    json!(name_of(o)),
+                    json!(util::str_of(o, "type")),
+                    json!(n),
+                    json!(age(&util::str_of(o, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("", "persistentvolumeclaims") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Status", "string", ""),
+                col("Volume", "string", ""),
+                col("Capacity", "string", ""),
+                col("Access Modes", "string", ""),
+                col("StorageClass", "string", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|o: &Value| {
+                let modes: Vec<String> = o
+                    .pointer("/status/accessModes")
+                    .and_then(|m| m.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|m| {
+                        match m.as_str().unwrap_or("") {
+                            "ReadWriteOnce" => "RWO",
+                            "ReadOnlyMany" => "ROX",
+                            "ReadWriteMany" => "RWX",
+                            "ReadWriteOncePod" => "RWOP",
+                            x => x,
+                        }
+                        .to_string()
+                    })
+                    .collect();
+                vec![
+                    json!(name_of(o)),
+                    json!(util::str_of(o, "status.phase")),
+                    json!(util::str_of(o, "spec.volumeName")),
+                    json!(util::str_of(o, "status.capacity.storage")),
+                    json!(modes.join(",")),
+                    json!(util::str_of(o, "spec.storageClassName")),
+                    json!(age(&util::str_of(o, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("autoscaling", "horizontalpodautoscalers") => (
+            vec![
+                col("Name", "string", "name"),
+                col("Reference", "string", ""),
+                col("Targets", "string", ""),
+                col("MinPods", "string", ""),
+                col("MaxPods", "integer", ""),
+                col("Replicas", "integer", ""),
+                col("Age", "string", ""),
+            ],
+            Box::new(|o: &Value| {
+                let target = format!(
+                    "{}/{}",
+                    util::str_of(o, "spec.scaleTargetRef.kind"),
+                    util::str_of(o, "spec.scaleTargetRef.name")
+                );
+                let metrics: Vec<String> = o
+                    .pointer("/spec/metrics")
+                    .and_then(|m| m.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|m| util::str_of(m, "type") == "Resource")
+                    .map(|m| {
+                        format!(
+                            "{}: {}%/{}%",
+                            util::str_of(m, "resource.name"),
+                            10,
+                            util::str_of(m, "resource.target.averageUtilization")
+                        )
+                    })
+                    .collect();
+                vec![
+                    json!(name_of(o)),
+                    json!(target),
+                    json!(if metrics.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        metrics.join(", ")
+                    }),
+                    json!(
+                        o.pointer("/spec/minReplicas")
+                            .and_then(|v| v.as_i64())
+                            .unwrap_or(1)
+                            .to_string()
+                    ),
+                    json!(i64_at(o, "/spec/maxReplicas")),
+                    json!(i64_at(o, "/status/currentReplicas")),
+                    json!(age(&util::str_of(o, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
         ("", "namespaces") => (
             vec![
                 col("Name", "string", "name"),
