@@ -235,7 +235,11 @@ fn staging_carries_the_runbooks_namespace_and_quota() {
     assert_eq!(hard["requests.memory"], "8Gi");
     assert_eq!(hard["limits.cpu"], "8");
     assert_eq!(hard["limits.memory"], "16Gi");
-    assert_eq!(hard.as_object().unwrap().len(), 4, "exactly the runbook's keys: {hard}");
+    assert_eq!(
+        hard.as_object().unwrap().len(),
+        4,
+        "exactly the runbook's keys: {hard}"
+    );
 }
 
 #[test]
