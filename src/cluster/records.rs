@@ -180,7 +180,31 @@ pub fn current_user(lookup: impl Fn(&str) -> Option<String>) -> String {
     ["USER", "USERNAME", "LOGNAME"]
         .iter()
         .find_map(|name| lookup(name).filter(|v| !v.is_empty()))
+        .or_else(user_from_passwd)
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The login name of this process's uid, for CI runners and containers
+/// that set no `USER` (Linux: `/proc/self/status` and `/etc/passwd`).
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    name_for_uid(&passwd, &uid).or(Some(format!("uid {uid}")))
+}
+
+fn name_for_uid(passwd: &str, uid: &str) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let uid_field = fields.nth(1)?;
+        (uid_field == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// This machine's host name, `unknown` when it cannot be read.
@@ -744,6 +768,14 @@ fn is_status(error: &kube::Error, code: u16) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn login_name_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\nci:x:1001:1001::/home/ci:/bin/sh\n";
+        assert_eq!(super::name_for_uid(passwd, "1001").as_deref(), Some("ci"));
+        assert_eq!(super::name_for_uid(passwd, "0").as_deref(), Some("root"));
+        assert_eq!(super::name_for_uid(passwd, "42"), None);
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -1001,7 +1033,10 @@ mod tests {
             current_user(env(&[("USER", "alice"), ("LOGNAME", "ops")])),
             "alice"
         );
-        assert_eq!(current_user(env(&[])), "unknown");
+        // Without them: the login name of the process's uid, from /etc/passwd.
+        let fallback = user_from_passwd().unwrap_or_else(|| "unknown".into());
+        assert_eq!(current_user(env(&[])), fallback);
+        assert_ne!(fallback, "", "never an empty name");
         assert!(!current_host().is_empty());
     }
 }
