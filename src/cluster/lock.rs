@@ -20,6 +20,7 @@
 //! wait for an expired lock by that much; they never let two holders in at
 //! once, because takeover is an optimistic-concurrency write.
 
+use super::is_status;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -318,10 +319,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn is_status(error: &kube::Error, code: u16) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == code)
 }
 
 fn api_error(namespace: &str, action: &'static str) -> impl FnOnce(kube::Error) -> LockError {

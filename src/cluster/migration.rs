@@ -38,14 +38,10 @@ pub struct MigrationOutcome {
     pub reason: Option<String>,
     pub message: Option<String>,
     pub last_lines: Vec<String>,
-    #[serde(serialize_with = "serialize_secs")]
+    #[serde(serialize_with = "super::serialize_secs")]
     pub elapsed: Duration,
     /// The Job had already completed for this release and was not run again.
     pub already_done: bool,
-}
-
-fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -31,3 +31,16 @@ pub fn api_message(error: &kube::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// Whether the API server answered with this HTTP status.
+pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
+    matches!(error, kube::Error::Api(status) if status.code == code)
+}
+
+/// Serializes a duration as seconds with one decimal, as every report shows it.
+pub fn serialize_secs<S: serde::Serializer>(
+    d: &std::time::Duration,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
+}

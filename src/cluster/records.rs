@@ -17,6 +17,7 @@
 //! leave records alone: add [`NOT_A_RECORD`] to its selector or test
 //! [`is_release_record`].
 
+use super::is_status;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
@@ -760,10 +761,6 @@ fn revisions_to_prune(facts: &[(u32, Option<ReleaseStatus>)], keep: usize) -> Ve
         .collect();
     doomed.sort_unstable();
     doomed
-}
-
-fn is_status(error: &kube::Error, code: u16) -> bool {
-    matches!(error, kube::Error::Api(status) if status.code == code)
 }
 
 #[cfg(test)]

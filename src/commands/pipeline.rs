@@ -94,12 +94,8 @@ pub struct Report {
     /// For a rollback: the revision whose manifests were re-applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<u32>,
-    #[serde(serialize_with = "secs")]
+    #[serde(serialize_with = "crate::cluster::serialize_secs")]
     pub elapsed: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 10.0).round() / 10.0)
 }
 
 /// The environment, the connection and the output a pipeline works with.
