@@ -84,7 +84,7 @@ impl<'a> RolloutProgress<'a> {
             let bar = multi.add(ProgressBar::new(desired));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner:.green} {prefix:<28} [{bar:20.cyan/blue}] {pos}/{len} {msg}",
+                    "{spinner:.green} {prefix:<28} [{bar:20.cyan/blue}] {pos}/{len} {wide_msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
