@@ -589,3 +589,44 @@ async fn ctrl_c_stops_waiting_says_where_rollouts_stand_and_exits_130() {
         "failed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_one_component_still_runs_a_due_migration_first() {
+    let c = cluster(behaviors("", "echo migrated")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.3",
+        "--only",
+        "api-gateway",
+        "-o",
+        "json",
+        "--timeout",
+        "60s",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["migration"]["job"], "db-migrate-1-4-3", "{report}");
+    let image = |name: &str| {
+        c.get("apps/v1", "Deployment", NS, name).unwrap()["spec"]["template"]["spec"]["containers"]
+            [0]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(image("api-gateway"), "fintech-ai/api-gateway:1.4.3");
+    assert_eq!(
+        image("frontend"),
+        "fintech-ai/frontend:1.4.2",
+        "--only leaves the others alone"
+    );
+}

@@ -163,12 +163,12 @@ async fn deploy(
     let skip_kinds = skipped_kinds(client, &selected, printer).await;
     let migration_job =
         migration_to_run(client, release, &selected, args.skip_migrations, printer).await?;
+    // The Job runs when it is due, even under `--only api-gateway`: the
+    // new images must not start on the old schema.
     let manifests: Vec<Manifest> = selected
         .into_iter()
-        .filter(|m| {
-            m.phase() != Phase::Migration
-                || migration_job.as_ref().is_some_and(|j| j.name() == m.name())
-        })
+        .filter(|m| m.phase() != Phase::Migration)
+        .chain(migration_job.clone())
         .collect();
     let change = ReleaseChange {
         version: release.version.clone(),
@@ -241,9 +241,25 @@ async fn migration_to_run(
     skip: bool,
     printer: &Printer,
 ) -> Result<Option<Manifest>, Failure> {
-    let Some(job) = selected.iter().find(|m| m.phase() == Phase::Migration) else {
+    let Some(job) = release
+        .manifests
+        .iter()
+        .find(|m| m.phase() == Phase::Migration)
+    else {
         return Ok(None);
     };
+    let job_selected = selected.iter().any(|m| m.phase() == Phase::Migration);
+    let rolls_an_app = selected.iter().any(|m| {
+        m.kind() == "Deployment"
+            && release
+                .env
+                .services
+                .iter()
+                .any(|(name, _)| name == m.name())
+    });
+    if !job_selected && !rolls_an_app {
+        return Ok(None);
+    }
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &release.env.namespace.name);
     let live = deployments.get_opt("api-gateway").await.map_err(|e| {
         Failure::new(
