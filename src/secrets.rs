@@ -168,11 +168,18 @@ impl SecretValues {
             .collect()
     }
 
-    /// Fails listing every missing secret at once (TLS included when `needs_tls`).
-    pub fn require_all(&self, needs_tls: bool) -> Result<(), SecretsError> {
-        let mut missing = self.missing();
+    /// Fails listing every missing secret at once: the platform secrets
+    /// when `needs_platform`, the TLS pair when `needs_tls`.
+    pub fn require(&self, needs_platform: bool, needs_tls: bool) -> Result<(), SecretsError> {
+        let mut missing = if needs_platform {
+            self.missing()
+        } else {
+            Vec::new()
+        };
         if needs_tls && self.tls_cert.is_none() {
-            missing.push("--tls-cert/--tls-key (or FINTECHCTL_TLS_CERT/FINTECHCTL_TLS_KEY)".into());
+            missing.push(
+                "--tls-cert and --tls-key (or FINTECHCTL_TLS_CERT / FINTECHCTL_TLS_KEY)".into(),
+            );
         }
         if missing.is_empty() {
             Ok(())
@@ -183,15 +190,6 @@ impl SecretValues {
 
     pub fn get(&self, template_key: &str) -> Option<&SecretString> {
         self.values.get(template_key).and_then(Option::as_ref)
-    }
-
-    /// Every value present, for leak checks.
-    pub fn present_values(&self) -> impl Iterator<Item = &str> {
-        self.values
-            .values()
-            .flatten()
-            .chain(self.tls_key.iter())
-            .map(SecretString::expose)
     }
 }
 
@@ -273,7 +271,7 @@ mod tests {
         );
         assert_eq!(values.get("api_key").unwrap().expose(), "env-key");
         assert_eq!(values.missing(), ["KAFKA_PASSWORD", "JWT_SECRET"]);
-        let err = values.require_all(false).unwrap_err().to_string();
+        let err = values.require(true, false).unwrap_err().to_string();
         assert!(err.contains("KAFKA_PASSWORD, JWT_SECRET"), "{err}");
     }
 

@@ -3,21 +3,19 @@
 //! apply in phases with the migration gated before any workload changes,
 //! and the rollout watch that fails fast with the cause.
 
-use std::io::IsTerminal;
-
 use anyhow::Result;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 
 use crate::cli::{DeployArgs, GlobalArgs};
-use crate::cluster::apply::{self, ApplyError};
-use crate::cluster::connect::{self, AccessFlags, Connection};
 use crate::environment::Environment;
 use crate::exit::{ExitStatus, Failure};
 use crate::release::{Release, describe_finding};
 use crate::render::{Manifest, Phase, labels};
+use crate::secrets::SecretsError;
 use crate::ui::Printer;
 
+use super::cluster::{command_line, confirmation_possible, connect_or_fail, skipped_kinds};
 use super::pipeline::{Pipeline, PipelineOptions, ReleaseChange};
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs, printer: &Printer) -> Result<ExitStatus> {
@@ -43,111 +41,16 @@ fn require_secrets(release: &Release, selected: &[Manifest]) -> Result<(), Failu
     let needs_tls = selected
         .iter()
         .any(|m| m.is_secret() && m.object["type"] == "kubernetes.io/tls");
-    let mut missing = if needs_platform {
-        release.secrets.missing()
-    } else {
-        Vec::new()
-    };
-    if needs_tls && release.secrets.tls_cert.is_none() {
-        missing
-            .push("--tls-cert and --tls-key (or FINTECHCTL_TLS_CERT / FINTECHCTL_TLS_KEY)".into());
-    }
-    if missing.is_empty() {
-        return Ok(());
-    }
-    Err(
-        Failure::invalid("missing secrets; set them in the environment or in --env-file")
-            .with_details(missing),
-    )
-}
-
-/// A protected environment needs a terminal to ask on, or `--yes`: refuse
-/// before touching the cluster when neither is there.
-pub fn confirmation_possible(env: &Environment, yes: bool) -> Result<(), Failure> {
-    if env.release.protected && !yes && !std::io::stdin().is_terminal() {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
-                env.name
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// Asks for the environment's name to be typed, on protected environments
-/// without `--yes`.
-pub fn confirm_action(env: &Environment, action: &str, yes: bool) -> Result<(), Failure> {
-    if !env.release.protected || yes {
-        return Ok(());
-    }
-    let prompt = format!(
-        "About to {action} in {} ({}). Type `{}` to confirm",
-        env.name, env.namespace.name, env.name
-    );
-    crate::ui::prompt::type_to_confirm(&prompt, &env.name)
-}
-
-pub fn access_flags(global: &GlobalArgs) -> AccessFlags {
-    AccessFlags {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-    }
-}
-
-pub async fn connect_or_fail(
-    env: &Environment,
-    global: &GlobalArgs,
-    printer: &Printer,
-) -> Result<Connection, Failure> {
-    let conn = connect::connect(env, &access_flags(global))
-        .await
-        .map_err(|e| {
-            // A kubeconfig that cannot be read or has no such context is bad
-            // input; everything else is the cluster or the cloud not answering.
-            let status = match e {
-                connect::ConnectError::Kubeconfig { .. } => ExitStatus::Invalid,
-                _ => ExitStatus::Unreachable,
-            };
-            Failure::new(status, e.to_string())
-        })?;
-    printer.status(
-        "Connected",
-        format!("{} (Kubernetes {})", conn.source, conn.server_version),
-    );
-    Ok(conn)
-}
-
-pub fn api_failure(err: ApplyError) -> Failure {
-    let status = match &err {
-        ApplyError::Interrupted { .. } => ExitStatus::Interrupted,
-        ApplyError::Conflict { .. } => ExitStatus::Failed,
-        ApplyError::PhaseFailed { failures, .. }
-            if failures
-                .iter()
-                .all(|f| matches!(f, ApplyError::Conflict { .. })) =>
-        {
-            ExitStatus::Failed
-        }
-        _ => ExitStatus::Unreachable,
-    };
-    let details = match &err {
-        ApplyError::PhaseFailed { failures, .. } => {
-            failures.iter().map(ToString::to_string).collect()
-        }
-        _ => Vec::new(),
-    };
-    let message = match &err {
-        ApplyError::PhaseFailed {
-            phase, failures, ..
-        } => format!(
-            "{} object(s) of the {phase:?} phase failed to apply; later phases were not started",
-            failures.len()
-        ),
-        other => other.to_string(),
-    };
-    Failure::new(status, message).with_details(details)
+    release
+        .secrets
+        .require(needs_platform, needs_tls)
+        .map_err(|e| match e {
+            SecretsError::Missing(missing) => {
+                Failure::invalid("missing secrets; set them in the environment or in --env-file")
+                    .with_details(missing)
+            }
+            other => Failure::invalid(other),
+        })
 }
 
 async fn deploy(
@@ -206,30 +109,6 @@ fn rollback_wanted(args: &DeployArgs, env: &Environment) -> bool {
         && args
             .rollback_on_failure
             .unwrap_or(env.release.rollback_on_failure)
-}
-
-/// The command line as typed, for the lock's holder (`deploy production --version 1.4.2`).
-pub fn command_line() -> String {
-    std::env::args().skip(1).collect::<Vec<_>>().join(" ")
-}
-
-/// Kinds of optional CRDs the cluster does not serve (the VPA): warned
-/// about and skipped.
-pub async fn skipped_kinds(
-    client: &kube::Client,
-    manifests: &[Manifest],
-    printer: &Printer,
-) -> Vec<String> {
-    let mut skip = Vec::new();
-    if manifests
-        .iter()
-        .any(|m| m.kind() == "VerticalPodAutoscaler")
-        && !apply::crd_available(client, "autoscaling.k8s.io", "v1", "VerticalPodAutoscaler").await
-    {
-        printer.warn("the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects");
-        skip.push("VerticalPodAutoscaler".to_string());
-    }
-    skip
 }
 
 /// The migration Job to run, if any: when the release's version differs from

@@ -12,7 +12,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::render::diff;
 use crate::ui::Printer;
 
-use super::deploy::{api_failure, connect_or_fail, skipped_kinds};
+use super::cluster::{api_failure, connect_or_fail, skipped_kinds};
 
 #[derive(Debug, Serialize)]
 struct ObjectDiff {

@@ -9,7 +9,7 @@ use crate::cluster::records::{self, ReleaseRecord};
 use crate::exit::{ExitStatus, Failure};
 use crate::ui::Printer;
 
-use super::deploy::connect_or_fail;
+use super::cluster::connect_or_fail;
 
 pub fn run(global: &GlobalArgs, args: &HistoryArgs, printer: &Printer) -> Result<ExitStatus> {
     let env = super::environment_source(global)

@@ -15,7 +15,7 @@ use crate::render::Phase;
 use crate::ui::Printer;
 use crate::ui::reporters::MigrationLines;
 
-use super::deploy::{confirmation_possible, connect_or_fail};
+use super::cluster::{confirmation_possible, connect_or_fail};
 
 /// The command alembic runs, as the runbook has it.
 pub const MIGRATION_COMMAND: [&str; 3] = ["alembic", "upgrade", "head"];
@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: &MigrateArgs, printer: &Printer) -> Result
     let runtime = tokio::runtime::Runtime::new()?;
     let status = runtime.block_on(async {
         let conn = connect_or_fail(&release.env, global, printer).await?;
-        super::deploy::confirm_action(&release.env, &format!("run the database migration of {}", release.version), global.yes)?;
+        super::cluster::confirm_action(&release.env, &format!("run the database migration of {}", release.version), global.yes)?;
         let namespace = &release.env.namespace.name;
         let (code, document) = if args.exec {
             let pod = exec::ready_pod(&conn.client, namespace, "app=api-gateway")

@@ -1,6 +1,7 @@
 //! One module per command: each reads its `Args`, resolves settings through
 //! the domain modules and reports through the [`Printer`](crate::ui::Printer).
 
+pub mod cluster;
 pub mod completions;
 pub mod deploy;
 pub mod diff;

@@ -27,7 +27,7 @@ use crate::render::{Manifest, Phase};
 use crate::ui::Printer;
 use crate::ui::reporters::{ApplyLines, MigrationLines};
 
-use super::deploy::{api_failure, confirm_action};
+use super::cluster::{api_failure, confirm_action};
 
 /// Environment variable: how long the deploy lock outlives its holder's
 /// last renewal, in seconds (default 30).

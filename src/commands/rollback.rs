@@ -10,7 +10,7 @@ use crate::cluster::records::{self, ReleaseRecord, ReleaseStatus};
 use crate::exit::{ExitStatus, Failure};
 use crate::ui::Printer;
 
-use super::deploy::{command_line, confirmation_possible, connect_or_fail, skipped_kinds};
+use super::cluster::{command_line, confirmation_possible, connect_or_fail, skipped_kinds};
 use super::pipeline::{Pipeline, PipelineOptions, rollback_change};
 
 pub fn run(global: &GlobalArgs, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
