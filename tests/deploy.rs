@@ -129,11 +129,7 @@ async fn redeploy_keeps_the_hpa_managed_replica_count() {
     // staging has an HPA on api-gateway (2-4) and needs TLS; its
     // cluster-autoscaler reads the subscription from the platform team's Secret.
     let (cert, key) = common::fake_tls(&c);
-    c.sim
-        .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
-            "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
-        .expect("kube-system secret");
+    common::seed_autoscaler_secret(&c);
     let deploy = |version: &str| {
         let mut cmd = c.fintechctl();
         cmd.args([
@@ -363,11 +359,7 @@ fn assert_subset(rendered: &serde_json::Value, live: &serde_json::Value, path: &
 async fn a_fresh_deploy_of_every_environment_creates_every_rendered_object() {
     for env in ["local", "staging", "production"] {
         let c = cluster(behaviors("", "echo ok")).await;
-        c.sim
-            .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
-                "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
-            .unwrap();
+        common::seed_autoscaler_secret(&c);
         let (cert, key) = common::fake_tls(&c);
         let tls = |cmd: &mut assert_cmd::Command| {
             cmd.arg("--tls-cert").arg(&cert).arg("--tls-key").arg(&key);
@@ -544,20 +536,9 @@ async fn ctrl_c_stops_waiting_says_where_rollouts_stand_and_exits_130() {
         "echo ok",
     ))
     .await;
-    let template = c.fintechctl();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => child.env(k, v),
-            None => child.env_remove(k),
-        };
-    }
-    child
-        .args(template.get_args())
-        .args(["deploy", "local", "--version", "1.4.2", "--timeout", "120s"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let child = child.spawn().unwrap();
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "120s"]);
+    let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
     // Wait until the workloads are applied and being waited for.
     for _ in 0..400 {
         if c.get("apps/v1", "Deployment", NS, "frontend").is_some() {

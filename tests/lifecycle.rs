@@ -101,11 +101,7 @@ async fn deploys_make_revisions_and_rollback_restores_the_earlier_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_production_deploy_keeps_evidence_and_rolls_back() {
     let c = cluster(behaviors("", "echo migrated")).await;
-    c.sim
-        .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
-            "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
-        .unwrap();
+    common::seed_autoscaler_secret(&c);
     let (cert, key) = common::fake_tls(&c);
     let bundle_dir = c.dir.path().join("bundles");
     let deploy = |version: &str| {
@@ -264,19 +260,7 @@ async fn concurrent_deploys_one_proceeds_the_other_is_refused_with_the_holder() 
         "echo migrated",
     ))
     .await;
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
-    let template = deploy_cmd(&c, "1.4.2");
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => first.env(k, v),
-            None => first.env_remove(k),
-        };
-    }
-    first
-        .args(template.get_args())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let mut first = first.spawn().unwrap();
+    let mut first = common::spawn(&deploy_cmd(&c, "1.4.2"), &[], std::process::Stdio::piped());
     wait_for_lease(&c).await;
 
     let out = run(deploy_cmd(&c, "1.4.2")).await;
@@ -301,20 +285,11 @@ async fn a_killed_deploys_lock_expires_and_the_next_deploy_proceeds() {
         "echo migrated",
     ))
     .await;
-    let template = deploy_cmd(&c, "1.4.2");
-    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
-    for (k, v) in template.get_envs() {
-        match v {
-            Some(v) => first.env(k, v),
-            None => first.env_remove(k),
-        };
-    }
-    first.env("FINTECHCTL_LOCK_TTL", "2");
-    first
-        .args(template.get_args())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut first = first.spawn().unwrap();
+    let mut first = common::spawn(
+        &deploy_cmd(&c, "1.4.2"),
+        &[("FINTECHCTL_LOCK_TTL", "2")],
+        std::process::Stdio::null(),
+    );
     wait_for_lease(&c).await;
     first.kill().unwrap(); // SIGKILL: no chance to release the lock
     first.wait().unwrap();

@@ -109,3 +109,35 @@ pub fn fake_tls(c: &Cluster) -> (PathBuf, PathBuf) {
     .unwrap();
     (cert, key)
 }
+
+/// The Secret the AKS cluster-autoscaler reads its subscription id from
+/// (the platform team creates it; staging and production need it).
+pub fn seed_autoscaler_secret(c: &Cluster) {
+    c.sim
+        .create(serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
+            "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
+        .expect("kube-system secret");
+}
+
+/// Starts `cmd` (built with [`Cluster::fintechctl`]) as a background
+/// process, for tests that signal or race it; stdout is discarded.
+pub fn spawn(
+    cmd: &Command,
+    extra_env: &[(&str, &str)],
+    stderr: std::process::Stdio,
+) -> std::process::Child {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => child.env(k, v),
+            None => child.env_remove(k),
+        };
+    }
+    child.envs(extra_env.iter().copied());
+    child
+        .args(cmd.get_args())
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr);
+    child.spawn().expect("fintechctl starts")
+}
