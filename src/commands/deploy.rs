@@ -16,7 +16,7 @@ use crate::secrets::SecretsError;
 use crate::ui::Printer;
 
 use super::cluster::{command_line, confirmation_possible, connect_or_fail, skipped_kinds};
-use super::pipeline::{Pipeline, PipelineOptions, ReleaseChange};
+use super::pipeline::{Pipeline, PipelineOptions, ReleaseChange, lock_ttl};
 
 pub fn run(global: &GlobalArgs, args: &DeployArgs, printer: &Printer) -> Result<ExitStatus> {
     let release = super::resolve_release(global, &args.release)?;
@@ -28,8 +28,9 @@ pub fn run(global: &GlobalArgs, args: &DeployArgs, printer: &Printer) -> Result<
     if !args.dry_run {
         confirmation_possible(&release.env, global.yes)?;
     }
+    let lock_ttl = lock_ttl(|k| std::env::var(k).ok())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(deploy(global, args, printer, &release, selected))
+    runtime.block_on(deploy(global, args, printer, &release, selected, lock_ttl))
 }
 
 /// Every secret the selected objects hold must be set: all missing ones are
@@ -59,6 +60,7 @@ async fn deploy(
     printer: &Printer,
     release: &Release,
     selected: Vec<Manifest>,
+    lock_ttl: std::time::Duration,
 ) -> Result<ExitStatus> {
     let env = &release.env;
     let conn = connect_or_fail(env, global, printer).await?;
@@ -97,6 +99,7 @@ async fn deploy(
             rollback_on_failure: rollback_wanted(args, env),
             bundle_dir: args.bundle_dir.clone(),
             command: command_line(),
+            lock_ttl,
         },
     };
     Ok(pipeline.run(change).await?)

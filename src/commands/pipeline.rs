@@ -64,6 +64,22 @@ pub struct PipelineOptions {
     pub bundle_dir: PathBuf,
     /// The command line, for the lock's holder.
     pub command: String,
+    /// How long the lock outlives its holder's last renewal.
+    pub lock_ttl: Duration,
+}
+
+/// The lock's time to live: [`LOCK_TTL_VAR`] in seconds, else the default.
+/// Read with the other settings, before anything touches the cluster.
+pub fn lock_ttl(lookup: impl Fn(&str) -> Option<String>) -> Result<Duration, Failure> {
+    match lookup(LOCK_TTL_VAR) {
+        None => Ok(lock::DEFAULT_LEASE_DURATION),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+            _ => Err(Failure::invalid(format!(
+                "{LOCK_TTL_VAR}: `{v}` is not a number of seconds greater than zero"
+            ))),
+        },
+    }
 }
 
 /// Everything a deploy or rollback did, for `-o json` and the summary.
@@ -243,12 +259,7 @@ impl Pipeline<'_> {
     /// whose it is and asking. `None` when the namespace does not exist and
     /// `create_namespace` is false.
     async fn take_lock(&self, create_namespace: bool) -> Result<Option<LockGuard>, Failure> {
-        let ttl = std::env::var(LOCK_TTL_VAR)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map(Duration::from_secs)
-            .unwrap_or(lock::DEFAULT_LEASE_DURATION);
+        let ttl = self.options.lock_ttl;
         let holder = LockHolder::current(self.options.command.clone());
         let options = LockOptions {
             lease_duration: ttl,
@@ -821,5 +832,24 @@ pub fn print_plan(printer: &Printer, plan: &[PlannedChange], prunable: &[OwnedOb
     }
     for object in prunable {
         printer.status("- prune", object.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ttl_is_validated_with_the_settings() {
+        assert_eq!(lock_ttl(|_| None).unwrap(), lock::DEFAULT_LEASE_DURATION);
+        assert_eq!(
+            lock_ttl(|_| Some("2".into())).unwrap(),
+            Duration::from_secs(2)
+        );
+        for bad in ["0", "abc", "-1", ""] {
+            let err = lock_ttl(|_| Some(bad.into())).unwrap_err();
+            assert_eq!(err.status, ExitStatus::Invalid, "{bad}");
+            assert!(err.message.contains(LOCK_TTL_VAR), "{}", err.message);
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::ui::Printer;
 
 use super::cluster::{command_line, confirmation_possible, connect_or_fail, skipped_kinds};
-use super::pipeline::{Pipeline, PipelineOptions, rollback_change};
+use super::pipeline::{Pipeline, PipelineOptions, lock_ttl, rollback_change};
 
 pub fn run(global: &GlobalArgs, args: &RollbackArgs, printer: &Printer) -> Result<ExitStatus> {
     let env = super::environment_source(global)
@@ -20,6 +20,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs, printer: &Printer) -> Resul
     if !args.dry_run {
         confirmation_possible(&env, global.yes)?;
     }
+    let lock_ttl = lock_ttl(|k| std::env::var(k).ok())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let status =
         runtime.block_on(async {
@@ -64,6 +65,7 @@ pub fn run(global: &GlobalArgs, args: &RollbackArgs, printer: &Printer) -> Resul
                     rollback_on_failure: false,
                     bundle_dir: ".".into(),
                     command: command_line(),
+                    lock_ttl,
                 },
             };
             pipeline.run(change).await
