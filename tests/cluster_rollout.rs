@@ -55,7 +55,8 @@ async fn client(sim: &KubeSim) -> kube::Client {
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
         .await
         .unwrap();
-    kube::Client::try_from(config).unwrap()
+    // The client fintechctl builds: passing API faults are retried there.
+    fintechctl::cluster::connect::client_with_retries(config).unwrap()
 }
 
 fn m(object: Value) -> Manifest {

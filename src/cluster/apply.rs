@@ -9,7 +9,6 @@
 //! Deployment is what the HPA rule below needs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersion};
@@ -395,7 +394,7 @@ async fn resolve_kinds(
             let Ok(gv) = api_version.parse::<GroupVersion>() else {
                 return (api_version, Ok(None));
             };
-            let resources = match retrying(|| kube::discovery::pinned_group(&client, &gv)).await {
+            let resources = match kube::discovery::pinned_group(&client, &gv).await {
                 Ok(group) => Ok(Some(group.versioned_resources(&gv.version))),
                 Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
                 Err(source) => Err(source),
@@ -576,7 +575,7 @@ impl ApplyJob {
                 // by the first phase.
                 let params = self.params(FIELD_MANAGER);
                 let patch = Patch::Apply(&self.object);
-                let desired = match retrying(|| self.api.patch(&self.name, &params, &patch)).await {
+                let desired = match self.api.patch(&self.name, &params, &patch).await {
                     Ok(result) => serde_json::to_value(&result).ok(),
                     Err(kube::Error::Api(status)) if status.code == 404 => {
                         Some(self.object.clone())
@@ -610,7 +609,8 @@ impl ApplyJob {
     }
 
     async fn live(&self) -> Result<Option<DynamicObject>, JobError> {
-        retrying(|| self.api.get_opt(&self.name))
+        self.api
+            .get_opt(&self.name)
             .await
             .map_err(|e| self.api_error("reading the live object", e))
     }
@@ -644,7 +644,9 @@ impl ApplyJob {
         }
         let params = self.params(FIELD_MANAGER);
         let patch = Patch::Apply(&object);
-        let result = retrying(|| self.api.patch(&self.name, &params, &patch))
+        let result = self
+            .api
+            .patch(&self.name, &params, &patch)
             .await
             .map_err(|e| self.api_error("applying", e))?;
         Ok((live, result))
@@ -665,37 +667,11 @@ impl ApplyJob {
         }
         let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
         let patch = Patch::Apply(&handover);
-        retrying(|| self.api.patch(&self.name, &params, &patch))
+        self.api
+            .patch(&self.name, &params, &patch)
             .await
             .map_err(|e| self.api_error("handing spec.replicas over to the HPA", e))?;
         Ok(())
-    }
-}
-
-/// Attempts of one request before its error counts.
-const ATTEMPTS: u32 = 4;
-
-/// Run an idempotent request (a read, a server-side apply) again when it
-/// fails in a way that usually passes: a 500 or 502 from a busy API server,
-/// or a broken connection. The client already retries 429, 503 and 504
-/// itself, honouring `Retry-After`.
-async fn retrying<T, F, Fut>(mut request: F) -> Result<T, kube::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, kube::Error>>,
-{
-    let mut delay = Duration::from_millis(200);
-    let mut attempt = 1;
-    loop {
-        match request().await {
-            Err(kube::Error::Api(status))
-                if matches!(status.code, 500 | 502) && attempt < ATTEMPTS => {}
-            Err(kube::Error::HyperError(_) | kube::Error::Service(_)) if attempt < ATTEMPTS => {}
-            other => return other,
-        }
-        tokio::time::sleep(delay).await;
-        delay *= 2;
-        attempt += 1;
     }
 }
 
