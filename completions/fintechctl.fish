@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fintechctl_global_optspecs
-    string join \n kubeconfig= context= o/output= yes environments-dir= v/verbose q/quiet color= h/help V/version
+    string join \n o/output= environments-dir= v/verbose q/quiet color= kubeconfig= context= h/help V/version
 end
 
 function __fish_fintechctl_needs_command
@@ -24,8 +24,6 @@ function __fish_fintechctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c fintechctl -n "__fish_fintechctl_needs_command" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
-complete -c fintechctl -n "__fish_fintechctl_needs_command" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -33,7 +31,8 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -l environments-dir 
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_needs_command" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l kubeconfig -d '`fintechctl --kubeconfig PATH deploy …`, as with kubectl: accepted before the command for scripts and aliases; the command\'s own flag wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -l context -d '`fintechctl --context NAME deploy …` (see `kubeconfig`)' -r
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -51,8 +50,6 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l env-fil
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -60,7 +57,6 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l environ
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -68,13 +64,15 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l version
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l timeout -d 'How long to wait for the migration and the rollouts, e.g. 90s, 10m' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
-false\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l timeout -d 'How long the whole command may take (apply, migration, rollouts), e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, in seconds' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
+false\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -83,12 +81,12 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l color -
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l dry-run -d 'Show the plan (server-side dry run) and stop without changing anything'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-prune -d 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -96,9 +94,10 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l versio
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l timeout -d 'How long the migration may take, e.g. 90s, 10m' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l timeout -d 'How long the migration may take, e.g. 90s, 10m' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -113,6 +112,7 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s q -l q
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -120,13 +120,15 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l enviro
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l timeout -d 'How long to wait for the rollouts, e.g. 90s, 10m' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l timeout -d 'How long the whole command may take (apply, migration, rollouts), e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, in seconds' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -134,8 +136,8 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l envir
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l dry-run -d 'Show the plan and stop without changing anything'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l no-prune -d 'Keep live objects the revision does not contain'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l dry-run -d 'Show the plan (server-side dry run) and stop without changing anything'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l no-prune -d 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s v -l verbose -d 'More detail on stderr'
@@ -145,9 +147,10 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l version -
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -155,12 +158,9 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l environme
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -168,7 +168,6 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l en
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

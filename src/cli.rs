@@ -26,21 +26,9 @@ pub struct Cli {
 /// Flags every command shares.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Path to a kubeconfig file (default: `KUBECONFIG`, else the environment's cluster entry)
-    #[arg(long, global = true, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
-
-    /// kubeconfig context to use instead of the environment's cluster entry
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
-
     /// Output format of the data printed on stdout
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-
-    /// Answer yes to confirmations (required for production without a terminal)
-    #[arg(long, global = true)]
-    pub yes: bool,
 
     /// Directory of environment files that replaces the built-in ones
     #[arg(
@@ -62,6 +50,63 @@ pub struct GlobalArgs {
     /// Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// `fintechctl --kubeconfig PATH deploy …`, as with kubectl: accepted
+    /// before the command for scripts and aliases; the command's own flag wins.
+    #[arg(long, hide = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// `fintechctl --context NAME deploy …` (see `kubeconfig`).
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+/// How a command reaches the cluster.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Path to a kubeconfig file (default: `KUBECONFIG`, else the environment's cluster entry)
+    #[arg(long, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// kubeconfig context to use instead of the environment's cluster entry
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Deadline of each API request (a frozen API server fails the command instead of hanging it)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: std::time::Duration,
+}
+
+/// What every command that changes an environment (deploy, rollback) shares.
+#[derive(Debug, Args, Clone)]
+pub struct ChangeArgs {
+    /// Show the plan (server-side dry run) and stop without changing anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How long the whole command may take (apply, migration, rollouts), e.g. 90s, 10m
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Keep live objects the release no longer contains (default: delete them after a successful rollout)
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// Break a deploy lock another run holds (says whose, and asks unless --yes)
+    #[arg(long)]
+    pub force_unlock: bool,
+
+    /// Where the debug bundle of a failed rollout is written
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub bundle_dir: PathBuf,
+
+    /// How long the deploy lock outlives this run's last renewal, in seconds
+    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "SECONDS", default_value = "30", value_parser = parse_lock_ttl)]
+    pub lock_ttl: std::time::Duration,
+
+    /// Answer yes to confirmations (required for production without a terminal)
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,17 +206,15 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
 
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub change: ChangeArgs,
+
     /// Only these components (comma-separated), e.g. api-gateway,ml-service
     #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
     pub only: Vec<String>,
-
-    /// Show the plan (server-side dry run) and stop without changing anything
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// How long to wait for the migration and the rollouts, e.g. 90s, 10m
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
 
     /// Do not run the database migration even though the version changes
     #[arg(long)]
@@ -181,14 +224,6 @@ pub struct DeployArgs {
     #[arg(long)]
     pub force_conflicts: bool,
 
-    /// Keep live objects the release no longer contains (default: delete them after a successful rollout)
-    #[arg(long)]
-    pub no_prune: bool,
-
-    /// Break a deploy lock another run holds (says whose, and asks unless --yes)
-    #[arg(long)]
-    pub force_unlock: bool,
-
     /// On a failed rollout, keep the evidence and roll back to the last successful revision
     /// (default: the environment's `release.rollbackOnFailure`, on for production)
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL", overrides_with = "no_rollback_on_failure")]
@@ -197,10 +232,6 @@ pub struct DeployArgs {
     /// Never roll back automatically
     #[arg(long, overrides_with = "rollback_on_failure")]
     pub no_rollback_on_failure: bool,
-
-    /// Where the debug bundle of a failed rollout is written
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub bundle_dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +239,9 @@ pub struct HistoryArgs {
     /// Environment: local, staging or production (or a file in --environments-dir)
     #[arg(value_name = "ENVIRONMENT")]
     pub environment: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -219,27 +253,20 @@ pub struct RollbackArgs {
     /// Revision to return to (see `fintechctl history`); default: the last successful one before the current
     pub revision: Option<u32>,
 
-    /// Show the plan and stop without changing anything
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
-    /// How long to wait for the rollouts, e.g. 90s, 10m
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub timeout: std::time::Duration,
-
-    /// Keep live objects the revision does not contain
-    #[arg(long)]
-    pub no_prune: bool,
-
-    /// Break a deploy lock another run holds (says whose, and asks unless --yes)
-    #[arg(long)]
-    pub force_unlock: bool,
+    #[command(flatten)]
+    pub change: ChangeArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 
     /// Only these components (comma-separated), e.g. api-gateway,ml-service
     #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
@@ -251,6 +278,9 @@ pub struct MigrateArgs {
     #[command(flatten)]
     pub release: ReleaseArgs,
 
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
     /// Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job
     #[arg(long)]
     pub exec: bool,
@@ -258,15 +288,30 @@ pub struct MigrateArgs {
     /// How long the migration may take, e.g. 90s, 10m
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+
+    /// Answer yes to confirmations (required for production without a terminal)
+    #[arg(long)]
+    pub yes: bool,
 }
 
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d =
-        humantime::parse_duration(s).map_err(|e| format!("{e} (expected e.g. 90s, 10m, 1h)"))?;
+/// A duration such as `90s`, `10m`, `1h30m` or `500ms`, longer than zero.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}`: {e} (expected e.g. 500ms, 90s, 10m, 1h)"))?;
     if d.is_zero() {
-        return Err("must be longer than zero".into());
+        return Err(format!("`{s}`: must be longer than zero"));
     }
     Ok(d)
+}
+
+/// Whole seconds greater than zero (the Lease's unit).
+fn parse_lock_ttl(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(secs) if (1..=86_400).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 1 and 86400"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,7 @@
-//! The exit-code contract (DESIGN.md) and the error type that carries a code
-//! from wherever a failure is classified up to `main`.
+//! The exit-code contract (README, "Exit codes") and the error type that
+//! carries a code up to `main`. Every domain error is classified here, in
+//! one `From<…Error> for Failure` each: the domain modules know nothing of
+//! exit codes, and a command turns any error into a [`Failure`] with `?`.
 
 use std::fmt;
 
@@ -75,4 +77,160 @@ pub fn status_of(err: &anyhow::Error) -> ExitStatus {
         .find_map(|e| e.downcast_ref::<Failure>())
         .map(|f| f.status)
         .unwrap_or(ExitStatus::Failed)
+}
+
+use crate::cluster::apply::ApplyError;
+use crate::cluster::connect::ConnectError;
+use crate::cluster::exec::ExecError;
+use crate::cluster::lock::LockError;
+use crate::cluster::migration::MigrationError;
+use crate::cluster::records::RecordsError;
+use crate::environment::EnvironmentError;
+use crate::release::ReleaseError;
+use crate::secrets::SecretsError;
+
+impl From<EnvironmentError> for Failure {
+    fn from(e: EnvironmentError) -> Self {
+        Failure::invalid(e)
+    }
+}
+
+impl From<SecretsError> for Failure {
+    fn from(e: SecretsError) -> Self {
+        match e {
+            SecretsError::Missing(missing) => {
+                Failure::invalid("missing secrets; set them in the environment or in --env-file")
+                    .with_details(missing)
+            }
+            other => Failure::invalid(other),
+        }
+    }
+}
+
+impl From<ReleaseError> for Failure {
+    fn from(e: ReleaseError) -> Self {
+        let details = e.details();
+        Failure::new(ExitStatus::Invalid, e.to_string()).with_details(details)
+    }
+}
+
+impl From<ConnectError> for Failure {
+    fn from(e: ConnectError) -> Self {
+        // A kubeconfig that cannot be read or has no such context is bad
+        // input; everything else is the cluster or the cloud not answering.
+        let status = match e {
+            ConnectError::Kubeconfig { .. } => ExitStatus::Invalid,
+            _ => ExitStatus::Unreachable,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<ApplyError> for Failure {
+    fn from(err: ApplyError) -> Self {
+        let conflict = |e: &ApplyError| matches!(e, ApplyError::Conflict { .. });
+        let status = match &err {
+            ApplyError::Interrupted { .. } => ExitStatus::Interrupted,
+            ApplyError::Conflict { .. } => ExitStatus::Failed,
+            ApplyError::PhaseFailed { failures, .. } if failures.iter().all(conflict) => {
+                ExitStatus::Failed
+            }
+            _ => ExitStatus::Unreachable,
+        };
+        match err {
+            ApplyError::PhaseFailed {
+                phase, failures, ..
+            } => Failure::new(
+                status,
+                format!(
+                    "{} object(s) of the {} phase failed to apply; later phases were not started",
+                    failures.len(),
+                    phase.name()
+                ),
+            )
+            .with_details(failures.iter().map(ToString::to_string).collect()),
+            other => Failure::new(status, other.to_string()),
+        }
+    }
+}
+
+impl From<RecordsError> for Failure {
+    /// API trouble 3, a revision taken by a concurrent deploy 4, anything else 1.
+    fn from(e: RecordsError) -> Self {
+        let status = match e {
+            RecordsError::Api { .. } => ExitStatus::Unreachable,
+            RecordsError::RevisionTaken { .. } | RecordsError::Exhausted { .. } => {
+                ExitStatus::Refused
+            }
+            RecordsError::Corrupt { .. } | RecordsError::Encode { .. } => ExitStatus::Failed,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<LockError> for Failure {
+    /// A held lock is a refusal (4), a lost one a failed run (1), API trouble 3.
+    fn from(e: LockError) -> Self {
+        let status = match e {
+            LockError::Held { .. } => ExitStatus::Refused,
+            LockError::Lost { .. } => ExitStatus::Failed,
+            LockError::NamespaceMissing { .. } | LockError::Api { .. } => ExitStatus::Unreachable,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<MigrationError> for Failure {
+    /// A migration that runs past its deadline is a failed step (1), like a
+    /// rollout that does; API trouble is 3.
+    fn from(e: MigrationError) -> Self {
+        let status = match e {
+            MigrationError::Timeout { .. } => ExitStatus::Failed,
+            MigrationError::NoName => ExitStatus::Invalid,
+            MigrationError::Api { .. } => ExitStatus::Unreachable,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+impl From<ExecError> for Failure {
+    fn from(e: ExecError) -> Self {
+        let status = match e {
+            ExecError::NoReadyPod { .. } => ExitStatus::Failed,
+            _ => ExitStatus::Unreachable,
+        };
+        Failure::new(status, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_the_contracts() {
+        let codes = [
+            (ExitStatus::Success, 0),
+            (ExitStatus::Failed, 1),
+            (ExitStatus::Invalid, 2),
+            (ExitStatus::Unreachable, 3),
+            (ExitStatus::Refused, 4),
+            (ExitStatus::Interrupted, 130),
+            (ExitStatus::Child(0), 1),
+            (ExitStatus::Child(7), 7),
+            (ExitStatus::Child(300), 255),
+        ];
+        for (status, code) in codes {
+            assert_eq!(status.code(), code, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_migration_timeout_is_a_failure_not_an_unreachable_cluster() {
+        let f = Failure::from(MigrationError::Timeout {
+            job: "db-migrate".into(),
+            timeout: std::time::Duration::from_secs(1),
+        });
+        assert_eq!(f.status, ExitStatus::Failed);
+    }
 }

@@ -1,42 +1,51 @@
-//! Thin entry point: parse, set up output, dispatch, turn errors into exit codes.
+//! Thin entry point: parse, resolve the settings, set up output, dispatch,
+//! turn errors into exit codes.
 
 use clap::Parser;
 
-use fintechctl::cli::{Cli, Command};
+use fintechctl::cli::Cli;
 use fintechctl::commands;
-use fintechctl::exit::{Failure, status_of};
+use fintechctl::exit::ExitStatus;
+use fintechctl::settings::{self, ProcessEnv, Settings};
 use fintechctl::ui::{Printer, Verbosity};
 
 fn main() {
     let cli = Cli::parse();
-    let verbosity = if cli.global.quiet {
-        Verbosity::Quiet
-    } else if cli.global.verbose > 0 {
-        Verbosity::Verbose
-    } else {
-        Verbosity::Normal
-    };
-    let printer = Printer::new(verbosity, cli.global.color);
-
-    let result = match &cli.command {
-        Command::Render(args) => commands::render::run(&cli.global, args, &printer),
-        Command::Deploy(args) => commands::deploy::run(&cli.global, args, &printer),
-        Command::History(args) => commands::history::run(&cli.global, args, &printer),
-        Command::Rollback(args) => commands::rollback::run(&cli.global, args, &printer),
-        Command::Diff(args) => commands::diff::run(&cli.global, args, &printer),
-        Command::Migrate(args) => commands::migrate::run(&cli.global, args, &printer),
-        Command::Completions(args) => commands::completions::run(args, &printer),
-    };
-    let status = match result {
-        Ok(status) => status,
-        Err(err) => {
-            let status = status_of(&err);
-            match err.chain().find_map(|e| e.downcast_ref::<Failure>()) {
-                Some(failure) => printer.error(&failure.message, &failure.details),
-                None => printer.error(format!("{err:#}"), &[]),
+    let process = ProcessEnv::capture();
+    let status = match settings::resolve(&cli, &process) {
+        Err(failure) => {
+            let verbosity = if cli.global.quiet {
+                Verbosity::Quiet
+            } else {
+                Verbosity::Normal
+            };
+            let printer = Printer::new(verbosity, cli.global.color);
+            printer.error(&failure.message, &failure.details);
+            failure.status
+        }
+        Ok((common, settings)) => {
+            let printer = Printer::new(common.verbosity, common.color);
+            printer.redact_with(common.redactor.clone());
+            let result = match &settings {
+                Settings::Render(s) => commands::render::run(s, &common, &printer),
+                Settings::Deploy(s) => commands::deploy::run(s, &common, &printer),
+                Settings::History(s) => commands::history::run(s, &common, &printer),
+                Settings::Rollback(s) => commands::rollback::run(s, &common, &printer),
+                Settings::Diff(s) => commands::diff::run(s, &common, &printer),
+                Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
+                Settings::Completions(shell) => commands::completions::run(*shell, &printer),
+            };
+            match result {
+                Ok(status) => status,
+                Err(failure) => {
+                    printer.error(&failure.message, &failure.details);
+                    failure.status
+                }
             }
-            status
         }
     };
-    std::process::exit(status.code());
+    std::process::exit(match status {
+        ExitStatus::Child(_) => status.code(),
+        other => other.code(),
+    });
 }

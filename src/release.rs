@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::environment::{Environment, EnvironmentError, EnvironmentSource};
+use crate::redact::DigestKey;
 use crate::render::Manifest;
 use crate::render::engine::{self, RenderError, RenderInput};
 use crate::render::policy::{self, Finding, PolicyOptions, Severity};
@@ -23,7 +24,7 @@ pub struct ReleaseRequest {
 }
 
 /// A release ready to print or apply.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Release {
     pub env: Environment,
     pub version: String,
@@ -32,6 +33,9 @@ pub struct Release {
     pub manifests: Vec<Manifest>,
     /// Policy warnings (errors fail the resolution).
     pub warnings: Vec<Finding>,
+    /// Things the resolution decided that the user should hear about
+    /// (a default version used).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +76,7 @@ impl Release {
             env: &env,
             version: &version,
             secrets: &secrets,
+            digest_key: None,
         })?;
 
         let violations: Vec<String> = schema::validate(&manifests)
@@ -98,7 +103,14 @@ impl Release {
             secrets,
             manifests,
             warnings,
+            notes: Vec::new(),
         })
+    }
+
+    /// Fills in the pod templates' secret digests with the environment's
+    /// key (fetched from the cluster at deploy; see `cluster::digest_key`).
+    pub fn key_digests(&mut self, key: &DigestKey) {
+        engine::annotate_secret_digests(&mut self.manifests, Some(key));
     }
 
     /// Component names present in the set, sorted.

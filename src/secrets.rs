@@ -62,7 +62,7 @@ impl SecretString {
 
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(crate::render::manifest::REDACTED)
+        f.write_str(crate::redact::REDACTED)
     }
 }
 
@@ -190,6 +190,16 @@ impl SecretValues {
 
     pub fn get(&self, template_key: &str) -> Option<&SecretString> {
         self.values.get(template_key).and_then(Option::as_ref)
+    }
+
+    /// Every value that is set and secret (the TLS certificate is public;
+    /// its key is not), for the redactor that scrubs output.
+    pub fn exposed_values(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .values()
+            .flatten()
+            .chain(self.tls_key.as_ref())
+            .map(SecretString::expose)
     }
 }
 

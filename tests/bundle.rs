@@ -129,7 +129,12 @@ async fn bundle_of_a_crash_loop_keeps_the_previous_log_and_the_backoff_event() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let path = bundle::write(&collected, &dir.path().join("bundles")).unwrap();
+    let path = bundle::write(
+        &collected,
+        &dir.path().join("bundles"),
+        &fintechctl::redact::Redactor::default(),
+    )
+    .unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         name.starts_with("fintechctl-debug-production-") && name.ends_with("Z.json"),

@@ -22,7 +22,8 @@ async fn client(sim: &KubeSim) -> kube::Client {
         .await
         .unwrap();
     // The client fintechctl builds: passing API faults are retried there.
-    fintechctl::cluster::connect::client_with_retries(config).unwrap()
+    fintechctl::cluster::connect::client_with_retries(config, std::time::Duration::from_secs(10))
+        .unwrap()
 }
 
 fn m(object: Value) -> Manifest {

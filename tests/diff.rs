@@ -92,7 +92,8 @@ async fn a_changed_secret_shows_digests_never_values() {
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let diffs: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let diffs: Vec<serde_json::Value> = report["objects"].as_array().cloned().unwrap();
     assert!(
         diffs
             .iter()

@@ -50,6 +50,7 @@ fn short() -> LockOptions {
     LockOptions {
         lease_duration: Duration::from_secs(2),
         force: false,
+        on_lost: None,
     }
 }
 

@@ -35,20 +35,24 @@ pub enum CloudError {
     },
 }
 
-/// Where fintechctl keeps an environment's kubeconfig:
-/// `$FINTECHCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/fintechctl`, else `~/.cache/fintechctl`.
-pub fn kubeconfig_path(environment: &str) -> PathBuf {
-    cache_dir().join(format!("kubeconfig-{environment}"))
+/// Where fintechctl keeps an environment's kubeconfig, in its cache
+/// directory (see [`cache_dir`]).
+pub fn kubeconfig_path(cache_dir: &Path, environment: &str) -> PathBuf {
+    cache_dir.join(format!("kubeconfig-{environment}"))
 }
 
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("FINTECHCTL_CACHE_DIR") {
+/// fintechctl's cache directory: `$FINTECHCTL_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/fintechctl`, else `~/.cache/fintechctl` (read through
+/// `lookup`, the process environment, with the other settings).
+pub fn cache_dir(lookup: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+    if let Some(dir) = get("FINTECHCTL_CACHE_DIR") {
         return PathBuf::from(dir);
     }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+    if let Some(dir) = get("XDG_CACHE_HOME") {
         return PathBuf::from(dir).join("fintechctl");
     }
-    let home = std::env::var_os("HOME")
+    let home = get("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
     home.join(".cache").join("fintechctl")

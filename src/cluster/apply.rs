@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::{ApiResource, GroupVersion};
-use kube::discovery::{ApiCapabilities, Scope};
+use kube::core::ApiResource;
+
+use super::kinds::ServedKinds;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -42,6 +43,8 @@ pub struct ApplyOptions {
     /// When this turns `true` (Ctrl-C), the apply finishes the phase in
     /// progress and stops before the next one: never half a phase.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// The run's discovery cache (a fresh one when `None`).
+    pub kinds: Option<ServedKinds>,
 }
 
 /// What an apply did to one object.
@@ -180,7 +183,11 @@ pub async fn apply_set(
     reporter: &dyn ApplyReporter,
 ) -> Result<Vec<AppliedObject>, ApplyError> {
     let (to_apply, skipped) = split_skipped(manifests, &opts.skip_kinds);
-    let kinds = resolve_kinds(client, &to_apply).await?;
+    let served = opts
+        .kinds
+        .clone()
+        .unwrap_or_else(|| ServedKinds::new(client));
+    let kinds = resolve_kinds(&served, &to_apply).await?;
     let targets = prepare(client, &to_apply, &kinds)?;
     let hpa_targets = hpa_scaled_deployments(&to_apply);
 
@@ -266,6 +273,9 @@ pub enum PlannedAction {
     Change,
     Unchanged,
     Skip,
+    /// A Secret whose values were not given (a dry run without them):
+    /// whether it changes cannot be known.
+    Unknown,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -282,6 +292,10 @@ pub struct PlannedChange {
     /// Holds secret values: only ever shown through `render::diff`, which masks them.
     #[serde(skip)]
     pub live: Option<Value>,
+    /// The change as a unified diff, secret values masked (filled in by
+    /// the caller, who holds the digest key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
     /// What the object would be after the apply: the server's dry-run result,
     /// or the applied manifest when the namespace does not exist yet.
     #[serde(skip)]
@@ -297,7 +311,11 @@ pub async fn plan(
     opts: &ApplyOptions,
 ) -> Result<Vec<PlannedChange>, ApplyError> {
     let (to_apply, skipped) = split_skipped(manifests, &opts.skip_kinds);
-    let kinds = resolve_kinds(client, &to_apply).await?;
+    let served = opts
+        .kinds
+        .clone()
+        .unwrap_or_else(|| ServedKinds::new(client));
+    let kinds = resolve_kinds(&served, &to_apply).await?;
     let targets = prepare(client, &to_apply, &kinds)?;
     let hpa_targets = hpa_scaled_deployments(&to_apply);
 
@@ -345,6 +363,7 @@ pub async fn plan(
         action: PlannedAction::Skip,
         fields: Vec::new(),
         live: None,
+        diff: None,
         desired: None,
     }));
     Ok(changes)
@@ -353,8 +372,9 @@ pub async fn plan(
 /// Whether the API server serves `group/version` `kind` (an optional CRD
 /// such as the VerticalPodAutoscaler). Any failure to find out counts as no.
 pub async fn crd_available(client: &kube::Client, group: &str, version: &str, kind: &str) -> bool {
-    let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
-    kube::discovery::pinned_kind(client, &gvk).await.is_ok()
+    ServedKinds::new(client)
+        .serves(&format!("{group}/{version}"), kind)
+        .await
 }
 
 fn split_skipped<'a>(
@@ -380,58 +400,33 @@ fn skipped_object(manifest: &Manifest) -> AppliedObject {
 /// Discovery of every apiVersion the set uses, one request per
 /// group/version, all at once.
 async fn resolve_kinds(
-    client: &kube::Client,
+    kinds: &ServedKinds,
     manifests: &[&Manifest],
 ) -> Result<HashMap<KindKey, ResolvedKind>, ApplyError> {
-    let api_versions: BTreeSet<String> = manifests
-        .iter()
-        .map(|m| m.api_version().to_string())
-        .collect();
-    let mut lookups = JoinSet::new();
-    for api_version in api_versions {
-        let client = client.clone();
-        lookups.spawn(async move {
-            let Ok(gv) = api_version.parse::<GroupVersion>() else {
-                return (api_version, Ok(None));
-            };
-            let resources = match kube::discovery::pinned_group(&client, &gv).await {
-                Ok(group) => Ok(Some(group.versioned_resources(&gv.version))),
-                Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-                Err(source) => Err(source),
-            };
-            (api_version, resources)
-        });
-    }
-    let mut served: HashMap<String, Vec<(ApiResource, ApiCapabilities)>> = HashMap::new();
-    while let Some(joined) = lookups.join_next().await {
-        let (api_version, resources) =
-            joined.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        match resources {
-            Ok(resources) => {
-                served.insert(api_version, resources.unwrap_or_default());
-            }
-            Err(source) => {
-                return Err(ApplyError::Discovery {
-                    api_version,
-                    source: Box::new(source),
-                });
-            }
-        }
-    }
-
-    let mut kinds = HashMap::new();
+    kinds
+        .prefetch(manifests.iter().map(|m| m.api_version()))
+        .await
+        .map_err(|(api_version, source)| ApplyError::Discovery {
+            api_version,
+            source: Box::new(source),
+        })?;
+    let mut resolved = HashMap::new();
     for manifest in manifests {
         let key = (
             manifest.api_version().to_string(),
             manifest.kind().to_string(),
         );
-        if kinds.contains_key(&key) {
+        if resolved.contains_key(&key) {
             continue;
         }
-        let found = served
-            .get(manifest.api_version())
-            .and_then(|resources| resources.iter().find(|(ar, _)| ar.kind == manifest.kind()));
-        let Some((resource, caps)) = found else {
+        let found = kinds
+            .find(manifest.api_version(), manifest.kind())
+            .await
+            .map_err(|source| ApplyError::Discovery {
+                api_version: manifest.api_version().to_string(),
+                source: Box::new(source),
+            })?;
+        let Some(found) = found else {
             return Err(ApplyError::UnknownKind {
                 object: manifest.display(),
                 template: manifest.template.clone(),
@@ -439,15 +434,15 @@ async fn resolve_kinds(
                 kind: manifest.kind().to_string(),
             });
         };
-        kinds.insert(
+        resolved.insert(
             key,
             ResolvedKind {
-                resource: resource.clone(),
-                namespaced: matches!(caps.scope, Scope::Namespaced),
+                resource: found.resource,
+                namespaced: found.namespaced,
             },
         );
     }
-    Ok(kinds)
+    Ok(resolved)
 }
 
 /// A manifest with the API handle to apply it through.
@@ -604,6 +599,7 @@ impl ApplyJob {
             action,
             fields,
             live,
+            diff: None,
             desired,
         })
     }

@@ -28,7 +28,6 @@ use serde_json::Value;
 
 use super::diagnosis::FailureCard;
 use super::{events, logs};
-use crate::render::manifest::REDACTED;
 
 /// Log lines kept per container instance.
 pub const BUNDLE_LOG_LINES: i64 = 200;
@@ -39,6 +38,7 @@ const NEWEST_PODS: usize = 3;
 
 /// Everything collected about a failed rollout.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DebugBundle {
     pub environment: String,
     pub namespace: String,
@@ -59,6 +59,7 @@ pub struct DebugBundle {
 
 /// One pod's evidence.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodEvidence {
     pub name: String,
     /// The Pod as the API server returned it, `managedFields` removed and
@@ -173,11 +174,20 @@ pub async fn collect(
 /// `fintechctl-debug-<env>-<YYYYmmddTHHMMSSZ>.json` (pretty JSON), atomically:
 /// a temp file in the same directory, fsynced, then linked or renamed. An existing
 /// bundle of the same second is never overwritten (`-2`, `-3`... is added).
-pub fn write(bundle: &DebugBundle, dir: &Path) -> Result<PathBuf, BundleError> {
+///
+/// Written readable by its owner only (0600): logs and pod specs are the
+/// kind of thing that holds what should not be shared, and every string is
+/// scrubbed of the secret values `redactor` knows first.
+pub fn write(
+    bundle: &DebugBundle,
+    dir: &Path,
+    redactor: &crate::redact::Redactor,
+) -> Result<PathBuf, BundleError> {
     let mut value = serde_json::to_value(bundle).map_err(|source| BundleError::Serialize {
         path: dir.to_path_buf(),
         source,
     })?;
+    redactor.scrub_json(&mut value);
     // The pods were masked when collected; a bundle built by hand is masked here.
     if let Some(pods) = value.get_mut("pods").and_then(Value::as_array_mut) {
         for pod in pods {
@@ -240,11 +250,7 @@ fn write_atomically(
         source,
     };
     let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .map_err(io_error)?;
+        let mut file = crate::files::open_private(&temp, 0o600).map_err(io_error)?;
         fill(&mut file).map_err(|failure| match failure {
             WriteFailure::Io(source) => io_error(source),
             WriteFailure::Json(source) => BundleError::Serialize {
@@ -311,66 +317,9 @@ impl From<serde_json::Error> for WriteFailure {
     }
 }
 
-/// Mask what must never be written: Secret `data`/`stringData`, literal env
-/// values whose names look secret, the last-applied annotation (a copy of
-/// the object as applied), and drop `managedFields` (noise). Applies to
-/// nested objects too (a pod template, a List).
+/// Mask what must never be written (see [`crate::redact::mask_for_sharing`]).
 pub fn mask_object(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("managedFields");
-                if let Some(annotations) =
-                    meta.get_mut("annotations").and_then(Value::as_object_mut)
-                {
-                    annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-                }
-            }
-            if map.get("kind").and_then(Value::as_str) == Some("Secret") {
-                for field in ["data", "stringData"] {
-                    if let Some(data) = map.get_mut(field).and_then(Value::as_object_mut) {
-                        for v in data.values_mut() {
-                            *v = Value::String(REDACTED.to_string());
-                        }
-                    }
-                }
-            }
-            if let Some(env) = map.get_mut("env").and_then(Value::as_array_mut) {
-                for var in env.iter_mut().filter_map(Value::as_object_mut) {
-                    let secret = var
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .is_some_and(looks_secret);
-                    if secret && var.get("value").is_some_and(|v| !v.is_null()) {
-                        var.insert("value".into(), Value::String(REDACTED.to_string()));
-                    }
-                }
-            }
-            for v in map.values_mut() {
-                mask_object(v);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(mask_object),
-        _ => {}
-    }
-}
-
-/// Whether an environment variable's name suggests its value is a secret.
-fn looks_secret(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "CREDENTIAL",
-        "PRIVATE",
-    ]
-    .iter()
-    .any(|word| name.contains(word))
-        || name.ends_with("KEY")
-        || name.ends_with("DSN")
-        || name.ends_with("_URL") && name.contains("DATABASE")
+    crate::redact::mask_for_sharing(value);
 }
 
 /// A `kubectl describe pod`-like text.
@@ -960,11 +909,11 @@ mod tests {
             !text.contains("hunter2") && !text.contains("aHVudGVyMg=="),
             "{text}"
         );
-        assert_eq!(secret["data"]["a"], REDACTED);
+        assert_eq!(secret["data"]["a"], crate::redact::REDACTED);
 
         let mut list = json!({"items": [{"kind": "Secret", "data": {"a": "aHVudGVyMg=="}}]});
         mask_object(&mut list);
-        assert_eq!(list["items"][0]["data"]["a"], REDACTED);
+        assert_eq!(list["items"][0]["data"]["a"], crate::redact::REDACTED);
     }
 
     #[test]
@@ -976,10 +925,10 @@ mod tests {
             "github_token",
             "SENTRY_DSN",
         ] {
-            assert!(looks_secret(name), "{name}");
+            assert!(crate::redact::looks_secret(name), "{name}");
         }
         for name in ["LOG_LEVEL", "POSTGRES_HOST", "KEYCLOAK_REALM_NAME"] {
-            assert!(!looks_secret(name), "{name}");
+            assert!(!crate::redact::looks_secret(name), "{name}");
         }
     }
 
@@ -1052,7 +1001,7 @@ mod tests {
     #[test]
     fn write_creates_the_directory_masks_and_never_overwrites() {
         let dir = scratch_dir("write").join("nested");
-        let path = write(&bundle(), &dir).unwrap();
+        let path = write(&bundle(), &dir, &crate::redact::Redactor::default()).unwrap();
         assert_eq!(
             path,
             dir.join("fintechctl-debug-staging-20261126T134523Z.json")
@@ -1063,7 +1012,7 @@ mod tests {
         let read: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(read["revision"], 7);
 
-        let second = write(&bundle(), &dir).unwrap();
+        let second = write(&bundle(), &dir, &crate::redact::Redactor::default()).unwrap();
         assert_eq!(
             second,
             dir.join("fintechctl-debug-staging-20261126T134523Z-2.json")

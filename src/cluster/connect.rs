@@ -3,7 +3,7 @@
 //! server's version checked, so an unreachable or unsupported cluster fails
 //! before anything is written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kube::Client;
@@ -14,14 +14,38 @@ use crate::environment::{Environment, Provider};
 
 /// Oldest Kubernetes minor the manifests support (the runbook: 1.28+).
 pub const MIN_MINOR: u32 = 28;
-/// How long the first API call may take before the cluster counts as unreachable.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A kubeconfig larger than this is refused before it is parsed.
+pub const MAX_KUBECONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The access flags the user gave.
-#[derive(Debug, Clone, Default)]
-pub struct AccessFlags {
+/// Where the kubeconfig comes from and how long a request may take: the
+/// settings resolve it from the flags and the process environment.
+#[derive(Debug, Clone)]
+pub struct ClusterAccess {
+    /// `--kubeconfig`.
     pub kubeconfig: Option<PathBuf>,
+    /// `--context`.
     pub context: Option<String>,
+    /// The files `KUBECONFIG` names (`:`-separated), when it is set.
+    pub kubeconfig_env: Vec<PathBuf>,
+    /// `~/.kube/config`, kubectl's default.
+    pub default_kubeconfig: PathBuf,
+    /// fintechctl's cache directory (the cloud CLIs' kubeconfigs).
+    pub cache_dir: PathBuf,
+    /// Deadline of each request for its response to start.
+    pub request_timeout: Duration,
+}
+
+impl Default for ClusterAccess {
+    fn default() -> Self {
+        Self {
+            kubeconfig: None,
+            context: None,
+            kubeconfig_env: Vec::new(),
+            default_kubeconfig: PathBuf::from(".kube/config"),
+            cache_dir: std::env::temp_dir().join("fintechctl"),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A reachable cluster.
@@ -30,6 +54,8 @@ pub struct Connection {
     pub client: Client,
     /// Where the access came from, for plans and confirmations.
     pub source: String,
+    /// The API server's URL, for messages about losing it.
+    pub server: String,
     pub server_version: String,
 }
 
@@ -37,45 +63,88 @@ pub struct Connection {
 pub enum ConnectError {
     #[error(transparent)]
     Cloud(#[from] CloudError),
-    #[error("cannot load kubeconfig{}: {message}", path.as_ref().map(|p| format!(" `{p}`")).unwrap_or_default())]
+    #[error("cannot load kubeconfig{}: {message}{}", path.as_ref().map(|p| format!(" `{p}`")).unwrap_or_default(), hint.as_ref().map(|h| format!("\n  hint: {h}")).unwrap_or_default())]
     Kubeconfig {
         path: Option<String>,
         message: String,
+        hint: Option<String>,
     },
-    #[error("cannot reach the cluster ({source_desc}): {message}")]
+    #[error("cannot reach the cluster at {server} ({source_desc}): {message}")]
     Unreachable {
+        server: String,
         source_desc: String,
         message: String,
     },
-    #[error("the cluster runs Kubernetes {version}; fintechctl supports 1.{MIN_MINOR} and newer")]
-    Unsupported { version: String },
+    #[error(
+        "the cluster at {server} runs Kubernetes {version}; fintechctl supports 1.{MIN_MINOR} and newer"
+    )]
+    Unsupported { server: String, version: String },
 }
 
 /// Builds a client for `env` and checks the server answers with a supported version.
-pub async fn connect(env: &Environment, flags: &AccessFlags) -> Result<Connection, ConnectError> {
-    let explicit = flags.kubeconfig.is_some()
-        || flags.context.is_some()
-        || std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty());
+pub async fn connect(
+    env: &Environment,
+    access: &ClusterAccess,
+) -> Result<Connection, ConnectError> {
+    let explicit = access.kubeconfig.is_some()
+        || access.context.is_some()
+        || !access.kubeconfig_env.is_empty();
+    let hint_context = |ctx: &str| {
+        format!(
+            "environment `{}` uses context `{ctx}`; pass --kubeconfig PATH and/or --context NAME to use another",
+            env.name
+        )
+    };
     let (kubeconfig, path, context, source) = if explicit {
-        let (kubeconfig, path) = match &flags.kubeconfig {
-            Some(path) => (
-                Kubeconfig::read_from(path),
-                Some(path.display().to_string()),
+        let (kubeconfig, path) = match &access.kubeconfig {
+            Some(path) => (read_kubeconfig(path), Some(path.display().to_string())),
+            None if !access.kubeconfig_env.is_empty() => (
+                read_merged(&access.kubeconfig_env),
+                Some(
+                    access
+                        .kubeconfig_env
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(":"),
+                ),
             ),
-            None => (Kubeconfig::read(), None),
+            None => (
+                read_kubeconfig(&access.default_kubeconfig),
+                Some(access.default_kubeconfig.display().to_string()),
+            ),
         };
-        let source = match (&flags.context, &path) {
+        let source = match (&access.context, &access.kubeconfig) {
             (Some(c), _) => format!("context `{c}`"),
-            (None, Some(p)) => format!("kubeconfig `{p}`"),
+            (None, Some(p)) => format!("kubeconfig `{}`", p.display()),
             (None, None) => "KUBECONFIG".to_string(),
         };
-        (kubeconfig, path, flags.context.clone(), source)
+        (kubeconfig, path, access.context.clone(), source)
     } else if env.cluster.provider == Provider::Kubeconfig {
         let context = env.cluster.context.clone();
         let source = format!("context `{}`", context.as_deref().unwrap_or("(current)"));
-        (Kubeconfig::read(), None, context, source)
+        let path = access.default_kubeconfig.display().to_string();
+        let read = read_kubeconfig(&access.default_kubeconfig).map_err(|message| {
+            (
+                message,
+                Some(match &context {
+                    Some(ctx) => hint_context(ctx),
+                    None => "pass --kubeconfig PATH to use another file".to_string(),
+                }),
+            )
+        });
+        match read {
+            Ok(k) => (Ok(k), Some(path), context, source),
+            Err((message, hint)) => {
+                return Err(ConnectError::Kubeconfig {
+                    path: Some(path),
+                    message,
+                    hint,
+                });
+            }
+        }
     } else {
-        let path = cloud::kubeconfig_path(&env.name);
+        let path = cloud::kubeconfig_path(&access.cache_dir, &env.name);
         cloud::fetch_credentials(&env.cluster, &path).await?;
         let source = format!(
             "{} cluster `{}`",
@@ -83,65 +152,163 @@ pub async fn connect(env: &Environment, flags: &AccessFlags) -> Result<Connectio
             env.cluster.name.as_deref().unwrap_or_default()
         );
         (
-            Kubeconfig::read_from(&path),
+            read_kubeconfig(&path),
             Some(path.display().to_string()),
             None,
             source,
         )
     };
-    let kubeconfig = kubeconfig.map_err(|e| ConnectError::Kubeconfig {
+    let kubeconfig = kubeconfig.map_err(|message| ConnectError::Kubeconfig {
         path: path.clone(),
-        message: e.to_string(),
+        message,
+        hint: None,
     })?;
+    if let Some(ctx) = &context
+        && !kubeconfig.contexts.iter().any(|c| &c.name == ctx)
+    {
+        let known: Vec<&str> = kubeconfig
+            .contexts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        return Err(ConnectError::Kubeconfig {
+            path,
+            message: format!(
+                "it has no context `{ctx}` (contexts: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+            hint: (env.cluster.context.as_deref() == Some(ctx.as_str())
+                && access.context.is_none())
+            .then(|| hint_context(ctx)),
+        });
+    }
     let options = KubeConfigOptions {
         context,
         ..Default::default()
     };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| ConnectError::Kubeconfig {
             path,
             message: e.to_string(),
+            hint: None,
         })?;
-    let client = client_with_retries(config).map_err(|e| ConnectError::Unreachable {
-        source_desc: source.clone(),
-        message: e.to_string(),
+    config.connect_timeout = Some(access.request_timeout.min(Duration::from_secs(10)));
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let client = client_with_retries(config, access.request_timeout).map_err(|e| {
+        ConnectError::Unreachable {
+            server: server.clone(),
+            source_desc: source.clone(),
+            message: describe_error(&e),
+        }
     })?;
-    let info = match tokio::time::timeout(CONNECT_TIMEOUT, client.apiserver_version()).await {
+    let info = match tokio::time::timeout(access.request_timeout, client.apiserver_version()).await
+    {
         Ok(Ok(info)) => info,
         Ok(Err(e)) => {
             return Err(ConnectError::Unreachable {
+                server,
                 source_desc: source,
-                message: super::api_message(&e),
+                message: describe_error(&e),
             });
         }
         Err(_) => {
             return Err(ConnectError::Unreachable {
+                server,
                 source_desc: source,
-                message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+                message: format!(
+                    "no answer within {} (--request-timeout)",
+                    crate::human::duration(access.request_timeout)
+                ),
             });
         }
     };
     let version = info.git_version.clone();
     let minor: u32 = info.minor.trim_end_matches('+').parse().unwrap_or(0);
     if info.major != "1" || minor < MIN_MINOR {
-        return Err(ConnectError::Unsupported { version });
+        return Err(ConnectError::Unsupported { server, version });
     }
     Ok(Connection {
         client,
         source,
+        server,
         server_version: version,
     })
 }
 
+/// Reads a kubeconfig file, at most [`MAX_KUBECONFIG_BYTES`]; the message
+/// is the cause only (callers name the file).
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, String> {
+    let text = crate::files::read_capped(path, MAX_KUBECONFIG_BYTES).map_err(|e| e.cause())?;
+    Kubeconfig::from_yaml(&text).map_err(|e| format!("not a kubeconfig: {e}"))
+}
+
+/// `KUBECONFIG=a:b`: the files merged as kubectl merges them (first wins);
+/// missing files are skipped, as kubectl does.
+fn read_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        if !path.exists() {
+            continue;
+        }
+        let next = read_kubeconfig(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        merged = Some(match merged {
+            None => next,
+            Some(m) => m.merge(next).map_err(|e| e.to_string())?,
+        });
+    }
+    merged.ok_or_else(|| "none of the files KUBECONFIG names exists".to_string())
+}
+
+/// A client error as a person reads it: the API server's message for an
+/// API error; for a transport error the innermost cause in plain words
+/// (`connection refused`), not the client library's wrapper names.
+pub fn describe_error(error: &kube::Error) -> String {
+    if let kube::Error::Api(_) = error {
+        return super::api_message(error);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    let mut io_kind = None;
+    let mut innermost = error.to_string();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        if e.downcast_ref::<tower::timeout::error::Elapsed>().is_some() {
+            return "no answer within the request deadline (--request-timeout)".to_string();
+        }
+        innermost = e.to_string();
+        source = e.source();
+    }
+    match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_string(),
+        Some(std::io::ErrorKind::ConnectionReset) => "connection reset by the server".to_string(),
+        Some(std::io::ErrorKind::TimedOut) => "connection timed out".to_string(),
+        Some(std::io::ErrorKind::NotFound) => format!("not found: {innermost}"),
+        _ => innermost,
+    }
+}
+
 /// A client whose requests survive a passing fault: see [`TransientRetry`].
-pub fn client_with_retries(mut config: Config) -> Result<Client, kube::Error> {
+pub fn client_with_retries(mut config: Config, deadline: Duration) -> Result<Client, kube::Error> {
     // Replaces kube's default (up to 15 retries, delays up to 1000 s):
     // fintechctl must fail in seconds when the API server stays broken.
     config.default_retry = false;
     let builder = kube::client::ClientBuilder::try_from(config)?;
-    // Retry needs a cloneable service; the buffer makes the stack one.
+    // Each attempt must see its response start within `deadline` (a frozen
+    // API server accepts connections and never answers); a deadline that
+    // passed is not retried. Retry needs a cloneable service; the buffer
+    // makes the stack one.
     Ok(builder
+        .with_layer(&tower::timeout::TimeoutLayer::new(deadline))
         .with_layer(&tower::buffer::BufferLayer::new(1024))
         .with_layer(&tower::retry::RetryLayer::new(TransientRetry::default()))
         .build())
@@ -208,6 +375,9 @@ impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B
                     .map(|secs| Duration::from_secs(secs).min(MAX_RETRY_AFTER))
                     .unwrap_or_else(|| self.backoff())
             }
+            // A request that saw no answer within its deadline is not sent
+            // again: the server is stuck, and waiting again only hides it.
+            Err(e) if e.is::<tower::timeout::error::Elapsed>() => return None,
             Err(_) if idempotent(req) => self.backoff(),
             Err(_) => return None,
         };

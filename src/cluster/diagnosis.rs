@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ContainerState, ContainerStatus, Event, Pod};
 use k8s_openapi::jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{events, logs};
 
@@ -37,7 +37,7 @@ impl Default for Thresholds {
 }
 
 /// The kinds of failure a rollout is stopped for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     /// ErrImagePull, ImagePullBackOff, InvalidImageName.
@@ -76,6 +76,7 @@ pub enum LogSource {
 
 /// One reason a workload's rollout cannot succeed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Problem {
     pub kind: ProblemKind,
     /// Kubernetes' own word for it: `ImagePullBackOff`, `OOMKilled`, `FailedCreate`...
@@ -385,8 +386,10 @@ fn container_of_field_path(field_path: Option<&str>) -> Option<String> {
 }
 
 /// Everything on-call needs to see about one failed workload, gathered
-/// before anything (a rollback, a retry) destroys the evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// before anything (a rollback, a retry) destroys the evidence. (Release
+/// records written before the camelCase keys still load: `exit_code`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FailureCard {
     /// `Deployment/api-gateway`.
     pub workload: String,
@@ -396,13 +399,17 @@ pub struct FailureCard {
     pub reason: String,
     /// The kubelet's or controller's message, verbatim.
     pub message: String,
+    #[serde(alias = "exit_code")]
     pub exit_code: Option<i32>,
     /// The last log lines (of the crashed instance for a crash loop).
+    #[serde(default)]
     pub logs: Vec<String>,
     /// Recent warning events of the pod (without a pod: of the object the
     /// problem was seen on, else of the workload).
+    #[serde(default)]
     pub events: Vec<String>,
     /// Evidence that could not be fetched, and why (the card is still useful).
+    #[serde(default)]
     pub missing: Vec<String>,
 }
 

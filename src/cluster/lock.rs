@@ -32,6 +32,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, ObjectMeta, PostParams, Preconditions};
 
+use crate::interrupt::{Stop, StopReason};
 use crate::render::labels;
 
 /// The Lease's name, the same in every namespace.
@@ -58,13 +59,13 @@ pub struct LockHolder {
 }
 
 impl LockHolder {
-    /// This process, about to run `command`, from now.
-    pub fn current(command: impl Into<String>) -> Self {
+    /// This process (`identity`), from now.
+    pub fn current(identity: &crate::identity::Identity) -> Self {
         Self {
-            user: super::records::current_user(|name| std::env::var(name).ok()),
-            host: super::records::current_host(),
-            pid: std::process::id(),
-            command: command.into(),
+            user: identity.user.clone(),
+            host: identity.host.clone(),
+            pid: identity.pid,
+            command: identity.command.clone(),
             since: Timestamp::now(),
         }
     }
@@ -119,6 +120,10 @@ pub struct LockOptions {
     pub lease_duration: Duration,
     /// Take over a live lock (the caller has shown whose it is and asked).
     pub force: bool,
+    /// Told to stop, with [`StopReason::LockLost`], the moment renewal
+    /// finds the lock taken over (or cannot renew it within its lifetime):
+    /// the run stops before its next write.
+    pub on_lost: Option<Stop>,
 }
 
 impl Default for LockOptions {
@@ -126,6 +131,7 @@ impl Default for LockOptions {
         Self {
             lease_duration: DEFAULT_LEASE_DURATION,
             force: false,
+            on_lost: None,
         }
     }
 }
@@ -160,19 +166,6 @@ pub enum LockError {
         #[source]
         source: Box<kube::Error>,
     },
-}
-
-impl LockError {
-    /// The exit status DESIGN.md gives this failure: a held lock is a
-    /// refusal (4), a lost one a failed run (1), API trouble 3.
-    pub fn exit_status(&self) -> crate::exit::ExitStatus {
-        use crate::exit::ExitStatus;
-        match self {
-            LockError::Held { .. } => ExitStatus::Refused,
-            LockError::Lost { .. } => ExitStatus::Failed,
-            LockError::NamespaceMissing { .. } | LockError::Api { .. } => ExitStatus::Unreachable,
-        }
-    }
 }
 
 /// The lock, held. Renewed in the background until [`LockGuard::release`].
@@ -539,8 +532,9 @@ fn start(
     let renewal = tokio::spawn(renew(
         api.clone(),
         state.clone(),
-        opts.lease_duration / 3,
+        opts.lease_duration,
         stopped,
+        opts.on_lost.clone(),
     ));
     LockGuard {
         api,
@@ -563,37 +557,53 @@ fn still_ours(lease: &Lease, state: &Held) -> bool {
         && spec.and_then(|s| s.acquire_time.as_ref()).map(|t| t.0) == state.acquire_time
 }
 
-/// Renew every `interval` until told to stop or the lock is lost. A failed
-/// renewal (network, API error) is retried at the next tick: the lock
-/// survives as long as one renewal per lease duration gets through.
+/// Renew every third of `lease_duration` until told to stop or the lock
+/// is lost. A failed renewal (network, API error) is retried at the next
+/// tick: the lock survives as long as one renewal per lease duration gets
+/// through. When none has for a whole lease duration, another run may
+/// have taken it over unseen: that counts as lost too.
 async fn renew(
     api: Api<Lease>,
     state: Arc<Held>,
-    interval: Duration,
+    lease_duration: Duration,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
+    on_lost: Option<Stop>,
 ) {
-    let interval = interval.max(Duration::from_millis(100));
+    let interval = (lease_duration / 3).max(Duration::from_millis(100));
+    let mut last_renewed = std::time::Instant::now();
+    let lose = |holder: String| {
+        *lock(&state.lost_to) = Some(holder.clone());
+        state.lost.store(true, Ordering::SeqCst);
+        if let Some(stop) = &on_lost {
+            stop.stop(StopReason::LockLost(holder));
+        }
+    };
     loop {
         tokio::select! {
             _ = &mut stopped => return,
             _ = tokio::time::sleep(interval) => {}
         }
+        if last_renewed.elapsed() >= lease_duration {
+            lose(format!(
+                "nobody known: it could not be renewed for {} and may have been taken over",
+                crate::human::duration(lease_duration)
+            ));
+            return;
+        }
         let lease = match api.get_opt(LEASE_NAME).await {
             Ok(Some(lease)) => lease,
             Ok(None) => {
-                *lock(&state.lost_to) = Some("nobody (the Lease was deleted)".to_string());
-                state.lost.store(true, Ordering::SeqCst);
+                lose("nobody (the Lease was deleted)".to_string());
                 return;
             }
             Err(_) => continue,
         };
         if !still_ours(&lease, &state) {
-            *lock(&state.lost_to) = Some(
+            lose(
                 LockHolder::from_lease(&lease)
                     .map(|h| h.to_string())
                     .unwrap_or_else(|| "nobody".to_string()),
             );
-            state.lost.store(true, Ordering::SeqCst);
             return;
         }
         let mut renewed = lease;
@@ -609,6 +619,7 @@ async fn renew(
             && let Some(rv) = written.metadata.resource_version
         {
             *lock(&state.resource_version) = rv;
+            last_renewed = std::time::Instant::now();
         }
     }
 }
@@ -670,7 +681,7 @@ mod tests {
     fn expiry_is_renew_time_plus_duration() {
         let opts = LockOptions {
             lease_duration: Duration::from_secs(30),
-            force: false,
+            ..LockOptions::default()
         };
         let lease = lease_for(&holder(), &opts, ts("2026-11-26T12:00:00Z"), 0, None);
         assert_eq!(
@@ -713,7 +724,7 @@ mod tests {
             holder: holder(),
             expires_in: Duration::ZERO,
         };
-        assert_eq!(held.exit_status().code(), 4);
+        assert_eq!(crate::exit::Failure::from(held).status.code(), 4);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, LogParams, Patch, PatchParams, PropagationPolicy};
 use kube::runtime::{WatchStreamExt, watcher};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::diagnosis::{self, Thresholds};
 use crate::render::Manifest;
@@ -27,20 +27,33 @@ pub trait MigrationReporter: Send + Sync {
     fn log_line(&self, line: &str);
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What one migration run did. (Release records written before the
+/// camelCase keys still load: `exit_code`, `last_lines`, `already_done`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MigrationOutcome {
     pub job: String,
+    #[serde(default)]
     pub pod: Option<String>,
     pub succeeded: bool,
     /// The migration container's exit code, from its terminated state.
+    #[serde(default, alias = "exit_code")]
     pub exit_code: Option<i32>,
     /// Why it failed, in Kubernetes' words (`Error`, `ImagePullBackOff`, ...).
+    #[serde(default)]
     pub reason: Option<String>,
+    #[serde(default)]
     pub message: Option<String>,
+    #[serde(default, alias = "last_lines")]
     pub last_lines: Vec<String>,
-    #[serde(serialize_with = "super::serialize_secs")]
+    #[serde(
+        default,
+        serialize_with = "super::serialize_secs",
+        deserialize_with = "super::deserialize_secs"
+    )]
     pub elapsed: Duration,
     /// The Job had already completed for this release and was not run again.
+    #[serde(default, alias = "already_done")]
     pub already_done: bool,
 }
 

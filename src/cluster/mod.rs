@@ -6,11 +6,15 @@ pub mod apply;
 pub mod bundle;
 pub mod connect;
 pub mod diagnosis;
+pub mod digest_key;
 pub mod events;
 pub mod exec;
+pub mod kinds;
+pub mod liveness;
 pub mod lock;
 pub mod logs;
 pub mod migration;
+pub mod prerequisites;
 pub mod prune;
 pub mod records;
 pub mod rollout;
@@ -35,6 +39,14 @@ pub fn api_message(error: &kube::Error) -> String {
 /// Whether the API server answered with this HTTP status.
 pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == code)
+}
+
+/// Reads a duration written by [`serialize_secs`] (seconds, fractional).
+pub fn deserialize_secs<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<std::time::Duration, D::Error> {
+    let secs: f64 = serde::Deserialize::deserialize(d)?;
+    Ok(std::time::Duration::from_secs_f64(secs.max(0.0)))
 }
 
 /// Serializes a duration as seconds with one decimal, as every report shows it.

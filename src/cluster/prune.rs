@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
-use kube::core::{ApiResource, GroupVersion};
+use kube::core::ApiResource;
+
+use super::kinds::ServedKinds;
 use kube::discovery::{ApiCapabilities, Scope};
 use serde::Serialize;
 
@@ -27,6 +29,7 @@ const MAX_IN_FLIGHT: usize = 8;
 
 /// An object fintechctl manages for an environment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OwnedObject {
     pub api_version: String,
     pub kind: String,
@@ -148,7 +151,27 @@ pub async fn find_prunable(
     rendered: &[Manifest],
     components: Option<&[String]>,
 ) -> Result<Vec<OwnedObject>, PruneError> {
-    let kinds = served_kinds(client).await?;
+    find_prunable_in(
+        &ServedKinds::new(client),
+        client,
+        environment,
+        namespaces,
+        rendered,
+        components,
+    )
+    .await
+}
+
+/// [`find_prunable`] with the run's discovery cache.
+pub async fn find_prunable_in(
+    served: &ServedKinds,
+    client: &kube::Client,
+    environment: &str,
+    namespaces: &[String],
+    rendered: &[Manifest],
+    components: Option<&[String]>,
+) -> Result<Vec<OwnedObject>, PruneError> {
+    let kinds = served_kinds(served).await?;
     let selector = labels::owned_selector(environment);
 
     // One list per (kind, namespace), or per kind for cluster-scoped kinds.
@@ -242,12 +265,22 @@ pub async fn prune(
     client: &kube::Client,
     objects: &[OwnedObject],
 ) -> Result<Vec<OwnedObject>, PruneError> {
+    prune_in(&ServedKinds::new(client), client, objects).await
+}
+
+/// [`prune`] with the run's discovery cache.
+pub async fn prune_in(
+    served: &ServedKinds,
+    client: &kube::Client,
+    objects: &[OwnedObject],
+) -> Result<Vec<OwnedObject>, PruneError> {
     let api_versions: BTreeSet<&str> = objects.iter().map(|o| o.api_version.as_str()).collect();
     let mut discovered: BTreeMap<String, Discovered> = BTreeMap::new();
     for api_version in api_versions {
         discovered.insert(
             api_version.to_string(),
-            versioned_resources(client, api_version)
+            served
+                .resources(api_version)
                 .await
                 .map(Option::unwrap_or_default)
                 .map_err(Arc::new),
@@ -354,58 +387,25 @@ fn not_owned_reason(object: &DynamicObject) -> Option<String> {
 
 /// Every kind fintechctl renders that the server serves, except the
 /// Namespace (pruning it would delete everything in it).
-async fn served_kinds(client: &kube::Client) -> Result<Vec<ServedKind>, PruneError> {
-    let api_versions: BTreeSet<&str> = KNOWN_KINDS.iter().map(|(v, _)| *v).collect();
-    let lookups =
-        futures::future::join_all(api_versions.into_iter().map(|api_version| async move {
-            (api_version, versioned_resources(client, api_version).await)
-        }))
-        .await;
-    let mut served = BTreeMap::new();
-    for (api_version, resources) in lookups {
-        match resources {
-            Ok(resources) => {
-                served.insert(api_version, resources.unwrap_or_default());
-            }
-            Err(source) => {
-                return Err(PruneError::Discovery {
-                    api_version: api_version.to_string(),
-                    source: Box::new(source),
-                });
-            }
+async fn served_kinds(served: &ServedKinds) -> Result<Vec<ServedKind>, PruneError> {
+    served
+        .prefetch(KNOWN_KINDS.iter().map(|(v, _)| *v))
+        .await
+        .map_err(|(api_version, source)| PruneError::Discovery {
+            api_version,
+            source: Box::new(source),
+        })?;
+    let mut kinds = Vec::new();
+    for (api_version, kind) in KNOWN_KINDS.iter().filter(|(_, kind)| *kind != "Namespace") {
+        if let Ok(Some(found)) = served.find(api_version, kind).await {
+            kinds.push(ServedKind {
+                api_version: api_version.to_string(),
+                resource: found.resource,
+                namespaced: found.namespaced,
+            });
         }
     }
-    Ok(KNOWN_KINDS
-        .iter()
-        .filter(|(_, kind)| *kind != "Namespace")
-        .filter_map(|(api_version, kind)| {
-            let (resource, caps) = served
-                .get(api_version)?
-                .iter()
-                .find(|(ar, _)| ar.kind == *kind)?;
-            Some(ServedKind {
-                api_version: api_version.to_string(),
-                resource: resource.clone(),
-                namespaced: matches!(caps.scope, Scope::Namespaced),
-            })
-        })
-        .collect())
-}
-
-/// The resources of one group/version; `None` when the server does not
-/// serve it (an optional CRD such as the VerticalPodAutoscaler).
-async fn versioned_resources(
-    client: &kube::Client,
-    api_version: &str,
-) -> Result<Option<Vec<(ApiResource, ApiCapabilities)>>, kube::Error> {
-    let Ok(gv) = api_version.parse::<GroupVersion>() else {
-        return Ok(None);
-    };
-    match kube::discovery::pinned_group(client, &gv).await {
-        Ok(group) => Ok(Some(group.versioned_resources(&gv.version))),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(kinds)
 }
 
 /// Cluster-scoped kinds among those fintechctl renders (a rendered manifest

@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::cluster::diagnosis::FailureCard;
+use crate::cluster::migration::MigrationOutcome;
+use crate::redact::{DigestKey, Redactor, SecretMask, mask_secret};
 use crate::render::Manifest;
 use crate::render::labels;
 
@@ -65,6 +67,9 @@ pub enum ReleaseStatus {
     RolledBack,
     /// Succeeded once; a newer revision has succeeded since.
     Superseded,
+    /// Its run died (crashed, killed) before it could say how it ended; a
+    /// later run that took the lock found it still `deploying`.
+    Abandoned,
 }
 
 impl ReleaseStatus {
@@ -76,6 +81,7 @@ impl ReleaseStatus {
             ReleaseStatus::Failed => "failed",
             ReleaseStatus::RolledBack => "rolled-back",
             ReleaseStatus::Superseded => "superseded",
+            ReleaseStatus::Abandoned => "abandoned",
         }
     }
 }
@@ -86,136 +92,7 @@ impl std::fmt::Display for ReleaseStatus {
     }
 }
 
-/// The CI job that ran a deploy, from the variables CI systems set.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CiInfo {
-    /// `github-actions`, `gitlab-ci`, `jenkins`, ... or `ci` when only `CI` is set.
-    pub provider: String,
-    /// The job or run id, as the provider names it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
-    /// A link to the job.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
-
-impl CiInfo {
-    /// The CI job this process runs in, read through `lookup` (the process
-    /// environment in production, a map in tests). Provider-specific
-    /// variables are recognised even without `CI` (Jenkins and Azure
-    /// Pipelines do not set it); otherwise a set `CI` makes a generic entry.
-    pub fn detect(lookup: impl Fn(&str) -> Option<String>) -> Option<CiInfo> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let is_true = |name: &str| {
-            get(name).is_some_and(|v| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0"))
-        };
-        let info = |provider: &str, job: Option<String>, url: Option<String>| CiInfo {
-            provider: provider.to_string(),
-            job,
-            url,
-        };
-        if is_true("GITHUB_ACTIONS") {
-            let run = get("GITHUB_RUN_ID");
-            let url = match (get("GITHUB_SERVER_URL"), get("GITHUB_REPOSITORY"), &run) {
-                (Some(server), Some(repo), Some(run)) => {
-                    Some(format!("{server}/{repo}/actions/runs/{run}"))
-                }
-                _ => None,
-            };
-            return Some(info("github-actions", run, url));
-        }
-        if is_true("GITLAB_CI") {
-            return Some(info("gitlab-ci", get("CI_JOB_ID"), get("CI_JOB_URL")));
-        }
-        if is_true("CIRCLECI") {
-            return Some(info(
-                "circleci",
-                get("CIRCLE_BUILD_NUM"),
-                get("CIRCLE_BUILD_URL"),
-            ));
-        }
-        if is_true("BUILDKITE") {
-            return Some(info(
-                "buildkite",
-                get("BUILDKITE_BUILD_ID"),
-                get("BUILDKITE_BUILD_URL"),
-            ));
-        }
-        if is_true("TF_BUILD") {
-            let build = get("BUILD_BUILDID");
-            let url = match (
-                get("SYSTEM_COLLECTIONURI"),
-                get("SYSTEM_TEAMPROJECT"),
-                &build,
-            ) {
-                (Some(collection), Some(project), Some(build)) => Some(format!(
-                    "{}/{project}/_build/results?buildId={build}",
-                    collection.trim_end_matches('/')
-                )),
-                _ => None,
-            };
-            return Some(info("azure-pipelines", build, url));
-        }
-        if get("JENKINS_URL").is_some() {
-            return Some(info(
-                "jenkins",
-                get("BUILD_ID").or_else(|| get("BUILD_NUMBER")),
-                get("BUILD_URL"),
-            ));
-        }
-        if is_true("CI") {
-            return Some(info(
-                "ci",
-                get("CI_JOB_ID").or_else(|| get("BUILD_ID")),
-                get("CI_JOB_URL").or_else(|| get("BUILD_URL")),
-            ));
-        }
-        None
-    }
-}
-
-/// Who runs this process: the login name (`USER`, `USERNAME`, `LOGNAME`),
-/// `unknown` when none is set.
-pub fn current_user(lookup: impl Fn(&str) -> Option<String>) -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|name| lookup(name).filter(|v| !v.is_empty()))
-        .or_else(user_from_passwd)
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// The login name of this process's uid, for CI runners and containers
-/// that set no `USER` (Linux: `/proc/self/status` and `/etc/passwd`).
-fn user_from_passwd() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    name_for_uid(&passwd, &uid).or(Some(format!("uid {uid}")))
-}
-
-fn name_for_uid(passwd: &str, uid: &str) -> Option<String> {
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let uid_field = fields.nth(1)?;
-        (uid_field == uid && !name.is_empty()).then(|| name.to_string())
-    })
-}
-
-/// This machine's host name, `unknown` when it cannot be read.
-pub fn current_host() -> String {
-    hostname::get()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
-}
+pub use crate::identity::CiInfo;
 
 /// Everything fintechctl remembers about one revision of an environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -239,12 +116,12 @@ pub struct ReleaseRecord {
     pub finished_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_secs: Option<f64>,
-    /// The failure cards of a failed rollout, as JSON.
+    /// The failure cards of a failed rollout.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub failures: Vec<Value>,
-    /// What the migration step did (the migration module's report, as JSON).
+    pub failures: Vec<FailureCard>,
+    /// What the migration step did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub migration: Option<Value>,
+    pub migration: Option<MigrationOutcome>,
     /// For a rollback: the revision whose manifests were re-applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<u32>,
@@ -255,26 +132,27 @@ pub struct ReleaseRecord {
 
 impl ReleaseRecord {
     /// A record of a deploy starting now: status [`ReleaseStatus::Deploying`],
-    /// the manifests redacted, who and where from the process environment.
+    /// the manifests redacted, who and where from `identity`. Its revision
+    /// is given when it is stored ([`ReleaseHistory::create`]).
     pub fn begin(
-        revision: u32,
         environment: &str,
         namespace: &str,
         version: &str,
         manifests: &[Manifest],
         description: impl Into<String>,
+        identity: &crate::identity::Identity,
+        key: &DigestKey,
     ) -> Self {
-        let lookup = |name: &str| std::env::var(name).ok();
         Self {
-            revision,
+            revision: 0,
             environment: environment.to_string(),
             namespace: namespace.to_string(),
             version: version.to_string(),
             status: ReleaseStatus::Deploying,
-            manifests: redact_manifests(manifests),
-            user: current_user(lookup),
-            host: current_host(),
-            ci: CiInfo::detect(lookup),
+            manifests: redact_manifests(manifests, key),
+            user: identity.user.clone(),
+            host: identity.host.clone(),
+            ci: identity.ci.clone(),
             started_at: Timestamp::now(),
             finished_at: None,
             duration_secs: None,
@@ -300,10 +178,31 @@ impl ReleaseRecord {
 
     /// Keep `cards` as the record's failures.
     pub fn set_failures(&mut self, cards: &[FailureCard]) {
-        self.failures = cards
-            .iter()
-            .map(|card| serde_json::to_value(card).unwrap_or(Value::Null))
-            .collect();
+        self.failures = cards.to_vec();
+    }
+
+    /// Scrubs every secret value `redactor` knows from the free text the
+    /// record keeps (failure cards, migration output, description).
+    pub fn scrub(&mut self, redactor: &Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        for card in &mut self.failures {
+            card.message = redactor.scrub(&card.message).into_owned();
+            redactor.scrub_lines(&mut card.logs);
+            redactor.scrub_lines(&mut card.events);
+            redactor.scrub_lines(&mut card.missing);
+        }
+        if let Some(m) = &mut self.migration {
+            redactor.scrub_lines(&mut m.last_lines);
+            if let Some(message) = &mut m.message {
+                *message = redactor.scrub(message).into_owned();
+            }
+        }
+        self.description = redactor.scrub(&self.description).into_owned();
+        for manifest in &mut self.manifests {
+            redactor.scrub_json(manifest);
+        }
     }
 }
 
@@ -323,42 +222,18 @@ pub fn is_release_record(object_labels: &BTreeMap<String, String>) -> bool {
 }
 
 /// The manifest set as JSON, every v1 Secret's `data` and `stringData`
-/// values replaced by `sha256:<hex>` of the value (of the decoded value for
-/// `data`, so the same content has the same digest either way): stable,
-/// different for different values, and never the value.
-pub fn redact_manifests(manifests: &[Manifest]) -> Vec<Value> {
+/// values replaced by a keyed digest of the (decoded) value
+/// ([`crate::redact::mask_secret`]): stable, different for different
+/// values, never the value, and useless for guessing it offline.
+pub fn redact_manifests(manifests: &[Manifest], key: &DigestKey) -> Vec<Value> {
     manifests
         .iter()
         .map(|manifest| {
             let mut object = manifest.object.clone();
-            if manifest.is_secret() {
-                digest_secret_values(&mut object);
-            }
+            mask_secret(&mut object, SecretMask::Digest(key));
             object
         })
         .collect()
-}
-
-fn digest_secret_values(secret: &mut Value) {
-    use base64::Engine as _;
-    let engine = &base64::engine::general_purpose::STANDARD;
-    let digest =
-        |bytes: &[u8]| Value::String(format!("sha256:{}", crate::render::diff::hex_sha256(bytes)));
-    if let Some(data) = secret.get_mut("data").and_then(Value::as_object_mut) {
-        for value in data.values_mut() {
-            let encoded = value.as_str().unwrap_or_default().to_string();
-            *value = match engine.decode(&encoded) {
-                Ok(decoded) => digest(&decoded),
-                Err(_) => digest(encoded.as_bytes()),
-            };
-        }
-    }
-    if let Some(data) = secret.get_mut("stringData").and_then(Value::as_object_mut) {
-        for value in data.values_mut() {
-            let plain = value.as_str().unwrap_or_default().to_string();
-            *value = digest(plain.as_bytes());
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -391,19 +266,26 @@ pub enum RecordsError {
     },
     #[error("release record {name} cannot be encoded: {message}")]
     Encode { name: String, message: String },
+    #[error(
+        "environment {environment} has used every revision number (the newest is {newest}); delete old release records (`kubectl delete secret -l fintechctl.io/environment={environment},fintechctl.io/release-revision`) to start again from 1"
+    )]
+    Exhausted { environment: String, newest: u32 },
 }
 
-impl RecordsError {
-    /// The exit status DESIGN.md gives this failure: API trouble 3, a
-    /// revision taken by a concurrent deploy 4, anything else 1.
-    pub fn exit_status(&self) -> crate::exit::ExitStatus {
-        use crate::exit::ExitStatus;
-        match self {
-            RecordsError::Api { .. } => ExitStatus::Unreachable,
-            RecordsError::RevisionTaken { .. } => ExitStatus::Refused,
-            RecordsError::Corrupt { .. } | RecordsError::Encode { .. } => ExitStatus::Failed,
-        }
-    }
+/// A record Secret that could not be read, left out of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnreadableRecord {
+    pub revision: u32,
+    pub name: String,
+    pub reason: String,
+}
+
+/// An environment's records, newest first, and the ones that could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub records: Vec<ReleaseRecord>,
+    pub unreadable: Vec<UnreadableRecord>,
 }
 
 /// gzip(JSON) of `record`.
@@ -535,7 +417,13 @@ pub async fn next_revision(
         Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
         Err(other) => return Err(other),
     };
-    Ok(secrets.iter().map(|(r, _)| *r).max().unwrap_or(0) + 1)
+    let newest = secrets.iter().map(|(r, _)| *r).max().unwrap_or(0);
+    newest
+        .checked_add(1)
+        .ok_or_else(|| RecordsError::Exhausted {
+            environment: environment.to_string(),
+            newest,
+        })
 }
 
 /// Store a new record. Fails with [`RecordsError::RevisionTaken`] when the
@@ -621,7 +509,7 @@ pub async fn supersede_older(
     current: u32,
 ) -> Result<Vec<u32>, RecordsError> {
     let mut superseded = Vec::new();
-    for mut old in list(client, namespace, environment).await? {
+    for mut old in list(client, namespace, environment).await?.records {
         if old.revision < current && old.status == ReleaseStatus::Succeeded {
             old.status = ReleaseStatus::Superseded;
             save(client, namespace, &old).await?;
@@ -648,19 +536,35 @@ pub async fn update_status(
     Ok(Some(record))
 }
 
-/// Every record of the environment, newest first.
+/// Every record of the environment, newest first. A record that cannot be
+/// read (bad gzip or JSON, missing data) is left out and named in
+/// `unreadable`: one damaged Secret never hides the others.
 pub async fn list(
     client: &kube::Client,
     namespace: &str,
     environment: &str,
-) -> Result<Vec<ReleaseRecord>, RecordsError> {
+) -> Result<History, RecordsError> {
     let mut secrets = match record_secrets(client, namespace, environment).await {
         Ok(secrets) => secrets,
         Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
         Err(other) => return Err(other),
     };
     secrets.sort_by_key(|(revision, _)| std::cmp::Reverse(*revision));
-    secrets.iter().map(|(_, s)| from_secret(s)).collect()
+    let mut history = History::default();
+    for (revision, secret) in &secrets {
+        match from_secret(secret) {
+            Ok(record) => history.records.push(record),
+            Err(e) => history.unreadable.push(UnreadableRecord {
+                revision: *revision,
+                name: secret.metadata.name.clone().unwrap_or_default(),
+                reason: match e {
+                    RecordsError::Corrupt { message, .. } => message,
+                    other => other.to_string(),
+                },
+            }),
+        }
+    }
+    Ok(history)
 }
 
 /// One revision's record; `Ok(None)` when there is none.
@@ -689,8 +593,8 @@ pub async fn latest_successful(
     environment: &str,
     before: Option<u32>,
 ) -> Result<Option<ReleaseRecord>, RecordsError> {
-    let records = list(client, namespace, environment).await?;
-    Ok(pick_latest_successful(records, before))
+    let history = list(client, namespace, environment).await?;
+    Ok(pick_latest_successful(history.records, before))
 }
 
 fn pick_latest_successful(
@@ -763,16 +667,129 @@ fn revisions_to_prune(facts: &[(u32, Option<ReleaseStatus>)], keep: usize) -> Ve
     doomed
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn login_name_from_passwd() {
-        let passwd = "root:x:0:0:root:/root:/bin/bash\nci:x:1001:1001::/home/ci:/bin/sh\n";
-        assert_eq!(super::name_for_uid(passwd, "1001").as_deref(), Some("ci"));
-        assert_eq!(super::name_for_uid(passwd, "0").as_deref(), Some("root"));
-        assert_eq!(super::name_for_uid(passwd, "42"), None);
+/// One environment's release history in the cluster: what deploy,
+/// rollback, history and verify use. Every record it stores is scrubbed
+/// of the secret values its redactor knows first.
+#[derive(Clone)]
+pub struct ReleaseHistory {
+    client: kube::Client,
+    namespace: String,
+    environment: String,
+    redactor: Redactor,
+}
+
+impl ReleaseHistory {
+    pub fn new(
+        client: &kube::Client,
+        namespace: &str,
+        environment: &str,
+        redactor: Redactor,
+    ) -> Self {
+        Self {
+            client: client.clone(),
+            namespace: namespace.to_string(),
+            environment: environment.to_string(),
+            redactor,
+        }
     }
 
+    /// Every readable record, newest first, and the unreadable ones named.
+    pub async fn list(&self) -> Result<History, RecordsError> {
+        list(&self.client, &self.namespace, &self.environment).await
+    }
+
+    pub async fn get(&self, revision: u32) -> Result<Option<ReleaseRecord>, RecordsError> {
+        get(&self.client, &self.namespace, &self.environment, revision).await
+    }
+
+    /// The newest successful revision older than `before` (when given).
+    pub async fn latest_successful(
+        &self,
+        before: Option<u32>,
+    ) -> Result<Option<ReleaseRecord>, RecordsError> {
+        let history = self.list().await?;
+        Ok(pick_latest_successful(history.records, before))
+    }
+
+    /// Stores a new record at the next revision (a concurrent writer that
+    /// takes the same number makes this fail, never overwrite).
+    pub async fn create(&self, record: &mut ReleaseRecord) -> Result<(), RecordsError> {
+        record.revision = next_revision(&self.client, &self.namespace, &self.environment).await?;
+        record.scrub(&self.redactor);
+        create(&self.client, &self.namespace, record).await
+    }
+
+    /// Stores `record` as it is now.
+    pub async fn save(&self, record: &mut ReleaseRecord) -> Result<(), RecordsError> {
+        record.scrub(&self.redactor);
+        save(&self.client, &self.namespace, record).await
+    }
+
+    /// Finishes `record` with `status` now and saves it; a success marks
+    /// older successful revisions superseded (best effort: a failure there
+    /// is returned as a warning, the deploy itself succeeded).
+    pub async fn finish(
+        &self,
+        record: &mut ReleaseRecord,
+        status: ReleaseStatus,
+        failures: &[FailureCard],
+    ) -> Result<Option<String>, RecordsError> {
+        record.finish(status, Timestamp::now());
+        if !failures.is_empty() {
+            record.set_failures(failures);
+        }
+        self.save(record).await?;
+        if status != ReleaseStatus::Succeeded {
+            return Ok(None);
+        }
+        Ok(supersede_older(
+            &self.client,
+            &self.namespace,
+            &self.environment,
+            record.revision,
+        )
+        .await
+        .err()
+        .map(|e| format!("marking older revisions superseded: {e}")))
+    }
+
+    pub async fn update_status(
+        &self,
+        revision: u32,
+        status: ReleaseStatus,
+    ) -> Result<Option<ReleaseRecord>, RecordsError> {
+        update_status(
+            &self.client,
+            &self.namespace,
+            &self.environment,
+            revision,
+            status,
+        )
+        .await
+    }
+
+    /// Marks every record still `deploying` abandoned: called by a run that
+    /// holds the deploy lock, so no live run owns them. Returns their revisions.
+    pub async fn abandon_deploying(&self) -> Result<Vec<u32>, RecordsError> {
+        let mut abandoned = Vec::new();
+        for mut record in self.list().await?.records {
+            if record.status == ReleaseStatus::Deploying {
+                record.status = ReleaseStatus::Abandoned;
+                save(&self.client, &self.namespace, &record).await?;
+                abandoned.push(record.revision);
+            }
+        }
+        abandoned.sort_unstable();
+        Ok(abandoned)
+    }
+
+    pub async fn prune(&self, keep: usize) -> Result<Vec<u32>, RecordsError> {
+        prune(&self.client, &self.namespace, &self.environment, keep).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
     use super::*;
     use serde_json::json;
 
@@ -827,7 +844,8 @@ mod tests {
                        "data": {"LOG_LEVEL": "info"}}),
             ),
         ];
-        let redacted = redact_manifests(&set);
+        let key = DigestKey::from_bytes([5; 32]);
+        let redacted = redact_manifests(&set, &key);
         let shown = serde_json::to_string(&redacted).unwrap();
         for value in values.iter().copied().chain(["fixture-jwt-value"]) {
             assert!(!shown.contains(value), "{value} survived: {shown}");
@@ -839,16 +857,16 @@ mod tests {
         let pg = redacted[0]["data"]["postgres-password"].as_str().unwrap();
         let redis = redacted[0]["data"]["redis-password"].as_str().unwrap();
         assert!(
-            pg.starts_with("sha256:") && pg.len() == "sha256:".len() + 64,
+            pg.starts_with("<redacted hmac:") && pg.len() == "<redacted hmac:>".len() + 32,
             "{pg}"
         );
         assert_ne!(pg, redis);
         // Stable: the same input gives the same digests.
-        assert_eq!(redact_manifests(&set), redacted);
+        assert_eq!(redact_manifests(&set, &key), redacted);
         // The digest is of the content, however it was sent.
         let as_string_data = secret_manifest(json!({}), json!({"postgres-password": values[0]}));
         assert_eq!(
-            redact_manifests(&[as_string_data])[0]["stringData"]["postgres-password"],
+            redact_manifests(&[as_string_data], &key)[0]["stringData"]["postgres-password"],
             json!(pg)
         );
         // Other kinds are kept as rendered.
@@ -863,7 +881,17 @@ mod tests {
             job: Some("42".into()),
             url: None,
         });
-        original.migration = Some(json!({"ran": true, "exitCode": 0}));
+        original.migration = Some(MigrationOutcome {
+            job: "db-migrate-1-3-0".into(),
+            pod: Some("db-migrate-1-3-0-abcde".into()),
+            succeeded: true,
+            exit_code: Some(0),
+            reason: None,
+            message: None,
+            last_lines: vec!["upgraded".into()],
+            elapsed: std::time::Duration::from_millis(1500),
+            already_done: false,
+        });
         original.finish(
             ReleaseStatus::Failed,
             "2026-11-26T10:01:30.500Z".parse().unwrap(),
@@ -1021,19 +1049,5 @@ mod tests {
             (generic.provider.as_str(), generic.job.as_deref()),
             ("ci", Some("b-1"))
         );
-    }
-
-    #[test]
-    fn user_comes_from_the_login_variables() {
-        assert_eq!(current_user(env(&[("LOGNAME", "ops")])), "ops");
-        assert_eq!(
-            current_user(env(&[("USER", "alice"), ("LOGNAME", "ops")])),
-            "alice"
-        );
-        // Without them: the login name of the process's uid, from /etc/passwd.
-        let fallback = user_from_passwd().unwrap_or_else(|| "unknown".into());
-        assert_eq!(current_user(env(&[])), fallback);
-        assert_ne!(fallback, "", "never an empty name");
-        assert!(!current_host().is_empty());
     }
 }

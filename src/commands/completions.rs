@@ -1,13 +1,10 @@
 //! `fintechctl completions SHELL`: the completion script on stdout.
 
-use anyhow::Result;
-
-use crate::cli::CompletionsArgs;
-use crate::exit::ExitStatus;
+use crate::exit::{ExitStatus, Failure};
 use crate::ui::Printer;
 
-pub fn run(args: &CompletionsArgs, printer: &Printer) -> Result<ExitStatus> {
-    printer.data(&String::from_utf8(script(args.shell))?);
+pub fn run(shell: clap_complete::Shell, printer: &Printer) -> Result<ExitStatus, Failure> {
+    printer.data(&String::from_utf8_lossy(&script(shell)));
     Ok(ExitStatus::Success)
 }
 

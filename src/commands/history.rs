@@ -1,67 +1,110 @@
-//! `fintechctl history`: an environment's revisions, newest first.
+//! `fintechctl history`: an environment's revisions, newest first; a
+//! record that cannot be read is named, never hides the others.
 
-use anyhow::Result;
 use comfy_table::{Table, presets::NOTHING};
-use serde_json::json;
+use serde::Serialize;
 
-use crate::cli::{GlobalArgs, HistoryArgs, OutputFormat};
-use crate::cluster::records::{self, ReleaseRecord};
+use crate::cluster::records::{
+    CiInfo, ReleaseHistory, ReleaseRecord, ReleaseStatus, UnreadableRecord,
+};
 use crate::exit::{ExitStatus, Failure};
-use crate::ui::Printer;
+use crate::ops;
+use crate::settings::{Common, HistorySettings};
+use crate::ui::reporters::TerminalReporter;
+use crate::ui::{Printer, emit};
 
-use super::cluster::connect_or_fail;
+/// One revision without its manifests, for `-o json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revision {
+    pub revision: u32,
+    pub version: String,
+    pub status: ReleaseStatus,
+    pub description: String,
+    pub user: String,
+    pub host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiInfo>,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_secs: Option<f64>,
+    pub rolled_back_from: Option<u32>,
+    pub migration: Option<crate::cluster::migration::MigrationOutcome>,
+    pub failures: usize,
+}
 
-pub fn run(global: &GlobalArgs, args: &HistoryArgs, printer: &Printer) -> Result<ExitStatus> {
-    let env = super::environment_source(global)
-        .load(&args.environment)
-        .map_err(Failure::invalid)?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let list = runtime.block_on(async {
-        let conn = connect_or_fail(&env, global, printer).await?;
-        records::list(&conn.client, &env.namespace.name, &env.name)
-            .await
-            .map_err(|e| Failure::new(e.exit_status(), e.to_string()))
+/// The `-o json` document of `history`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryReport {
+    pub environment: String,
+    pub namespace: String,
+    pub revisions: Vec<Revision>,
+    pub unreadable: Vec<UnreadableRecord>,
+}
+
+pub fn run(
+    settings: &HistorySettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
+    let env = &settings.env;
+    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let reporter = TerminalReporter::new(printer);
+    let listing = runtime.block_on(async {
+        let conn = ops::deploy::connect_reporting(env, &settings.access, &reporter).await?;
+        let history = ReleaseHistory::new(
+            &conn.client,
+            &env.namespace.name,
+            &env.name,
+            common.redactor.clone(),
+        );
+        Ok::<_, Failure>(history.list().await?)
     })?;
-    match global.output {
-        OutputFormat::Json => {
-            let items: Vec<_> = list.iter().map(summary).collect();
-            printer.data(&(serde_json::to_string_pretty(&items)? + "\n"));
-        }
-        OutputFormat::Yaml => {
-            let items: Vec<_> = list.iter().map(summary).collect();
-            printer.data(&serde_saphyr::to_string(&items)?);
-        }
-        OutputFormat::Text => {
-            if list.is_empty() {
-                printer.status(
-                    "History",
-                    format!("no revisions recorded in {}", env.namespace.name),
-                );
-            } else {
-                printer.data(&table(&list));
-            }
-        }
+    for bad in &listing.unreadable {
+        printer.warn(format!(
+            "release record {} (revision {}) cannot be read: {}",
+            bad.name, bad.revision, bad.reason
+        ));
     }
+    let report = HistoryReport {
+        environment: env.name.clone(),
+        namespace: env.namespace.name.clone(),
+        revisions: listing.records.iter().map(revision).collect(),
+        unreadable: listing.unreadable.clone(),
+    };
+    if listing.records.is_empty() && common.output == crate::cli::OutputFormat::Text {
+        printer.status(
+            "History",
+            format!("no revisions recorded in {}", env.namespace.name),
+        );
+    }
+    emit(printer, common.output, &report, |_| {
+        if listing.records.is_empty() {
+            String::new()
+        } else {
+            table(&listing.records)
+        }
+    });
     Ok(ExitStatus::Success)
 }
 
-/// A record without its manifests, for `-o json`.
-fn summary(r: &ReleaseRecord) -> serde_json::Value {
-    json!({
-        "revision": r.revision,
-        "version": r.version,
-        "status": r.status,
-        "description": r.description,
-        "user": r.user,
-        "host": r.host,
-        "ci": r.ci,
-        "startedAt": r.started_at.to_string(),
-        "finishedAt": r.finished_at.map(|t| t.to_string()),
-        "durationSecs": r.duration_secs,
-        "rolledBackFrom": r.rolled_back_from,
-        "migration": r.migration,
-        "failures": r.failures.len(),
-    })
+fn revision(r: &ReleaseRecord) -> Revision {
+    Revision {
+        revision: r.revision,
+        version: r.version.clone(),
+        status: r.status,
+        description: r.description.clone(),
+        user: r.user.clone(),
+        host: r.host.clone(),
+        ci: r.ci.clone(),
+        started_at: r.started_at.to_string(),
+        finished_at: r.finished_at.map(|t| t.to_string()),
+        duration_secs: r.duration_secs,
+        rolled_back_from: r.rolled_back_from,
+        migration: r.migration.clone(),
+        failures: r.failures.len(),
+    }
 }
 
 fn table(list: &[ReleaseRecord]) -> String {

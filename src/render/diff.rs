@@ -6,14 +6,15 @@
 //! shows up: fields the API server manages (status, managedFields,
 //! resourceVersion, timestamps, ...) are dropped, keys are put in one stable
 //! order (the live object and the dry-run result list them in different
-//! orders), and Secret values are replaced by a digest of their content — an
-//! unchanged secret shows no diff, a changed one shows a changed digest, and
-//! the value itself never reaches the output.
+//! orders), and Secret values are replaced by a keyed digest of their
+//! content ([`crate::redact`]) — an unchanged secret shows no diff, a
+//! changed one shows a changed digest, and the value itself never reaches
+//! the output.
 
-use base64::Engine as _;
-use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use serde_json::Value;
 use similar::TextDiff;
+
+use crate::redact::{DigestKey, SecretMask, mask_secret};
 
 /// Metadata fields the API server sets or changes on its own.
 const SERVER_MANAGED_METADATA: [&str; 8] = [
@@ -33,25 +34,19 @@ const SERVER_MANAGED_ANNOTATIONS: [&str; 2] = [
     "deployment.kubernetes.io/revision",
 ];
 
-/// How many hex digits of the SHA-256 a masked secret value shows.
-const DIGEST_HEX_DIGITS: usize = 12;
-
 /// Top-level keys shown first, in kubectl's order; every other key, at every
 /// level, is sorted.
 const LEADING_KEYS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
 /// `object` without what the API server manages, with its keys in a stable
 /// order and, for a v1 Secret, every `data` / `stringData` value replaced by
-/// `<redacted sha256:…>`: the digest of the *decoded* value for `data`, so a
-/// value compares equal whether it was sent as `data` or `stringData`.
-pub fn normalize(object: &Value) -> Value {
+/// `<redacted hmac:…>`: the keyed digest of the *decoded* value for `data`,
+/// so a value compares equal whether it was sent as `data` or `stringData`.
+pub fn normalize(object: &Value, key: &DigestKey) -> Value {
     let mut object = object.clone();
-    let is_secret = object["kind"] == "Secret" && object["apiVersion"] == "v1";
+    mask_secret(&mut object, SecretMask::Digest(key));
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
-        if is_secret {
-            mask_secret_values(map);
-        }
     }
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         for field in SERVER_MANAGED_METADATA {
@@ -67,42 +62,6 @@ pub fn normalize(object: &Value) -> Value {
         }
     }
     ordered(object, true)
-}
-
-fn mask_secret_values(secret: &mut Map<String, Value>) {
-    let engine = &base64::engine::general_purpose::STANDARD;
-    if let Some(data) = secret.get_mut("data").and_then(Value::as_object_mut) {
-        for value in data.values_mut() {
-            let encoded = value.as_str().unwrap_or_default();
-            // A value that is not valid base64 would be refused by the API
-            // server; digesting it as it stands still never shows it.
-            let digest = match engine.decode(encoded) {
-                Ok(decoded) => masked(&decoded),
-                Err(_) => masked(encoded.as_bytes()),
-            };
-            *value = Value::String(digest);
-        }
-    }
-    if let Some(string_data) = secret.get_mut("stringData").and_then(Value::as_object_mut) {
-        for value in string_data.values_mut() {
-            let plain = value.as_str().unwrap_or_default();
-            *value = Value::String(masked(plain.as_bytes()));
-        }
-    }
-}
-
-/// `<redacted sha256:0123456789ab>` for `value`.
-fn masked(value: &[u8]) -> String {
-    let hex = hex_sha256(value);
-    format!("<redacted sha256:{}>", &hex[..DIGEST_HEX_DIGITS])
-}
-
-/// The lowercase hex SHA-256 of `bytes`.
-pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `value` with object keys in a stable order: at the top level
@@ -141,9 +100,14 @@ fn ordered(value: Value, top_level: bool) -> Value {
 /// `+++ desired/<display>` (`display` is `Kind/name`). A missing side (an
 /// object to create, or one to delete) diffs against nothing. `None` when
 /// there is no difference.
-pub fn object_diff(display: &str, live: Option<&Value>, desired: Option<&Value>) -> Option<String> {
-    let live = live.map(normalize);
-    let desired = desired.map(normalize);
+pub fn object_diff(
+    display: &str,
+    live: Option<&Value>,
+    desired: Option<&Value>,
+    key: &DigestKey,
+) -> Option<String> {
+    let live = live.map(|v| normalize(v, key));
+    let desired = desired.map(|v| normalize(v, key));
     if live == desired {
         return None;
     }
@@ -186,8 +150,13 @@ pub struct ObjectDiff {
 
 impl ObjectDiff {
     /// Compare `live` with `desired` (see [`object_diff`]).
-    pub fn of(display: &str, live: Option<&Value>, desired: Option<&Value>) -> Self {
-        let diff = object_diff(display, live, desired);
+    pub fn of(
+        display: &str,
+        live: Option<&Value>,
+        desired: Option<&Value>,
+        key: &DigestKey,
+    ) -> Self {
+        let diff = object_diff(display, live, desired, key);
         let change = match (live, desired, &diff) {
             (_, _, None) => Change::Unchanged,
             (None, _, Some(_)) => Change::Create,
@@ -216,7 +185,24 @@ fn to_yaml(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use serde_json::json;
+
+    fn key() -> DigestKey {
+        DigestKey::from_bytes([9; 32])
+    }
+
+    fn object_diff(display: &str, live: Option<&Value>, desired: Option<&Value>) -> Option<String> {
+        super::object_diff(display, live, desired, &key())
+    }
+
+    fn normalize(object: &Value) -> Value {
+        super::normalize(object, &key())
+    }
+
+    fn masked(value: &[u8]) -> String {
+        format!("<redacted {}>", key().digest(value))
+    }
 
     fn deployment(image: &str, replicas: u32) -> Value {
         json!({
@@ -380,11 +366,8 @@ mod tests {
         assert_eq!(a["data"]["jwt-secret"], b["stringData"]["jwt-secret"]);
         let shown = serde_json::to_string(&b).unwrap();
         assert!(!shown.contains("fixture-jwt"), "{shown}");
-        assert!(shown.contains("<redacted sha256:"), "{shown}");
-        assert_eq!(
-            masked(b"fixture-jwt").len(),
-            "<redacted sha256:>".len() + DIGEST_HEX_DIGITS
-        );
+        assert!(shown.contains("<redacted hmac:"), "{shown}");
+        assert_eq!(masked(b"fixture-jwt").len(), "<redacted hmac:>".len() + 32);
     }
 
     #[test]
@@ -402,14 +385,23 @@ mod tests {
         let b = deployment("registry.example/api:1.0.1", 2);
         let d = "Deployment/api-gateway";
         assert_eq!(
-            ObjectDiff::of(d, Some(&a), Some(&a)).change,
+            ObjectDiff::of(d, Some(&a), Some(&a), &key()).change,
             Change::Unchanged
         );
-        assert_eq!(ObjectDiff::of(d, Some(&a), Some(&a)).diff, None);
-        assert_eq!(ObjectDiff::of(d, Some(&a), Some(&b)).change, Change::Update);
-        assert_eq!(ObjectDiff::of(d, None, Some(&b)).change, Change::Create);
-        assert_eq!(ObjectDiff::of(d, Some(&a), None).change, Change::Delete);
-        let json = serde_json::to_value(ObjectDiff::of(d, None, Some(&b))).unwrap();
+        assert_eq!(ObjectDiff::of(d, Some(&a), Some(&a), &key()).diff, None);
+        assert_eq!(
+            ObjectDiff::of(d, Some(&a), Some(&b), &key()).change,
+            Change::Update
+        );
+        assert_eq!(
+            ObjectDiff::of(d, None, Some(&b), &key()).change,
+            Change::Create
+        );
+        assert_eq!(
+            ObjectDiff::of(d, Some(&a), None, &key()).change,
+            Change::Delete
+        );
+        let json = serde_json::to_value(ObjectDiff::of(d, None, Some(&b), &key())).unwrap();
         assert_eq!(json["change"], "create");
     }
 

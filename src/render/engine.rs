@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::labels;
 use super::manifest::Manifest;
 use crate::environment::Environment;
+use crate::redact::DigestKey;
 use crate::secrets::{PLATFORM_SECRETS, SecretValues};
 
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -21,6 +22,9 @@ pub struct RenderInput<'a> {
     /// The image tag of every application service.
     pub version: &'a str,
     pub secrets: &'a SecretValues,
+    /// The environment's digest key; without it (render, no cluster) the
+    /// pod-template digest is a placeholder filled in at deploy.
+    pub digest_key: Option<&'a DigestKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +96,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
             .add_template_owned(name.clone(), source.to_string())
             .map_err(|e| template_error(name, &e))?;
     }
-    let context = minijinja::Value::from(minijinja::value::Serde(context(input)));
+    let tokens = SecretTokens::new(input.secrets);
+    let context = minijinja::Value::from(minijinja::value::Serde(context(input, &tokens)));
 
     let mut manifests = Vec::new();
     for name in &names {
@@ -121,8 +126,8 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
             manifests.push(manifest);
         }
     }
-    check_no_secret_outside_secrets(&manifests, input.secrets)?;
-    annotate_secret_digests(&mut manifests);
+    tokens.resolve(&mut manifests)?;
+    annotate_secret_digests(&mut manifests, input.digest_key);
     // Stable: within a phase, template order and then document order.
     manifests.sort_by_key(Manifest::phase);
     Ok(manifests)
@@ -142,39 +147,104 @@ fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
     }
 }
 
-/// The values templates see. Unset secrets render as a placeholder: render
-/// never prints secret values, and deploy refuses before rendering when one
-/// is missing.
-fn context(input: &RenderInput<'_>) -> Value {
-    let mut secrets = Map::new();
-    for spec in PLATFORM_SECRETS {
-        let value = input
-            .secrets
-            .get(spec.template_key)
-            .map(|s| s.expose().to_string())
-            .unwrap_or_else(|| format!("<unset: {}>", spec.env_var));
-        secrets.insert(spec.template_key.to_string(), Value::String(value));
+/// The secret values, keyed by the tokens templates render in their place.
+struct SecretTokens {
+    /// token → (what it stands for, the value; `None` when unset).
+    tokens: Vec<(String, &'static str, Option<String>)>,
+}
+
+impl SecretTokens {
+    /// One unique token per secret: templates never see a value, only a
+    /// token, so where a value ends up can be checked exactly (a value that
+    /// happens to occur in text we wrote — `API_KEY=second` in
+    /// `periodSeconds` — is not a leak; a token outside a Secret is).
+    fn new(secrets: &SecretValues) -> Self {
+        let nonce = std::process::id() as u64
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+        let token = |name: &str| format!("fintechctl-secret-{nonce:016x}-{name}");
+        let mut tokens: Vec<(String, &'static str, Option<String>)> = PLATFORM_SECRETS
+            .iter()
+            .map(|spec| {
+                (
+                    token(spec.template_key),
+                    spec.env_var,
+                    secrets
+                        .get(spec.template_key)
+                        .map(|s| s.expose().to_string()),
+                )
+            })
+            .collect();
+        tokens.push((
+            token("tls_crt"),
+            "--tls-cert",
+            secrets.tls_cert.as_ref().map(|s| s.expose().to_string()),
+        ));
+        tokens.push((
+            token("tls_key"),
+            "--tls-key",
+            secrets.tls_key.as_ref().map(|s| s.expose().to_string()),
+        ));
+        Self { tokens }
     }
-    let pem = |v: &Option<crate::secrets::SecretString>, placeholder: &str| {
-        Value::String(
-            v.as_ref()
-                .map(|s| s.expose().to_string())
-                .unwrap_or_else(|| placeholder.to_string()),
-        )
-    };
-    secrets.insert(
-        "tls_crt".into(),
-        pem(&input.secrets.tls_cert, "<unset: --tls-cert>"),
-    );
-    secrets.insert(
-        "tls_key".into(),
-        pem(&input.secrets.tls_key, "<unset: --tls-key>"),
-    );
+
+    fn context(&self) -> Map<String, Value> {
+        let keys = PLATFORM_SECRETS
+            .iter()
+            .map(|s| s.template_key)
+            .chain(["tls_crt", "tls_key"]);
+        keys.zip(&self.tokens)
+            .map(|(key, (token, _, _))| (key.to_string(), Value::String(token.clone())))
+            .collect()
+    }
+
+    /// Checks that tokens appear only inside v1 Secrets, then puts the
+    /// values (or `<unset: VAR>` placeholders) in their place there.
+    fn resolve(&self, manifests: &mut [Manifest]) -> Result<(), RenderError> {
+        for manifest in manifests.iter_mut() {
+            let is_secret = manifest.is_secret();
+            let text = manifest.object.to_string();
+            for (token, what, value) in &self.tokens {
+                if !text.contains(token.as_str()) {
+                    continue;
+                }
+                if !is_secret {
+                    return Err(RenderError::SecretLeak {
+                        variable: what.to_string(),
+                        object: manifest.display(),
+                        template: manifest.template.clone(),
+                    });
+                }
+                let shown = value.clone().unwrap_or_else(|| format!("<unset: {what}>"));
+                replace_in_strings(&mut manifest.object, token, &shown);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn replace_in_strings(value: &mut Value, token: &str, with: &str) {
+    match value {
+        Value::String(s) if s.contains(token) => *s = s.replace(token, with),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| replace_in_strings(v, token, with)),
+        Value::Object(map) => map
+            .values_mut()
+            .for_each(|v| replace_in_strings(v, token, with)),
+        _ => {}
+    }
+}
+
+/// The values templates see. Secrets are tokens ([`SecretTokens`]).
+fn context(input: &RenderInput<'_>, tokens: &SecretTokens) -> Value {
     serde_json::json!({
         "env": input.env,
         "version": input.version,
         "namespace": input.env.namespace.name,
-        "secrets": secrets,
+        "secrets": tokens.context(),
     })
 }
 
@@ -249,30 +319,33 @@ fn stamp(manifest: &mut Manifest, env: &Environment, template: &str) -> Result<(
 /// The annotation that rolls a workload's pods when a Secret it reads changes.
 pub const SECRET_DIGEST_ANNOTATION: &str = "fintechctl.io/secret-digest";
 
+/// What the digest annotation holds before a deploy keys it.
+pub const UNKEYED_DIGEST: &str = "<keyed at deploy>";
+
 /// Kubernetes does not restart pods when a Secret they read changes, so a
 /// rotated password would only reach pods that happen to restart. A digest
 /// of the Secrets a Deployment or StatefulSet reads, on its pod template,
 /// makes a rotation roll the pods like any other change. (Jobs are left
-/// alone: their pod template is immutable.) The digest covers all of a
-/// Secret's values at once and is cut to 64 bits: it identifies a change,
-/// it does not help guess a value.
-fn annotate_secret_digests(manifests: &mut [Manifest]) {
-    use sha2::{Digest, Sha256};
-    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+/// alone: their pod template is immutable.) The digest is an HMAC with the
+/// environment's key ([`DigestKey`]), cut to 64 bits: it identifies a
+/// change and does not help guess a value. Without a key (a render with no
+/// cluster) the annotation holds [`UNKEYED_DIGEST`].
+pub fn annotate_secret_digests(manifests: &mut [Manifest], key: Option<&DigestKey>) {
+    let mut contents: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
     for m in manifests.iter().filter(|m| m.is_secret()) {
-        let mut hasher = Sha256::new();
+        let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
         for field in ["data", "stringData"] {
             if let Some(map) = m.object[field].as_object() {
-                let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-                for (k, v) in sorted {
-                    hasher.update(k.as_bytes());
-                    hasher.update([0]);
-                    hasher.update(v.as_str().unwrap_or_default().as_bytes());
-                    hasher.update([0]);
+                for (k, v) in map {
+                    pairs.push((
+                        k.clone(),
+                        v.as_str().unwrap_or_default().as_bytes().to_vec(),
+                    ));
                 }
             }
         }
-        digests.insert(m.name().to_string(), format!("{:x}", hasher.finalize()));
+        pairs.sort();
+        contents.insert(m.name().to_string(), pairs);
     }
     for m in manifests
         .iter_mut()
@@ -280,18 +353,22 @@ fn annotate_secret_digests(manifests: &mut [Manifest]) {
     {
         let mut names = std::collections::BTreeSet::new();
         referenced_secrets(&m.object["spec"]["template"]["spec"], &mut names);
-        let used: Vec<&String> = names
+        let used: Vec<(String, &[u8])> = names
             .iter()
-            .filter_map(|n| digests.get(n.as_str()))
+            .filter_map(|n| contents.get(n.as_str()).map(|pairs| (n, pairs)))
+            .flat_map(|(n, pairs)| {
+                pairs
+                    .iter()
+                    .map(move |(k, v)| (format!("{n}/{k}"), v.as_slice()))
+            })
             .collect();
-        if used.is_empty() {
+        if !names.iter().any(|n| contents.contains_key(n.as_str())) {
             continue;
         }
-        let mut hasher = Sha256::new();
-        for d in used {
-            hasher.update(d.as_bytes());
-        }
-        let digest = format!("{:x}", hasher.finalize());
+        let digest = match key {
+            Some(key) => key.digest_pairs(used.iter().map(|(k, v)| (k.as_str(), *v))),
+            None => UNKEYED_DIGEST.to_string(),
+        };
         let template = &mut m.object["spec"]["template"];
         if !template["metadata"].is_object() {
             template["metadata"] = Value::Object(Map::new());
@@ -300,7 +377,7 @@ fn annotate_secret_digests(manifests: &mut [Manifest]) {
         if !metadata["annotations"].is_object() {
             metadata["annotations"] = Value::Object(Map::new());
         }
-        metadata["annotations"][SECRET_DIGEST_ANNOTATION] = Value::String(digest[..16].to_string());
+        metadata["annotations"][SECRET_DIGEST_ANNOTATION] = Value::String(digest);
     }
 }
 
@@ -323,32 +400,6 @@ fn referenced_secrets(value: &Value, names: &mut std::collections::BTreeSet<Stri
         Value::Array(items) => items.iter().for_each(|v| referenced_secrets(v, names)),
         _ => {}
     }
-}
-
-/// Defence in depth: a template that interpolated a secret into a ConfigMap
-/// or an environment variable would leak it to anyone who can read those.
-fn check_no_secret_outside_secrets(
-    manifests: &[Manifest],
-    secrets: &SecretValues,
-) -> Result<(), RenderError> {
-    for manifest in manifests.iter().filter(|m| !m.is_secret()) {
-        let text = manifest.object.to_string();
-        for spec in PLATFORM_SECRETS {
-            if let Some(value) = secrets.get(spec.template_key) {
-                // Compare with the value as it appears inside a JSON string.
-                let escaped = Value::String(value.expose().to_string()).to_string();
-                let inner = &escaped[1..escaped.len() - 1];
-                if inner.len() >= 4 && text.contains(inner) {
-                    return Err(RenderError::SecretLeak {
-                        variable: spec.env_var.to_string(),
-                        object: manifest.display(),
-                        template: manifest.template.clone(),
-                    });
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -374,7 +425,7 @@ mod tests {
                     "spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}),
                 ),
             ];
-            annotate_secret_digests(&mut set);
+            annotate_secret_digests(&mut set, Some(&DigestKey::from_bytes([3; 32])));
             (
                 set[1].object["spec"]["template"]["metadata"]["annotations"]
                     [SECRET_DIGEST_ANNOTATION]
@@ -393,6 +444,62 @@ mod tests {
             other["spec"]["template"].get("metadata").is_none(),
             "a workload without secrets is untouched"
         );
+    }
+
+    #[test]
+    fn without_a_key_the_digest_is_a_placeholder() {
+        let mut set = vec![
+            Manifest::new(
+                "s.yaml",
+                serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "app"}, "stringData": {"p": "v"}}),
+            ),
+            Manifest::new(
+                "d.yaml",
+                serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                "spec": {"template": {"spec": {"containers": [{"name": "c", "envFrom": [{"secretRef": {"name": "app"}}]}]}}}}),
+            ),
+        ];
+        annotate_secret_digests(&mut set, None);
+        assert_eq!(
+            set[1].object["spec"]["template"]["metadata"]["annotations"][SECRET_DIGEST_ANNOTATION],
+            UNKEYED_DIGEST
+        );
+    }
+
+    #[test]
+    fn a_token_outside_a_secret_is_a_leak_and_inside_becomes_the_value() {
+        let secrets = SecretValues::collect(None, &Default::default(), |k| {
+            (k == "API_KEY").then(|| "second".to_string())
+        })
+        .unwrap();
+        let tokens = SecretTokens::new(&secrets);
+        let api_key = tokens.context()["api_key"].as_str().unwrap().to_string();
+        let mut ok = vec![
+            Manifest::new(
+                "secrets.yaml",
+                serde_json::json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                    "stringData": {"api-key": api_key}}),
+            ),
+            // A short value that occurs in text we wrote is not a leak.
+            Manifest::new(
+                "d.yaml",
+                serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                    "spec": {"x": "periodSeconds: 10"}}),
+            ),
+        ];
+        tokens.resolve(&mut ok).unwrap();
+        assert_eq!(ok[0].object["stringData"]["api-key"], "second");
+        let mut leak = vec![Manifest::new(
+            "cm.yaml",
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+                "data": {"KEY": format!("key={api_key}")}}),
+        )];
+        let err = tokens.resolve(&mut leak).unwrap_err().to_string();
+        assert!(
+            err.contains("API_KEY") && err.contains("ConfigMap/c"),
+            "{err}"
+        );
+        assert!(!err.contains("second"), "{err}");
     }
 
     #[test]

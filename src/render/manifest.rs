@@ -52,7 +52,7 @@ impl Manifest {
 
     /// The apply phase: objects of a phase are applied in parallel, phases in order.
     pub fn phase(&self) -> Phase {
-        Phase::of_kind(self.kind())
+        Phase::of(self.kind(), self.component())
     }
 
     /// Whether this object holds secret material (its values are never printed).
@@ -63,21 +63,16 @@ impl Manifest {
     /// The object with every secret value replaced by a marker; other kinds unchanged.
     pub fn redacted(&self) -> Value {
         let mut object = self.object.clone();
-        if self.is_secret() {
-            for field in ["data", "stringData"] {
-                if let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) {
-                    for value in map.values_mut() {
-                        *value = Value::String(REDACTED.to_string());
-                    }
-                }
-            }
-        }
+        crate::redact::mask_secret(&mut object, crate::redact::SecretMask::Marker);
         object
     }
 }
 
 /// What a secret value is shown as.
-pub const REDACTED: &str = "<redacted>";
+pub use crate::redact::REDACTED;
+
+/// Components that are data stores (their workloads go in [`Phase::DataStores`]).
+pub const DATA_STORES: [&str; 3] = ["postgres", "redis", "kafka"];
 
 /// Apply phases, in the order the deploy applies them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -91,6 +86,9 @@ pub enum Phase {
     Access,
     /// ConfigMaps and Secrets.
     Config,
+    /// The in-cluster data stores (PostgreSQL, Redis, Kafka StatefulSets
+    /// and their Services): ready before the migration connects to them.
+    DataStores,
     /// The database-migration Job.
     Migration,
     /// Services, workloads, PDBs, Ingress, PVCs.
@@ -113,12 +111,38 @@ impl Phase {
         }
     }
 
-    pub fn all() -> [Phase; 7] {
+    /// The phase of an object of `kind` belonging to `component` (its
+    /// `app.kubernetes.io/component` label).
+    pub fn of(kind: &str, component: &str) -> Phase {
+        let phase = Phase::of_kind(kind);
+        if phase == Phase::Workloads && DATA_STORES.contains(&component) {
+            Phase::DataStores
+        } else {
+            phase
+        }
+    }
+
+    /// How messages name the phase: `data stores`, `workloads`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Namespace => "namespace",
+            Phase::Quota => "quota",
+            Phase::Access => "access",
+            Phase::Config => "config",
+            Phase::DataStores => "data stores",
+            Phase::Migration => "migration",
+            Phase::Workloads => "workloads",
+            Phase::Autoscaling => "autoscaling",
+        }
+    }
+
+    pub fn all() -> [Phase; 8] {
         [
             Phase::Namespace,
             Phase::Quota,
             Phase::Access,
             Phase::Config,
+            Phase::DataStores,
             Phase::Migration,
             Phase::Workloads,
             Phase::Autoscaling,
@@ -158,5 +182,14 @@ mod tests {
         assert!(Phase::of_kind("Secret") < Phase::of_kind("Job"));
         assert!(Phase::of_kind("Job") < Phase::of_kind("Deployment"));
         assert!(Phase::of_kind("Deployment") < Phase::of_kind("HorizontalPodAutoscaler"));
+    }
+
+    #[test]
+    fn data_stores_come_before_the_migration() {
+        assert_eq!(Phase::of("StatefulSet", "postgres"), Phase::DataStores);
+        assert_eq!(Phase::of("Service", "redis"), Phase::DataStores);
+        assert_eq!(Phase::of("Secret", "postgres"), Phase::Config);
+        assert_eq!(Phase::of("Service", "api-gateway"), Phase::Workloads);
+        assert!(Phase::DataStores < Phase::Migration);
     }
 }

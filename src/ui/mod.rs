@@ -1,9 +1,15 @@
 //! Everything that writes to the terminal: data to stdout, status and
 //! progress to stderr, colour only where a person is looking.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, RwLock};
 
 use console::Style;
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::redact::Redactor;
 
 /// How chatty stderr is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -13,12 +19,15 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// The one object commands write through.
+/// The one object commands write through. Everything it writes, on
+/// stdout and stderr, is scrubbed of the secret values it has been told
+/// about ([`Printer::redact_with`]).
 #[derive(Debug, Clone)]
 pub struct Printer {
     pub verbosity: Verbosity,
     /// Colour and progress bars on stderr.
     pub fancy: bool,
+    redactor: Arc<RwLock<Redactor>>,
 }
 
 impl Printer {
@@ -34,7 +43,32 @@ impl Printer {
         };
         console::set_colors_enabled_stderr(fancy);
         console::set_colors_enabled(fancy);
-        Self { verbosity, fancy }
+        Self {
+            verbosity,
+            fancy,
+            redactor: Arc::default(),
+        }
+    }
+
+    /// From here on, scrub these values (and their encodings) from all output.
+    pub fn redact_with(&self, redactor: Redactor) {
+        *self.redactor.write().unwrap_or_else(|p| p.into_inner()) = redactor;
+    }
+
+    /// The redactor in use (for reports and files written elsewhere).
+    pub fn redactor(&self) -> Redactor {
+        self.redactor
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn clean<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let r = self.redactor.read().unwrap_or_else(|p| p.into_inner());
+        match r.scrub(text) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(s) => Cow::Owned(s),
+        }
     }
 
     fn style(&self, style: Style) -> Style {
@@ -47,7 +81,7 @@ impl Printer {
             let verb = self
                 .style(Style::new().green().bold())
                 .apply_to(format!("{verb:>12}"));
-            eprintln!("{verb} {}", message.as_ref());
+            eprintln!("{verb} {}", self.clean(message.as_ref()));
         }
     }
 
@@ -56,7 +90,8 @@ impl Printer {
         if self.verbosity >= Verbosity::Verbose {
             eprintln!(
                 "{}",
-                self.style(Style::new().dim()).apply_to(message.as_ref())
+                self.style(Style::new().dim())
+                    .apply_to(self.clean(message.as_ref()))
             );
         }
     }
@@ -64,31 +99,40 @@ impl Printer {
     pub fn warn(&self, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
             let label = self.style(Style::new().yellow().bold()).apply_to("warning");
-            eprintln!("{label}: {}", message.as_ref());
+            eprintln!("{label}: {}", self.clean(message.as_ref()));
+        }
+    }
+
+    /// A line of a command's own output stream on stderr (migration logs),
+    /// shown unless `--quiet`.
+    pub fn stream_line(&self, prefix: &str, line: &str) {
+        if self.verbosity >= Verbosity::Normal {
+            eprintln!("{prefix}{}", self.clean(line));
         }
     }
 
     /// An error and its details; always printed, even with `--quiet`.
     pub fn error(&self, message: impl AsRef<str>, details: &[String]) {
         let label = self.style(Style::new().red().bold()).apply_to("error");
-        eprintln!("{label}: {}", message.as_ref());
+        eprintln!("{label}: {}", self.clean(message.as_ref()));
         for detail in details {
-            eprintln!("  - {detail}");
+            eprintln!("  - {}", self.clean(detail));
         }
     }
 
     /// An error with an indented block under it (a failure card); always printed.
     pub fn error_block(&self, message: impl AsRef<str>, lines: &[String]) {
         let label = self.style(Style::new().red().bold()).apply_to("error");
-        eprintln!("{label}: {}", message.as_ref());
+        eprintln!("{label}: {}", self.clean(message.as_ref()));
         for line in lines {
-            eprintln!("    {line}");
+            eprintln!("    {}", self.clean(line));
         }
     }
 
     /// Data on stdout. A closed pipe (`fintechctl render … | head`) ends the
     /// process quietly, as ripgrep and cargo do.
     pub fn data(&self, text: &str) {
+        let text = self.clean(text);
         let mut out = std::io::stdout().lock();
         let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         if let Err(e) = result {
@@ -97,6 +141,33 @@ impl Printer {
             }
             eprintln!("error: cannot write to stdout: {e}");
             std::process::exit(1);
+        }
+    }
+}
+
+/// Prints a command's result on stdout in the format asked for: `-o json`
+/// (one pretty document), `-o yaml`, or the text `text` makes of it. Every
+/// command emits through this, so every document has the same shape.
+pub fn emit<T: Serialize>(
+    printer: &Printer,
+    format: OutputFormat,
+    document: &T,
+    text: impl FnOnce(&T) -> String,
+) {
+    match format {
+        OutputFormat::Json => match serde_json::to_string_pretty(document) {
+            Ok(json) => printer.data(&(json + "\n")),
+            Err(e) => printer.error(format!("cannot encode the result as JSON: {e}"), &[]),
+        },
+        OutputFormat::Yaml => match serde_saphyr::to_string(document) {
+            Ok(yaml) => printer.data(&yaml),
+            Err(e) => printer.error(format!("cannot encode the result as YAML: {e}"), &[]),
+        },
+        OutputFormat::Text => {
+            let text = text(document);
+            if !text.is_empty() {
+                printer.data(&text);
+            }
         }
     }
 }

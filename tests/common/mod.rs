@@ -37,6 +37,13 @@ pub async fn cluster(behaviors: Behaviors) -> Cluster {
         ..SimConfig::default()
     };
     let sim = KubeSim::start(cfg).await.expect("kube-sim starts");
+    // What the platform team installs with the ingress controller; deploy
+    // refuses without it (a prerequisite outside the release).
+    sim.create(
+        serde_json::json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+    )
+    .expect("IngressClass nginx");
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();

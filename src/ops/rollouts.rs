@@ -1,40 +1,26 @@
-//! Waiting for rollouts from a command: the cluster's watch, the terminal's
-//! progress, the failure cards and the summary table.
+//! Waiting for the rollouts of what an apply changed: one watch per
+//! namespace (the cluster-autoscaler lives in kube-system), all ended as
+//! soon as one of them fails, with the failure cards and each workload's
+//! state for the report.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use comfy_table::{Table, presets::NOTHING};
-use serde_json::Value;
-
 use crate::cluster::apply::AppliedObject;
 use crate::cluster::diagnosis::{FailureCard, Thresholds};
 use crate::cluster::rollout::RolloutState;
-use crate::cluster::wait::{self, RolloutOutcome, RolloutReporter, WaitError, WaitOptions};
+use crate::cluster::wait::{self, RolloutOutcome, WaitError, WaitOptions};
 use crate::exit::{ExitStatus, Failure};
-use crate::ui::Printer;
-use crate::ui::reporters::{RolloutProgress, short_duration};
+
+use super::DeployReporter;
 
 /// What a wait found, for the report and the exit status.
 pub struct WaitResult {
-    pub rollouts: Vec<Value>,
-    pub failures: Vec<Value>,
-    /// The failure cards, for the debug bundle and the release record.
+    pub rollouts: Vec<RolloutOutcome>,
+    /// The failure cards, for the report, the debug bundle and the release record.
     pub cards: Vec<FailureCard>,
     /// `None` when every rollout completed.
     pub failure: Option<Failure>,
-}
-
-impl RolloutReporter for RolloutProgress<'_> {
-    fn workload_progress(&self, name: &str, ready: i32, desired: i32, message: &str) {
-        self.progress(name, ready, desired, message);
-    }
-    fn workload_complete(&self, name: &str, elapsed: Duration) {
-        self.complete(name, elapsed);
-    }
-    fn workload_failed(&self, name: &str, reason: &str) {
-        self.failed(name, reason);
-    }
 }
 
 /// Waits for the created or changed workloads among `applied`, one watch
@@ -46,7 +32,7 @@ pub async fn wait(
     applied: &[AppliedObject],
     timeout: Duration,
     stop: Option<tokio::sync::watch::Receiver<bool>>,
-    printer: &Printer,
+    reporter: &dyn DeployReporter,
 ) -> WaitResult {
     let mut groups: BTreeMap<String, Vec<AppliedObject>> = BTreeMap::new();
     for object in applied {
@@ -66,7 +52,7 @@ pub async fn wait(
             }
         })
     });
-    let progress = RolloutProgress::new(printer);
+    let progress = reporter;
     let waits = groups.iter().map(|(ns, objects)| {
         let workloads = wait::changed_workloads(objects);
         let options = WaitOptions {
@@ -74,7 +60,6 @@ pub async fn wait(
             thresholds: Thresholds::default(),
             stop: Some(stop_rx.clone()),
         };
-        let progress = &progress;
         let stop_all = &stop_all;
         async move {
             let result = wait::wait_for_rollouts(client, ns, &workloads, &options, progress).await;
@@ -93,13 +78,15 @@ pub async fn wait(
     if let Some(task) = forward {
         task.abort();
     }
-    drop(progress);
-    combine(results, printer)
+    combine(results, reporter)
 }
 
 /// One result from the per-namespace waits: a real failure wins over the
 /// interruptions it caused in the other namespaces.
-fn combine(results: Vec<Result<Vec<RolloutOutcome>, WaitError>>, printer: &Printer) -> WaitResult {
+fn combine(
+    results: Vec<Result<Vec<RolloutOutcome>, WaitError>>,
+    reporter: &dyn DeployReporter,
+) -> WaitResult {
     let mut outcomes: Vec<RolloutOutcome> = Vec::new();
     let mut cards: Vec<FailureCard> = Vec::new();
     let mut watch_error = None;
@@ -121,7 +108,7 @@ fn combine(results: Vec<Result<Vec<RolloutOutcome>, WaitError>>, printer: &Print
     }
     let failure = if !cards.is_empty() {
         for card in &cards {
-            print_card(printer, card);
+            reporter.failure_card(card);
         }
         let names: Vec<&str> = cards.iter().map(|c| c.workload.as_str()).collect();
         Some(Failure::new(
@@ -134,9 +121,9 @@ fn combine(results: Vec<Result<Vec<RolloutOutcome>, WaitError>>, printer: &Print
         Some(Failure::new(ExitStatus::Failed, message))
     } else if interrupted {
         for o in &outcomes {
-            printer.status(
+            reporter.status(
                 "Stopped",
-                format!(
+                &format!(
                     "{} at {}/{} ready ({})",
                     o.workload,
                     o.ready,
@@ -152,86 +139,18 @@ fn combine(results: Vec<Result<Vec<RolloutOutcome>, WaitError>>, printer: &Print
     } else {
         None
     };
-    let failures = cards
-        .iter()
-        .map(|c| serde_json::to_value(c).unwrap_or_default())
-        .collect();
     WaitResult {
-        rollouts: to_values(&outcomes),
-        failures,
+        rollouts: outcomes,
         cards,
         failure,
     }
 }
 
-fn to_values(outcomes: &[RolloutOutcome]) -> Vec<Value> {
-    outcomes
-        .iter()
-        .map(|o| serde_json::to_value(o).unwrap_or_default())
-        .collect()
-}
-
-fn state_word(state: &RolloutState) -> String {
+/// `complete`, `progressing: …`, `failed: reason: …`.
+pub fn state_word(state: &RolloutState) -> String {
     match state {
         RolloutState::Complete => "complete".into(),
         RolloutState::Progressing { message } => format!("progressing: {message}"),
         RolloutState::Failed { reason, message } => format!("failed: {reason}: {message}"),
     }
-}
-
-/// One failure card on stderr: what failed, where, why, and the evidence.
-pub fn print_card(printer: &Printer, card: &FailureCard) {
-    let mut details = Vec::new();
-    if let Some(pod) = &card.pod {
-        details.push(format!(
-            "pod: {pod}{}",
-            card.container
-                .as_ref()
-                .map(|c| format!(", container: {c}"))
-                .unwrap_or_default()
-        ));
-    }
-    details.push(format!("reason: {}", card.reason));
-    if !card.message.is_empty() {
-        details.push(format!("message: {}", card.message));
-    }
-    if let Some(code) = card.exit_code {
-        details.push(format!("exit code: {code}"));
-    }
-    if !card.logs.is_empty() {
-        details.push(format!("last {} log lines:", card.logs.len()));
-        details.extend(card.logs.iter().map(|l| format!("  │ {l}")));
-    }
-    if !card.events.is_empty() {
-        details.push("recent warning events:".into());
-        details.extend(card.events.iter().map(|e| format!("  • {e}")));
-    }
-    for missing in &card.missing {
-        details.push(format!("(could not fetch {missing})"));
-    }
-    printer.error_block(
-        format!("{} failed: {}", card.workload, card.reason),
-        &details,
-    );
-}
-
-/// The summary table: workload, revision, ready/desired, time taken.
-pub fn summary_table(rollouts: &[Value]) -> String {
-    let mut table = Table::new();
-    table
-        .load_style(NOTHING)
-        .set_header(["WORKLOAD", "REVISION", "READY", "STATE", "TIME"]);
-    for r in rollouts {
-        // RolloutState serializes as {"state": "complete", ...}.
-        let state = r["state"]["state"].as_str().unwrap_or("-").to_string();
-        let elapsed = Duration::from_secs_f64(r["elapsed"].as_f64().unwrap_or(0.0));
-        table.add_row([
-            r["workload"].as_str().unwrap_or_default().to_string(),
-            r["revision"].as_str().unwrap_or("-").to_string(),
-            format!("{}/{}", r["ready"], r["desired"]),
-            state,
-            short_duration(elapsed),
-        ]);
-    }
-    format!("{table}\n")
 }

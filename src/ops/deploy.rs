@@ -1,0 +1,210 @@
+//! Deploying a release: connect, key the secret digests with the
+//! environment's key, decide what the change contains, and run it through
+//! the [`Pipeline`].
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+
+use crate::cluster::connect::{self, Connection};
+use crate::cluster::digest_key;
+use crate::cluster::kinds::ServedKinds;
+use crate::exit::{ExitStatus, Failure};
+use crate::interrupt::Stop;
+use crate::redact::{DigestKey, Redactor};
+use crate::render::{Manifest, Phase, labels};
+use crate::settings::DeploySettings;
+
+use super::pipeline::{DeployReport, MigrationPolicy, Pipeline, ReleaseChange, ReportError};
+use super::{Confirmer, DeployReporter, Reporter};
+
+/// Deploys `settings.release` and returns the report with how it ended.
+pub async fn deploy(
+    settings: &DeploySettings,
+    reporter: &dyn DeployReporter,
+    confirmer: &dyn Confirmer,
+    redactor: &Redactor,
+    stop: Stop,
+) -> (DeployReport, Result<ExitStatus, Failure>) {
+    let env = &settings.release.env;
+    let conn = match connect_reporting(env, &settings.access, reporter).await {
+        Ok(conn) => conn,
+        Err(failure) => return failed_before_start(settings, failure),
+    };
+    let kinds = ServedKinds::new(&conn.client);
+    let skip_kinds = skipped_kinds(&kinds, &settings.selected, reporter).await;
+    let (key, key_stored) = match environment_key(&conn.client, &env.namespace.name).await {
+        Ok(found) => found,
+        Err(failure) => return failed_before_start(settings, failure),
+    };
+    let mut release = settings.release.clone();
+    release.key_digests(&key);
+    let selected: Vec<Manifest> = match release.select(&settings.only) {
+        Ok(selected) => selected.into_iter().cloned().collect(),
+        Err(message) => return failed_before_start(settings, Failure::invalid(message)),
+    };
+    let job = release
+        .manifests
+        .iter()
+        .find(|m| m.phase() == Phase::Migration)
+        .cloned();
+    // The Job runs when it is due, even under `--only api-gateway`: the new
+    // images must not start on the old schema.
+    let rolls_an_app = selected
+        .iter()
+        .any(|m| m.kind() == "Deployment" && env.services.iter().any(|(name, _)| name == m.name()));
+    let job_selected = selected.iter().any(|m| m.phase() == Phase::Migration);
+    let migration = match job {
+        Some(job) if job_selected || rolls_an_app => MigrationPolicy::WhenVersionChanges {
+            job,
+            skip: settings.skip_migrations,
+        },
+        _ => MigrationPolicy::Never,
+    };
+    // A dry run without secret values: their Secrets are shown as unknown.
+    let missing = release.secrets.missing();
+    let (unknown_secrets, manifests): (Vec<Manifest>, Vec<Manifest>) = selected
+        .into_iter()
+        .filter(|m| m.phase() != Phase::Migration)
+        .partition(|m| {
+            settings.change.dry_run && m.is_secret() && m.object.to_string().contains("<unset: ")
+        });
+    if !unknown_secrets.is_empty() && !missing.is_empty() {
+        reporter.warn(&format!(
+            "secret values not given ({}): the plan cannot tell whether {} change",
+            missing.join(", "),
+            unknown_secrets
+                .iter()
+                .map(Manifest::display)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let change = ReleaseChange {
+        version: release.version.clone(),
+        description: format!("deploy {}", release.version),
+        manifests,
+        migration,
+        full_set: release.manifests.clone(),
+        components: (!settings.only.is_empty()).then(|| settings.only.clone()),
+        rolled_back_from: None,
+        unknown_secrets,
+    };
+    let pipeline = Pipeline {
+        env,
+        conn: &conn,
+        settings: &settings.change,
+        force_conflicts: settings.force_conflicts,
+        skip_kinds,
+        key,
+        key_stored,
+        kinds,
+        redactor: redactor.clone(),
+        reporter,
+        confirmer,
+        stop,
+    };
+    pipeline.run(change).await
+}
+
+fn failed_before_start(
+    settings: &DeploySettings,
+    failure: Failure,
+) -> (DeployReport, Result<ExitStatus, Failure>) {
+    let report = DeployReport {
+        environment: settings.release.env.name.clone(),
+        namespace: settings.release.env.namespace.name.clone(),
+        version: settings.release.version.clone(),
+        dry_run: settings.change.dry_run,
+        outcome: super::pipeline::outcome_of(failure.status),
+        error: Some(ReportError {
+            exit_code: failure.status.code(),
+            message: failure.message.clone(),
+            details: failure.details.clone(),
+        }),
+        ..DeployReport::default()
+    };
+    (report, Err(failure))
+}
+
+/// Connects and says so.
+pub async fn connect_reporting(
+    env: &crate::environment::Environment,
+    access: &connect::ClusterAccess,
+    reporter: &dyn Reporter,
+) -> Result<Connection, Failure> {
+    let conn = connect::connect(env, access).await?;
+    reporter.status(
+        "Connected",
+        &format!("{} (Kubernetes {})", conn.source, conn.server_version),
+    );
+    Ok(conn)
+}
+
+/// The environment's digest key and whether it is stored; a new one is
+/// generated (and stored by the first write) when there is none.
+pub async fn environment_key(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<(DigestKey, bool), Failure> {
+    match digest_key::read(client, namespace).await {
+        Ok(Some(key)) => Ok((key, true)),
+        Ok(None) => Ok((DigestKey::generate(), false)),
+        Err(e) => Err(Failure::new(
+            ExitStatus::Unreachable,
+            format!(
+                "reading the digest key Secret {}: {}",
+                digest_key::SECRET_NAME,
+                crate::cluster::api_message(&e)
+            ),
+        )),
+    }
+}
+
+/// Kinds of optional CRDs the cluster does not serve (the VPA): warned
+/// about and skipped.
+pub async fn skipped_kinds(
+    kinds: &ServedKinds,
+    manifests: &[Manifest],
+    reporter: &dyn Reporter,
+) -> Vec<String> {
+    let mut skip = Vec::new();
+    if manifests
+        .iter()
+        .any(|m| m.kind() == "VerticalPodAutoscaler")
+        && !kinds
+            .serves("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")
+            .await
+    {
+        reporter.warn(
+            "the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects",
+        );
+        skip.push("VerticalPodAutoscaler".to_string());
+    }
+    skip
+}
+
+/// The version label of the live api-gateway's pod template; `None` when
+/// it does not exist.
+pub async fn live_version(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<String>, Failure> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    let live = deployments.get_opt("api-gateway").await.map_err(|e| {
+        Failure::new(
+            ExitStatus::Unreachable,
+            format!(
+                "reading Deployment/api-gateway: {}",
+                crate::cluster::api_message(&e)
+            ),
+        )
+    })?;
+    Ok(live.and_then(|d| {
+        d.spec?
+            .template
+            .metadata?
+            .labels?
+            .get(labels::VERSION)
+            .cloned()
+    }))
+}

@@ -1,0 +1,1147 @@
+//! The writing half that `deploy` and `rollback` share: the deploy lock
+//! first, the migration decided under it, the plan (with what prune would
+//! delete, the prerequisites and the permissions checked), the confirmation,
+//! the release record, the apply in phases — data stores ready before the
+//! migration, the migration before any workload — the rollout watch, prune
+//! after success, and on failure the evidence bundle and the automatic
+//! rollback through this same path.
+//!
+//! Bounded: the whole run stops at `--timeout`, on Ctrl-C or SIGTERM, when
+//! another run takes the lock over, or when the API server stops answering
+//! (a watchdog probes it while the run works); each way it finishes the
+//! step it is in, releases the lock, records the outcome and says where
+//! every object and rollout stands.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::cluster::apply::{
+    self, AppliedObject, ApplyError, ApplyOptions, PlannedAction, PlannedChange,
+};
+use crate::cluster::bundle;
+use crate::cluster::connect::Connection;
+use crate::cluster::diagnosis::{FailureCard, Thresholds};
+use crate::cluster::kinds::ServedKinds;
+use crate::cluster::lock::{self, LockError, LockGuard, LockHolder, LockOptions};
+use crate::cluster::migration::{self, MigrationOptions, MigrationOutcome};
+use crate::cluster::prerequisites;
+use crate::cluster::prune::{self, OwnedObject};
+use crate::cluster::records::{ReleaseHistory, ReleaseRecord, ReleaseStatus};
+use crate::cluster::wait::RolloutOutcome;
+use crate::cluster::{digest_key, liveness};
+use crate::environment::Environment;
+use crate::exit::{ExitStatus, Failure};
+use crate::interrupt::{Stop, StopReason};
+use crate::redact::{DigestKey, Redactor};
+use crate::render::{Manifest, Phase, diff};
+use crate::settings::ChangeSettings;
+
+use super::{Confirmer, DeployReporter, Question};
+
+/// One change to an environment: a release to deploy or a revision to
+/// roll back to.
+#[derive(Debug, Clone)]
+pub struct ReleaseChange {
+    pub version: String,
+    /// `deploy 1.4.2`, `rollback to revision 3`: for history and prompts.
+    pub description: String,
+    /// What is planned and applied, without the migration Job.
+    pub manifests: Vec<Manifest>,
+    /// The migration Job, when the change may need it; whether it runs is
+    /// decided under the lock ([`MigrationPolicy`]).
+    pub migration: MigrationPolicy,
+    /// The whole rendered set: kept in the release record, and what prune
+    /// compares the live objects with.
+    pub full_set: Vec<Manifest>,
+    /// `--only`: prune looks at these components only.
+    pub components: Option<Vec<String>>,
+    pub rolled_back_from: Option<u32>,
+    /// Secrets left out of a dry run because their values were not given.
+    pub unknown_secrets: Vec<Manifest>,
+}
+
+/// Whether a change runs the migration Job.
+#[derive(Debug, Clone)]
+pub enum MigrationPolicy {
+    /// Never (rollbacks: migrations never run backwards).
+    Never,
+    /// When the live api-gateway runs another version than `version` (or
+    /// none); `skip` (`--skip-migrations`) only warns.
+    WhenVersionChanges { job: Manifest, skip: bool },
+}
+
+/// How a deploy or rollback ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// A dry run: planned, nothing written.
+    #[default]
+    Planned,
+    Unchanged,
+    Succeeded,
+    Failed,
+    /// Failed, and the environment was rolled back.
+    RolledBack,
+    Interrupted,
+    Refused,
+}
+
+/// The error a report ends with, for `-o json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportError {
+    pub exit_code: i32,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+/// Everything a deploy or rollback did: the `-o json` document and the
+/// summary's source.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployReport {
+    pub environment: String,
+    pub namespace: String,
+    pub version: String,
+    pub cluster: String,
+    pub dry_run: bool,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
+    pub plan: Vec<PlannedChange>,
+    /// Live objects the release no longer contains (deleted after success).
+    pub prune: Vec<OwnedObject>,
+    pub applied: Vec<AppliedObject>,
+    pub migration: Option<MigrationOutcome>,
+    pub rollouts: Vec<RolloutOutcome>,
+    pub failures: Vec<FailureCard>,
+    pub pruned: Vec<OwnedObject>,
+    /// Revisions a crashed run left `deploying`, marked abandoned.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub abandoned: Vec<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Box<DeployReport>>,
+    /// For a rollback: the revision whose manifests were re-applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportError>,
+    #[serde(serialize_with = "crate::cluster::serialize_secs")]
+    pub elapsed: Duration,
+}
+
+/// What a pipeline works with.
+pub struct Pipeline<'a> {
+    pub env: &'a Environment,
+    pub conn: &'a Connection,
+    pub settings: &'a ChangeSettings,
+    pub force_conflicts: bool,
+    /// Kinds the cluster does not serve (an optional CRD): skipped.
+    pub skip_kinds: Vec<String>,
+    /// The environment's digest key, and whether it is stored yet.
+    pub key: DigestKey,
+    pub key_stored: bool,
+    /// The run's discovery cache.
+    pub kinds: ServedKinds,
+    pub redactor: Redactor,
+    pub reporter: &'a dyn DeployReporter,
+    pub confirmer: &'a dyn Confirmer,
+    pub stop: Stop,
+}
+
+/// What the run is doing now, for "lost the API server … while …".
+#[derive(Clone, Default)]
+struct Doing(Arc<Mutex<String>>);
+
+impl Doing {
+    fn set(&self, what: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = what.into();
+    }
+    fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// How the writing part of a change ended, when it did not succeed.
+enum Trouble {
+    /// Before or outside the rollout: apply, migration, interruption.
+    Failed(Failure),
+    /// The rollout failed with these cards: what a rollback answers.
+    RolloutFailed {
+        failure: Failure,
+        cards: Vec<FailureCard>,
+    },
+}
+
+impl Pipeline<'_> {
+    fn client(&self) -> &kube::Client {
+        &self.conn.client
+    }
+
+    fn namespace(&self) -> &str {
+        &self.env.namespace.name
+    }
+
+    fn history(&self) -> ReleaseHistory {
+        ReleaseHistory::new(
+            self.client(),
+            self.namespace(),
+            &self.env.name,
+            self.redactor.clone(),
+        )
+    }
+
+    fn new_report(&self, version: &str) -> DeployReport {
+        DeployReport {
+            environment: self.env.name.clone(),
+            namespace: self.namespace().to_string(),
+            version: version.to_string(),
+            cluster: self.conn.source.clone(),
+            dry_run: self.settings.dry_run,
+            ..DeployReport::default()
+        }
+    }
+
+    fn apply_options(&self, dry_run: bool) -> ApplyOptions {
+        ApplyOptions {
+            dry_run,
+            force_conflicts: self.force_conflicts,
+            skip_kinds: self.skip_kinds.clone(),
+            stop: Some(self.stop.subscribe()),
+            kinds: Some(self.kinds.clone()),
+        }
+    }
+
+    /// Locks, plans, confirms, records, applies, waits; on a failed rollout
+    /// keeps the evidence and rolls back when asked to. Returns the report
+    /// and how it ended.
+    pub async fn run(
+        mut self,
+        change: ReleaseChange,
+    ) -> (DeployReport, Result<ExitStatus, Failure>) {
+        let started = Instant::now();
+        let mut report = self.new_report(&change.version);
+        let doing = Doing::default();
+        doing.set("connecting");
+        let watchdog = liveness::watch(
+            self.client().clone(),
+            self.conn.server.clone(),
+            self.stop.clone(),
+            {
+                let doing = doing.clone();
+                move || doing.get()
+            },
+        );
+        let result = self.run_inner(&change, &mut report, &doing).await;
+        watchdog.abort();
+        report.elapsed = started.elapsed();
+        if let Err(failure) = &result {
+            if report.outcome == Outcome::Planned || report.outcome == Outcome::Unchanged {
+                report.outcome = outcome_of(failure.status);
+            }
+            report.error = Some(ReportError {
+                exit_code: failure.status.code(),
+                message: failure.message.clone(),
+                details: failure.details.clone(),
+            });
+        }
+        (report, result)
+    }
+
+    async fn run_inner(
+        &mut self,
+        change: &ReleaseChange,
+        report: &mut DeployReport,
+        doing: &Doing,
+    ) -> Result<ExitStatus, Failure> {
+        // The lock comes first, so neither the migration decision nor the
+        // plan can go stale under another run; a dry run writes nothing and
+        // takes none. On a first deploy the namespace (where the lock lives)
+        // does not exist yet: the lock is then taken, creating it, once the
+        // plan is confirmed.
+        doing.set("taking the deploy lock");
+        let mut guard = if self.settings.dry_run {
+            None
+        } else {
+            self.take_lock(false).await?
+        };
+        let result = self
+            .plan_and_execute(change, report, &mut guard, doing)
+            .await;
+        if let Some(guard) = guard {
+            match guard.release().await {
+                Ok(()) => {}
+                // Already reported as the reason the run stopped.
+                Err(LockError::Lost { .. })
+                    if matches!(self.stop.reason(), Some(StopReason::LockLost(_))) => {}
+                Err(e) => self
+                    .reporter
+                    .warn(&format!("releasing the deploy lock: {e}")),
+            }
+        }
+        result
+    }
+
+    async fn plan_and_execute(
+        &mut self,
+        change: &ReleaseChange,
+        report: &mut DeployReport,
+        guard: &mut Option<LockGuard>,
+        doing: &Doing,
+    ) -> Result<ExitStatus, Failure> {
+        doing.set("deciding on the migration");
+        let mut migration_job = self.decide_migration(change).await?;
+        doing.set("planning");
+        let planned: Vec<Manifest> = change
+            .manifests
+            .iter()
+            .cloned()
+            .chain(migration_job.clone())
+            .collect();
+        let plan = apply::plan(self.client(), &planned, &self.apply_options(true))
+            .await
+            .map_err(|e| self.stopped_or(Failure::from(e)))?;
+        let prunable = if self.settings.prune {
+            prune::find_prunable_in(
+                &self.kinds,
+                self.client(),
+                &self.env.name,
+                &[self.namespace().to_string(), "kube-system".to_string()],
+                &change.full_set,
+                change.components.as_deref(),
+            )
+            .await
+            .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?
+        } else {
+            Vec::new()
+        };
+        report.plan = plan
+            .into_iter()
+            .map(|mut c| {
+                if c.action == PlannedAction::Change || c.action == PlannedAction::Create {
+                    c.diff = diff::object_diff(
+                        &c.display,
+                        c.live.as_ref(),
+                        c.desired.as_ref(),
+                        &self.key,
+                    );
+                }
+                c
+            })
+            .chain(change.unknown_secrets.iter().map(|m| PlannedChange {
+                display: m.display(),
+                kind: m.kind().to_string(),
+                name: m.name().to_string(),
+                namespace: m.namespace().map(str::to_string),
+                action: PlannedAction::Unknown,
+                fields: Vec::new(),
+                live: None,
+                desired: None,
+                diff: None,
+            }))
+            .collect();
+        report.prune = prunable;
+        self.reporter.plan(&report.plan, &report.prune);
+
+        // Everything the cluster must already have, and everything these
+        // credentials must be allowed to do: checked before the first write.
+        doing.set("checking prerequisites and permissions");
+        self.check_before_writing(&planned, &report.prune).await?;
+
+        let changes = report
+            .plan
+            .iter()
+            .filter(|c| matches!(c.action, PlannedAction::Create | PlannedAction::Change))
+            .count();
+        if self.settings.dry_run {
+            self.reporter.status(
+                "Dry run",
+                &format!(
+                    "{changes} object(s) would change, {} would be pruned; nothing was written",
+                    report.prune.len()
+                ),
+            );
+            return Ok(ExitStatus::Success);
+        }
+        if changes == 0 && report.prune.is_empty() && migration_job.is_none() {
+            report.outcome = Outcome::Unchanged;
+            self.reporter.status(
+                "Unchanged",
+                &format!("{} is already at this configuration", self.env.name),
+            );
+            return Ok(ExitStatus::Success);
+        }
+        if self.env.release.protected && !self.settings.yes {
+            self.confirmer.confirm(&Question::TypeName {
+                environment: self.env.name.clone(),
+                namespace: self.namespace().to_string(),
+                action: change.description.clone(),
+            })?;
+        }
+        if guard.is_none() {
+            doing.set("taking the deploy lock");
+            *guard = self.take_lock(true).await?;
+            // Taken only now (a first deploy): decide again under it.
+            migration_job = self.decide_migration(change).await?;
+        }
+        if self.stop.is_stopped() {
+            return Err(self.stop_failure("before anything was written"));
+        }
+        if !self.key_stored {
+            self.key = digest_key::store(self.client(), self.namespace(), &self.key)
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        ExitStatus::Unreachable,
+                        format!(
+                            "storing the digest key Secret {}: {}",
+                            digest_key::SECRET_NAME,
+                            crate::cluster::api_message(&e)
+                        ),
+                    )
+                })?;
+            self.key_stored = true;
+        }
+        match self.history().abandon_deploying().await {
+            Ok(abandoned) if !abandoned.is_empty() => {
+                self.reporter.warn(&format!(
+                    "revision(s) {} were left `deploying` by a run that died; marked abandoned",
+                    join(&abandoned)
+                ));
+                report.abandoned = abandoned;
+            }
+            Ok(_) => {}
+            Err(e) => self
+                .reporter
+                .warn(&format!("checking for abandoned revisions: {e}")),
+        }
+        self.execute_with_rollback(change, migration_job, report, doing)
+            .await
+    }
+
+    /// The migration Job to run, if any: when the live api-gateway runs
+    /// another version (or does not exist), unless `--skip-migrations`.
+    async fn decide_migration(&self, change: &ReleaseChange) -> Result<Option<Manifest>, Failure> {
+        let MigrationPolicy::WhenVersionChanges { job, skip } = &change.migration else {
+            return Ok(None);
+        };
+        let live = super::deploy::live_version(self.client(), self.namespace()).await?;
+        if live.as_deref() == Some(change.version.as_str()) {
+            self.reporter.detail(&format!(
+                "api-gateway already runs {}: no migration",
+                change.version
+            ));
+            return Ok(None);
+        }
+        if *skip {
+            self.reporter.warn(&format!(
+                "--skip-migrations: not running Job/{} although the version changes ({} → {})",
+                job.name(),
+                live.as_deref().unwrap_or("none"),
+                change.version
+            ));
+            return Ok(None);
+        }
+        Ok(Some(job.clone()))
+    }
+
+    async fn check_before_writing(
+        &self,
+        planned: &[Manifest],
+        prune: &[OwnedObject],
+    ) -> Result<(), Failure> {
+        let missing = prerequisites::missing(self.client(), planned, &self.skip_kinds)
+            .await
+            .map_err(|e| Failure::new(ExitStatus::Unreachable, e))?;
+        if !missing.is_empty() {
+            return Err(Failure::new(
+                ExitStatus::Refused,
+                format!(
+                    "{} object(s) the release needs are not in the cluster; nothing was written",
+                    missing.len()
+                ),
+            )
+            .with_details(missing.iter().map(ToString::to_string).collect()));
+        }
+        let check = prerequisites::permissions(
+            self.client(),
+            &self.kinds,
+            self.namespace(),
+            planned,
+            prune,
+            &self.skip_kinds,
+        )
+        .await;
+        match check {
+            prerequisites::PermissionCheck::Allowed => Ok(()),
+            prerequisites::PermissionCheck::Unknown(why) => {
+                self.reporter
+                    .detail(&format!("permissions not checked in advance: {why}"));
+                Ok(())
+            }
+            prerequisites::PermissionCheck::Denied(denied) => Err(Failure::new(
+                ExitStatus::Refused,
+                format!(
+                    "these credentials may not do {} thing(s) the deploy needs; nothing was written",
+                    denied.len()
+                ),
+            )
+            .with_details(denied)),
+        }
+    }
+
+    /// The deploy lock; `--force-unlock` breaks a held one after saying
+    /// whose it is and asking. `None` when the namespace does not exist and
+    /// `create_namespace` is false.
+    async fn take_lock(&self, create_namespace: bool) -> Result<Option<LockGuard>, Failure> {
+        let holder = LockHolder::current(&self.settings.identity);
+        let options = LockOptions {
+            lease_duration: self.settings.lock_ttl,
+            force: false,
+            on_lost: Some(self.stop.clone()),
+        };
+        let ns = self.namespace();
+        let attempt = if create_namespace {
+            lock::acquire_creating_namespace(self.client(), ns, holder.clone(), &options).await
+        } else {
+            lock::acquire(self.client(), ns, holder.clone(), &options).await
+        };
+        let guard = match attempt {
+            Ok(guard) => guard,
+            Err(LockError::NamespaceMissing { .. }) if !create_namespace => return Ok(None),
+            Err(LockError::Held { holder: other, .. }) if self.settings.force_unlock => {
+                self.reporter.warn(&format!(
+                    "--force-unlock: breaking the deploy lock held by {other}"
+                ));
+                if !self.settings.yes {
+                    self.confirmer.confirm(&Question::YesNo {
+                        question: format!("Break the deploy lock of {other}?"),
+                        unattended: format!(
+                            "refusing to break the lock of {other} without confirmation; pass --yes with --force-unlock"
+                        ),
+                        declined: "the lock was not broken".to_string(),
+                    })?;
+                }
+                let options = LockOptions {
+                    force: true,
+                    ..options
+                };
+                lock::acquire(self.client(), ns, holder, &options).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(expired) = guard.expired() {
+            self.reporter
+                .warn(&format!("took over an expired deploy lock of {expired}"));
+        }
+        Ok(Some(guard))
+    }
+
+    /// The failure a stop (signal, timeout, lost lock or API server) means,
+    /// said with where the run was.
+    fn stop_failure(&self, whereabouts: &str) -> Failure {
+        let reason = self
+            .stop
+            .reason()
+            .unwrap_or(StopReason::Signal("interrupt"));
+        let status = match reason {
+            StopReason::Signal(_) => ExitStatus::Interrupted,
+            StopReason::TimedOut(_) | StopReason::LockLost(_) => ExitStatus::Failed,
+            StopReason::ApiLost(_) => ExitStatus::Unreachable,
+        };
+        Failure::new(status, format!("{reason}; {whereabouts}"))
+    }
+
+    /// `failure`, unless the run was stopped: then the stop says why.
+    fn stopped_or(&self, failure: Failure) -> Failure {
+        match self.stop.reason() {
+            Some(StopReason::ApiLost(_) | StopReason::LockLost(_)) => self
+                .stop_failure(&failure.message)
+                .with_details(failure.details),
+            _ => failure,
+        }
+    }
+
+    async fn execute_with_rollback(
+        &self,
+        change: &ReleaseChange,
+        migration_job: Option<Manifest>,
+        report: &mut DeployReport,
+        doing: &Doing,
+    ) -> Result<ExitStatus, Failure> {
+        let history = self.history();
+        let (mut record, result) = self
+            .execute_recorded(change, migration_job.as_ref(), report, doing)
+            .await?;
+        let revision = record.revision;
+        match result {
+            Ok(()) => {
+                report.outcome = Outcome::Succeeded;
+                self.prune_after_success(report).await;
+                // The release is live: trouble recording it is a warning,
+                // never a failed deploy.
+                match history
+                    .finish(&mut record, ReleaseStatus::Succeeded, &[])
+                    .await
+                {
+                    Ok(Some(warning)) => self.reporter.warn(&warning),
+                    Ok(None) => {}
+                    Err(e) => self.reporter.warn(&format!(
+                        "the deploy succeeded but its release record could not be saved: {e}"
+                    )),
+                }
+                self.prune_history().await;
+                Ok(ExitStatus::Success)
+            }
+            Err(Trouble::Failed(failure)) => {
+                report.outcome = outcome_of(failure.status);
+                if failure.status == ExitStatus::Interrupted {
+                    record.description = format!("{} (interrupted)", record.description);
+                }
+                self.finish_quietly(&mut record, ReleaseStatus::Failed, &[])
+                    .await;
+                Err(failure)
+            }
+            Err(Trouble::RolloutFailed { failure, cards }) => {
+                report.outcome = Outcome::Failed;
+                if !self.settings.rollback_on_failure || self.stop.is_stopped() {
+                    self.finish_quietly(&mut record, ReleaseStatus::Failed, &cards)
+                        .await;
+                    return Err(failure);
+                }
+                // Evidence first: a rollback replaces the failing pods.
+                report.bundle = self.write_evidence(&change.version, revision, &cards).await;
+                self.finish_quietly(&mut record, ReleaseStatus::Failed, &cards)
+                    .await;
+                let rollback = self.roll_back_after_failure(revision, doing).await;
+                let rollback_ok = rollback
+                    .as_ref()
+                    .is_some_and(|r| r.outcome == Outcome::Succeeded);
+                if rollback_ok {
+                    if let Err(e) = history
+                        .update_status(revision, ReleaseStatus::RolledBack)
+                        .await
+                    {
+                        self.reporter
+                            .warn(&format!("marking revision {revision} rolled back: {e}"));
+                    }
+                    report.outcome = Outcome::RolledBack;
+                }
+                let words = match &rollback {
+                    Some(r) if rollback_ok => format!(
+                        "rolled back to revision {} (version {}), running again as revision {}",
+                        r.rolled_back_from
+                            .map(|r| r.to_string())
+                            .unwrap_or_default(),
+                        r.version,
+                        r.revision.map(|r| r.to_string()).unwrap_or_default(),
+                    ),
+                    Some(r) => format!(
+                        "the rollback to version {} failed too ({})",
+                        r.version,
+                        r.error
+                            .as_ref()
+                            .map(|e| e.message.clone())
+                            .unwrap_or_else(|| format!("{:?}", r.outcome))
+                    ),
+                    None => "no earlier successful revision to roll back to".to_string(),
+                };
+                report.rollback = rollback.map(Box::new);
+                Err(
+                    Failure::new(ExitStatus::Failed, format!("{}; {words}", failure.message))
+                        .with_details(failure.details),
+                )
+            }
+        }
+    }
+
+    /// Begins the change's release record, executes the change, and
+    /// returns the record (not yet finished) with how the execution went.
+    async fn execute_recorded(
+        &self,
+        change: &ReleaseChange,
+        migration_job: Option<&Manifest>,
+        report: &mut DeployReport,
+        doing: &Doing,
+    ) -> Result<(ReleaseRecord, Result<(), Trouble>), Failure> {
+        let mut record = ReleaseRecord::begin(
+            &self.env.name,
+            self.namespace(),
+            &change.version,
+            &change.full_set,
+            change.description.clone(),
+            &self.settings.identity,
+            &self.key,
+        );
+        record.rolled_back_from = change.rolled_back_from;
+        self.history().create(&mut record).await?;
+        report.revision = Some(record.revision);
+        let result = self.execute(change, migration_job, report, doing).await;
+        record.migration = report.migration.clone();
+        Ok((record, result))
+    }
+
+    /// Finishes a record of a run that did not succeed; a failure to save
+    /// it is a warning (the run's own failure is what matters).
+    async fn finish_quietly(
+        &self,
+        record: &mut ReleaseRecord,
+        status: ReleaseStatus,
+        cards: &[FailureCard],
+    ) {
+        if let Err(e) = self.history().finish(record, status, cards).await {
+            self.reporter.warn(&format!(
+                "could not record the outcome of revision {}: {e}",
+                record.revision
+            ));
+        }
+    }
+
+    /// The debug bundle of a failed rollout, written before anything (a
+    /// rollback) replaces the failing pods. A failure to write is a warning:
+    /// the rollback matters more.
+    async fn write_evidence(
+        &self,
+        version: &str,
+        revision: u32,
+        cards: &[FailureCard],
+    ) -> Option<String> {
+        let evidence = bundle::collect(
+            self.client(),
+            self.namespace(),
+            &self.env.name,
+            version,
+            Some(revision),
+            cards,
+        )
+        .await;
+        match bundle::write(&evidence, &self.settings.bundle_dir, &self.redactor) {
+            Ok(path) => {
+                self.reporter.status(
+                    "Evidence",
+                    &format!("debug bundle written to {}", path.display()),
+                );
+                Some(path.display().to_string())
+            }
+            Err(e) => {
+                self.reporter
+                    .warn(&format!("could not write the debug bundle: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Re-applies the last successful revision before `failed`, as a new
+    /// revision, without migrations and without asking again: the same
+    /// record-execute-finish path as any change.
+    async fn roll_back_after_failure(&self, failed: u32, doing: &Doing) -> Option<DeployReport> {
+        let target = match self.history().latest_successful(Some(failed)).await {
+            Ok(Some(target)) => target,
+            Ok(None) => {
+                self.reporter
+                    .warn("no earlier successful revision: nothing to roll back to");
+                return None;
+            }
+            Err(e) => {
+                self.reporter
+                    .warn(&format!("the rollback failed: reading the history: {e}"));
+                return None;
+            }
+        };
+        self.reporter.status(
+            "Rolling back",
+            &format!(
+                "to revision {} (version {})",
+                target.revision, target.version
+            ),
+        );
+        let change = rollback_change(&target, None);
+        let mut report = self.new_report(&change.version);
+        report.rolled_back_from = Some(target.revision);
+        let (mut record, result) = match self
+            .execute_recorded(&change, None, &mut report, doing)
+            .await
+        {
+            Ok(done) => done,
+            Err(failure) => {
+                report.outcome = outcome_of(failure.status);
+                report.error = Some(ReportError {
+                    exit_code: failure.status.code(),
+                    message: failure.message,
+                    details: failure.details,
+                });
+                return Some(report);
+            }
+        };
+        let (status, cards) = match result {
+            Ok(()) => {
+                report.outcome = Outcome::Succeeded;
+                (ReleaseStatus::Succeeded, Vec::new())
+            }
+            Err(Trouble::RolloutFailed { cards, failure }) => {
+                report.outcome = Outcome::Failed;
+                report.error = Some(ReportError {
+                    exit_code: failure.status.code(),
+                    message: failure.message,
+                    details: failure.details,
+                });
+                (ReleaseStatus::Failed, cards)
+            }
+            Err(Trouble::Failed(failure)) => {
+                report.outcome = outcome_of(failure.status);
+                report.error = Some(ReportError {
+                    exit_code: failure.status.code(),
+                    message: failure.message,
+                    details: failure.details,
+                });
+                (ReleaseStatus::Failed, Vec::new())
+            }
+        };
+        self.finish_quietly(&mut record, status, &cards).await;
+        Some(report)
+    }
+
+    /// Time left before the command's deadline.
+    fn remaining(&self, started: Instant) -> Duration {
+        self.settings
+            .timeout
+            .checked_sub(started.elapsed())
+            .unwrap_or(Duration::from_millis(1))
+            .max(Duration::from_millis(1))
+    }
+
+    /// Applies the phases up to the data stores and waits for those, runs
+    /// the migration, applies the rest, and waits for the workloads that
+    /// changed.
+    async fn execute(
+        &self,
+        change: &ReleaseChange,
+        migration_job: Option<&Manifest>,
+        report: &mut DeployReport,
+        doing: &Doing,
+    ) -> Result<(), Trouble> {
+        let started = Instant::now();
+        let options = self.apply_options(false);
+        let (before, after): (Vec<Manifest>, Vec<Manifest>) = change
+            .manifests
+            .iter()
+            .filter(|m| m.phase() != Phase::Migration)
+            .cloned()
+            .partition(|m| m.phase() < Phase::Migration);
+
+        doing.set("applying the phases before the migration");
+        let applied_before = self.apply_stage(&before, &options, report).await?;
+        if let Some(job) = migration_job {
+            // The migration connects to the data stores: they must be up.
+            let stores: Vec<AppliedObject> = applied_before
+                .iter()
+                .filter(|o| o.kind == "StatefulSet")
+                .filter(|o| {
+                    before
+                        .iter()
+                        .any(|m| m.name() == o.name && m.phase() == Phase::DataStores)
+                })
+                .cloned()
+                .collect();
+            let pending = self.data_stores_not_ready(&before).await;
+            let to_wait: Vec<AppliedObject> =
+                stores
+                    .into_iter()
+                    .chain(pending)
+                    .fold(Vec::new(), |mut acc, o| {
+                        if !acc.iter().any(|a: &AppliedObject| a.name == o.name) {
+                            acc.push(o);
+                        }
+                        acc
+                    });
+            if !to_wait.is_empty() {
+                doing.set("waiting for the data stores");
+                self.wait(&to_wait, started, report).await?;
+            }
+            doing.set(format!("running the migration Job/{}", job.name()));
+            let outcome = self.migrate(job, &change.version, started).await?;
+            report.migration = Some(outcome.clone());
+            if !outcome.succeeded {
+                return Err(Trouble::Failed(migration_failure(&outcome)));
+            }
+        }
+        doing.set("applying the workloads");
+        let applied = self.apply_stage(&after, &options, report).await?;
+        doing.set("waiting for the rollouts");
+        self.wait(&applied, started, report).await?;
+        self.reporter.status(
+            "Deployed",
+            &format!(
+                "{} to {} ({})",
+                change.version,
+                self.env.name,
+                self.namespace()
+            ),
+        );
+        Ok(())
+    }
+
+    /// The data-store StatefulSets of `manifests` that exist but are not
+    /// rolled out (applied unchanged, yet not ready: the migration must
+    /// wait for them all the same).
+    async fn data_stores_not_ready(&self, manifests: &[Manifest]) -> Vec<AppliedObject> {
+        use k8s_openapi::api::apps::v1::StatefulSet;
+        let api: kube::Api<StatefulSet> =
+            kube::Api::namespaced(self.client().clone(), self.namespace());
+        let mut pending = Vec::new();
+        for m in manifests
+            .iter()
+            .filter(|m| m.phase() == Phase::DataStores && m.kind() == "StatefulSet")
+        {
+            if let Ok(Some(sts)) = api.get_opt(m.name()).await
+                && !crate::cluster::rollout::statefulset_state(&sts).is_complete()
+            {
+                pending.push(AppliedObject {
+                    display: m.display(),
+                    kind: "StatefulSet".into(),
+                    name: m.name().to_string(),
+                    namespace: Some(self.namespace().to_string()),
+                    action: apply::Action::Configured,
+                    generation: sts.metadata.generation,
+                });
+            }
+        }
+        pending
+    }
+
+    async fn wait(
+        &self,
+        applied: &[AppliedObject],
+        started: Instant,
+        report: &mut DeployReport,
+    ) -> Result<(), Trouble> {
+        let waited = super::rollouts::wait(
+            self.client(),
+            self.namespace(),
+            applied,
+            self.remaining(started),
+            Some(self.stop.subscribe()),
+            self.reporter,
+        )
+        .await;
+        for r in waited.rollouts {
+            match report
+                .rollouts
+                .iter_mut()
+                .find(|o| o.workload == r.workload)
+            {
+                Some(existing) => *existing = r,
+                None => report.rollouts.push(r),
+            }
+        }
+        report.failures.extend(waited.cards.iter().cloned());
+        match waited.failure {
+            None => Ok(()),
+            Some(failure) if !waited.cards.is_empty() => Err(Trouble::RolloutFailed {
+                failure,
+                cards: waited.cards,
+            }),
+            Some(failure) if self.stop.is_stopped() => Err(Trouble::Failed(
+                self.stop_failure("everything was applied; the rollouts continue in the cluster")
+                    .with_details(failure.details),
+            )),
+            Some(failure) if failure.status == ExitStatus::Failed => Err(Trouble::RolloutFailed {
+                failure,
+                cards: Vec::new(),
+            }),
+            Some(failure) => Err(Trouble::Failed(self.stopped_or(failure))),
+        }
+    }
+
+    async fn apply_stage(
+        &self,
+        manifests: &[Manifest],
+        options: &ApplyOptions,
+        report: &mut DeployReport,
+    ) -> Result<Vec<AppliedObject>, Trouble> {
+        if manifests.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.stop.is_stopped() {
+            return Err(Trouble::Failed(self.stop_failure(&format!(
+                "{} object(s) applied so far",
+                report.applied.len()
+            ))));
+        }
+        match apply::apply_set(self.client(), manifests, options, self.reporter).await {
+            Ok(applied) => {
+                report.applied.extend(applied.iter().cloned());
+                Ok(applied)
+            }
+            Err(err) => {
+                if let ApplyError::PhaseFailed { applied, .. }
+                | ApplyError::Interrupted { applied, .. } = &err
+                {
+                    report.applied.extend(applied.iter().cloned());
+                }
+                if self.stop.is_stopped() {
+                    let last = match &err {
+                        ApplyError::Interrupted {
+                            last_phase: Some(p),
+                            ..
+                        } => format!("after the {} phase", p.name()),
+                        ApplyError::Interrupted { .. } => "before the first phase".to_string(),
+                        other => other.to_string(),
+                    };
+                    return Err(Trouble::Failed(self.stop_failure(&format!(
+                        "stopped {last}, never half a phase; {} object(s) applied",
+                        report.applied.len()
+                    ))));
+                }
+                Err(Trouble::Failed(self.stopped_or(Failure::from(err))))
+            }
+        }
+    }
+
+    async fn migrate(
+        &self,
+        job: &Manifest,
+        version: &str,
+        started: Instant,
+    ) -> Result<MigrationOutcome, Trouble> {
+        let opts = MigrationOptions {
+            rerun: false,
+            timeout: self.remaining(started),
+            thresholds: Thresholds::default(),
+        };
+        let run = migration::run_job(self.client(), self.namespace(), job, &opts, self.reporter);
+        let outcome = tokio::select! {
+            outcome = run => outcome.map_err(|e| Trouble::Failed(self.stopped_or(Failure::from(e))))?,
+            _ = self.stop.stopped() => {
+                return Err(Trouble::Failed(self.stop_failure(&format!(
+                    "while Job/{} was running; it keeps running in the cluster, no workload was changed",
+                    job.name()
+                ))));
+            }
+        };
+        if outcome.succeeded {
+            self.reporter.status(
+                "Migrated",
+                &if outcome.already_done {
+                    format!("Job/{} already completed for {version}", outcome.job)
+                } else {
+                    format!("Job/{} succeeded", outcome.job)
+                },
+            );
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes what the release no longer contains; only after a successful
+    /// rollout, and a failure here is a warning (the release is live).
+    async fn prune_after_success(&self, report: &mut DeployReport) {
+        if report.prune.is_empty() {
+            return;
+        }
+        match prune::prune_in(&self.kinds, self.client(), &report.prune).await {
+            Ok(deleted) => {
+                for object in &deleted {
+                    self.reporter.status("Pruned", &object.display());
+                }
+                report.pruned = deleted;
+            }
+            Err(e) => self.reporter.warn(&format!("pruning: {e}")),
+        }
+    }
+
+    async fn prune_history(&self) {
+        let keep = self.env.release.history_limit;
+        match self.history().prune(keep).await {
+            Ok(deleted) if !deleted.is_empty() => {
+                self.reporter.detail(&format!(
+                    "deleted release records of revisions {} (keeping {keep})",
+                    join(&deleted)
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => self
+                .reporter
+                .warn(&format!("pruning the release history: {e}")),
+        }
+    }
+}
+
+fn join(numbers: &[u32]) -> String {
+    numbers
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn outcome_of(status: ExitStatus) -> Outcome {
+    match status {
+        ExitStatus::Interrupted => Outcome::Interrupted,
+        ExitStatus::Refused => Outcome::Refused,
+        _ => Outcome::Failed,
+    }
+}
+
+fn migration_failure(outcome: &MigrationOutcome) -> Failure {
+    let mut details = vec![format!(
+        "exit code: {}",
+        outcome
+            .exit_code
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "none (the container never ran)".into())
+    )];
+    if let Some(reason) = &outcome.reason {
+        details.push(format!(
+            "reason: {reason}{}",
+            outcome
+                .message
+                .as_ref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
+    }
+    details.extend(outcome.last_lines.iter().map(|l| format!("log: {l}")));
+    Failure::new(
+        ExitStatus::Failed,
+        format!(
+            "the migration Job/{} failed; no workload was changed",
+            outcome.job
+        ),
+    )
+    .with_details(details)
+}
+
+/// The change that re-applies `target`'s manifests: everything but its
+/// Secrets (a record keeps only their digests, so the current secrets stay)
+/// and its migration Job (migrations never run backwards).
+pub fn rollback_change(target: &ReleaseRecord, components: Option<Vec<String>>) -> ReleaseChange {
+    let origin = format!("revision {}", target.revision);
+    let full_set: Vec<Manifest> = target
+        .manifests
+        .iter()
+        .map(|v| Manifest::new(origin.clone(), v.clone()))
+        .collect();
+    let manifests = full_set
+        .iter()
+        .filter(|m| !m.is_secret() && m.phase() != Phase::Migration)
+        .cloned()
+        .collect();
+    ReleaseChange {
+        version: target.version.clone(),
+        description: format!(
+            "rollback to revision {} ({})",
+            target.revision, target.version
+        ),
+        manifests,
+        migration: MigrationPolicy::Never,
+        full_set,
+        components,
+        rolled_back_from: Some(target.revision),
+        unknown_secrets: Vec::new(),
+    }
+}

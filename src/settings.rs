@@ -1,0 +1,469 @@
+//! Settings: everything a command needs, worked out once — from the command
+//! line, the process environment and the environment file — before the
+//! runtime starts and before anything touches a cluster (ripgrep's
+//! lowargs → hiargs). A typo or a missing value fails here, at second zero,
+//! with exit 2; nothing below this module reads a flag or an environment
+//! variable again: domain code gets what it needs as values.
+//!
+//! Each command has one settings struct; [`resolve`] builds it.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{
+    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, OutputFormat, ReleaseArgs,
+};
+use crate::cluster::connect::ClusterAccess;
+use crate::environment::{Environment, EnvironmentSource};
+use crate::exit::{ExitStatus, Failure};
+use crate::identity::Identity;
+use crate::redact::Redactor;
+use crate::release::{Release, ReleaseRequest};
+use crate::render::{Manifest, Phase};
+use crate::secrets::{SecretValues, TlsFiles};
+use crate::ui::{ColorChoice, Verbosity};
+
+/// The process environment and command line, read once.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessEnv {
+    vars: std::collections::BTreeMap<String, String>,
+    /// The arguments after the program name.
+    pub args: Vec<String>,
+    /// Whether stdin is a terminal (a confirmation can be asked).
+    pub interactive: bool,
+}
+
+impl ProcessEnv {
+    /// This process's environment, arguments and terminal.
+    pub fn capture() -> Self {
+        Self {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+            args: std::env::args().skip(1).collect(),
+            interactive: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// A fixed environment, for tests.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            vars: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            args: Vec::new(),
+            interactive: false,
+        }
+    }
+
+    /// A variable's value; an empty value counts as unset.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars.get(name).filter(|v| !v.is_empty()).cloned()
+    }
+
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| self.get(name)
+    }
+}
+
+/// What every command shares: how output looks.
+#[derive(Debug, Clone)]
+pub struct Common {
+    pub output: OutputFormat,
+    pub verbosity: Verbosity,
+    pub color: ColorChoice,
+    /// Secret values known at start (to scrub from all output).
+    pub redactor: Redactor,
+}
+
+/// One command's settings.
+#[derive(Debug)]
+pub enum Settings {
+    Render(RenderSettings),
+    Deploy(Box<DeploySettings>),
+    Migrate(Box<MigrateSettings>),
+    History(HistorySettings),
+    Rollback(Box<RollbackSettings>),
+    Diff(Box<DiffSettings>),
+    Completions(clap_complete::Shell),
+}
+
+#[derive(Debug)]
+pub struct RenderSettings {
+    pub release: Release,
+    pub selected: Vec<Manifest>,
+}
+
+/// What a deploy or a rollback (the commands that change an environment) share.
+#[derive(Debug, Clone)]
+pub struct ChangeSettings {
+    pub dry_run: bool,
+    /// Bounds the whole command.
+    pub timeout: Duration,
+    pub prune: bool,
+    pub force_unlock: bool,
+    pub bundle_dir: PathBuf,
+    pub lock_ttl: Duration,
+    pub yes: bool,
+    pub identity: Identity,
+    /// The environment's `release.rollbackOnFailure`, or the flags.
+    pub rollback_on_failure: bool,
+}
+
+#[derive(Debug)]
+pub struct DeploySettings {
+    pub release: Release,
+    /// The objects of the `--only` components (all without it).
+    pub selected: Vec<Manifest>,
+    pub only: Vec<String>,
+    pub skip_migrations: bool,
+    pub force_conflicts: bool,
+    pub change: ChangeSettings,
+    pub access: ClusterAccess,
+}
+
+#[derive(Debug)]
+pub struct RollbackSettings {
+    pub env: Environment,
+    pub revision: Option<u32>,
+    pub change: ChangeSettings,
+    pub access: ClusterAccess,
+}
+
+#[derive(Debug)]
+pub struct DiffSettings {
+    pub release: Release,
+    pub selected: Vec<Manifest>,
+    pub access: ClusterAccess,
+}
+
+#[derive(Debug)]
+pub struct HistorySettings {
+    pub env: Environment,
+    pub access: ClusterAccess,
+}
+
+#[derive(Debug)]
+pub struct MigrateSettings {
+    pub release: Release,
+    pub job: Manifest,
+    pub exec: bool,
+    pub timeout: Duration,
+    pub yes: bool,
+    pub access: ClusterAccess,
+}
+
+/// Resolves the settings of the command `cli` names.
+pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Failure> {
+    let g = &cli.global;
+    let verbosity = if g.quiet {
+        Verbosity::Quiet
+    } else if g.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let mut common = Common {
+        output: g.output,
+        verbosity,
+        color: g.color,
+        redactor: Redactor::default(),
+    };
+    // Whatever secrets the environment holds are scrubbed from all output,
+    // whichever command runs.
+    if let Ok(values) = SecretValues::collect(None, &TlsFiles::default(), process.lookup()) {
+        common.redactor = Redactor::from_secrets(&values);
+    }
+    let settings = match &cli.command {
+        Command::Render(args) => {
+            let release = resolve_release(g, &args.release, process)?;
+            let selected = select(&release, &args.only)?;
+            Settings::Render(RenderSettings { release, selected })
+        }
+        Command::Deploy(args) => Settings::Deploy(Box::new(deploy(g, args, process)?)),
+        Command::Migrate(args) => {
+            let release = resolve_release(g, &args.release, process)?;
+            let job = release
+                .manifests
+                .iter()
+                .find(|m| m.phase() == Phase::Migration)
+                .cloned()
+                .ok_or_else(|| Failure::invalid("the templates render no migration Job"))?;
+            release.secrets.require(true, false)?;
+            confirmation_possible(&release.env, args.yes, process)?;
+            Settings::Migrate(Box::new(MigrateSettings {
+                access: access(g, &args.cluster, process),
+                job,
+                exec: args.exec,
+                timeout: args.timeout,
+                yes: args.yes,
+                release,
+            }))
+        }
+        Command::History(args) => {
+            let env = environments(g).load(&args.environment)?;
+            Settings::History(HistorySettings {
+                access: access(g, &args.cluster, process),
+                env,
+            })
+        }
+        Command::Rollback(args) => {
+            let env = environments(g).load(&args.environment)?;
+            if !args.change.dry_run {
+                confirmation_possible(&env, args.change.yes, process)?;
+            }
+            Settings::Rollback(Box::new(RollbackSettings {
+                revision: args.revision,
+                change: change(&args.change, false, process),
+                access: access(g, &args.cluster, process),
+                env,
+            }))
+        }
+        Command::Diff(args) => {
+            let release = resolve_release(g, &args.release, process)?;
+            let selected = select(&release, &args.only)?;
+            Settings::Diff(Box::new(DiffSettings {
+                access: access(g, &args.cluster, process),
+                release,
+                selected,
+            }))
+        }
+        Command::Completions(args) => Settings::Completions(args.shell),
+    };
+    match &settings {
+        Settings::Render(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
+        Settings::Deploy(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
+        Settings::Migrate(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
+        Settings::Diff(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
+        _ => {}
+    }
+    Ok((common, settings))
+}
+
+fn deploy(
+    g: &GlobalArgs,
+    args: &DeployArgs,
+    process: &ProcessEnv,
+) -> Result<DeploySettings, Failure> {
+    let release = resolve_release(g, &args.release, process)?;
+    let selected = select(&release, &args.only)?;
+    // A dry run shows the plan without the secret values; a real deploy
+    // needs every secret the selected objects hold, all missing ones listed.
+    if !args.change.dry_run {
+        let needs_platform = selected
+            .iter()
+            .any(|m| m.is_secret() && m.name() == "fintech-ai-secrets");
+        let needs_tls = selected
+            .iter()
+            .any(|m| m.is_secret() && m.object["type"] == "kubernetes.io/tls");
+        release.secrets.require(needs_platform, needs_tls)?;
+        confirmation_possible(&release.env, args.change.yes, process)?;
+    }
+    // `--no-rollback-on-failure` wins, then `--rollback-on-failure[=BOOL]`,
+    // then the environment's `release.rollbackOnFailure`.
+    let rollback_on_failure = !args.no_rollback_on_failure
+        && args
+            .rollback_on_failure
+            .unwrap_or(release.env.release.rollback_on_failure);
+    Ok(DeploySettings {
+        access: access(g, &args.cluster, process),
+        change: change(&args.change, rollback_on_failure, process),
+        selected,
+        only: args.only.clone(),
+        skip_migrations: args.skip_migrations,
+        force_conflicts: args.force_conflicts,
+        release,
+    })
+}
+
+fn change(args: &ChangeArgs, rollback_on_failure: bool, process: &ProcessEnv) -> ChangeSettings {
+    ChangeSettings {
+        dry_run: args.dry_run,
+        timeout: args.timeout,
+        prune: !args.no_prune,
+        force_unlock: args.force_unlock,
+        bundle_dir: args.bundle_dir.clone(),
+        lock_ttl: args.lock_ttl,
+        yes: args.yes,
+        identity: Identity::detect(process.lookup(), process.args.join(" ")),
+        rollback_on_failure,
+    }
+}
+
+/// Where environments come from: `--environments-dir` (or its variable),
+/// else the embedded ones.
+pub fn environments(g: &GlobalArgs) -> EnvironmentSource {
+    match &g.environments_dir {
+        Some(dir) => EnvironmentSource::Directory(dir.clone()),
+        None => EnvironmentSource::Embedded,
+    }
+}
+
+/// How to reach the cluster: the command's flags, else the ones given
+/// before the command (`fintechctl --kubeconfig X deploy …`), `KUBECONFIG`,
+/// `~/.kube/config` and the cache directory from the process environment.
+pub fn access(g: &GlobalArgs, args: &ClusterArgs, process: &ProcessEnv) -> ClusterAccess {
+    let home = process
+        .get("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    ClusterAccess {
+        kubeconfig: args.kubeconfig.clone().or_else(|| g.kubeconfig.clone()),
+        context: args.context.clone().or_else(|| g.context.clone()),
+        kubeconfig_env: process
+            .get("KUBECONFIG")
+            .map(|v| std::env::split_paths(&v).collect())
+            .unwrap_or_default(),
+        default_kubeconfig: home.join(".kube").join("config"),
+        cache_dir: crate::cloud::cache_dir(process.lookup()),
+        request_timeout: args.request_timeout,
+    }
+}
+
+/// A release from the command line; every problem is exit 2.
+pub fn resolve_release(
+    g: &GlobalArgs,
+    args: &ReleaseArgs,
+    process: &ProcessEnv,
+) -> Result<Release, Failure> {
+    let request = ReleaseRequest {
+        source: environments(g),
+        environment: args.environment.clone(),
+        version: args.version.clone(),
+        env_file: args.env_file.clone(),
+        tls: TlsFiles {
+            cert: args.tls_cert.clone(),
+            key: args.tls_key.clone(),
+        },
+    };
+    Ok(Release::resolve(&request, process.lookup())?)
+}
+
+/// The objects of the `--only` components (all without it), owned.
+pub fn select(release: &Release, only: &[String]) -> Result<Vec<Manifest>, Failure> {
+    Ok(release
+        .select(only)
+        .map_err(Failure::invalid)?
+        .into_iter()
+        .cloned()
+        .collect())
+}
+
+/// A protected environment needs a terminal to ask on, or `--yes`: refuse
+/// before touching the cluster when neither is there.
+pub fn confirmation_possible(
+    env: &Environment,
+    yes: bool,
+    process: &ProcessEnv,
+) -> Result<(), Failure> {
+    if env.release.protected && !yes && !process.interactive {
+        return Err(Failure::new(
+            ExitStatus::Refused,
+            format!(
+                "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
+                env.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn deploy_settings(env: &str, flags: &[&str], vars: &[(&str, &str)]) -> DeploySettings {
+        let mut argv = vec![
+            "fintechctl",
+            "deploy",
+            env,
+            "--version",
+            "1.4.2",
+            "--dry-run",
+        ];
+        argv.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        match resolve(&cli, &ProcessEnv::from_pairs(vars)).unwrap().1 {
+            Settings::Deploy(s) => *s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rollback_on_failure_follows_flags_then_the_environment() {
+        let wanted =
+            |env: &str, flags: &[&str]| deploy_settings(env, flags, &[]).change.rollback_on_failure;
+        assert!(wanted("production", &[]), "on by default for production");
+        assert!(!wanted("staging", &[]), "off by default elsewhere");
+        assert!(!wanted("production", &["--no-rollback-on-failure"]));
+        assert!(!wanted("production", &["--rollback-on-failure", "false"]));
+        assert!(wanted("staging", &["--rollback-on-failure"]));
+        assert!(wanted("staging", &["--rollback-on-failure=true"]));
+        assert!(!wanted(
+            "staging",
+            &["--rollback-on-failure", "--no-rollback-on-failure"]
+        ));
+    }
+
+    #[test]
+    fn cluster_access_comes_from_flags_then_the_environment() {
+        let s = deploy_settings(
+            "staging",
+            &["--context", "ctx"],
+            &[
+                ("KUBECONFIG", "/a/config:/b/config"),
+                ("HOME", "/home/u"),
+                ("FINTECHCTL_CACHE_DIR", "/cache"),
+            ],
+        );
+        assert_eq!(s.access.context.as_deref(), Some("ctx"));
+        assert_eq!(
+            s.access.kubeconfig_env,
+            [PathBuf::from("/a/config"), PathBuf::from("/b/config")]
+        );
+        assert_eq!(
+            s.access.default_kubeconfig,
+            PathBuf::from("/home/u/.kube/config")
+        );
+        assert_eq!(s.access.cache_dir, PathBuf::from("/cache"));
+        assert_eq!(s.access.request_timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_lock_ttl_is_a_flag_with_its_variable() {
+        let s = deploy_settings("staging", &["--lock-ttl", "2"], &[]);
+        assert_eq!(s.change.lock_ttl, Duration::from_secs(2));
+        for bad in ["0", "abc", "-1", ""] {
+            let err = Cli::try_parse_from([
+                "fintechctl",
+                "deploy",
+                "staging",
+                "--version",
+                "1",
+                &format!("--lock-ttl={bad}"),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("--lock-ttl"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_protected_environment_without_a_terminal_needs_yes() {
+        let cli = Cli::try_parse_from(["fintechctl", "deploy", "production", "--version", "1.4.2"])
+            .unwrap();
+        let vars = [
+            ("POSTGRES_PASSWORD", "test-only-1"),
+            ("REDIS_PASSWORD", "test-only-2"),
+            ("KAFKA_PASSWORD", "test-only-3"),
+            ("JWT_SECRET", "test-only-4"),
+            ("API_KEY", "test-only-5"),
+        ];
+        let err = resolve(&cli, &ProcessEnv::from_pairs(&vars)).unwrap_err();
+        // The TLS pair is missing first: exit 2 before the refusal.
+        assert_eq!(err.status, ExitStatus::Invalid, "{}", err.message);
+    }
+}
