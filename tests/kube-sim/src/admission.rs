@@ -235,13 +235,15 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
             default_template(obj);
         }
-        ("", "secrets")
+        ("", "secrets") => {
             if obj
                 .get("type")
                 .and_then(|t| t.as_str())
-                .is_none_or(|t| t.is_empty()) =>
-        {
-            obj["type"] = json!("Opaque");
+                .is_none_or(|t| t.is_empty())
+            {
+                obj["type"] = json!("Opaque");
+            }
+            merge_string_data(obj);
         }
         ("", "persistentvolumeclaims") => {
             if obj.get("status").is_none() {
@@ -253,6 +255,36 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
         }
         _ => {}
+    }
+}
+
+/// The v1 → internal Secret conversion: every `stringData` entry is written into `data`
+/// (base64, overriding a `data` key of the same name) and `stringData` is dropped, so it
+/// is never stored or returned.
+fn merge_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(o) = obj.as_object_mut() else { return };
+    let Some(sd) = o.shift_remove("stringData") else {
+        return;
+    };
+    let Value::Object(sd) = sd else { return };
+    if sd.is_empty() {
+        return;
+    }
+    let data = o.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    let d = data.as_object_mut().unwrap();
+    for (k, v) in sd {
+        let s = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        d.insert(
+            k,
+            json!(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
+        );
     }
 }
 

@@ -204,13 +204,6 @@ pub fn resolve_env(st: &Store, pod: &Value, c: &Value) -> Result<Vec<(String, St
     };
     let lookup = |obj: &Value, kind: &str, key: &str| -> Option<String> {
         if kind == "Secret" {
-            if let Some(v) = obj
-                .pointer("/stringData")
-                .and_then(|d| d.get(key))
-                .and_then(|v| v.as_str())
-            {
-                return Some(v.to_string());
-            }
             obj.get("data")
                 .and_then(|d| d.get(key))
                 .and_then(|v| v.as_str())
@@ -238,14 +231,11 @@ pub fn resolve_env(st: &Store, pod: &Value, c: &Value) -> Result<Vec<(String, St
                     let optional = r.get("optional").and_then(|o| o.as_bool()).unwrap_or(false);
                     match get_data(kind, &name) {
                         Ok(obj) => {
-                            let mut keys: Vec<String> = obj
+                            let keys: Vec<String> = obj
                                 .get("data")
                                 .and_then(|d| d.as_object())
                                 .map(|m| m.keys().cloned().collect())
                                 .unwrap_or_default();
-                            if let Some(sd) = obj.get("stringData").and_then(|d| d.as_object()) {
-                                keys.extend(sd.keys().cloned());
-                            }
                             for k in keys {
                                 if let Some(v) = lookup(&obj, kind, &k) {
                                     out.push((format!("{prefix}{k}"), v));

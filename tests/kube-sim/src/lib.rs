@@ -14,6 +14,7 @@
 )]
 
 mod admission;
+mod authz;
 mod controllers;
 pub mod error;
 mod fields;
@@ -100,6 +101,34 @@ pub struct JobBehavior {
     pub command: Vec<String>,
 }
 
+/// One `deny:` entry: requests matching every non-empty list are answered 403 Forbidden
+/// as RBAC does, and the self-subject reviews report them as not allowed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DenyRule {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`,
+    /// or `*`; empty = every verb.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+    /// `secrets`, `deployments.apps`, `pods/exec`, `pods/*`, `*`; empty = everything. A
+    /// resource without `/…` does not cover its subresources (as in RBAC).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Globs on the namespace; empty = every namespace and the cluster scope.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Object names (resourceNames); empty = every name.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// Who the simulator says the client is (`kubectl auth whoami`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub name: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 /// The behaviours file (`--behaviors FILE`), matched in order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Behaviors {
@@ -111,6 +140,13 @@ pub struct Behaviors {
     pub ports: Vec<PortBehavior>,
     #[serde(default)]
     pub jobs: Vec<JobBehavior>,
+    /// Requests the simulated RBAC refuses (applies at once, to every request).
+    #[serde(default)]
+    pub deny: Vec<DenyRule>,
+    /// The authenticated user (default `kube-sim`, groups `system:masters`,
+    /// `system:authenticated`).
+    #[serde(default)]
+    pub user: Option<UserInfo>,
 }
 
 impl Behaviors {

@@ -16,6 +16,8 @@ pub struct ResDef {
     pub readonly: bool,
     /// Extra subresources advertised in discovery.
     pub subresources: &'static [&'static str],
+    /// Only `create` (the access reviews): answered, never stored.
+    pub create_only: bool,
 }
 
 impl ResDef {
@@ -39,7 +41,9 @@ impl ResDef {
         }
     }
     pub fn verbs(&self) -> Vec<&'static str> {
-        if self.readonly {
+        if self.create_only {
+            vec!["create"]
+        } else if self.readonly {
             vec!["get", "list"]
         } else {
             vec![
@@ -73,6 +77,7 @@ macro_rules! r {
             status: $st,
             readonly: false,
             subresources: $sub,
+            create_only: false,
         }
     };
 }
@@ -490,6 +495,7 @@ pub static RESOURCES: &[ResDef] = &[
         status: false,
         readonly: true,
         subresources: NONE,
+        create_only: false,
     },
     ResDef {
         group: "metrics.k8s.io",
@@ -503,7 +509,23 @@ pub static RESOURCES: &[ResDef] = &[
         status: false,
         readonly: true,
         subresources: NONE,
+        create_only: false,
     },
+    review(
+        "authentication.k8s.io",
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+    ),
+    review(
+        "authorization.k8s.io",
+        "selfsubjectaccessreviews",
+        "SelfSubjectAccessReview",
+    ),
+    review(
+        "authorization.k8s.io",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+    ),
     r!(
         "autoscaling.k8s.io",
         "v1",
@@ -517,6 +539,24 @@ pub static RESOURCES: &[ResDef] = &[
         NONE
     ),
 ];
+
+/// A resource that is only ever created and answered (the access reviews).
+const fn review(group: &'static str, plural: &'static str, kind: &'static str) -> ResDef {
+    ResDef {
+        group,
+        version: "v1",
+        plural,
+        singular: "",
+        kind,
+        namespaced: false,
+        short: NONE,
+        categories: NONE,
+        status: false,
+        readonly: false,
+        subresources: NONE,
+        create_only: true,
+    }
+}
 
 pub const VPA_GROUP: &str = "autoscaling.k8s.io";
 

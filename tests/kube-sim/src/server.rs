@@ -589,6 +589,29 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
     let t = parse_target(&sh, group, version, rest)?;
     let method = req.method().clone();
     let rd = t.rd;
+    let attrs = request_attributes(&method, &t, legacy_watch || q.flag("watch"));
+    {
+        let beh = sh.behaviors.read().unwrap_or_else(|e| e.into_inner());
+        if !crate::authz::allowed(&beh, &attrs) {
+            return Err(crate::authz::forbidden(&beh, &attrs));
+        }
+    }
+    if rd.create_only {
+        if method != Method::POST || t.name.is_some() {
+            return Err(ApiError::method_not_allowed());
+        }
+        let (_, b) = read_body(req).await?;
+        let body = parse_json_body(&b)?;
+        let beh = sh
+            .behaviors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        return Ok(json_response(
+            201,
+            &crate::authz::review(&beh, rd, &body, sh.vpa)?,
+        ));
+    }
     match (&method, t.name.as_deref(), t.sub.as_deref()) {
         (&Method::GET, None, _) => {
             let ns = t.ns.clone();
@@ -689,6 +712,31 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
             object_op(sh, rd, &ns, &name, sub.map(String::from), &q, req).await
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The RBAC attributes of a resource request (the apiserver's RequestInfo).
+fn request_attributes(method: &Method, t: &Target, watch: bool) -> crate::authz::Attributes {
+    let sub = t.sub.clone().unwrap_or_default();
+    let verb = match (method, t.name.is_some()) {
+        _ if matches!(sub.as_str(), "exec" | "attach" | "portforward") => "create",
+        (&Method::GET, _) if watch => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) | (&Method::HEAD, _) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, false) => "deletecollection",
+        (&Method::DELETE, true) => "delete",
+        _ => "unknown",
+    };
+    crate::authz::Attributes {
+        verb: verb.into(),
+        group: t.rd.group.into(),
+        resource: t.rd.plural.into(),
+        subresource: sub,
+        namespace: t.ns.clone().unwrap_or_default(),
+        name: t.name.clone().unwrap_or_default(),
     }
 }
 

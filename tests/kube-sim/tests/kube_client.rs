@@ -408,3 +408,96 @@ async fn watcher_with_streaming_lists() {
     }
     sim.shutdown().await;
 }
+
+/// Item 1 through kube-rs: `string_data` is read back as `data` after create, replace and
+/// server-side apply; item 5: the self-subject access review kube-rs would send.
+#[tokio::test]
+async fn secret_string_data_and_access_review() {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    use k8s_openapi::api::core::v1::Secret;
+    let sim = sim_with(|c| {
+        c.behaviors = kube_sim::Behaviors::from_yaml(
+            "deny:\n  - verbs: [get]\n    resources: [secrets]\n    names: [hidden]\n",
+        )
+        .unwrap()
+    })
+    .await;
+    let c = client(&sim).await;
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), "default");
+    let s: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "s"}, "stringData": {"password": "one"}}),
+    )
+    .unwrap();
+    let created = secrets.create(&PostParams::default(), &s).await.unwrap();
+    assert_eq!(
+        created.data.as_ref().unwrap()["password"],
+        ByteString(b"one".to_vec())
+    );
+    assert!(created.string_data.is_none());
+    let mut changed = secrets.get("s").await.unwrap();
+    changed.string_data = Some([("password".to_string(), "two".to_string())].into());
+    secrets
+        .replace("s", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    let got = secrets.get("s").await.unwrap();
+    assert_eq!(got.data.unwrap()["password"], ByteString(b"two".to_vec()));
+    assert!(got.string_data.is_none());
+    let pp = PatchParams::apply("fintechctl");
+    let applied = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+        "stringData": {"password": "three"}});
+    secrets
+        .patch("s", &pp, &Patch::Apply(&applied))
+        .await
+        .unwrap();
+    let got = secrets.get("s").await.unwrap();
+    assert_eq!(got.data.unwrap()["password"], ByteString(b"three".to_vec()));
+    assert!(got.string_data.is_none());
+
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(c.clone());
+    let ask = |name: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some("default".into()),
+                verb: Some("get".into()),
+                resource: Some("secrets".into()),
+                name: Some(name.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = reviews
+        .create(&PostParams::default(), &ask("hidden"))
+        .await
+        .unwrap();
+    assert!(!r.status.unwrap().allowed);
+    let r = reviews
+        .create(&PostParams::default(), &ask("s"))
+        .await
+        .unwrap();
+    assert!(r.status.unwrap().allowed);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "hidden"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    match secrets.get("hidden").await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert!(
+                s.message.contains("cannot get resource \"secrets\""),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    sim.shutdown().await;
+}

@@ -28,7 +28,11 @@ fn kubectl_path() -> PathBuf {
 }
 
 async fn setup() -> Kc {
-    let sim = sim().await;
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(f: impl FnOnce(&mut kube_sim::SimConfig)) -> Kc {
+    let sim = sim_with(f).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();
@@ -788,5 +792,181 @@ async fn port_forward_to_a_local_http_server() {
         assert!(child.try_wait().unwrap().is_none(), "port-forward exited");
         child.kill().await.unwrap();
     }
+    k.sim.shutdown().await;
+}
+
+/// Item 5: `kubectl auth can-i` / `whoami` are answered from the behaviours file's
+/// `deny:` list, and the denied request itself is RBAC's 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_whoami_and_rbac_forbidden() {
+    let k = setup_with(|c| {
+        let extra = r#"
+deny:
+  - verbs: [delete]
+    resources: [secrets]
+    namespaces: [default]
+  - verbs: ["*"]
+    resources: [pods/exec]
+  - verbs: [list]
+    resources: [nodes]
+"#;
+        c.behaviors = kube_sim::Behaviors::from_yaml(&format!("{BEHAVIORS}{extra}")).unwrap();
+    })
+    .await;
+    let can = |args: &'static [&'static str]| {
+        let k = &k;
+        async move {
+            let mut a = vec!["auth", "can-i"];
+            a.extend_from_slice(args);
+            let o = k.run(&a).await;
+            (o.code, o.stdout.trim().to_string(), o.stderr)
+        }
+    };
+    assert_eq!(can(&["get", "secrets"]).await.1, "yes");
+    let (code, out, err) = can(&["delete", "secrets"]).await;
+    assert_eq!((code, out.as_str()), (1, "no"), "{err}");
+    assert_eq!(
+        can(&["delete", "secrets", "-n", "kube-system"]).await.1,
+        "yes"
+    );
+    assert_eq!(can(&["create", "pods", "--subresource=exec"]).await.1, "no");
+    assert_eq!(can(&["create", "pods"]).await.1, "yes");
+    assert_eq!(can(&["list", "nodes"]).await.1, "no");
+    assert_eq!(can(&["get", "deployments.apps"]).await.1, "yes");
+
+    let who: serde_json::Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json"]).await).unwrap();
+    assert_eq!(who["kind"], "SelfSubjectReview");
+    assert_eq!(who["status"]["userInfo"]["username"], "kube-sim");
+    let who = k.ok(&["auth", "whoami"]).await;
+    assert!(who.contains("kube-sim"), "{who}");
+
+    let list = k.ok(&["auth", "can-i", "--list"]).await;
+    let secrets_row = list
+        .lines()
+        .find(|l| l.starts_with("secrets "))
+        .unwrap_or_else(|| panic!("{list}"));
+    let verbs: Vec<&str> = secrets_row
+        .rsplit('[')
+        .next()
+        .unwrap()
+        .trim_end_matches(']')
+        .split(' ')
+        .collect();
+    assert!(
+        verbs.contains(&"get") && !verbs.contains(&"delete"),
+        "{secrets_row}"
+    );
+
+    // the real request is refused with RBAC's message
+    k.ok(&["create", "secret", "generic", "s1", "--from-literal=a=b"])
+        .await;
+    let o = k.run(&["delete", "secret", "s1"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains(
+            r#"Error from server (Forbidden): secrets "s1" is forbidden: User "kube-sim" cannot delete resource "secrets" in API group "" in the namespace "default""#
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(k.sim.get("v1", "Secret", Some("default"), "s1").is_some());
+    let o = k.run(&["get", "nodes"]).await;
+    assert!(
+        o.stderr.contains(
+            r#"nodes is forbidden: User "kube-sim" cannot list resource "nodes" in API group "" at the cluster scope"#
+        ),
+        "{}",
+        o.stderr
+    );
+    // lifting the rule takes effect at once
+    k.sim
+        .set_behaviors(kube_sim::Behaviors::from_yaml(BEHAVIORS).unwrap());
+    k.ok(&["delete", "secret", "s1"]).await;
+    assert_eq!(can(&["delete", "secrets"]).await.1, "yes");
+    k.sim.shutdown().await;
+}
+
+/// Item 1: a Secret's `stringData` is merged into base64 `data` and never stored, through
+/// client-side apply, server-side apply, dry run, patch, replace and create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_string_data_is_merged_into_data() {
+    let k = setup().await;
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let secret = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  keep: {}\nstringData:\n  password: {v}\n",
+            b64("kept")
+        )
+    };
+    let get = |name: &'static str| {
+        let k = &k;
+        async move {
+            let v: serde_json::Value =
+                serde_json::from_str(&k.ok(&["get", "secret", name, "-o", "json"]).await).unwrap();
+            v
+        }
+    };
+    // server dry run answers the converted object and stores nothing
+    let f = k.write("s1.yaml", &secret("one"));
+    let dry: serde_json::Value = serde_json::from_str(
+        &k.ok(&["apply", "-f", &f, "--dry-run=server", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(dry["data"]["password"], b64("one"), "{dry}");
+    assert!(dry.get("stringData").is_none(), "{dry}");
+    assert!(k.sim.get("v1", "Secret", Some("default"), "app").is_none());
+    // client-side apply, then a changed value
+    k.ok(&["apply", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["password"], b64("one"));
+    assert_eq!(live["data"]["keep"], b64("kept"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    let f = k.write("s2.yaml", &secret("two"));
+    k.ok(&["apply", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["password"], b64("two"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    // patch and replace
+    k.ok(&[
+        "patch",
+        "secret",
+        "app",
+        "-p",
+        r#"{"stringData":{"password":"three"}}"#,
+    ])
+    .await;
+    assert_eq!(get("app").await["data"]["password"], b64("three"));
+    let mut l = get("app").await;
+    l["stringData"] = serde_json::json!({"extra": "x"});
+    let f = k.write("s3.json", &l.to_string());
+    k.ok(&["replace", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["extra"], b64("x"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    // server-side apply, create and update through the store
+    let f = k.write("s4.yaml", &secret("four").replace("name: app", "name: ssa"));
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    let live = get("ssa").await;
+    assert_eq!(live["data"]["password"], b64("four"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    let f = k.write("s5.yaml", &secret("five").replace("name: app", "name: ssa"));
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    assert_eq!(get("ssa").await["data"]["password"], b64("five"));
+    let f = k.write(
+        "s6.yaml",
+        &secret("six").replace("name: app", "name: created"),
+    );
+    k.ok(&["create", "-f", &f]).await;
+    let live = k
+        .sim
+        .get("v1", "Secret", Some("default"), "created")
+        .unwrap();
+    assert_eq!(live["data"]["password"], b64("six"));
+    assert!(live.get("stringData").is_none(), "{live}");
     k.sim.shutdown().await;
 }
