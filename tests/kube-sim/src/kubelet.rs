@@ -348,6 +348,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
         .pointer("/metadata/ownerReferences")
         .and_then(|r| r.as_array())
         .is_some_and(|a| a.iter().any(|r| util::str_of(r, "kind") == "Job"));
+    let runs_to_completion = util::str_of(pod, "spec.restartPolicy") != "Always";
     let containers = pod
         .pointer("/spec/containers")
         .and_then(|c| c.as_array())
@@ -362,8 +363,8 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                     .for_image(&image)
                     .cloned()
                     .unwrap_or_else(default_behavior),
-                job_cmd: if is_job {
-                    beh.job_command(&image)
+                job_cmd: if is_job || runs_to_completion {
+                    beh.job_command(&image).filter(|c| !c.is_empty())
                 } else {
                     None
                 },
@@ -827,7 +828,7 @@ fn step_pod(
                 match kind {
                     BehaviorKind::Ready => {
                         if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
-                            if ps.is_job {
+                            if ps.is_job || ps.restart_policy != "Always" {
                                 terminate(c, 0, "Completed");
                             } else {
                                 c.ready = true;
@@ -860,7 +861,12 @@ fn step_pod(
                         } else {
                             c.behavior.exit_code.unwrap_or(1)
                         };
-                        terminate(c, code, if oom { "OOMKilled" } else { "Error" });
+                        let reason = match (oom, code) {
+                            (true, _) => "OOMKilled",
+                            (false, 0) => "Completed",
+                            _ => "Error",
+                        };
+                        terminate(c, code, reason);
                         changed = true;
                     }
                     BehaviorKind::ImagePullError => {}
@@ -1003,10 +1009,12 @@ fn start_container(
         BehaviorKind::NeverReady => c.next_at = now + scaled(sh, Duration::from_secs(1)),
         _ => c.next_at = now,
     }
-    if let Some(l) = &c.behavior.logs {
+    if c.job_cmd.is_some() {
+        // a configured command's output is the whole log
+    } else if let Some(l) = &c.behavior.logs {
         let l = l.clone();
         append_log(c, &l);
-    } else if c.job_cmd.is_none() {
+    } else {
         append_log(
             c,
             &format!("kube-sim: container {} started (image {})", c.name, c.image),

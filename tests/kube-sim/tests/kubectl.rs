@@ -970,3 +970,95 @@ async fn secret_string_data_is_merged_into_data() {
     assert!(live.get("stringData").is_none(), "{live}");
     k.sim.shutdown().await;
 }
+
+/// Item 4: bare pods that run to completion (restartPolicy Never / OnFailure) finish:
+/// a ready image completes, a configured command runs, exit 0 is `Completed`, non-zero is
+/// `Error` / Failed. Item 10: a command's log is its own output only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_pods_run_to_completion_and_job_logs_are_the_command_output() {
+    let k = setup_with(|c| {
+        let b = BEHAVIORS.replace(
+            "    behavior: ready\n    readyAfter: 300ms\n",
+            "    behavior: ready\n    readyAfter: 300ms\n    logs: \"image banner\"\n",
+        );
+        let b = b.replace(
+            "  - match: \"*:broken\"",
+            "  - match: \"*/zero:*\"\n    behavior: crash-loop\n    exitCode: 0\n    runFor: 100ms\n  - match: \"*:broken\"",
+        );
+        c.behaviors = kube_sim::Behaviors::from_yaml(&b).unwrap();
+    })
+    .await;
+    let pod = |name: &str, image: &str, policy: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: {policy}\n  containers:\n  - name: main\n    image: {image}\n"
+        )
+    };
+    for (name, image, policy) in [
+        ("ready-never", "nginx:1", "Never"),
+        ("ready-onfailure", "nginx:1", "OnFailure"),
+        ("cmd-ok", "reg/api-gateway:1", "Never"),
+        ("cmd-fail", "reg/failing:1", "Never"),
+        ("exit-zero", "reg/zero:1", "Never"),
+        ("always", "nginx:1", "Always"),
+    ] {
+        let f = k.write(&format!("{name}.yaml"), &pod(name, image, policy));
+        k.ok(&["apply", "-f", &f]).await;
+    }
+    for (name, phase) in [
+        ("ready-never", "Succeeded"),
+        ("ready-onfailure", "Succeeded"),
+        ("cmd-ok", "Succeeded"),
+        ("cmd-fail", "Failed"),
+        ("exit-zero", "Succeeded"),
+    ] {
+        k.ok(&[
+            "wait",
+            &format!("--for=jsonpath={{.status.phase}}={phase}"),
+            &format!("pod/{name}"),
+            "--timeout=30s",
+        ])
+        .await;
+    }
+    let table = k.ok(&["get", "pods", "--no-headers"]).await;
+    let status = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{table}"))
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("ready-never"), "Completed", "{table}");
+    assert_eq!(status("cmd-ok"), "Completed", "{table}");
+    assert_eq!(status("cmd-fail"), "Error", "{table}");
+    assert_eq!(status("exit-zero"), "Completed", "{table}");
+    assert_eq!(status("always"), "Running", "{table}");
+    let p: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "cmd-fail", "-o", "json"]).await).unwrap();
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        4
+    );
+    assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 0);
+    // a configured command's log is its output, without the image rule's `logs:`
+    assert_eq!(k.ok(&["logs", "cmd-ok"]).await, "upgraded\nto-stderr\n");
+    assert_eq!(k.ok(&["logs", "cmd-fail"]).await, "boom\n");
+    assert_eq!(k.ok(&["logs", "always"]).await, "image banner\n");
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: reg/api-gateway:2\n";
+    let f = k.write("job.yaml", job);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "--timeout=30s",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["logs", "job/migrate"]).await,
+        "upgraded\nto-stderr\n"
+    );
+    k.sim.shutdown().await;
+}
