@@ -258,6 +258,89 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
     }
 }
 
+/// The mutating admission plugins that change a new pod: ServiceAccount (the projected
+/// `kube-api-access-*` token volume mounted at /var/run/secrets/kubernetes.io/serviceaccount
+/// in every container, unless automountServiceAccountToken is false on the pod or its
+/// ServiceAccount) and DefaultTolerationSeconds (not-ready / unreachable NoExecute for 300 s).
+pub fn mutate_pod_on_create(rd: &ResDef, obj: &mut Value, store: &Store) {
+    if !rd.group.is_empty() || rd.plural != "pods" {
+        return;
+    }
+    let ns = ns_of(obj);
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
+    let sa_name = util::str_of(spec, "serviceAccountName");
+    let sa = store
+        .get(
+            resources::find("", "v1", "serviceaccounts", true).unwrap(),
+            &ns,
+            &sa_name,
+        )
+        .cloned();
+    let automount = spec
+        .get("automountServiceAccountToken")
+        .and_then(|a| a.as_bool())
+        .or_else(|| {
+            sa.as_ref()
+                .and_then(|s| s.get("automountServiceAccountToken"))
+                .and_then(|a| a.as_bool())
+        })
+        .unwrap_or(true);
+    const MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+    let has_mount = |c: &Value| {
+        c.get("volumeMounts")
+            .and_then(|m| m.as_array())
+            .is_some_and(|a| a.iter().any(|m| util::str_of(m, "mountPath") == MOUNT))
+    };
+    if automount {
+        let vol_name = format!("kube-api-access-{}", util::rand_suffix(5));
+        let mut mounted = false;
+        for list in ["initContainers", "containers"] {
+            if let Some(Value::Array(cs)) = spec.get_mut(list) {
+                for c in cs.iter_mut() {
+                    if has_mount(c) || !c.is_object() {
+                        continue;
+                    }
+                    set_default(c, "volumeMounts", json!([]));
+                    if let Some(m) = c.get_mut("volumeMounts").and_then(|m| m.as_array_mut()) {
+                        m.push(json!({"name": vol_name, "readOnly": true, "mountPath": MOUNT}));
+                        mounted = true;
+                    }
+                }
+            }
+        }
+        if mounted {
+            set_default(spec, "volumes", json!([]));
+            if let Some(v) = spec.get_mut("volumes").and_then(|v| v.as_array_mut()) {
+                v.push(json!({"name": vol_name, "projected": {"sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+                ], "defaultMode": 420}}));
+            }
+        }
+    }
+    set_default(spec, "tolerations", json!([]));
+    if let Some(t) = spec.get_mut("tolerations").and_then(|t| t.as_array_mut()) {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let covered = t.iter().any(|x| {
+                let k = util::str_of(x, "key");
+                let e = util::str_of(x, "effect");
+                (k == key || (k.is_empty() && util::str_of(x, "operator") == "Exists"))
+                    && (e.is_empty() || e == "NoExecute")
+            });
+            if !covered {
+                t.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+            }
+        }
+    }
+    set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
 /// The v1 → internal Secret conversion: every `stringData` entry is written into `data`
 /// (base64, overriding a `data` key of the same name) and `stringData` is dropped, so it
 /// is never stored or returned.

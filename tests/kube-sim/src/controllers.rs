@@ -63,6 +63,8 @@ struct Ctl {
     job_started: HashMap<String, Instant>,
     job_finished: HashMap<String, Instant>,
     rs_next: HashMap<String, Instant>,
+    /// (node, taint key) → when the NoExecute taint was first seen.
+    no_execute_since: HashMap<(String, String), Instant>,
 }
 
 pub async fn run(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
@@ -119,6 +121,11 @@ fn reconcile(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
     daemonsets(st);
     pdbs(st);
     jobs(sh, st, ctl);
+    let mut node_due = None;
+    crate::nodes::reconcile(sh, st, &mut ctl.no_execute_since, &mut node_due);
+    if let Some(d) = node_due {
+        ctl.due_at(d);
+    }
     let mut due = Instant::now() + Duration::from_secs(3600);
     kubelet::tick(sh, st, &mut due);
     ctl.due_at(due);
@@ -2183,9 +2190,17 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Version", "string", ""),
             ],
             Box::new(|n: &Value| {
+                let mut status = if crate::nodes::is_ready(n) {
+                    "Ready".to_string()
+                } else {
+                    "NotReady".to_string()
+                };
+                if n.pointer("/spec/unschedulable").and_then(|u| u.as_bool()) == Some(true) {
+                    status.push_str(",SchedulingDisabled");
+                }
                 vec![
                     json!(name_of(n)),
-                    json!("Ready"),
+                    json!(status),
                     json!("<none>"),
                     json!(age(&util::str_of(n, "metadata.creationTimestamp"))),
                     json!(util::str_of(n, "status.nodeInfo.kubeletVersion")),

@@ -94,6 +94,8 @@ pub struct PodSim {
     pub phase_final: Option<String>,
     /// When the pod last became Ready (for minReadySeconds).
     pub ready_since: Option<Instant>,
+    /// Its node is not Ready: the kubelet posts nothing until it is again.
+    pub frozen: bool,
 }
 
 #[derive(Debug, Default)]
@@ -407,6 +409,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
         restart_policy: util::str_of(pod, "spec.restartPolicy"),
         phase_final: None,
         ready_since: None,
+        frozen: false,
     }
 }
 
@@ -439,6 +442,13 @@ fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
         {
             *reasons
                 .entry("node(s) were unschedulable".into())
+                .or_default() += 1;
+            resource_only = false;
+            continue;
+        }
+        if let Some(t) = nobj.and_then(|n| crate::nodes::untolerated_taint(pod, n)) {
+            *reasons
+                .entry(format!("node(s) had untolerated taint {t}"))
                 .or_default() += 1;
             resource_only = false;
             continue;
@@ -505,6 +515,7 @@ pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
     // forget pods that are gone
     let live: std::collections::HashSet<String> = pods.iter().map(uid_of).collect();
     k.pods.retain(|uid, _| live.contains(uid));
+    let ready_nodes = crate::nodes::readiness(st);
     for pod in pods {
         let uid = uid_of(&pod);
         if !k.pods.contains_key(&uid) {
@@ -512,6 +523,15 @@ pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
             k.pods.insert(uid.clone(), ps);
         }
         let ps = k.pods.get_mut(&uid).unwrap();
+        let node = util::str_of(&pod, "spec.nodeName");
+        if ps.node.is_some() && ready_nodes.get(&node) == Some(&false) {
+            // the node's kubelet is not posting: nothing moves (deletion waits too)
+            ps.frozen = true;
+            continue;
+        }
+        if std::mem::take(&mut ps.frozen) && ps.phase_final.is_none() {
+            write_status(st, &pod, ps);
+        }
         step_pod(sh, st, &pod, ps, &beh, now, due);
     }
 }
@@ -1035,49 +1055,52 @@ fn start_container(
 
 async fn run_process(cmd: Vec<String>, env: Vec<(String, String)>, out: Arc<Mutex<ProcOut>>) {
     use tokio::io::AsyncReadExt;
+    let fail = |e: std::io::Error| {
+        let mut g = out.lock().unwrap();
+        g.out
+            .extend_from_slice(format!("exec: \"{}\": {e}\n", cmd[0]).as_bytes());
+        g.exit = Some(127);
+    };
+    // stdout and stderr share one pipe, so the log keeps the order they were written in
+    let (reader, writer) = match std::io::pipe() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let writer2 = match writer.try_clone() {
+        Ok(w) => w,
+        Err(e) => return fail(e),
+    };
     let mut command = tokio::process::Command::new(&cmd[0]);
     command
         .args(&cmd[1..])
         .envs(env)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(writer)
+        .stderr(writer2)
         .kill_on_drop(true);
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    // the parent's copies of the write end must close, or the reader never sees EOF
+    drop(command);
+    let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            let mut g = out.lock().unwrap();
-            g.out
-                .extend_from_slice(format!("exec: \"{}\": {e}\n", cmd[0]).as_bytes());
-            g.exit = Some(127);
-            return;
-        }
+        Err(e) => return fail(e),
     };
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
+    let mut rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let o1 = out.clone();
-    let o2 = out.clone();
     let t1 = tokio::spawn(async move {
         let mut buf = [0u8; 8192];
-        while let Ok(n) = so.read(&mut buf).await {
+        while let Ok(n) = rx.read(&mut buf).await {
             if n == 0 {
                 break;
             }
             o1.lock().unwrap().out.extend_from_slice(&buf[..n]);
         }
     });
-    let t2 = tokio::spawn(async move {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = se.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            o2.lock().unwrap().out.extend_from_slice(&buf[..n]);
-        }
-    });
     let status = child.wait().await;
     let _ = t1.await;
-    let _ = t2.await;
     let code = status.ok().and_then(|s| s.code()).unwrap_or(1);
     out.lock().unwrap().exit = Some(code);
 }

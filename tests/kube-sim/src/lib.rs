@@ -19,6 +19,7 @@ mod controllers;
 pub mod error;
 mod fields;
 mod kubelet;
+mod nodes;
 mod proto;
 mod resources;
 mod selectors;
@@ -429,6 +430,23 @@ users:
             .create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
         self.shared.notify.notify_one();
         r
+    }
+
+    /// Make a node Ready again (`true`: the kubelet posts ready status) or NotReady
+    /// (`false`: it stopped posting, every condition Unknown / NodeStatusUnknown, as the
+    /// node lifecycle controller writes it). The `node.kubernetes.io/unreachable` taints
+    /// follow (for a status patch with Ready=False: `not-ready`), the scheduler places no
+    /// new pod there, its pods are marked not ready and frozen, and pods are evicted after
+    /// their NoExecute `tolerationSeconds` (300 s by default, scaled). False if no such
+    /// node.
+    pub fn set_node_ready(&self, name: &str, ready: bool) -> bool {
+        let found = nodes::set_ready(
+            &mut self.shared.store.lock().unwrap_or_else(|e| e.into_inner()),
+            name,
+            ready,
+        );
+        self.shared.notify.notify_one();
+        found
     }
 
     /// Forget watch history: every older resourceVersion now answers 410 Expired.

@@ -338,6 +338,7 @@ impl Store {
         let managed = m.shift_remove("managedFields");
         admission::default_object(rd, &mut obj, self);
         admission::validate(rd, &obj)?;
+        admission::mutate_pod_on_create(rd, &mut obj, self);
         admission::limit_ranger(rd, &mut obj, self)?;
         admission::admit_create(rd, &obj, self)?;
         if rd.status

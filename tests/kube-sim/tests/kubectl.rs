@@ -1062,3 +1062,202 @@ async fn bare_pods_run_to_completion_and_job_logs_are_the_command_output() {
     );
     k.sim.shutdown().await;
 }
+
+/// B: a NotReady node looks like one (Ready Unknown / NodeStatusUnknown, the unreachable
+/// taints, `kubectl get nodes` NotReady), gets no new pods, marks its pods not ready and
+/// evicts them after their tolerationSeconds; Ready again undoes it. A status patch of
+/// the Ready condition (KubeletNotReady) is honoured too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_not_ready_taints_unschedulable_and_evicts() {
+    let k = setup().await;
+    let pinned = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pinned\nspec:\n  nodeSelector: {kubernetes.io/hostname: kube-sim-node-1}\n  tolerations:\n  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 20}\n  containers:\n  - name: a\n    image: nginx:1\n";
+    let f = k.write("pinned.yaml", pinned);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/pinned",
+        "--timeout=30s",
+    ])
+    .await;
+    assert!(k.sim.set_node_ready("kube-sim-node-1", false));
+    assert!(!k.sim.set_node_ready("no-such-node", false));
+    let nodes = k.ok(&["get", "nodes", "--no-headers"]).await;
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-1 ") && l.contains(" NotReady ")),
+        "{nodes}"
+    );
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-2 ") && l.contains(" Ready ")),
+        "{nodes}"
+    );
+    let node: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "node", "kube-sim-node-1", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(ready["status"], "Unknown");
+    assert_eq!(ready["reason"], "NodeStatusUnknown");
+    let taints = node["spec"]["taints"].as_array().unwrap();
+    for effect in ["NoSchedule", "NoExecute"] {
+        assert!(
+            taints
+                .iter()
+                .any(|t| t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == effect),
+            "{taints:?}"
+        );
+    }
+    // its pod goes not ready, then is evicted (and stays Terminating: nobody confirms)
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready=false",
+        "pod/pinned",
+        "--timeout=30s",
+    ])
+    .await;
+    let mut evicted = false;
+    for _ in 0..100 {
+        let p = k.sim.get("v1", "Pod", Some("default"), "pinned").unwrap();
+        if p["metadata"]["deletionTimestamp"].is_string() {
+            evicted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(evicted, "pinned was not evicted");
+    let events = k
+        .ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=pinned",
+        ])
+        .await;
+    assert!(events.contains("NodeNotReady"), "{events}");
+    assert!(events.contains("TaintManagerEviction"), "{events}");
+    // no new pod lands there
+    let f = k.write(
+        "pinned2.yaml",
+        &pinned.replace("name: pinned", "name: pinned2"),
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let mut msg = String::new();
+    for _ in 0..100 {
+        let p = k.sim.get("v1", "Pod", Some("default"), "pinned2").unwrap();
+        msg = p["status"]["conditions"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if !msg.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        msg.contains("1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }"),
+        "{msg}"
+    );
+    // Ready again: the taints go, the evicted pod finishes terminating, the new one runs
+    k.sim.set_node_ready("kube-sim-node-1", true);
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/pinned2",
+        "--timeout=30s",
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "pod/pinned", "--timeout=30s"])
+        .await;
+    let node = k.sim.get("v1", "Node", None, "kube-sim-node-1").unwrap();
+    assert!(node["spec"].get("taints").is_none(), "{node}");
+    // a status patch of the Ready condition, as a kubelet reporting a runtime failure
+    k.ok(&[
+        "patch",
+        "node",
+        "kube-sim-node-2",
+        "--subresource=status",
+        "--type=strategic",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady","message":"container runtime network not ready"}]}}"#,
+    ])
+    .await;
+    let mut tainted = false;
+    for _ in 0..100 {
+        let n = k.sim.get("v1", "Node", None, "kube-sim-node-2").unwrap();
+        if n["spec"]["taints"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["key"] == "node.kubernetes.io/not-ready"))
+        {
+            tainted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(tainted);
+    let nodes = k.ok(&["get", "nodes", "--no-headers"]).await;
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-2 ") && l.contains(" NotReady ")),
+        "{nodes}"
+    );
+    k.sim.shutdown().await;
+}
+
+/// Item 11: the admission chain adds the service-account token volume and the default
+/// not-ready / unreachable tolerations to a new pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_get_the_token_volume_and_default_tolerations() {
+    let k = setup().await;
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n  - name: b\n    image: nginx:1\n";
+    let f = k.write("p.yaml", pod);
+    k.ok(&["create", "-f", &f]).await;
+    let p: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "p", "-o", "json"]).await).unwrap();
+    let vols = p["spec"]["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 1, "{vols:?}");
+    let vname = vols[0]["name"].as_str().unwrap();
+    assert!(vname.starts_with("kube-api-access-"), "{vname}");
+    assert_eq!(
+        vols[0]["projected"]["sources"][0]["serviceAccountToken"]["path"],
+        "token"
+    );
+    for c in p["spec"]["containers"].as_array().unwrap() {
+        assert_eq!(
+            c["volumeMounts"][0],
+            serde_json::json!({"name": vname, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+        );
+    }
+    let tols = p["spec"]["tolerations"].as_array().unwrap();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        assert!(
+            tols.contains(&serde_json::json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})),
+            "{tols:?}"
+        );
+    }
+    // opting out on the pod
+    let f = k.write(
+        "q.yaml",
+        &pod.replace("name: p\n", "name: q\n")
+            .replace("spec:\n", "spec:\n  automountServiceAccountToken: false\n"),
+    );
+    k.ok(&["create", "-f", &f]).await;
+    let q = k.sim.get("v1", "Pod", Some("default"), "q").unwrap();
+    assert!(q["spec"].get("volumes").is_none(), "{q}");
+    assert!(q["spec"]["containers"][0].get("volumeMounts").is_none());
+    k.sim.shutdown().await;
+}
