@@ -21,6 +21,7 @@ mod fields;
 mod kubelet;
 mod nodes;
 mod proto;
+mod pty;
 mod resources;
 mod selectors;
 mod server;

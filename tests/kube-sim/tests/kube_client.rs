@@ -501,3 +501,172 @@ async fn secret_string_data_and_access_review() {
     }
     sim.shutdown().await;
 }
+
+/// A: `AttachParams::interactive_tty()` runs the command on a pseudo-terminal: a resize
+/// sets the window size `stty size` reports, output (stderr too) arrives on stdout, and
+/// the exit code comes back on the status channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_with_a_tty_resizes_and_propagates_the_exit_code() {
+    use futures::SinkExt;
+    use kube::api::TerminalSize;
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "toolbox"}, "spec": {"containers": [{"name": "t", "image": "busybox:1"}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "toolbox", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut ap = pods
+        .exec("toolbox", ["sh"], &AttachParams::interactive_tty())
+        .await
+        .unwrap();
+    let mut resize = ap.terminal_size().expect("a tty exec has a resize channel");
+    resize
+        .send(TerminalSize {
+            width: 123,
+            height: 45,
+        })
+        .await
+        .unwrap();
+    let mut stdin = ap.stdin().unwrap();
+    let mut stdout = ap.stdout().unwrap();
+    assert!(ap.stderr().is_none());
+    let status = ap.take_status().unwrap();
+    // the resize and stdin travel separately: ask until the new size is in effect
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    'outer: loop {
+        stdin
+            .write_all(b"stty size; tty; echo to-stderr >&2\n")
+            .await
+            .unwrap();
+        let round = tokio::time::Instant::now() + Duration::from_millis(500);
+        while tokio::time::Instant::now() < round {
+            if let Ok(r) =
+                tokio::time::timeout(Duration::from_millis(100), stdout.read(&mut buf)).await
+            {
+                out.extend_from_slice(&buf[..r.unwrap()]);
+                let s = String::from_utf8_lossy(&out);
+                if s.contains("45 123")
+                    && s.contains("/dev/pts/")
+                    && s.matches("to-stderr").count() >= 2
+                {
+                    break 'outer;
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    stdin.write_all(b"exit 7\n").await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), status)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        status.reason.as_deref(),
+        Some("NonZeroExitCode"),
+        "{status:?}"
+    );
+    assert_eq!(
+        status.details.unwrap().causes.unwrap()[0]
+            .message
+            .as_deref(),
+        Some("7")
+    );
+    // a clean exit
+    let mut ap = pods
+        .exec(
+            "toolbox",
+            ["sh", "-c", "stty size"],
+            &AttachParams::interactive_tty(),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    ap.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    assert_eq!(out.trim(), "24 80");
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    sim.shutdown().await;
+}
+
+/// C: what the product's pg_dump / pg_restore through `exec:` need — a large binary stdout
+/// streamed with back-pressure, byte-exact, and a large stdin streamed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_streams_hundreds_of_mib_out_and_stdin_in() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "postgres-0"}, "spec": {"containers": [{"name": "pg", "image": "postgres:16"}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "postgres-0", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // 256 MiB of a repeating non-text pattern; the checksum is compared on both sides
+    const MIB: usize = 256;
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            [
+                "sh",
+                "-c",
+                &format!("head -c {} /dev/zero | tr '\\000' '\\377'", MIB << 20),
+            ],
+            &AttachParams::default(),
+        )
+        .await
+        .unwrap();
+    let mut so = ap.stdout().unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 20];
+    let ones = vec![0xffu8; 1 << 20];
+    let started = std::time::Instant::now();
+    loop {
+        let n = so.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n] == ones[..n]);
+        total += n;
+    }
+    assert_eq!(total, MIB << 20);
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    eprintln!("{MIB} MiB out in {:?}", started.elapsed());
+    // stdin: 64 MiB in, counted by the command
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["wc", "-c"],
+            &AttachParams::default().stdin(true),
+        )
+        .await
+        .unwrap();
+    let mut si = ap.stdin().unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..64 {
+            si.write_all(&chunk).await.unwrap();
+        }
+        si.shutdown().await.unwrap();
+    });
+    let mut out = String::new();
+    ap.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(out.trim(), (64usize << 20).to_string());
+    sim.shutdown().await;
+}
