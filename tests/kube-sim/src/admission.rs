@@ -235,6 +235,37 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
             default_template(obj);
         }
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            // established at once, names accepted as given
+            let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
+            let stored: Vec<Value> = obj
+                .pointer("/spec/versions")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter(|v| v.get("storage").and_then(|s| s.as_bool()) == Some(true))
+                        .map(|v| json!(util::str_of(v, "name")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let now = util::now_rfc3339();
+            let prev = |t: &str| {
+                obj.pointer("/status/conditions")
+                    .and_then(|c| c.as_array())
+                    .and_then(|a| a.iter().find(|c| util::str_of(c, "type") == t))
+                    .map(|c| util::str_of(c, "lastTransitionTime"))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| now.clone())
+            };
+            obj["status"] = json!({
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": prev("NamesAccepted")},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": prev("Established")}
+                ],
+                "acceptedNames": names,
+                "storedVersions": stored,
+            });
+        }
         ("", "secrets") => {
             if obj
                 .get("type")
@@ -272,11 +303,7 @@ pub fn mutate_pod_on_create(rd: &ResDef, obj: &mut Value, store: &Store) {
     };
     let sa_name = util::str_of(spec, "serviceAccountName");
     let sa = store
-        .get(
-            resources::find("", "v1", "serviceaccounts", true).unwrap(),
-            &ns,
-            &sa_name,
-        )
+        .get(resources::builtin("", "serviceaccounts"), &ns, &sa_name)
         .cloned();
     let automount = spec
         .get("automountServiceAccountToken")
@@ -424,6 +451,24 @@ pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
         }
     }
     let mut causes: Vec<(String, &str, String)> = Vec::new();
+    if rd.key() == resources::CRD_KEY {
+        let plural = util::str_of(obj, "spec.names.plural");
+        let group = util::str_of(obj, "spec.group");
+        if name != format!("{plural}.{group}") {
+            causes.push((
+                "metadata.name".into(),
+                "FieldValueInvalid",
+                format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+            ));
+        }
+        if util::str_of(obj, "spec.names.kind").is_empty() {
+            causes.push((
+                "spec.names.kind".into(),
+                "FieldValueRequired",
+                "Required value".into(),
+            ));
+        }
+    }
     let check_containers =
         |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {
             let cs = spec
@@ -651,7 +696,7 @@ pub fn admit_create(rd: &ResDef, obj: &Value, store: &Store) -> Result<(), ApiEr
         return Ok(());
     }
     let ns = ns_of(obj);
-    let qrd = resources::find("", "v1", "resourcequotas", true).unwrap();
+    let qrd = resources::builtin("", "resourcequotas");
     let quotas: Vec<Value> = store.list_cloned(qrd, Some(&ns));
     if quotas.is_empty() {
         return Ok(());
@@ -729,7 +774,7 @@ pub fn limit_ranger(rd: &ResDef, obj: &mut Value, store: &Store) -> Result<(), A
         return Ok(());
     }
     let ns = ns_of(obj);
-    let lrd = resources::find("", "v1", "limitranges", true).unwrap();
+    let lrd = resources::builtin("", "limitranges");
     let items: Vec<Value> = store
         .list(lrd, Some(&ns))
         .into_iter()

@@ -117,7 +117,12 @@ pub fn forbidden(b: &Behaviors, a: &Attributes) -> ApiError {
 }
 
 /// Answer a POST to one of the review resources (`create_only` in the resource table).
-pub fn review(b: &Behaviors, rd: &ResDef, body: &Value, vpa: bool) -> Result<Value, ApiError> {
+pub fn review(
+    b: &Behaviors,
+    rd: &ResDef,
+    body: &Value,
+    catalog: &resources::Catalog,
+) -> Result<Value, ApiError> {
     let mut out = body.clone();
     if !out.is_object() {
         return Err(ApiError::bad_request(
@@ -182,7 +187,7 @@ pub fn review(b: &Behaviors, rd: &ResDef, body: &Value, vpa: bool) -> Result<Val
             let rules = if b.deny.is_empty() {
                 vec![json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})]
             } else {
-                rules_for(b, &ns, vpa)
+                rules_for(b, &ns, catalog)
             };
             out["status"] = json!({
                 "resourceRules": rules,
@@ -197,10 +202,10 @@ pub fn review(b: &Behaviors, rd: &ResDef, body: &Value, vpa: bool) -> Result<Val
 
 /// With deny rules in force, list what is still allowed, resource by resource (as RBAC
 /// lists the rules that grant access).
-fn rules_for(b: &Behaviors, ns: &str, vpa: bool) -> Vec<Value> {
+fn rules_for(b: &Behaviors, ns: &str, catalog: &resources::Catalog) -> Vec<Value> {
     let mut out = Vec::new();
-    for rd in resources::RESOURCES {
-        if rd.create_only || (!vpa && rd.group == resources::VPA_GROUP) {
+    for rd in catalog.iter() {
+        if rd.create_only {
             continue;
         }
         let mut names: Vec<String> = vec![rd.plural.to_string()];

@@ -1833,8 +1833,62 @@ fn col(name: &str, typ: &str, fmt: &str) -> Value {
     json!({"name": name, "type": typ, "format": fmt, "description": name, "priority": 0})
 }
 
+/// A CRD printer column's JSONPath: `.a.b`, `[N]`, `[?(@.k=='v')]`.
+fn simple_jsonpath<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    let mut rest = path.trim_start_matches('{').trim_end_matches('}');
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            cur = cur.get(&r[..end])?;
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = &r[..end];
+            rest = &r[end + 1..];
+            if let Some(f) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
+                let (k, want) = f.split_once("==")?;
+                let want = want.trim_matches(|c| c == '\'' || c == '"');
+                cur = cur
+                    .as_array()?
+                    .iter()
+                    .find(|x| x.get(k).and_then(|y| y.as_str()) == Some(want))?;
+            } else {
+                cur = cur.get(inner.parse::<usize>().ok()?)?;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(cur)
+}
+
 pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
     let (cols, f): (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value>>) = match (rd_.group, rd_.plural) {
+        _ if rd_.custom && !rd_.printer_columns.is_empty() => {
+            let pc = rd_.printer_columns;
+            let mut cols = vec![col("Name", "string", "name")];
+            for (n, t, _) in pc {
+                let t = if *t == "date" { "date" } else { t };
+                cols.push(col(n, t, ""));
+            }
+            (
+                cols,
+                Box::new(move |o: &Value| {
+                    let mut cells = vec![json!(name_of(o))];
+                    for (_, t, p) in pc {
+                        let v = simple_jsonpath(o, p);
+                        cells.push(match (v, *t) {
+                            (Some(Value::String(s)), "date") => json!(age(s)),
+                            (Some(Value::String(s)), _) => json!(s),
+                            (Some(Value::Null) | None, _) => Value::Null,
+                            (Some(x), _) => x.clone(),
+                        });
+                    }
+                    cells
+                }),
+            )
+        }
         ("", "pods") => (
             vec![
                 col("Name", "string", "name"),
@@ -2164,6 +2218,15 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                     json!(i64_at(o, "/spec/maxReplicas")),
                     json!(i64_at(o, "/status/currentReplicas")),
                     json!(age(&util::str_of(o, "metadata.creationTimestamp"))),
+                ]
+            }),
+        ),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => (
+            vec![col("Name", "string", "name"), col("Created At", "date", "")],
+            Box::new(|o: &Value| {
+                vec![
+                    json!(name_of(o)),
+                    json!(util::str_of(o, "metadata.creationTimestamp")),
                 ]
             }),
         ),

@@ -20,6 +20,7 @@ pub mod error;
 mod fields;
 mod kubelet;
 mod nodes;
+mod openapi;
 mod proto;
 mod pty;
 mod resources;
@@ -31,6 +32,12 @@ mod streams;
 mod util;
 
 pub use error::ApiError;
+
+/// The VerticalPodAutoscaler CustomResourceDefinition `vpa_installed` creates (to re-create
+/// it after a test deleted it: `sim.create(kube_sim::vpa_crd())` or `kubectl apply`).
+pub fn vpa_crd() -> Value {
+    resources::vpa_crd()
+}
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -268,7 +275,8 @@ pub struct SimConfig {
     /// 1.0 = real time; 0.05 = every simulated delay (readiness, backoff, progress
     /// deadlines, grace periods) 20x shorter.
     pub time_scale: f64,
-    /// Serve the autoscaling.k8s.io VerticalPodAutoscaler CRD group.
+    /// Create the autoscaling.k8s.io VerticalPodAutoscaler CustomResourceDefinition at
+    /// start (a real CRD object: deleting it removes the kind).
     pub vpa_installed: bool,
     /// Watch events kept for resuming; older resourceVersions answer 410 Expired.
     pub watch_history: usize,
@@ -294,7 +302,6 @@ pub(crate) struct Shared {
     pub behaviors: RwLock<Behaviors>,
     pub faults: Faults,
     pub time_scale: f64,
-    pub vpa: bool,
     pub notify: tokio::sync::Notify,
     pub kubelet: Mutex<kubelet::Kubelet>,
     pub addr: SocketAddr,
@@ -323,12 +330,19 @@ impl KubeSim {
         faults.set_latency(cfg.latency);
         let mut st = store::Store::new(cfg.watch_history.max(1));
         controllers::bootstrap(&mut st);
+        if cfg.vpa_installed {
+            st.create(
+                resources::builtin("apiextensions.k8s.io", "customresourcedefinitions"),
+                resources::vpa_crd(),
+                &store::WriteOpts::manager("kube-sim"),
+            )
+            .map_err(|e| anyhow::anyhow!("installing the VPA CRD: {e}"))?;
+        }
         let shared = Arc::new(Shared {
             store: Mutex::new(st),
             behaviors: RwLock::new(cfg.behaviors.clone()),
             faults,
             time_scale: cfg.time_scale,
-            vpa: cfg.vpa_installed,
             notify: tokio::sync::Notify::new(),
             kubelet: Mutex::new(kubelet::Kubelet::default()),
             addr,
@@ -402,33 +416,32 @@ users:
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        let rd = resources::find_kind(api_version, kind)?;
         let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let rd = st.catalog().find_kind(api_version, kind)?;
         st.get(rd, namespace.unwrap_or(""), name).cloned()
     }
 
     /// All objects of a kind (in a namespace, or everywhere with None).
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
-        let Some(rd) = resources::find_kind(api_version, kind) else {
+        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(rd) = st.catalog().find_kind(api_version, kind) else {
             return vec![];
         };
-        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
         st.list_cloned(rd, namespace)
     }
 
     /// Create an object directly (as manager "kube-sim-test").
     pub fn create(&self, obj: Value) -> Result<Value, error::ApiError> {
-        let rd = resources::find_kind(
-            &util::str_of(&obj, "apiVersion"),
-            &util::str_of(&obj, "kind"),
-        )
-        .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
-        let r = self
-            .shared
-            .store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
+        let mut st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let rd = st
+            .catalog()
+            .find_kind(
+                &util::str_of(&obj, "apiVersion"),
+                &util::str_of(&obj, "kind"),
+            )
+            .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
+        let r = st.create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
+        drop(st);
         self.shared.notify.notify_one();
         r
     }

@@ -670,3 +670,76 @@ async fn exec_streams_hundreds_of_mib_out_and_stdin_in() {
     assert_eq!(out.trim(), (64usize << 20).to_string());
     sim.shutdown().await;
 }
+
+/// Item 6 through kube-rs: the VPA is a real CRD object; deleting it removes the group
+/// from discovery and its objects, creating it again brings it back.
+#[tokio::test]
+async fn vpa_crd_can_be_removed_and_added() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::discovery::Discovery;
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+    let vpa = crds
+        .get("verticalpodautoscalers.autoscaling.k8s.io")
+        .await
+        .unwrap();
+    let established = vpa
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .any(|c| c.type_ == "Established" && c.status == "True");
+    assert!(established);
+    let vpas: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        c.clone(),
+        "default",
+        &kube::api::ApiResource {
+            group: "autoscaling.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "autoscaling.k8s.io/v1".into(),
+            kind: "VerticalPodAutoscaler".into(),
+            plural: "verticalpodautoscalers".into(),
+        },
+    );
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+        "metadata": {"name": "web"}, "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}))
+    .unwrap();
+    let created = vpas.create(&PostParams::default(), &obj).await.unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    crds.delete(
+        "verticalpodautoscalers.autoscaling.k8s.io",
+        &DeleteParams::default(),
+    )
+    .await
+    .unwrap();
+    let d = Discovery::new(c.clone()).run_aggregated().await.unwrap();
+    assert!(!d.has_group("autoscaling.k8s.io"));
+    assert!(
+        sim.list("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", None)
+            .is_empty()
+    );
+    match vpas.list(&ListParams::default()).await.unwrap_err() {
+        kube::Error::Api(s) => assert_eq!(s.code, 404),
+        other => panic!("unexpected {other:?}"),
+    }
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(kube_sim::vpa_crd()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let d = Discovery::new(c.clone()).run().await.unwrap();
+    assert!(d.has_group("autoscaling.k8s.io"));
+    assert!(
+        vpas.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    vpas.create(&PostParams::default(), &obj).await.unwrap();
+    sim.shutdown().await;
+}

@@ -1261,3 +1261,136 @@ async fn pods_get_the_token_volume_and_default_tolerations() {
     assert!(q["spec"]["containers"][0].get("volumeMounts").is_none());
     k.sim.shutdown().await;
 }
+
+/// Item 6: a kind that is not installed is kubectl's `no matches for kind … ensure CRDs are
+/// installed first`; the VPA is a CRD that can be deleted and applied again; any CRD is
+/// served, with its printer columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_missing_kinds_and_printer_columns() {
+    let vpa = "apiVersion: autoscaling.k8s.io/v1\nkind: VerticalPodAutoscaler\nmetadata:\n  name: web\nspec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  updatePolicy: {updateMode: \"Off\"}\n";
+    let k = setup_with(|c| c.vpa_installed = false).await;
+    let f = k.write("vpa.yaml", vpa);
+    for args in [
+        vec!["apply", "-f", &f],
+        vec!["apply", "--server-side", "-f", &f],
+        vec!["create", "-f", &f],
+    ] {
+        let o = k.run(&args).await;
+        assert_eq!(o.code, 1, "{args:?}");
+        assert!(
+            o.stderr.contains(
+                r#"no matches for kind "VerticalPodAutoscaler" in version "autoscaling.k8s.io/v1""#
+            ) && o.stderr.contains("ensure CRDs are installed first"),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    assert_eq!(k.ok(&["get", "crd", "-o", "name"]).await, "");
+    k.sim.shutdown().await;
+
+    let k = setup().await;
+    let f = k.write("vpa.yaml", vpa);
+    let crds = k.ok(&["get", "crd"]).await;
+    assert!(
+        crds.contains("verticalpodautoscalers.autoscaling.k8s.io"),
+        "{crds}"
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let table = k.ok(&["get", "vpa"]).await;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "MODE", "CPU", "MEM", "PROVIDED", "AGE"],
+        "{table}"
+    );
+    assert!(lines.next().unwrap().starts_with("web "), "{table}");
+    k.ok(&["delete", "crd", "verticalpodautoscalers.autoscaling.k8s.io"])
+        .await;
+    assert!(
+        k.sim
+            .get(
+                "autoscaling.k8s.io/v1",
+                "VerticalPodAutoscaler",
+                Some("default"),
+                "web"
+            )
+            .is_none()
+    );
+    // kubectl's discovery cache would still name the deleted kind (as on a real cluster,
+    // until its TTL expires): start from a fresh cache
+    let _ = std::fs::remove_dir_all(k.dir.path().join("cache"));
+    let o = k.run(&["apply", "-f", &f]).await;
+    assert!(
+        o.stderr.contains("ensure CRDs are installed first"),
+        "{}",
+        o.stderr
+    );
+    let crd = k.write("crd.json", &kube_sim::vpa_crd().to_string());
+    k.ok(&["apply", "-f", &crd]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=established",
+        "crd/verticalpodautoscalers.autoscaling.k8s.io",
+        "--timeout=10s",
+    ])
+    .await;
+    k.ok(&["apply", "-f", &f]).await;
+    // any CRD: cluster-scoped, several versions, shortNames
+    let widget_crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+"#;
+    let f = k.write("widget-crd.yaml", widget_crd);
+    k.ok(&["apply", "-f", &f]).await;
+    let f = k.write(
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: big\nspec:\n  size: 7\n",
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let table = k.ok(&["get", "wd"]).await;
+    assert!(
+        table.starts_with("NAME") && table.contains("SIZE"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["big", "7"]),
+        "{table}"
+    );
+    let v: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "widgets.v1beta1.example.com", "big", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(v["spec"]["size"], 7);
+    let bad = k.write(
+        "bad-crd.yaml",
+        &widget_crd.replace("name: widgets.example.com", "name: gadgets.example.com"),
+    );
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert!(
+        o.stderr
+            .contains("must be spec.names.plural+\".\"+spec.group"),
+        "{}",
+        o.stderr
+    );
+    k.sim.shutdown().await;
+}
