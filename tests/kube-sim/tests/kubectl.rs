@@ -522,6 +522,10 @@ async fn exec_streams_exit_codes_and_64mib() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_is_bounded_and_sees_changes() {
     let k = setup().await;
+    // kubectl lists, prints, then watches from the list's resourceVersion: once a seed
+    // object is printed, everything created afterwards reaches the watch (no sleeping)
+    let cm = |n: &str| serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "default"}});
+    k.sim.create(cm("zero")).unwrap();
     let mut child = k
         .cmd(&[
             "get",
@@ -534,11 +538,13 @@ async fn get_watch_is_bounded_and_sees_changes() {
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    // wait until the watch is established (initial list has kube-root-ca? no: empty)
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("configmap/zero"));
     for n in ["one", "two"] {
-        let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "default"}});
-        k.sim.create(cm).unwrap();
+        k.sim.create(cm(n)).unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -551,17 +557,27 @@ async fn get_watch_is_bounded_and_sees_changes() {
     child.kill().await.unwrap();
 
     // human output: watch events carry Table rows, so the columns are the real ones
+    let pod = |n: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": "default"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}});
+    k.sim.create(pod("w0")).unwrap();
     let mut child = k
         .cmd(&["get", "pods", "-w", "--request-timeout=30s"])
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w1", "namespace": "default"},
-        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}});
-    k.sim.create(pod).unwrap();
     let mut got = Vec::new();
-    while !got.iter().any(|l: &String| l.contains("Running")) {
+    // the header and the seed pod's row: the watch is on from here
+    while !got.iter().any(|l: &String| l.starts_with("w0 ")) {
+        match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+            Ok(Ok(Some(l))) => got.push(l),
+            other => panic!("watch ended early: {other:?} after {got:?}"),
+        }
+    }
+    k.sim.create(pod("w1")).unwrap();
+    while !got
+        .iter()
+        .any(|l: &String| l.starts_with("w1 ") && l.contains("Running"))
+    {
         match tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await {
             Ok(Ok(Some(l))) => got.push(l),
             other => panic!("watch ended early: {other:?} after {got:?}"),
