@@ -666,7 +666,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         (&Method::DELETE, None, _) => {
             // deletecollection
             let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-            let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+            let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
             let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             let victims: Vec<Value> = st
                 .list(rd, t.ns.as_deref())
@@ -964,7 +964,7 @@ fn list(
     req: &Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-    let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+    let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let (mut items, rv) = if rd.readonly {
         (
             crate::controllers::metrics_list(sh, rd, ns),
@@ -1072,7 +1072,7 @@ async fn watch(
     as_table: bool,
 ) -> Result<Response<Body>, ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-    let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+    let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let bookmarks = q.flag("allowWatchBookmarks");
     let send_initial = q.flag("sendInitialEvents");
     let timeout = q

@@ -557,8 +557,10 @@ async fn get_watch_is_bounded_and_sees_changes() {
     child.kill().await.unwrap();
 
     // human output: watch events carry Table rows, so the columns are the real ones
-    let pod = |n: &str| serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": "default"},
-        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}});
+    let pod = |n: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": "default"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}})
+    };
     k.sim.create(pod("w0")).unwrap();
     let mut child = k
         .cmd(&["get", "pods", "-w", "--request-timeout=30s"])
@@ -1408,5 +1410,77 @@ spec:
         "{}",
         o.stderr
     );
+    k.sim.shutdown().await;
+}
+
+/// Item 9: an unsupported field selector is the apiserver's 400 naming the field; the
+/// supported ones (per resource) work, including defaulted booleans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_field_selectors_are_400() {
+    let k = setup().await;
+    let o = k
+        .run(&["get", "pods", "--field-selector", "spec.foo=bar"])
+        .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("(BadRequest)")
+            && o.stderr.contains("field label not supported: spec.foo"),
+        "{}",
+        o.stderr
+    );
+    let o = k
+        .run(&["get", "configmaps", "--field-selector", "data.x=1"])
+        .await;
+    assert!(
+        o.stderr.contains("field label not supported: data.x"),
+        "{}",
+        o.stderr
+    );
+    let o = k
+        .run(&["get", "pods", "-w", "--field-selector", "spec.containers=1"])
+        .await;
+    assert!(
+        o.stderr
+            .contains("field label not supported: spec.containers"),
+        "{}",
+        o.stderr
+    );
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n";
+    let f = k.write("p.yaml", pod);
+    k.ok(&["apply", "-f", &f]).await;
+    let out = k
+        .ok(&[
+            "get",
+            "pods",
+            "--field-selector",
+            "spec.hostNetwork=false,spec.restartPolicy=Always",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out, "pod/p\n");
+    let out = k
+        .ok(&[
+            "get",
+            "nodes",
+            "--field-selector",
+            "spec.unschedulable=false",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let out = k
+        .ok(&[
+            "get",
+            "secrets",
+            "-A",
+            "--field-selector",
+            "type=kubernetes.io/tls",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out, "");
     k.sim.shutdown().await;
 }
