@@ -618,6 +618,27 @@ fn deployments(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                 );
             }
         }
+        // ReplicaFailure moves up from the ReplicaSets (the new one first)
+        let failure = all.iter().find_map(|r| {
+            r.pointer("/status/conditions")
+                .and_then(|c| c.as_array())
+                .and_then(|a| {
+                    a.iter()
+                        .find(|c| util::str_of(c, "type") == "ReplicaFailure")
+                        .cloned()
+                })
+        });
+        match failure {
+            Some(f) => set_condition(
+                &mut conds,
+                "ReplicaFailure",
+                &util::str_of(&f, "status"),
+                &util::str_of(&f, "reason"),
+                &util::str_of(&f, "message"),
+                &now_s,
+            ),
+            None => conds.retain(|c| util::str_of(c, "type") != "ReplicaFailure"),
+        }
         // Available first, then Progressing (as the controller writes them)
         conds.sort_by_key(|c| {
             if util::str_of(c, "type") == "Available" {
@@ -762,6 +783,12 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .cloned()
             .collect();
         let have = pods.len() as i64;
+        // Some(Some(msg)): pod creation failed in this pass; Some(None): the replicas were
+        // managed without error; None: nothing was attempted (back-off)
+        let mut manage_err: Option<Option<String>> = None;
+        if have >= want {
+            manage_err = Some(None);
+        }
         if have < want
             && let Some(t) = ctl.rs_next.get(&uid).copied()
             && now < t
@@ -770,6 +797,7 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         }
         if have < want && ctl.rs_next.get(&uid).is_none_or(|t| now >= *t) {
             let tmpl = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            manage_err = Some(None);
             for _ in 0..(want - have) {
                 let pod = new_pod_from_template(
                     &rs,
@@ -803,6 +831,7 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                             None,
                             None,
                         );
+                        manage_err = Some(Some(e.message.clone()));
                         ctl.rs_next
                             .insert(uid.clone(), now + sh.scaled(Duration::from_secs(2)));
                         break;
@@ -873,6 +902,29 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready, "availableReplicas": available, "observedGeneration": i64_at(&rs, "/metadata/generation")});
         if let Some(o) = status.as_object_mut() {
             o.retain(|k, v| k == "replicas" || v.as_i64() != Some(0));
+        }
+        // the controller's ReplicaFailure condition: set when creating pods fails, removed
+        // once the replicas are managed without error
+        let mut conds: Vec<Value> = rs
+            .pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        match &manage_err {
+            Some(Some(msg)) => {
+                if !conds
+                    .iter()
+                    .any(|c| util::str_of(c, "type") == "ReplicaFailure")
+                {
+                    conds.push(json!({"type": "ReplicaFailure", "status": "True",
+                        "lastTransitionTime": util::now_rfc3339(), "reason": "FailedCreate", "message": msg}));
+                }
+            }
+            Some(None) => conds.retain(|c| util::str_of(c, "type") != "ReplicaFailure"),
+            None => {}
+        }
+        if !conds.is_empty() {
+            status["conditions"] = Value::Array(conds);
         }
         if let Some(cur) = st.get(rsrd, &ns, &name_of(&rs)).cloned() {
             st.set_status(rsrd, &cur, status, "kube-controller-manager");

@@ -1484,3 +1484,79 @@ async fn unsupported_field_selectors_are_400() {
     assert_eq!(out, "");
     k.sim.shutdown().await;
 }
+
+/// Item 8: pod creation refused by a quota sets the ReplicaSet's ReplicaFailure condition
+/// (FailedCreate with the admission message), which the Deployment shows too; once pods
+/// can be created again it is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_failure_condition_on_quota() {
+    let k = setup().await;
+    let q = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\nspec:\n  hard: {pods: \"1\"}\n",
+    );
+    k.ok(&["apply", "-f", &q]).await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 3"));
+    k.ok(&["apply", "-f", &f]).await;
+    let cond = |obj: &serde_json::Value| {
+        obj["status"]["conditions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["type"] == "ReplicaFailure").cloned())
+    };
+    let mut found = None;
+    for _ in 0..200 {
+        if let Some(rs) = k.sim.list("apps/v1", "ReplicaSet", Some("default")).first()
+            && let Some(c) = cond(rs)
+        {
+            found = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = found.expect("ReplicaFailure on the ReplicaSet");
+    assert_eq!(c["status"], "True");
+    assert_eq!(c["reason"], "FailedCreate");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "is forbidden: exceeded quota: pods, requested: pods=1, used: pods=1, limited: pods=1"
+        ),
+        "{msg}"
+    );
+    k.ok(&[
+        "wait",
+        "--for=condition=ReplicaFailure",
+        "deployment/web",
+        "--timeout=20s",
+    ])
+    .await;
+    let d: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "deployment", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(cond(&d).unwrap()["reason"], "FailedCreate");
+    // room again: the replicas come and the condition goes
+    k.ok(&[
+        "patch",
+        "resourcequota",
+        "pods",
+        "-p",
+        r#"{"spec":{"hard":{"pods":"10"}}}"#,
+    ])
+    .await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let mut cleared = false;
+    for _ in 0..100 {
+        let d = k
+            .sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .unwrap();
+        let rs = k.sim.list("apps/v1", "ReplicaSet", Some("default"));
+        if cond(&d).is_none() && cond(&rs[0]).is_none() {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cleared);
+    k.sim.shutdown().await;
+}
