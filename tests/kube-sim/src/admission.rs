@@ -235,13 +235,46 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
             default_template(obj);
         }
-        ("", "secrets")
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            // established at once, names accepted as given
+            let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
+            let stored: Vec<Value> = obj
+                .pointer("/spec/versions")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter(|v| v.get("storage").and_then(|s| s.as_bool()) == Some(true))
+                        .map(|v| json!(util::str_of(v, "name")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let now = util::now_rfc3339();
+            let prev = |t: &str| {
+                obj.pointer("/status/conditions")
+                    .and_then(|c| c.as_array())
+                    .and_then(|a| a.iter().find(|c| util::str_of(c, "type") == t))
+                    .map(|c| util::str_of(c, "lastTransitionTime"))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| now.clone())
+            };
+            obj["status"] = json!({
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": prev("NamesAccepted")},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": prev("Established")}
+                ],
+                "acceptedNames": names,
+                "storedVersions": stored,
+            });
+        }
+        ("", "secrets") => {
             if obj
                 .get("type")
                 .and_then(|t| t.as_str())
-                .is_none_or(|t| t.is_empty()) =>
-        {
-            obj["type"] = json!("Opaque");
+                .is_none_or(|t| t.is_empty())
+            {
+                obj["type"] = json!("Opaque");
+            }
+            merge_string_data(obj);
         }
         ("", "persistentvolumeclaims") => {
             if obj.get("status").is_none() {
@@ -253,6 +286,115 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
         }
         _ => {}
+    }
+}
+
+/// The mutating admission plugins that change a new pod: ServiceAccount (the projected
+/// `kube-api-access-*` token volume mounted at /var/run/secrets/kubernetes.io/serviceaccount
+/// in every container, unless automountServiceAccountToken is false on the pod or its
+/// ServiceAccount) and DefaultTolerationSeconds (not-ready / unreachable NoExecute for 300 s).
+pub fn mutate_pod_on_create(rd: &ResDef, obj: &mut Value, store: &Store) {
+    if !rd.group.is_empty() || rd.plural != "pods" {
+        return;
+    }
+    let ns = ns_of(obj);
+    let Some(spec) = obj.get_mut("spec").filter(|s| s.is_object()) else {
+        return;
+    };
+    let sa_name = util::str_of(spec, "serviceAccountName");
+    let sa = store
+        .get(resources::builtin("", "serviceaccounts"), &ns, &sa_name)
+        .cloned();
+    let automount = spec
+        .get("automountServiceAccountToken")
+        .and_then(|a| a.as_bool())
+        .or_else(|| {
+            sa.as_ref()
+                .and_then(|s| s.get("automountServiceAccountToken"))
+                .and_then(|a| a.as_bool())
+        })
+        .unwrap_or(true);
+    const MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+    let has_mount = |c: &Value| {
+        c.get("volumeMounts")
+            .and_then(|m| m.as_array())
+            .is_some_and(|a| a.iter().any(|m| util::str_of(m, "mountPath") == MOUNT))
+    };
+    if automount {
+        let vol_name = format!("kube-api-access-{}", util::rand_suffix(5));
+        let mut mounted = false;
+        for list in ["initContainers", "containers"] {
+            if let Some(Value::Array(cs)) = spec.get_mut(list) {
+                for c in cs.iter_mut() {
+                    if has_mount(c) || !c.is_object() {
+                        continue;
+                    }
+                    set_default(c, "volumeMounts", json!([]));
+                    if let Some(m) = c.get_mut("volumeMounts").and_then(|m| m.as_array_mut()) {
+                        m.push(json!({"name": vol_name, "readOnly": true, "mountPath": MOUNT}));
+                        mounted = true;
+                    }
+                }
+            }
+        }
+        if mounted {
+            set_default(spec, "volumes", json!([]));
+            if let Some(v) = spec.get_mut("volumes").and_then(|v| v.as_array_mut()) {
+                v.push(json!({"name": vol_name, "projected": {"sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+                ], "defaultMode": 420}}));
+            }
+        }
+    }
+    set_default(spec, "tolerations", json!([]));
+    if let Some(t) = spec.get_mut("tolerations").and_then(|t| t.as_array_mut()) {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
+            let covered = t.iter().any(|x| {
+                let k = util::str_of(x, "key");
+                let e = util::str_of(x, "effect");
+                (k == key || (k.is_empty() && util::str_of(x, "operator") == "Exists"))
+                    && (e.is_empty() || e == "NoExecute")
+            });
+            if !covered {
+                t.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+            }
+        }
+    }
+    set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+}
+
+/// The v1 → internal Secret conversion: every `stringData` entry is written into `data`
+/// (base64, overriding a `data` key of the same name) and `stringData` is dropped, so it
+/// is never stored or returned.
+fn merge_string_data(obj: &mut Value) {
+    use base64::Engine;
+    let Some(o) = obj.as_object_mut() else { return };
+    let Some(sd) = o.shift_remove("stringData") else {
+        return;
+    };
+    let Value::Object(sd) = sd else { return };
+    if sd.is_empty() {
+        return;
+    }
+    let data = o.entry("data").or_insert_with(|| json!({}));
+    if !data.is_object() {
+        *data = json!({});
+    }
+    let d = data.as_object_mut().unwrap();
+    for (k, v) in sd {
+        let s = match v {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        d.insert(
+            k,
+            json!(base64::engine::general_purpose::STANDARD.encode(s.as_bytes())),
+        );
     }
 }
 
@@ -309,6 +451,24 @@ pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
         }
     }
     let mut causes: Vec<(String, &str, String)> = Vec::new();
+    if rd.key() == resources::CRD_KEY {
+        let plural = util::str_of(obj, "spec.names.plural");
+        let group = util::str_of(obj, "spec.group");
+        if name != format!("{plural}.{group}") {
+            causes.push((
+                "metadata.name".into(),
+                "FieldValueInvalid",
+                format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+            ));
+        }
+        if util::str_of(obj, "spec.names.kind").is_empty() {
+            causes.push((
+                "spec.names.kind".into(),
+                "FieldValueRequired",
+                "Required value".into(),
+            ));
+        }
+    }
     let check_containers =
         |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {
             let cs = spec
@@ -536,7 +696,7 @@ pub fn admit_create(rd: &ResDef, obj: &Value, store: &Store) -> Result<(), ApiEr
         return Ok(());
     }
     let ns = ns_of(obj);
-    let qrd = resources::find("", "v1", "resourcequotas", true).unwrap();
+    let qrd = resources::builtin("", "resourcequotas");
     let quotas: Vec<Value> = store.list_cloned(qrd, Some(&ns));
     if quotas.is_empty() {
         return Ok(());
@@ -614,7 +774,7 @@ pub fn limit_ranger(rd: &ResDef, obj: &mut Value, store: &Store) -> Result<(), A
         return Ok(());
     }
     let ns = ns_of(obj);
-    let lrd = resources::find("", "v1", "limitranges", true).unwrap();
+    let lrd = resources::builtin("", "limitranges");
     let items: Vec<Value> = store
         .list(lrd, Some(&ns))
         .into_iter()

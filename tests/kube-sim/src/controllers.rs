@@ -63,6 +63,8 @@ struct Ctl {
     job_started: HashMap<String, Instant>,
     job_finished: HashMap<String, Instant>,
     rs_next: HashMap<String, Instant>,
+    /// (node, taint key) → when the NoExecute taint was first seen.
+    no_execute_since: HashMap<(String, String), Instant>,
 }
 
 pub async fn run(sh: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
@@ -119,6 +121,11 @@ fn reconcile(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
     daemonsets(st);
     pdbs(st);
     jobs(sh, st, ctl);
+    let mut node_due = None;
+    crate::nodes::reconcile(sh, st, &mut ctl.no_execute_since, &mut node_due);
+    if let Some(d) = node_due {
+        ctl.due_at(d);
+    }
     let mut due = Instant::now() + Duration::from_secs(3600);
     kubelet::tick(sh, st, &mut due);
     ctl.due_at(due);
@@ -611,6 +618,27 @@ fn deployments(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                 );
             }
         }
+        // ReplicaFailure moves up from the ReplicaSets (the new one first)
+        let failure = all.iter().find_map(|r| {
+            r.pointer("/status/conditions")
+                .and_then(|c| c.as_array())
+                .and_then(|a| {
+                    a.iter()
+                        .find(|c| util::str_of(c, "type") == "ReplicaFailure")
+                        .cloned()
+                })
+        });
+        match failure {
+            Some(f) => set_condition(
+                &mut conds,
+                "ReplicaFailure",
+                &util::str_of(&f, "status"),
+                &util::str_of(&f, "reason"),
+                &util::str_of(&f, "message"),
+                &now_s,
+            ),
+            None => conds.retain(|c| util::str_of(c, "type") != "ReplicaFailure"),
+        }
         // Available first, then Progressing (as the controller writes them)
         conds.sort_by_key(|c| {
             if util::str_of(c, "type") == "Available" {
@@ -755,6 +783,12 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .cloned()
             .collect();
         let have = pods.len() as i64;
+        // Some(Some(msg)): pod creation failed in this pass; Some(None): the replicas were
+        // managed without error; None: nothing was attempted (back-off)
+        let mut manage_err: Option<Option<String>> = None;
+        if have >= want {
+            manage_err = Some(None);
+        }
         if have < want
             && let Some(t) = ctl.rs_next.get(&uid).copied()
             && now < t
@@ -763,6 +797,7 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         }
         if have < want && ctl.rs_next.get(&uid).is_none_or(|t| now >= *t) {
             let tmpl = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            manage_err = Some(None);
             for _ in 0..(want - have) {
                 let pod = new_pod_from_template(
                     &rs,
@@ -796,6 +831,7 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
                             None,
                             None,
                         );
+                        manage_err = Some(Some(e.message.clone()));
                         ctl.rs_next
                             .insert(uid.clone(), now + sh.scaled(Duration::from_secs(2)));
                         break;
@@ -866,6 +902,29 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
         let mut status = json!({"replicas": pods.len(), "fullyLabeledReplicas": pods.len(), "readyReplicas": ready, "availableReplicas": available, "observedGeneration": i64_at(&rs, "/metadata/generation")});
         if let Some(o) = status.as_object_mut() {
             o.retain(|k, v| k == "replicas" || v.as_i64() != Some(0));
+        }
+        // the controller's ReplicaFailure condition: set when creating pods fails, removed
+        // once the replicas are managed without error
+        let mut conds: Vec<Value> = rs
+            .pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        match &manage_err {
+            Some(Some(msg)) => {
+                if !conds
+                    .iter()
+                    .any(|c| util::str_of(c, "type") == "ReplicaFailure")
+                {
+                    conds.push(json!({"type": "ReplicaFailure", "status": "True",
+                        "lastTransitionTime": util::now_rfc3339(), "reason": "FailedCreate", "message": msg}));
+                }
+            }
+            Some(None) => conds.retain(|c| util::str_of(c, "type") != "ReplicaFailure"),
+            None => {}
+        }
+        if !conds.is_empty() {
+            status["conditions"] = Value::Array(conds);
         }
         if let Some(cur) = st.get(rsrd, &ns, &name_of(&rs)).cloned() {
             st.set_status(rsrd, &cur, status, "kube-controller-manager");
@@ -1826,8 +1885,62 @@ fn col(name: &str, typ: &str, fmt: &str) -> Value {
     json!({"name": name, "type": typ, "format": fmt, "description": name, "priority": 0})
 }
 
+/// A CRD printer column's JSONPath: `.a.b`, `[N]`, `[?(@.k=='v')]`.
+fn simple_jsonpath<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    let mut cur = v;
+    let mut rest = path.trim_start_matches('{').trim_end_matches('}');
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            cur = cur.get(&r[..end])?;
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = &r[..end];
+            rest = &r[end + 1..];
+            if let Some(f) = inner.strip_prefix("?(@.").and_then(|f| f.strip_suffix(')')) {
+                let (k, want) = f.split_once("==")?;
+                let want = want.trim_matches(|c| c == '\'' || c == '"');
+                cur = cur
+                    .as_array()?
+                    .iter()
+                    .find(|x| x.get(k).and_then(|y| y.as_str()) == Some(want))?;
+            } else {
+                cur = cur.get(inner.parse::<usize>().ok()?)?;
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(cur)
+}
+
 pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
     let (cols, f): (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value>>) = match (rd_.group, rd_.plural) {
+        _ if rd_.custom && !rd_.printer_columns.is_empty() => {
+            let pc = rd_.printer_columns;
+            let mut cols = vec![col("Name", "string", "name")];
+            for (n, t, _) in pc {
+                let t = if *t == "date" { "date" } else { t };
+                cols.push(col(n, t, ""));
+            }
+            (
+                cols,
+                Box::new(move |o: &Value| {
+                    let mut cells = vec![json!(name_of(o))];
+                    for (_, t, p) in pc {
+                        let v = simple_jsonpath(o, p);
+                        cells.push(match (v, *t) {
+                            (Some(Value::String(s)), "date") => json!(age(s)),
+                            (Some(Value::String(s)), _) => json!(s),
+                            (Some(Value::Null) | None, _) => Value::Null,
+                            (Some(x), _) => x.clone(),
+                        });
+                    }
+                    cells
+                }),
+            )
+        }
         ("", "pods") => (
             vec![
                 col("Name", "string", "name"),
@@ -2160,6 +2273,15 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 ]
             }),
         ),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => (
+            vec![col("Name", "string", "name"), col("Created At", "date", "")],
+            Box::new(|o: &Value| {
+                vec![
+                    json!(name_of(o)),
+                    json!(util::str_of(o, "metadata.creationTimestamp")),
+                ]
+            }),
+        ),
         ("", "namespaces") => (
             vec![
                 col("Name", "string", "name"),
@@ -2183,9 +2305,17 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Version", "string", ""),
             ],
             Box::new(|n: &Value| {
+                let mut status = if crate::nodes::is_ready(n) {
+                    "Ready".to_string()
+                } else {
+                    "NotReady".to_string()
+                };
+                if n.pointer("/spec/unschedulable").and_then(|u| u.as_bool()) == Some(true) {
+                    status.push_str(",SchedulingDisabled");
+                }
                 vec![
                     json!(name_of(n)),
-                    json!("Ready"),
+                    json!(status),
                     json!("<none>"),
                     json!(age(&util::str_of(n, "metadata.creationTimestamp"))),
                     json!(util::str_of(n, "status.nodeInfo.kubeletVersion")),

@@ -94,6 +94,8 @@ pub struct PodSim {
     pub phase_final: Option<String>,
     /// When the pod last became Ready (for minReadySeconds).
     pub ready_since: Option<Instant>,
+    /// Its node is not Ready: the kubelet posts nothing until it is again.
+    pub frozen: bool,
 }
 
 #[derive(Debug, Default)]
@@ -204,13 +206,6 @@ pub fn resolve_env(st: &Store, pod: &Value, c: &Value) -> Result<Vec<(String, St
     };
     let lookup = |obj: &Value, kind: &str, key: &str| -> Option<String> {
         if kind == "Secret" {
-            if let Some(v) = obj
-                .pointer("/stringData")
-                .and_then(|d| d.get(key))
-                .and_then(|v| v.as_str())
-            {
-                return Some(v.to_string());
-            }
             obj.get("data")
                 .and_then(|d| d.get(key))
                 .and_then(|v| v.as_str())
@@ -238,14 +233,11 @@ pub fn resolve_env(st: &Store, pod: &Value, c: &Value) -> Result<Vec<(String, St
                     let optional = r.get("optional").and_then(|o| o.as_bool()).unwrap_or(false);
                     match get_data(kind, &name) {
                         Ok(obj) => {
-                            let mut keys: Vec<String> = obj
+                            let keys: Vec<String> = obj
                                 .get("data")
                                 .and_then(|d| d.as_object())
                                 .map(|m| m.keys().cloned().collect())
                                 .unwrap_or_default();
-                            if let Some(sd) = obj.get("stringData").and_then(|d| d.as_object()) {
-                                keys.extend(sd.keys().cloned());
-                            }
                             for k in keys {
                                 if let Some(v) = lookup(&obj, kind, &k) {
                                     out.push((format!("{prefix}{k}"), v));
@@ -358,6 +350,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
         .pointer("/metadata/ownerReferences")
         .and_then(|r| r.as_array())
         .is_some_and(|a| a.iter().any(|r| util::str_of(r, "kind") == "Job"));
+    let runs_to_completion = util::str_of(pod, "spec.restartPolicy") != "Always";
     let containers = pod
         .pointer("/spec/containers")
         .and_then(|c| c.as_array())
@@ -372,8 +365,8 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                     .for_image(&image)
                     .cloned()
                     .unwrap_or_else(default_behavior),
-                job_cmd: if is_job {
-                    beh.job_command(&image)
+                job_cmd: if is_job || runs_to_completion {
+                    beh.job_command(&image).filter(|c| !c.is_empty())
                 } else {
                     None
                 },
@@ -416,6 +409,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
         restart_policy: util::str_of(pod, "spec.restartPolicy"),
         phase_final: None,
         ready_since: None,
+        frozen: false,
     }
 }
 
@@ -448,6 +442,13 @@ fn schedule(st: &Store, pod: &Value) -> Result<(String, String), String> {
         {
             *reasons
                 .entry("node(s) were unschedulable".into())
+                .or_default() += 1;
+            resource_only = false;
+            continue;
+        }
+        if let Some(t) = nobj.and_then(|n| crate::nodes::untolerated_taint(pod, n)) {
+            *reasons
+                .entry(format!("node(s) had untolerated taint {t}"))
                 .or_default() += 1;
             resource_only = false;
             continue;
@@ -514,6 +515,7 @@ pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
     // forget pods that are gone
     let live: std::collections::HashSet<String> = pods.iter().map(uid_of).collect();
     k.pods.retain(|uid, _| live.contains(uid));
+    let ready_nodes = crate::nodes::readiness(st);
     for pod in pods {
         let uid = uid_of(&pod);
         if !k.pods.contains_key(&uid) {
@@ -521,6 +523,15 @@ pub fn tick(sh: &Shared, st: &mut Store, due: &mut Instant) {
             k.pods.insert(uid.clone(), ps);
         }
         let ps = k.pods.get_mut(&uid).unwrap();
+        let node = util::str_of(&pod, "spec.nodeName");
+        if ps.node.is_some() && ready_nodes.get(&node) == Some(&false) {
+            // the node's kubelet is not posting: nothing moves (deletion waits too)
+            ps.frozen = true;
+            continue;
+        }
+        if std::mem::take(&mut ps.frozen) && ps.phase_final.is_none() {
+            write_status(st, &pod, ps);
+        }
         step_pod(sh, st, &pod, ps, &beh, now, due);
     }
 }
@@ -837,7 +848,7 @@ fn step_pod(
                 match kind {
                     BehaviorKind::Ready => {
                         if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
-                            if ps.is_job {
+                            if ps.is_job || ps.restart_policy != "Always" {
                                 terminate(c, 0, "Completed");
                             } else {
                                 c.ready = true;
@@ -870,7 +881,12 @@ fn step_pod(
                         } else {
                             c.behavior.exit_code.unwrap_or(1)
                         };
-                        terminate(c, code, if oom { "OOMKilled" } else { "Error" });
+                        let reason = match (oom, code) {
+                            (true, _) => "OOMKilled",
+                            (false, 0) => "Completed",
+                            _ => "Error",
+                        };
+                        terminate(c, code, reason);
                         changed = true;
                     }
                     BehaviorKind::ImagePullError => {}
@@ -1013,10 +1029,12 @@ fn start_container(
         BehaviorKind::NeverReady => c.next_at = now + scaled(sh, Duration::from_secs(1)),
         _ => c.next_at = now,
     }
-    if let Some(l) = &c.behavior.logs {
+    if c.job_cmd.is_some() {
+        // a configured command's output is the whole log
+    } else if let Some(l) = &c.behavior.logs {
         let l = l.clone();
         append_log(c, &l);
-    } else if c.job_cmd.is_none() {
+    } else {
         append_log(
             c,
             &format!("kube-sim: container {} started (image {})", c.name, c.image),
@@ -1037,49 +1055,52 @@ fn start_container(
 
 async fn run_process(cmd: Vec<String>, env: Vec<(String, String)>, out: Arc<Mutex<ProcOut>>) {
     use tokio::io::AsyncReadExt;
+    let fail = |e: std::io::Error| {
+        let mut g = out.lock().unwrap();
+        g.out
+            .extend_from_slice(format!("exec: \"{}\": {e}\n", cmd[0]).as_bytes());
+        g.exit = Some(127);
+    };
+    // stdout and stderr share one pipe, so the log keeps the order they were written in
+    let (reader, writer) = match std::io::pipe() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let writer2 = match writer.try_clone() {
+        Ok(w) => w,
+        Err(e) => return fail(e),
+    };
     let mut command = tokio::process::Command::new(&cmd[0]);
     command
         .args(&cmd[1..])
         .envs(env)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(writer)
+        .stderr(writer2)
         .kill_on_drop(true);
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    // the parent's copies of the write end must close, or the reader never sees EOF
+    drop(command);
+    let mut child = match spawned {
         Ok(c) => c,
-        Err(e) => {
-            let mut g = out.lock().unwrap();
-            g.out
-                .extend_from_slice(format!("exec: \"{}\": {e}\n", cmd[0]).as_bytes());
-            g.exit = Some(127);
-            return;
-        }
+        Err(e) => return fail(e),
     };
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
+    let mut rx = match tokio::net::unix::pipe::Receiver::from_owned_fd(reader.into()) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let o1 = out.clone();
-    let o2 = out.clone();
     let t1 = tokio::spawn(async move {
         let mut buf = [0u8; 8192];
-        while let Ok(n) = so.read(&mut buf).await {
+        while let Ok(n) = rx.read(&mut buf).await {
             if n == 0 {
                 break;
             }
             o1.lock().unwrap().out.extend_from_slice(&buf[..n]);
         }
     });
-    let t2 = tokio::spawn(async move {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = se.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            o2.lock().unwrap().out.extend_from_slice(&buf[..n]);
-        }
-    });
     let status = child.wait().await;
     let _ = t1.await;
-    let _ = t2.await;
     let code = status.ok().and_then(|s| s.code()).unwrap_or(1);
     out.lock().unwrap().exit = Some(code);
 }

@@ -14,11 +14,15 @@
 )]
 
 mod admission;
+mod authz;
 mod controllers;
 pub mod error;
 mod fields;
 mod kubelet;
+mod nodes;
+mod openapi;
 mod proto;
+mod pty;
 mod resources;
 mod selectors;
 mod server;
@@ -28,6 +32,12 @@ mod streams;
 mod util;
 
 pub use error::ApiError;
+
+/// The VerticalPodAutoscaler CustomResourceDefinition `vpa_installed` creates (to re-create
+/// it after a test deleted it: `sim.create(kube_sim::vpa_crd())` or `kubectl apply`).
+pub fn vpa_crd() -> Value {
+    resources::vpa_crd()
+}
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,6 +110,34 @@ pub struct JobBehavior {
     pub command: Vec<String>,
 }
 
+/// One `deny:` entry: requests matching every non-empty list are answered 403 Forbidden
+/// as RBAC does, and the self-subject reviews report them as not allowed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DenyRule {
+    /// `get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `deletecollection`,
+    /// or `*`; empty = every verb.
+    #[serde(default)]
+    pub verbs: Vec<String>,
+    /// `secrets`, `deployments.apps`, `pods/exec`, `pods/*`, `*`; empty = everything. A
+    /// resource without `/…` does not cover its subresources (as in RBAC).
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// Globs on the namespace; empty = every namespace and the cluster scope.
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    /// Object names (resourceNames); empty = every name.
+    #[serde(default)]
+    pub names: Vec<String>,
+}
+
+/// Who the simulator says the client is (`kubectl auth whoami`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub name: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
 /// The behaviours file (`--behaviors FILE`), matched in order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Behaviors {
@@ -111,6 +149,13 @@ pub struct Behaviors {
     pub ports: Vec<PortBehavior>,
     #[serde(default)]
     pub jobs: Vec<JobBehavior>,
+    /// Requests the simulated RBAC refuses (applies at once, to every request).
+    #[serde(default)]
+    pub deny: Vec<DenyRule>,
+    /// The authenticated user (default `kube-sim`, groups `system:masters`,
+    /// `system:authenticated`).
+    #[serde(default)]
+    pub user: Option<UserInfo>,
 }
 
 impl Behaviors {
@@ -230,7 +275,8 @@ pub struct SimConfig {
     /// 1.0 = real time; 0.05 = every simulated delay (readiness, backoff, progress
     /// deadlines, grace periods) 20x shorter.
     pub time_scale: f64,
-    /// Serve the autoscaling.k8s.io VerticalPodAutoscaler CRD group.
+    /// Create the autoscaling.k8s.io VerticalPodAutoscaler CustomResourceDefinition at
+    /// start (a real CRD object: deleting it removes the kind).
     pub vpa_installed: bool,
     /// Watch events kept for resuming; older resourceVersions answer 410 Expired.
     pub watch_history: usize,
@@ -256,7 +302,6 @@ pub(crate) struct Shared {
     pub behaviors: RwLock<Behaviors>,
     pub faults: Faults,
     pub time_scale: f64,
-    pub vpa: bool,
     pub notify: tokio::sync::Notify,
     pub kubelet: Mutex<kubelet::Kubelet>,
     pub addr: SocketAddr,
@@ -285,12 +330,19 @@ impl KubeSim {
         faults.set_latency(cfg.latency);
         let mut st = store::Store::new(cfg.watch_history.max(1));
         controllers::bootstrap(&mut st);
+        if cfg.vpa_installed {
+            st.create(
+                resources::builtin("apiextensions.k8s.io", "customresourcedefinitions"),
+                resources::vpa_crd(),
+                &store::WriteOpts::manager("kube-sim"),
+            )
+            .map_err(|e| anyhow::anyhow!("installing the VPA CRD: {e}"))?;
+        }
         let shared = Arc::new(Shared {
             store: Mutex::new(st),
             behaviors: RwLock::new(cfg.behaviors.clone()),
             faults,
             time_scale: cfg.time_scale,
-            vpa: cfg.vpa_installed,
             notify: tokio::sync::Notify::new(),
             kubelet: Mutex::new(kubelet::Kubelet::default()),
             addr,
@@ -364,35 +416,51 @@ users:
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        let rd = resources::find_kind(api_version, kind)?;
         let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let rd = st.catalog().find_kind(api_version, kind)?;
         st.get(rd, namespace.unwrap_or(""), name).cloned()
     }
 
     /// All objects of a kind (in a namespace, or everywhere with None).
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
-        let Some(rd) = resources::find_kind(api_version, kind) else {
+        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(rd) = st.catalog().find_kind(api_version, kind) else {
             return vec![];
         };
-        let st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
         st.list_cloned(rd, namespace)
     }
 
     /// Create an object directly (as manager "kube-sim-test").
     pub fn create(&self, obj: Value) -> Result<Value, error::ApiError> {
-        let rd = resources::find_kind(
-            &util::str_of(&obj, "apiVersion"),
-            &util::str_of(&obj, "kind"),
-        )
-        .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
-        let r = self
-            .shared
-            .store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
+        let mut st = self.shared.store.lock().unwrap_or_else(|e| e.into_inner());
+        let rd = st
+            .catalog()
+            .find_kind(
+                &util::str_of(&obj, "apiVersion"),
+                &util::str_of(&obj, "kind"),
+            )
+            .ok_or_else(|| error::ApiError::bad_request("unknown kind"))?;
+        let r = st.create(rd, obj, &store::WriteOpts::manager("kube-sim-test"));
+        drop(st);
         self.shared.notify.notify_one();
         r
+    }
+
+    /// Make a node Ready again (`true`: the kubelet posts ready status) or NotReady
+    /// (`false`: it stopped posting, every condition Unknown / NodeStatusUnknown, as the
+    /// node lifecycle controller writes it). The `node.kubernetes.io/unreachable` taints
+    /// follow (for a status patch with Ready=False: `not-ready`), the scheduler places no
+    /// new pod there, its pods are marked not ready and frozen, and pods are evicted after
+    /// their NoExecute `tolerationSeconds` (300 s by default, scaled). False if no such
+    /// node.
+    pub fn set_node_ready(&self, name: &str, ready: bool) -> bool {
+        let found = nodes::set_ready(
+            &mut self.shared.store.lock().unwrap_or_else(|e| e.into_inner()),
+            name,
+            ready,
+        );
+        self.shared.notify.notify_one();
+        found
     }
 
     /// Forget watch history: every older resourceVersion now answers 410 Expired.

@@ -48,6 +48,9 @@ async fn main() -> anyhow::Result<()> {
             _ => usage(),
         }
     }
+    // handlers first: a SIGTERM right after the ready line must stop it cleanly
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let sim = KubeSim::start(cfg).await?;
     if let Some(p) = kubeconfig {
         sim.write_kubeconfig(std::path::Path::new(&p))?;
@@ -57,9 +60,8 @@ async fn main() -> anyhow::Result<()> {
         writeln!(out, "kube-sim listening on {}", sim.url())?;
         out.flush()?;
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     sim.shutdown().await;

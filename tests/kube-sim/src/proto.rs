@@ -144,6 +144,9 @@ pub fn decode(body: &[u8]) -> Option<Value> {
     match (api_version.as_str(), kind.as_str()) {
         ("v1", "Namespace") | ("v1", "ServiceAccount") | ("v1", "ConfigMap") | ("v1", "Secret") => {
         }
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview")
+        | ("authorization.k8s.io/v1", "SelfSubjectRulesReview")
+        | ("authentication.k8s.io/v1", "SelfSubjectReview") => {}
         _ => return None,
     }
     let mut data = Map::new();
@@ -176,6 +179,45 @@ pub fn decode(body: &[u8]) -> Option<Value> {
                 data.insert(k, json!(b64(&v)));
             }
             ("Secret", 3, f) => obj["type"] = json!(string(&f)?),
+            ("SelfSubjectAccessReview", 2, Wire::Bytes(spec)) => {
+                let mut sp = Map::new();
+                for (n, f) in fields(spec)? {
+                    let (key, names): (&str, &[&str]) = match n {
+                        1 => (
+                            "resourceAttributes",
+                            &[
+                                "namespace",
+                                "verb",
+                                "group",
+                                "version",
+                                "resource",
+                                "subresource",
+                                "name",
+                            ],
+                        ),
+                        2 => ("nonResourceAttributes", &["path", "verb"]),
+                        _ => continue,
+                    };
+                    let Wire::Bytes(inner) = f else { continue };
+                    let mut a = Map::new();
+                    for (n2, f2) in fields(inner)? {
+                        if let Some(name) = names.get((n2 as usize).wrapping_sub(1)) {
+                            a.insert((*name).into(), json!(string(&f2)?));
+                        }
+                    }
+                    sp.insert(key.into(), Value::Object(a));
+                }
+                obj["spec"] = Value::Object(sp);
+            }
+            ("SelfSubjectRulesReview", 2, Wire::Bytes(spec)) => {
+                let mut sp = Map::new();
+                for (n, f) in fields(spec)? {
+                    if n == 1 {
+                        sp.insert("namespace".into(), json!(string(&f)?));
+                    }
+                }
+                obj["spec"] = Value::Object(sp);
+            }
             ("Secret", 4, f) => {
                 let (k, v) = map_entry(&f)?;
                 string_data.insert(k, json!(String::from_utf8_lossy(&v)));

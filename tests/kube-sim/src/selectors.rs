@@ -1,6 +1,7 @@
 //! Label and field selectors.
 
 use crate::error::ApiError;
+use crate::resources::ResDef;
 use crate::util;
 use serde_json::Value;
 
@@ -189,11 +190,109 @@ impl FieldSelector {
         Ok(FieldSelector(out))
     }
 
+    /// Parse and check every field against what the resource's registry supports (the
+    /// apiserver answers 400 `field label not supported: F` for any other field).
+    pub fn parse_for(rd: &ResDef, s: &str) -> Result<Self, ApiError> {
+        let fs = Self::parse(s)?;
+        let allowed = supported_fields(rd);
+        for (k, _, _) in &fs.0 {
+            if !allowed.contains(&k.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {k}"
+                )));
+            }
+        }
+        Ok(fs)
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(k, eq, v)| {
-            let actual = util::str_of(obj, k);
+            let actual = field_value(obj, k);
             (actual == *v) == *eq
         })
+    }
+}
+
+/// The field labels each registry's GetAttrs offers (metadata.name / metadata.namespace
+/// for every resource).
+fn supported_fields(rd: &ResDef) -> Vec<&'static str> {
+    let mut f = vec!["metadata.name", "metadata.namespace"];
+    let extra: &[&str] = match (rd.group, rd.plural) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("events.k8s.io", "events") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "type",
+        ],
+        ("", "secrets") => &["type"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "services") => &["spec.clusterIP", "spec.type"],
+        ("", "replicationcontrollers") | ("apps", "replicasets") => &["status.replicas"],
+        ("batch", "jobs") => &["status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
+        _ => &[],
+    };
+    f.extend_from_slice(extra);
+    f
+}
+
+/// A field label's value as the registry computes it.
+fn field_value(obj: &Value, label: &str) -> String {
+    match label {
+        "spec.hostNetwork" | "spec.unschedulable" => {
+            if util::dotted(obj, label).and_then(|v| v.as_bool()) == Some(true) {
+                "true".into()
+            } else {
+                "false".into()
+            }
+        }
+        "status.successful" => util::str_of(obj, "status.succeeded"),
+        "status.podIPs" => util::str_of(obj, "status.podIP"),
+        "source" => util::str_of(obj, "source.component"),
+        "reportingComponent" => {
+            let r = util::str_of(obj, "reportingComponent");
+            if r.is_empty() {
+                util::str_of(obj, "source.component")
+            } else {
+                r
+            }
+        }
+        "status.replicas" => {
+            let r = util::str_of(obj, "status.replicas");
+            if r.is_empty() { "0".into() } else { r }
+        }
+        other => util::str_of(obj, other),
     }
 }
 

@@ -205,20 +205,17 @@ fn version_json() -> Value {
     })
 }
 
-fn resource_list(sh: &Shared, group: &str, version: &str) -> Option<Value> {
+fn resource_list(cat: &resources::Catalog, group: &str, version: &str) -> Option<Value> {
     let gv = if group.is_empty() {
         version.to_string()
     } else {
         format!("{group}/{version}")
     };
     let mut res = Vec::new();
-    for r in resources::RESOURCES
+    for r in cat
         .iter()
         .filter(|r| r.group == group && r.version == version)
     {
-        if !sh.vpa && r.group == resources::VPA_GROUP {
-            return None;
-        }
         let mut e = json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -284,17 +281,13 @@ fn resource_list(sh: &Shared, group: &str, version: &str) -> Option<Value> {
 }
 
 /// Aggregated discovery (apidiscovery.k8s.io/v2) for `/api` (core) or `/apis`.
-fn aggregated_discovery(sh: &Shared, core: bool) -> Value {
-    let groups: Vec<&str> = if core {
-        vec![""]
-    } else {
-        resources::groups(sh.vpa)
-    };
+fn aggregated_discovery(cat: &resources::Catalog, core: bool) -> Value {
+    let groups: Vec<&str> = if core { vec![""] } else { cat.groups() };
     let items: Vec<Value> = groups
         .iter()
         .map(|g| {
-            let version = if g.is_empty() { "v1" } else { resources::group_version(g, sh.vpa).unwrap() };
-            let res: Vec<Value> = resources::RESOURCES
+            let versions: Vec<Value> = cat.versions(g).into_iter().map(|version| {
+            let res: Vec<Value> = cat
                 .iter()
                 .filter(|r| r.group == *g && r.version == version)
                 .map(|r| {
@@ -332,33 +325,48 @@ fn aggregated_discovery(sh: &Shared, core: bool) -> Value {
                     e
                 })
                 .collect();
+            json!({"version": version, "resources": res, "freshness": "Current"})
+            }).collect();
             let mut meta = json!({"creationTimestamp": null});
             if !g.is_empty() {
                 meta["name"] = json!(g);
             }
-            json!({"metadata": meta, "versions": [{"version": version, "resources": res, "freshness": "Current"}]})
+            json!({"metadata": meta, "versions": versions})
         })
         .collect();
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }
 
-fn api_group(group: &str, version: &str) -> Value {
+fn api_group(cat: &resources::Catalog, group: &str) -> Value {
+    let versions = cat.versions(group);
+    let gv = |v: &str| json!({"groupVersion": format!("{group}/{v}"), "version": v});
     json!({
         "name": group,
-        "versions": [{"groupVersion": format!("{group}/{version}"), "version": version}],
-        "preferredVersion": {"groupVersion": format!("{group}/{version}"), "version": version}
+        "versions": versions.iter().map(|v| gv(v)).collect::<Vec<_>>(),
+        "preferredVersion": versions.first().map(|v| gv(v)).unwrap_or(Value::Null)
     })
 }
 
-fn openapi_v3_index(sh: &Shared) -> Value {
+fn openapi_v3_index(cat: &resources::Catalog) -> Value {
     let mut paths = serde_json::Map::new();
     paths.insert(
         "api/v1".into(),
         json!({"serverRelativeURL": format!("/openapi/v3/api/v1?hash={}", util::safe_hash("v1"))}),
     );
-    for g in resources::groups(sh.vpa) {
-        let v = resources::group_version(g, sh.vpa).unwrap();
-        paths.insert(format!("apis/{g}/{v}"), json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}?hash={}", util::safe_hash(g))}));
+    for g in cat.groups() {
+        for v in cat.versions(g) {
+            let hash = util::safe_hash(&format!(
+                "{g}/{v}:{:?}",
+                cat.iter()
+                    .filter(|r| r.group == g)
+                    .map(|r| r.plural)
+                    .collect::<Vec<_>>()
+            ));
+            paths.insert(
+                format!("apis/{g}/{v}"),
+                json!({"serverRelativeURL": format!("/openapi/v3/apis/{g}/{v}?hash={hash}")}),
+            );
+        }
     }
     json!({"paths": paths})
 }
@@ -366,7 +374,7 @@ fn openapi_v3_index(sh: &Shared) -> Value {
 /// A minimal OpenAPI v3 document per group/version: every resource path with its
 /// operations, the GVK extension and the query parameters (so kubectl sees that
 /// server-side field validation is supported). No schemas.
-fn openapi_v3_gv(sh: &Shared, group: &str, version: &str) -> Value {
+fn openapi_v3_gv(cat: &resources::Catalog, group: &str, version: &str) -> Value {
     let mut paths = serde_json::Map::new();
     let qp = |n: &str| json!({"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": true}});
     let write_params = json!([
@@ -377,13 +385,10 @@ fn openapi_v3_gv(sh: &Shared, group: &str, version: &str) -> Value {
     ]);
     let mut patch_params = write_params.as_array().unwrap().clone();
     patch_params.push(qp("force"));
-    for r in resources::RESOURCES
+    for r in cat
         .iter()
         .filter(|r| r.group == group && r.version == version)
     {
-        if !sh.vpa && r.group == resources::VPA_GROUP {
-            continue;
-        }
         let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
         let prefix = if r.group.is_empty() {
             "/api/v1".to_string()
@@ -424,13 +429,15 @@ struct Target {
 }
 
 fn parse_target(
-    sh: &Shared,
+    cat: &resources::Catalog,
     group: &str,
     version: &str,
     segs: &[&str],
 ) -> Result<Target, ApiError> {
-    let find =
-        |p: &str| resources::find(group, version, p, sh.vpa).ok_or_else(ApiError::not_found_path);
+    let find = |p: &str| {
+        cat.find(group, version, p)
+            .ok_or_else(ApiError::not_found_path)
+    };
     let (ns, rest): (Option<String>, &[&str]) = if segs.len() >= 3 && segs[0] == "namespaces" {
         // namespaces/NAME/status|finalize  vs namespaces/NS/plural
         if group.is_empty() && (segs[2] == "status" || segs[2] == "finalize") && segs.len() == 3 {
@@ -503,6 +510,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
     let path = req.uri().path().trim_end_matches('/').to_string();
     let q = Query(parse_query(req.uri().query()));
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let cat = sh.store.lock().unwrap_or_else(|e| e.into_inner()).catalog();
     let aggregated = req
         .headers()
         .get(header::ACCEPT)
@@ -518,7 +526,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
     match segs.as_slice() {
         ["api"] | ["apis"] if aggregated => {
             let core = segs[0] == "api";
-            let body = aggregated_discovery(&sh, core);
+            let body = aggregated_discovery(&cat, core);
             return Ok(Response::builder()
                 .status(200)
                 .header(
@@ -542,35 +550,39 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
             ));
         }
         ["apis"] => {
-            let groups: Vec<Value> = resources::groups(sh.vpa)
+            let groups: Vec<Value> = cat
+                .groups()
                 .into_iter()
-                .map(|g| api_group(g, resources::group_version(g, sh.vpa).unwrap()))
+                .map(|g| api_group(&cat, g))
                 .collect();
             return Ok(json_response(
                 200,
                 &json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
             ));
         }
-        ["api", "v1"] => return Ok(json_response(200, &resource_list(&sh, "", "v1").unwrap())),
-        ["openapi", "v3"] => return Ok(json_response(200, &openapi_v3_index(&sh))),
+        ["api", "v1"] => return Ok(json_response(200, &resource_list(&cat, "", "v1").unwrap())),
+        ["openapi", "v2"] => return Ok(crate::openapi::v2(&cat, &req)),
+        ["openapi", "v3"] => return Ok(json_response(200, &openapi_v3_index(&cat))),
         ["openapi", "v3", "api", "v1"] => {
-            return Ok(json_response(200, &openapi_v3_gv(&sh, "", "v1")));
+            return Ok(json_response(200, &openapi_v3_gv(&cat, "", "v1")));
         }
         ["openapi", "v3", "apis", g, v] => {
-            if resources::group_version(g, sh.vpa) != Some(v) {
+            if !cat.served(g, v) {
                 return Err(ApiError::not_found_path());
             }
-            return Ok(json_response(200, &openapi_v3_gv(&sh, g, v)));
+            return Ok(json_response(200, &openapi_v3_gv(&cat, g, v)));
         }
         ["apis", g] => {
-            let v = resources::group_version(g, sh.vpa).ok_or_else(ApiError::not_found_path)?;
-            let mut o = api_group(g, v);
+            if cat.versions(g).is_empty() {
+                return Err(ApiError::not_found_path());
+            }
+            let mut o = api_group(&cat, g);
             o["kind"] = json!("APIGroup");
             o["apiVersion"] = json!("v1");
             return Ok(json_response(200, &o));
         }
         ["apis", g, v] => {
-            return resource_list(&sh, g, v)
+            return resource_list(&cat, g, v)
                 .map(|l| json_response(200, &l))
                 .ok_or_else(ApiError::not_found_path);
         }
@@ -586,9 +598,32 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         ["watch", r @ ..] => (r, true),
         r => (r, false),
     };
-    let t = parse_target(&sh, group, version, rest)?;
+    let t = parse_target(&cat, group, version, rest)?;
     let method = req.method().clone();
     let rd = t.rd;
+    let attrs = request_attributes(&method, &t, legacy_watch || q.flag("watch"));
+    {
+        let beh = sh.behaviors.read().unwrap_or_else(|e| e.into_inner());
+        if !crate::authz::allowed(&beh, &attrs) {
+            return Err(crate::authz::forbidden(&beh, &attrs));
+        }
+    }
+    if rd.create_only {
+        if method != Method::POST || t.name.is_some() {
+            return Err(ApiError::method_not_allowed());
+        }
+        let (_, b) = read_body(req).await?;
+        let body = parse_json_body(&b)?;
+        let beh = sh
+            .behaviors
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        return Ok(json_response(
+            201,
+            &crate::authz::review(&beh, rd, &body, &cat)?,
+        ));
+    }
     match (&method, t.name.as_deref(), t.sub.as_deref()) {
         (&Method::GET, None, _) => {
             let ns = t.ns.clone();
@@ -631,7 +666,7 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
         (&Method::DELETE, None, _) => {
             // deletecollection
             let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-            let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+            let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
             let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
             let victims: Vec<Value> = st
                 .list(rd, t.ns.as_deref())
@@ -689,6 +724,31 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
             object_op(sh, rd, &ns, &name, sub.map(String::from), &q, req).await
         }
         _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+/// The RBAC attributes of a resource request (the apiserver's RequestInfo).
+fn request_attributes(method: &Method, t: &Target, watch: bool) -> crate::authz::Attributes {
+    let sub = t.sub.clone().unwrap_or_default();
+    let verb = match (method, t.name.is_some()) {
+        _ if matches!(sub.as_str(), "exec" | "attach" | "portforward") => "create",
+        (&Method::GET, _) if watch => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) | (&Method::HEAD, _) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, false) => "deletecollection",
+        (&Method::DELETE, true) => "delete",
+        _ => "unknown",
+    };
+    crate::authz::Attributes {
+        verb: verb.into(),
+        group: t.rd.group.into(),
+        resource: t.rd.plural.into(),
+        subresource: sub,
+        namespace: t.ns.clone().unwrap_or_default(),
+        name: t.name.clone().unwrap_or_default(),
     }
 }
 
@@ -904,7 +964,7 @@ fn list(
     req: &Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-    let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+    let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let (mut items, rv) = if rd.readonly {
         (
             crate::controllers::metrics_list(sh, rd, ns),
@@ -1012,7 +1072,7 @@ async fn watch(
     as_table: bool,
 ) -> Result<Response<Body>, ApiError> {
     let ls = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
-    let fs = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))?;
+    let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let bookmarks = q.flag("allowWatchBookmarks");
     let send_initial = q.flag("sendInitialEvents");
     let timeout = q

@@ -53,6 +53,8 @@ pub struct Store {
     pub compacted_rv: u64,
     pub tx: broadcast::Sender<Arc<Ev>>,
     pub next_cluster_ip: u32,
+    /// The resources the stored CustomResourceDefinitions serve.
+    pub crds: Vec<&'static ResDef>,
 }
 
 fn meta(v: &Value) -> &Value {
@@ -95,21 +97,22 @@ fn spec_part(v: &Value) -> Value {
 
 /// Resources whose registry strategy maintains metadata.generation.
 pub fn has_generation(rd: &ResDef) -> bool {
-    matches!(
-        rd.plural,
-        "deployments"
-            | "replicasets"
-            | "statefulsets"
-            | "daemonsets"
-            | "jobs"
-            | "cronjobs"
-            | "horizontalpodautoscalers"
-            | "poddisruptionbudgets"
-            | "networkpolicies"
-            | "ingresses"
-            | "verticalpodautoscalers"
-            | "replicationcontrollers"
-    )
+    rd.custom
+        || matches!(
+            rd.plural,
+            "deployments"
+                | "replicasets"
+                | "statefulsets"
+                | "daemonsets"
+                | "jobs"
+                | "cronjobs"
+                | "horizontalpodautoscalers"
+                | "poddisruptionbudgets"
+                | "networkpolicies"
+                | "ingresses"
+                | "replicationcontrollers"
+                | "customresourcedefinitions"
+        )
 }
 
 fn valid_dns_subdomain(s: &str) -> bool {
@@ -135,6 +138,7 @@ impl Store {
             compacted_rv: 1,
             tx,
             next_cluster_ip: 0,
+            crds: Vec::new(),
         }
     }
 
@@ -165,7 +169,35 @@ impl Store {
         self.compacted_rv = self.rv;
     }
 
+    /// Everything served now: built-ins plus the CRDs' resources.
+    pub fn catalog(&self) -> resources::Catalog {
+        let mut v: Vec<&'static ResDef> = resources::RESOURCES.iter().collect();
+        v.extend(self.crds.iter().copied());
+        resources::Catalog(v)
+    }
+
+    fn refresh_crds(&mut self) {
+        let mut defs = Vec::new();
+        if let Some(m) = self.objs.get(resources::CRD_KEY) {
+            for crd in m.values() {
+                for d in resources::from_crd(crd) {
+                    // a CRD may not shadow a built-in
+                    if !resources::RESOURCES
+                        .iter()
+                        .any(|r| r.group == d.group && r.plural == d.plural)
+                    {
+                        defs.push(d);
+                    }
+                }
+            }
+        }
+        self.crds = defs;
+    }
+
     fn record(&mut self, rd: &ResDef, typ: &'static str, obj: &Value, old: Option<Value>) {
+        if rd.key() == resources::CRD_KEY {
+            self.refresh_crds();
+        }
         let ev = Arc::new(Ev {
             rv: self.rv,
             key: rd.key(),
@@ -195,7 +227,7 @@ impl Store {
                     "the namespace of the object must be set",
                 ));
             }
-            let nsrd = resources::find("", "v1", "namespaces", true).unwrap();
+            let nsrd = resources::builtin("", "namespaces");
             match self.get(nsrd, "", ns) {
                 None => return Err(ApiError::not_found(nsrd, ns)),
                 Some(n)
@@ -338,6 +370,7 @@ impl Store {
         let managed = m.shift_remove("managedFields");
         admission::default_object(rd, &mut obj, self);
         admission::validate(rd, &obj)?;
+        admission::mutate_pod_on_create(rd, &mut obj, self);
         admission::limit_ranger(rd, &mut obj, self)?;
         admission::admit_create(rd, &obj, self)?;
         if rd.status
@@ -841,7 +874,11 @@ impl Store {
     /// Garbage-collect dependents of `uid` (or orphan them).
     fn cascade(&mut self, uid: &str, orphan: bool) {
         let mut deps: Vec<(&'static ResDef, Value)> = Vec::new();
-        for rd in resources::RESOURCES {
+        let mut seen = std::collections::HashSet::new();
+        for rd in self.catalog().iter() {
+            if !seen.insert(rd.key()) {
+                continue;
+            }
             if let Some(m) = self.objs.get(&rd.key()) {
                 for v in m.values() {
                     if let Some(Value::Array(refs)) = v.pointer("/metadata/ownerReferences")
@@ -933,6 +970,24 @@ impl Store {
                 "Succeeded" | "Failed"
             );
         let is_ns = rd.plural == "namespaces" && rd.group.is_empty();
+        if rd.key() == resources::CRD_KEY {
+            // the apiextensions finalizer: the custom resources go with their definition
+            let key = format!(
+                "{}/{}",
+                util::str_of(&old, "spec.group"),
+                util::str_of(&old, "spec.names.plural")
+            );
+            if let Some(crd_rd) = self.crds.iter().copied().find(|d| d.key() == key) {
+                let victims: Vec<(String, String)> = self
+                    .objs
+                    .get(&key)
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                for (vns, vname) in victims {
+                    self.remove_now(crd_rd, &vns, &vname);
+                }
+            }
+        }
         if opts.propagation.as_deref() == Some("Orphan") {
             let uid = uid_of(&old);
             self.cascade(&uid, true);

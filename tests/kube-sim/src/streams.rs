@@ -313,6 +313,7 @@ pub async fn exec(
         Err(e) => return Ok(error_response(&e)),
     };
     let stdin = q.flag("stdin");
+    let tty = q.flag("tty");
     let cut = sh.faults.state().exec_cut_after;
     let kind = kind.to_string();
     tokio::spawn(async move {
@@ -321,7 +322,7 @@ pub async fn exec(
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
         if kind == "exec" {
-            run_exec(ws, cmd, env, stdin, v5, cut).await;
+            run_exec(ws, cmd, env, stdin, tty, v5, cut).await;
         } else {
             run_attach(sh, ws, uid, cname).await;
         }
@@ -334,6 +335,7 @@ async fn run_exec(
     cmd: Vec<String>,
     env: Vec<(String, String)>,
     stdin: bool,
+    tty: bool,
     v5: bool,
     cut: Option<u64>,
 ) {
@@ -358,18 +360,48 @@ async fn run_exec(
         let _ = sink.close().await;
     });
     let mut command = tokio::process::Command::new(&cmd[0]);
-    command
-        .args(&cmd[1..])
-        .envs(env)
-        .stdin(if stdin {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = match command.spawn() {
+    command.args(&cmd[1..]).envs(env).kill_on_drop(true);
+    // with a TTY the command runs on a pseudo-terminal: stdout and stderr are merged
+    // onto channel 1 (as a kubelet does), channel 4 resizes it
+    let pty = if tty {
+        let opened = crate::pty::open().and_then(|p| {
+            let (a, b, c) = (p.slave.try_clone()?, p.slave.try_clone()?, p.slave);
+            command
+                .stdin(std::process::Stdio::from(a))
+                .stdout(std::process::Stdio::from(b))
+                .stderr(std::process::Stdio::from(c))
+                .env("TERM", "xterm");
+            // SAFETY: pre_exec runs async-signal-safe libc calls only.
+            unsafe {
+                command.pre_exec(crate::pty::make_controlling_terminal);
+            }
+            Ok(p.master)
+        });
+        match opened {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                let st = json!({"metadata": {}, "status": "Failure", "message": format!("kube-sim: cannot open a pty: {e}"), "reason": "InternalError"});
+                let _ = wtx.send(Some(chan_msg(3, st.to_string().as_bytes()))).await;
+                drop(wtx);
+                let _ = writer.await;
+                return;
+            }
+        }
+    } else {
+        command
+            .stdin(if stdin {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        None
+    };
+    let spawned = command.spawn();
+    // the parent's copies of the pty slave must close, or reading the master never ends
+    drop(command);
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
             let msg = format!(
@@ -384,7 +416,31 @@ async fn run_exec(
             return;
         }
     };
-    let mut child_stdin = child.stdin.take();
+    type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+    type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
+    let pty_file = |m: &std::os::fd::OwnedFd| -> Option<tokio::fs::File> {
+        m.try_clone()
+            .ok()
+            .map(|fd| tokio::fs::File::from_std(std::fs::File::from(fd)))
+    };
+    let (mut child_stdin, outputs): (Option<Writer>, Vec<(u8, Option<Reader>)>) = match &pty {
+        Some(m) => (
+            if stdin {
+                pty_file(m).map(|f| Box::new(f) as Writer)
+            } else {
+                None
+            },
+            vec![(1u8, pty_file(m).map(|f| Box::new(f) as Reader))],
+        ),
+        None => (
+            child.stdin.take().map(|s| Box::new(s) as Writer),
+            vec![
+                (1u8, child.stdout.take().map(|s| Box::new(s) as Reader)),
+                (2u8, child.stderr.take().map(|s| Box::new(s) as Reader)),
+            ],
+        ),
+    };
+    let resize_pty = pty.clone();
     let (gone_tx, mut gone_rx) = tokio::sync::oneshot::channel::<()>();
     let reader = tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
@@ -396,14 +452,34 @@ async fn run_exec(
                     match b[0] {
                         0 => {
                             if let Some(si) = child_stdin.as_mut()
-                                && si.write_all(&b[1..]).await.is_err()
+                                && (si.write_all(&b[1..]).await.is_err()
+                                    || si.flush().await.is_err())
                             {
                                 child_stdin = None;
                             }
                         }
+                        4 => {
+                            // {"Width":W,"Height":H}
+                            if let (Some(m), Ok(v)) =
+                                (&resize_pty, serde_json::from_slice::<Value>(&b[1..]))
+                            {
+                                let dim = |k: &str| v.get(k).and_then(|x| x.as_u64()).unwrap_or(0);
+                                let _ = crate::pty::set_size(
+                                    m,
+                                    dim("Width") as u16,
+                                    dim("Height") as u16,
+                                );
+                            }
+                        }
                         255 if v5 && b.get(1) == Some(&0) => {
                             if let Some(mut si) = child_stdin.take() {
-                                let _ = si.shutdown().await;
+                                if resize_pty.is_some() {
+                                    // a terminal's end of input is ^D
+                                    let _ = si.write_all(&[4]).await;
+                                    let _ = si.flush().await;
+                                } else {
+                                    let _ = si.shutdown().await;
+                                }
                             }
                         }
                         _ => {}
@@ -419,22 +495,7 @@ async fn run_exec(
     let sent = Arc::new(AtomicU64::new(0));
     let cut_notify = Arc::new(tokio::sync::Notify::new());
     let mut pumps = Vec::new();
-    for (ch, r) in [
-        (
-            1u8,
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        ),
-        (
-            2u8,
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        ),
-    ] {
+    for (ch, r) in outputs {
         let Some(mut r) = r else { continue };
         let wtx = wtx.clone();
         let sent = sent.clone();

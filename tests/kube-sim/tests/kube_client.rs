@@ -408,3 +408,338 @@ async fn watcher_with_streaming_lists() {
     }
     sim.shutdown().await;
 }
+
+/// Item 1 through kube-rs: `string_data` is read back as `data` after create, replace and
+/// server-side apply; item 5: the self-subject access review kube-rs would send.
+#[tokio::test]
+async fn secret_string_data_and_access_review() {
+    use k8s_openapi::ByteString;
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    use k8s_openapi::api::core::v1::Secret;
+    let sim = sim_with(|c| {
+        c.behaviors = kube_sim::Behaviors::from_yaml(
+            "deny:\n  - verbs: [get]\n    resources: [secrets]\n    names: [hidden]\n",
+        )
+        .unwrap()
+    })
+    .await;
+    let c = client(&sim).await;
+    let secrets: Api<Secret> = Api::namespaced(c.clone(), "default");
+    let s: Secret = serde_json::from_value(
+        json!({"metadata": {"name": "s"}, "stringData": {"password": "one"}}),
+    )
+    .unwrap();
+    let created = secrets.create(&PostParams::default(), &s).await.unwrap();
+    assert_eq!(
+        created.data.as_ref().unwrap()["password"],
+        ByteString(b"one".to_vec())
+    );
+    assert!(created.string_data.is_none());
+    let mut changed = secrets.get("s").await.unwrap();
+    changed.string_data = Some([("password".to_string(), "two".to_string())].into());
+    secrets
+        .replace("s", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    let got = secrets.get("s").await.unwrap();
+    assert_eq!(got.data.unwrap()["password"], ByteString(b"two".to_vec()));
+    assert!(got.string_data.is_none());
+    let pp = PatchParams::apply("fintechctl");
+    let applied = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+        "stringData": {"password": "three"}});
+    secrets
+        .patch("s", &pp, &Patch::Apply(&applied))
+        .await
+        .unwrap();
+    let got = secrets.get("s").await.unwrap();
+    assert_eq!(got.data.unwrap()["password"], ByteString(b"three".to_vec()));
+    assert!(got.string_data.is_none());
+
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(c.clone());
+    let ask = |name: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                namespace: Some("default".into()),
+                verb: Some("get".into()),
+                resource: Some("secrets".into()),
+                name: Some(name.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = reviews
+        .create(&PostParams::default(), &ask("hidden"))
+        .await
+        .unwrap();
+    assert!(!r.status.unwrap().allowed);
+    let r = reviews
+        .create(&PostParams::default(), &ask("s"))
+        .await
+        .unwrap();
+    assert!(r.status.unwrap().allowed);
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "hidden"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    match secrets.get("hidden").await.unwrap_err() {
+        kube::Error::Api(s) => {
+            assert_eq!((s.code, s.reason.as_str()), (403, "Forbidden"));
+            assert!(
+                s.message.contains("cannot get resource \"secrets\""),
+                "{}",
+                s.message
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    sim.shutdown().await;
+}
+
+/// A: `AttachParams::interactive_tty()` runs the command on a pseudo-terminal: a resize
+/// sets the window size `stty size` reports, output (stderr too) arrives on stdout, and
+/// the exit code comes back on the status channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_with_a_tty_resizes_and_propagates_the_exit_code() {
+    use futures::SinkExt;
+    use kube::api::TerminalSize;
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "toolbox"}, "spec": {"containers": [{"name": "t", "image": "busybox:1"}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "toolbox", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut ap = pods
+        .exec("toolbox", ["sh"], &AttachParams::interactive_tty())
+        .await
+        .unwrap();
+    let mut resize = ap.terminal_size().expect("a tty exec has a resize channel");
+    resize
+        .send(TerminalSize {
+            width: 123,
+            height: 45,
+        })
+        .await
+        .unwrap();
+    let mut stdin = ap.stdin().unwrap();
+    let mut stdout = ap.stdout().unwrap();
+    assert!(ap.stderr().is_none());
+    let status = ap.take_status().unwrap();
+    // the resize and stdin travel separately: ask until the new size is in effect
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    'outer: loop {
+        stdin
+            .write_all(b"stty size; tty; echo to-stderr >&2\n")
+            .await
+            .unwrap();
+        let round = tokio::time::Instant::now() + Duration::from_millis(500);
+        while tokio::time::Instant::now() < round {
+            if let Ok(r) =
+                tokio::time::timeout(Duration::from_millis(100), stdout.read(&mut buf)).await
+            {
+                out.extend_from_slice(&buf[..r.unwrap()]);
+                let s = String::from_utf8_lossy(&out);
+                if s.contains("45 123")
+                    && s.contains("/dev/pts/")
+                    && s.matches("to-stderr").count() >= 2
+                {
+                    break 'outer;
+                }
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+    }
+    stdin.write_all(b"exit 7\n").await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(20), status)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        status.reason.as_deref(),
+        Some("NonZeroExitCode"),
+        "{status:?}"
+    );
+    assert_eq!(
+        status.details.unwrap().causes.unwrap()[0]
+            .message
+            .as_deref(),
+        Some("7")
+    );
+    // a clean exit
+    let mut ap = pods
+        .exec(
+            "toolbox",
+            ["sh", "-c", "stty size"],
+            &AttachParams::interactive_tty(),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    ap.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    assert_eq!(out.trim(), "24 80");
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    sim.shutdown().await;
+}
+
+/// C: what the product's pg_dump / pg_restore through `exec:` need — a large binary stdout
+/// streamed with back-pressure, byte-exact, and a large stdin streamed in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_streams_hundreds_of_mib_out_and_stdin_in() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "postgres-0"}, "spec": {"containers": [{"name": "pg", "image": "postgres:16"}]}})).unwrap();
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        await_condition(pods.clone(), "postgres-0", conditions::is_pod_running()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // 256 MiB of a repeating non-text pattern; the checksum is compared on both sides
+    const MIB: usize = 256;
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            [
+                "sh",
+                "-c",
+                &format!("head -c {} /dev/zero | tr '\\000' '\\377'", MIB << 20),
+            ],
+            &AttachParams::default(),
+        )
+        .await
+        .unwrap();
+    let mut so = ap.stdout().unwrap();
+    let mut total = 0usize;
+    let mut buf = vec![0u8; 1 << 20];
+    let ones = vec![0xffu8; 1 << 20];
+    let started = std::time::Instant::now();
+    loop {
+        let n = so.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(buf[..n] == ones[..n]);
+        total += n;
+    }
+    assert_eq!(total, MIB << 20);
+    let status = ap.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    eprintln!("{MIB} MiB out in {:?}", started.elapsed());
+    // stdin: 64 MiB in, counted by the command
+    let mut ap = pods
+        .exec(
+            "postgres-0",
+            ["wc", "-c"],
+            &AttachParams::default().stdin(true),
+        )
+        .await
+        .unwrap();
+    let mut si = ap.stdin().unwrap();
+    let writer = tokio::spawn(async move {
+        let chunk = vec![7u8; 1 << 20];
+        for _ in 0..64 {
+            si.write_all(&chunk).await.unwrap();
+        }
+        si.shutdown().await.unwrap();
+    });
+    let mut out = String::new();
+    ap.stdout().unwrap().read_to_string(&mut out).await.unwrap();
+    writer.await.unwrap();
+    assert_eq!(out.trim(), (64usize << 20).to_string());
+    sim.shutdown().await;
+}
+
+/// Item 6 through kube-rs: the VPA is a real CRD object; deleting it removes the group
+/// from discovery and its objects, creating it again brings it back.
+#[tokio::test]
+async fn vpa_crd_can_be_removed_and_added() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::discovery::Discovery;
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let crds: Api<CustomResourceDefinition> = Api::all(c.clone());
+    let vpa = crds
+        .get("verticalpodautoscalers.autoscaling.k8s.io")
+        .await
+        .unwrap();
+    let established = vpa
+        .status
+        .unwrap()
+        .conditions
+        .unwrap()
+        .into_iter()
+        .any(|c| c.type_ == "Established" && c.status == "True");
+    assert!(established);
+    let vpas: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        c.clone(),
+        "default",
+        &kube::api::ApiResource {
+            group: "autoscaling.k8s.io".into(),
+            version: "v1".into(),
+            api_version: "autoscaling.k8s.io/v1".into(),
+            kind: "VerticalPodAutoscaler".into(),
+            plural: "verticalpodautoscalers".into(),
+        },
+    );
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+        "metadata": {"name": "web"}, "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}))
+    .unwrap();
+    let created = vpas.create(&PostParams::default(), &obj).await.unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    crds.delete(
+        "verticalpodautoscalers.autoscaling.k8s.io",
+        &DeleteParams::default(),
+    )
+    .await
+    .unwrap();
+    let d = Discovery::new(c.clone()).run_aggregated().await.unwrap();
+    assert!(!d.has_group("autoscaling.k8s.io"));
+    assert!(
+        sim.list("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", None)
+            .is_empty()
+    );
+    match vpas.list(&ListParams::default()).await.unwrap_err() {
+        kube::Error::Api(s) => assert_eq!(s.code, 404),
+        other => panic!("unexpected {other:?}"),
+    }
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(kube_sim::vpa_crd()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let d = Discovery::new(c.clone()).run().await.unwrap();
+    assert!(d.has_group("autoscaling.k8s.io"));
+    assert!(
+        vpas.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    vpas.create(&PostParams::default(), &obj).await.unwrap();
+    sim.shutdown().await;
+}

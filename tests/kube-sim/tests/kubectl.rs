@@ -28,7 +28,11 @@ fn kubectl_path() -> PathBuf {
 }
 
 async fn setup() -> Kc {
-    let sim = sim().await;
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(f: impl FnOnce(&mut kube_sim::SimConfig)) -> Kc {
+    let sim = sim_with(f).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).unwrap();
@@ -518,6 +522,10 @@ async fn exec_streams_exit_codes_and_64mib() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_is_bounded_and_sees_changes() {
     let k = setup().await;
+    // kubectl lists, prints, then watches from the list's resourceVersion: once a seed
+    // object is printed, everything created afterwards reaches the watch (no sleeping)
+    let cm = |n: &str| serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "default"}});
+    k.sim.create(cm("zero")).unwrap();
     let mut child = k
         .cmd(&[
             "get",
@@ -530,11 +538,13 @@ async fn get_watch_is_bounded_and_sees_changes() {
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    // wait until the watch is established (initial list has kube-root-ca? no: empty)
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("configmap/zero"));
     for n in ["one", "two"] {
-        let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "default"}});
-        k.sim.create(cm).unwrap();
+        k.sim.create(cm(n)).unwrap();
     }
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -547,17 +557,29 @@ async fn get_watch_is_bounded_and_sees_changes() {
     child.kill().await.unwrap();
 
     // human output: watch events carry Table rows, so the columns are the real ones
+    let pod = |n: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": n, "namespace": "default"},
+        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}})
+    };
+    k.sim.create(pod("w0")).unwrap();
     let mut child = k
         .cmd(&["get", "pods", "-w", "--request-timeout=30s"])
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w1", "namespace": "default"},
-        "spec": {"containers": [{"name": "a", "image": "nginx:1"}]}});
-    k.sim.create(pod).unwrap();
     let mut got = Vec::new();
-    while !got.iter().any(|l: &String| l.contains("Running")) {
+    // the header and the seed pod's row: the watch is on from here
+    while !got.iter().any(|l: &String| l.starts_with("w0 ")) {
+        match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+            Ok(Ok(Some(l))) => got.push(l),
+            other => panic!("watch ended early: {other:?} after {got:?}"),
+        }
+    }
+    k.sim.create(pod("w1")).unwrap();
+    while !got
+        .iter()
+        .any(|l: &String| l.starts_with("w1 ") && l.contains("Running"))
+    {
         match tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await {
             Ok(Ok(Some(l))) => got.push(l),
             other => panic!("watch ended early: {other:?} after {got:?}"),
@@ -788,5 +810,753 @@ async fn port_forward_to_a_local_http_server() {
         assert!(child.try_wait().unwrap().is_none(), "port-forward exited");
         child.kill().await.unwrap();
     }
+    k.sim.shutdown().await;
+}
+
+/// Item 5: `kubectl auth can-i` / `whoami` are answered from the behaviours file's
+/// `deny:` list, and the denied request itself is RBAC's 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_can_i_whoami_and_rbac_forbidden() {
+    let k = setup_with(|c| {
+        let extra = r#"
+deny:
+  - verbs: [delete]
+    resources: [secrets]
+    namespaces: [default]
+  - verbs: ["*"]
+    resources: [pods/exec]
+  - verbs: [list]
+    resources: [nodes]
+"#;
+        c.behaviors = kube_sim::Behaviors::from_yaml(&format!("{BEHAVIORS}{extra}")).unwrap();
+    })
+    .await;
+    let can = |args: &'static [&'static str]| {
+        let k = &k;
+        async move {
+            let mut a = vec!["auth", "can-i"];
+            a.extend_from_slice(args);
+            let o = k.run(&a).await;
+            (o.code, o.stdout.trim().to_string(), o.stderr)
+        }
+    };
+    assert_eq!(can(&["get", "secrets"]).await.1, "yes");
+    let (code, out, err) = can(&["delete", "secrets"]).await;
+    assert_eq!((code, out.as_str()), (1, "no"), "{err}");
+    assert_eq!(
+        can(&["delete", "secrets", "-n", "kube-system"]).await.1,
+        "yes"
+    );
+    assert_eq!(can(&["create", "pods", "--subresource=exec"]).await.1, "no");
+    assert_eq!(can(&["create", "pods"]).await.1, "yes");
+    assert_eq!(can(&["list", "nodes"]).await.1, "no");
+    assert_eq!(can(&["get", "deployments.apps"]).await.1, "yes");
+
+    let who: serde_json::Value =
+        serde_json::from_str(&k.ok(&["auth", "whoami", "-o", "json"]).await).unwrap();
+    assert_eq!(who["kind"], "SelfSubjectReview");
+    assert_eq!(who["status"]["userInfo"]["username"], "kube-sim");
+    let who = k.ok(&["auth", "whoami"]).await;
+    assert!(who.contains("kube-sim"), "{who}");
+
+    let list = k.ok(&["auth", "can-i", "--list"]).await;
+    let secrets_row = list
+        .lines()
+        .find(|l| l.starts_with("secrets "))
+        .unwrap_or_else(|| panic!("{list}"));
+    let verbs: Vec<&str> = secrets_row
+        .rsplit('[')
+        .next()
+        .unwrap()
+        .trim_end_matches(']')
+        .split(' ')
+        .collect();
+    assert!(
+        verbs.contains(&"get") && !verbs.contains(&"delete"),
+        "{secrets_row}"
+    );
+
+    // the real request is refused with RBAC's message
+    k.ok(&["create", "secret", "generic", "s1", "--from-literal=a=b"])
+        .await;
+    let o = k.run(&["delete", "secret", "s1"]).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains(
+            r#"Error from server (Forbidden): secrets "s1" is forbidden: User "kube-sim" cannot delete resource "secrets" in API group "" in the namespace "default""#
+        ),
+        "{}",
+        o.stderr
+    );
+    assert!(k.sim.get("v1", "Secret", Some("default"), "s1").is_some());
+    let o = k.run(&["get", "nodes"]).await;
+    assert!(
+        o.stderr.contains(
+            r#"nodes is forbidden: User "kube-sim" cannot list resource "nodes" in API group "" at the cluster scope"#
+        ),
+        "{}",
+        o.stderr
+    );
+    // lifting the rule takes effect at once
+    k.sim
+        .set_behaviors(kube_sim::Behaviors::from_yaml(BEHAVIORS).unwrap());
+    k.ok(&["delete", "secret", "s1"]).await;
+    assert_eq!(can(&["delete", "secrets"]).await.1, "yes");
+    k.sim.shutdown().await;
+}
+
+/// Item 1: a Secret's `stringData` is merged into base64 `data` and never stored, through
+/// client-side apply, server-side apply, dry run, patch, replace and create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_string_data_is_merged_into_data() {
+    let k = setup().await;
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let secret = |v: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n  keep: {}\nstringData:\n  password: {v}\n",
+            b64("kept")
+        )
+    };
+    let get = |name: &'static str| {
+        let k = &k;
+        async move {
+            let v: serde_json::Value =
+                serde_json::from_str(&k.ok(&["get", "secret", name, "-o", "json"]).await).unwrap();
+            v
+        }
+    };
+    // server dry run answers the converted object and stores nothing
+    let f = k.write("s1.yaml", &secret("one"));
+    let dry: serde_json::Value = serde_json::from_str(
+        &k.ok(&["apply", "-f", &f, "--dry-run=server", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(dry["data"]["password"], b64("one"), "{dry}");
+    assert!(dry.get("stringData").is_none(), "{dry}");
+    assert!(k.sim.get("v1", "Secret", Some("default"), "app").is_none());
+    // client-side apply, then a changed value
+    k.ok(&["apply", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["password"], b64("one"));
+    assert_eq!(live["data"]["keep"], b64("kept"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    let f = k.write("s2.yaml", &secret("two"));
+    k.ok(&["apply", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["password"], b64("two"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    // patch and replace
+    k.ok(&[
+        "patch",
+        "secret",
+        "app",
+        "-p",
+        r#"{"stringData":{"password":"three"}}"#,
+    ])
+    .await;
+    assert_eq!(get("app").await["data"]["password"], b64("three"));
+    let mut l = get("app").await;
+    l["stringData"] = serde_json::json!({"extra": "x"});
+    let f = k.write("s3.json", &l.to_string());
+    k.ok(&["replace", "-f", &f]).await;
+    let live = get("app").await;
+    assert_eq!(live["data"]["extra"], b64("x"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    // server-side apply, create and update through the store
+    let f = k.write("s4.yaml", &secret("four").replace("name: app", "name: ssa"));
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    let live = get("ssa").await;
+    assert_eq!(live["data"]["password"], b64("four"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    let f = k.write("s5.yaml", &secret("five").replace("name: app", "name: ssa"));
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    assert_eq!(get("ssa").await["data"]["password"], b64("five"));
+    let f = k.write(
+        "s6.yaml",
+        &secret("six").replace("name: app", "name: created"),
+    );
+    k.ok(&["create", "-f", &f]).await;
+    let live = k
+        .sim
+        .get("v1", "Secret", Some("default"), "created")
+        .unwrap();
+    assert_eq!(live["data"]["password"], b64("six"));
+    assert!(live.get("stringData").is_none(), "{live}");
+    k.sim.shutdown().await;
+}
+
+/// Item 4: bare pods that run to completion (restartPolicy Never / OnFailure) finish:
+/// a ready image completes, a configured command runs, exit 0 is `Completed`, non-zero is
+/// `Error` / Failed. Item 10: a command's log is its own output only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bare_pods_run_to_completion_and_job_logs_are_the_command_output() {
+    let k = setup_with(|c| {
+        let b = BEHAVIORS.replace(
+            "    behavior: ready\n    readyAfter: 300ms\n",
+            "    behavior: ready\n    readyAfter: 300ms\n    logs: \"image banner\"\n",
+        );
+        let b = b.replace(
+            "  - match: \"*:broken\"",
+            "  - match: \"*/zero:*\"\n    behavior: crash-loop\n    exitCode: 0\n    runFor: 100ms\n  - match: \"*:broken\"",
+        );
+        c.behaviors = kube_sim::Behaviors::from_yaml(&b).unwrap();
+    })
+    .await;
+    let pod = |name: &str, image: &str, policy: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  restartPolicy: {policy}\n  containers:\n  - name: main\n    image: {image}\n"
+        )
+    };
+    for (name, image, policy) in [
+        ("ready-never", "nginx:1", "Never"),
+        ("ready-onfailure", "nginx:1", "OnFailure"),
+        ("cmd-ok", "reg/api-gateway:1", "Never"),
+        ("cmd-fail", "reg/failing:1", "Never"),
+        ("exit-zero", "reg/zero:1", "Never"),
+        ("always", "nginx:1", "Always"),
+    ] {
+        let f = k.write(&format!("{name}.yaml"), &pod(name, image, policy));
+        k.ok(&["apply", "-f", &f]).await;
+    }
+    for (name, phase) in [
+        ("ready-never", "Succeeded"),
+        ("ready-onfailure", "Succeeded"),
+        ("cmd-ok", "Succeeded"),
+        ("cmd-fail", "Failed"),
+        ("exit-zero", "Succeeded"),
+    ] {
+        k.ok(&[
+            "wait",
+            &format!("--for=jsonpath={{.status.phase}}={phase}"),
+            &format!("pod/{name}"),
+            "--timeout=30s",
+        ])
+        .await;
+    }
+    let table = k.ok(&["get", "pods", "--no-headers"]).await;
+    let status = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{table}"))
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("ready-never"), "Completed", "{table}");
+    assert_eq!(status("cmd-ok"), "Completed", "{table}");
+    assert_eq!(status("cmd-fail"), "Error", "{table}");
+    assert_eq!(status("exit-zero"), "Completed", "{table}");
+    assert_eq!(status("always"), "Running", "{table}");
+    let p: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "cmd-fail", "-o", "json"]).await).unwrap();
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        4
+    );
+    assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 0);
+    // a configured command's log is its output, without the image rule's `logs:`
+    assert_eq!(k.ok(&["logs", "cmd-ok"]).await, "upgraded\nto-stderr\n");
+    assert_eq!(k.ok(&["logs", "cmd-fail"]).await, "boom\n");
+    assert_eq!(k.ok(&["logs", "always"]).await, "image banner\n");
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: m\n        image: reg/api-gateway:2\n";
+    let f = k.write("job.yaml", job);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "--timeout=30s",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["logs", "job/migrate"]).await,
+        "upgraded\nto-stderr\n"
+    );
+    k.sim.shutdown().await;
+}
+
+/// B: a NotReady node looks like one (Ready Unknown / NodeStatusUnknown, the unreachable
+/// taints, `kubectl get nodes` NotReady), gets no new pods, marks its pods not ready and
+/// evicts them after their tolerationSeconds; Ready again undoes it. A status patch of
+/// the Ready condition (KubeletNotReady) is honoured too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_not_ready_taints_unschedulable_and_evicts() {
+    let k = setup().await;
+    let pinned = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: pinned\nspec:\n  nodeSelector: {kubernetes.io/hostname: kube-sim-node-1}\n  tolerations:\n  - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 20}\n  containers:\n  - name: a\n    image: nginx:1\n";
+    let f = k.write("pinned.yaml", pinned);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/pinned",
+        "--timeout=30s",
+    ])
+    .await;
+    assert!(k.sim.set_node_ready("kube-sim-node-1", false));
+    assert!(!k.sim.set_node_ready("no-such-node", false));
+    let nodes = k.ok(&["get", "nodes", "--no-headers"]).await;
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-1 ") && l.contains(" NotReady ")),
+        "{nodes}"
+    );
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-2 ") && l.contains(" Ready ")),
+        "{nodes}"
+    );
+    let node: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "node", "kube-sim-node-1", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    let ready = node["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap()
+        .clone();
+    assert_eq!(ready["status"], "Unknown");
+    assert_eq!(ready["reason"], "NodeStatusUnknown");
+    let taints = node["spec"]["taints"].as_array().unwrap();
+    for effect in ["NoSchedule", "NoExecute"] {
+        assert!(
+            taints
+                .iter()
+                .any(|t| t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == effect),
+            "{taints:?}"
+        );
+    }
+    // its pod goes not ready, then is evicted (and stays Terminating: nobody confirms)
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready=false",
+        "pod/pinned",
+        "--timeout=30s",
+    ])
+    .await;
+    let mut evicted = false;
+    for _ in 0..100 {
+        let p = k.sim.get("v1", "Pod", Some("default"), "pinned").unwrap();
+        if p["metadata"]["deletionTimestamp"].is_string() {
+            evicted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(evicted, "pinned was not evicted");
+    let events = k
+        .ok(&[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=pinned",
+        ])
+        .await;
+    assert!(events.contains("NodeNotReady"), "{events}");
+    assert!(events.contains("TaintManagerEviction"), "{events}");
+    // no new pod lands there
+    let f = k.write(
+        "pinned2.yaml",
+        &pinned.replace("name: pinned", "name: pinned2"),
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let mut msg = String::new();
+    for _ in 0..100 {
+        let p = k.sim.get("v1", "Pod", Some("default"), "pinned2").unwrap();
+        msg = p["status"]["conditions"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if !msg.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        msg.contains("1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }"),
+        "{msg}"
+    );
+    // Ready again: the taints go, the evicted pod finishes terminating, the new one runs
+    k.sim.set_node_ready("kube-sim-node-1", true);
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/pinned2",
+        "--timeout=30s",
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "pod/pinned", "--timeout=30s"])
+        .await;
+    let node = k.sim.get("v1", "Node", None, "kube-sim-node-1").unwrap();
+    assert!(node["spec"].get("taints").is_none(), "{node}");
+    // a status patch of the Ready condition, as a kubelet reporting a runtime failure
+    k.ok(&[
+        "patch",
+        "node",
+        "kube-sim-node-2",
+        "--subresource=status",
+        "--type=strategic",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"KubeletNotReady","message":"container runtime network not ready"}]}}"#,
+    ])
+    .await;
+    let mut tainted = false;
+    for _ in 0..100 {
+        let n = k.sim.get("v1", "Node", None, "kube-sim-node-2").unwrap();
+        if n["spec"]["taints"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["key"] == "node.kubernetes.io/not-ready"))
+        {
+            tainted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(tainted);
+    let nodes = k.ok(&["get", "nodes", "--no-headers"]).await;
+    assert!(
+        nodes
+            .lines()
+            .any(|l| l.starts_with("kube-sim-node-2 ") && l.contains(" NotReady ")),
+        "{nodes}"
+    );
+    k.sim.shutdown().await;
+}
+
+/// Item 11: the admission chain adds the service-account token volume and the default
+/// not-ready / unreachable tolerations to a new pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_get_the_token_volume_and_default_tolerations() {
+    let k = setup().await;
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n  - name: b\n    image: nginx:1\n";
+    let f = k.write("p.yaml", pod);
+    k.ok(&["create", "-f", &f]).await;
+    let p: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "pod", "p", "-o", "json"]).await).unwrap();
+    let vols = p["spec"]["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 1, "{vols:?}");
+    let vname = vols[0]["name"].as_str().unwrap();
+    assert!(vname.starts_with("kube-api-access-"), "{vname}");
+    assert_eq!(
+        vols[0]["projected"]["sources"][0]["serviceAccountToken"]["path"],
+        "token"
+    );
+    for c in p["spec"]["containers"].as_array().unwrap() {
+        assert_eq!(
+            c["volumeMounts"][0],
+            serde_json::json!({"name": vname, "readOnly": true, "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+        );
+    }
+    let tols = p["spec"]["tolerations"].as_array().unwrap();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        assert!(
+            tols.contains(&serde_json::json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})),
+            "{tols:?}"
+        );
+    }
+    // opting out on the pod
+    let f = k.write(
+        "q.yaml",
+        &pod.replace("name: p\n", "name: q\n")
+            .replace("spec:\n", "spec:\n  automountServiceAccountToken: false\n"),
+    );
+    k.ok(&["create", "-f", &f]).await;
+    let q = k.sim.get("v1", "Pod", Some("default"), "q").unwrap();
+    assert!(q["spec"].get("volumes").is_none(), "{q}");
+    assert!(q["spec"]["containers"][0].get("volumeMounts").is_none());
+    k.sim.shutdown().await;
+}
+
+/// Item 6: a kind that is not installed is kubectl's `no matches for kind … ensure CRDs are
+/// installed first`; the VPA is a CRD that can be deleted and applied again; any CRD is
+/// served, with its printer columns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_missing_kinds_and_printer_columns() {
+    let vpa = "apiVersion: autoscaling.k8s.io/v1\nkind: VerticalPodAutoscaler\nmetadata:\n  name: web\nspec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n  updatePolicy: {updateMode: \"Off\"}\n";
+    let k = setup_with(|c| c.vpa_installed = false).await;
+    let f = k.write("vpa.yaml", vpa);
+    for args in [
+        vec!["apply", "-f", &f],
+        vec!["apply", "--server-side", "-f", &f],
+        vec!["create", "-f", &f],
+    ] {
+        let o = k.run(&args).await;
+        assert_eq!(o.code, 1, "{args:?}");
+        assert!(
+            o.stderr.contains(
+                r#"no matches for kind "VerticalPodAutoscaler" in version "autoscaling.k8s.io/v1""#
+            ) && o.stderr.contains("ensure CRDs are installed first"),
+            "{args:?}: {}",
+            o.stderr
+        );
+    }
+    assert_eq!(k.ok(&["get", "crd", "-o", "name"]).await, "");
+    k.sim.shutdown().await;
+
+    let k = setup().await;
+    let f = k.write("vpa.yaml", vpa);
+    let crds = k.ok(&["get", "crd"]).await;
+    assert!(
+        crds.contains("verticalpodautoscalers.autoscaling.k8s.io"),
+        "{crds}"
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let table = k.ok(&["get", "vpa"]).await;
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "MODE", "CPU", "MEM", "PROVIDED", "AGE"],
+        "{table}"
+    );
+    assert!(lines.next().unwrap().starts_with("web "), "{table}");
+    k.ok(&["delete", "crd", "verticalpodautoscalers.autoscaling.k8s.io"])
+        .await;
+    assert!(
+        k.sim
+            .get(
+                "autoscaling.k8s.io/v1",
+                "VerticalPodAutoscaler",
+                Some("default"),
+                "web"
+            )
+            .is_none()
+    );
+    // kubectl's discovery cache would still name the deleted kind (as on a real cluster,
+    // until its TTL expires): start from a fresh cache
+    let _ = std::fs::remove_dir_all(k.dir.path().join("cache"));
+    let o = k.run(&["apply", "-f", &f]).await;
+    assert!(
+        o.stderr.contains("ensure CRDs are installed first"),
+        "{}",
+        o.stderr
+    );
+    let crd = k.write("crd.json", &kube_sim::vpa_crd().to_string());
+    k.ok(&["apply", "-f", &crd]).await;
+    k.ok(&[
+        "wait",
+        "--for=condition=established",
+        "crd/verticalpodautoscalers.autoscaling.k8s.io",
+        "--timeout=10s",
+    ])
+    .await;
+    k.ok(&["apply", "-f", &f]).await;
+    // any CRD: cluster-scoped, several versions, shortNames
+    let widget_crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Cluster
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1beta1
+    served: true
+    storage: false
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+"#;
+    let f = k.write("widget-crd.yaml", widget_crd);
+    k.ok(&["apply", "-f", &f]).await;
+    let f = k.write(
+        "w.yaml",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: big\nspec:\n  size: 7\n",
+    );
+    k.ok(&["apply", "-f", &f]).await;
+    let table = k.ok(&["get", "wd"]).await;
+    assert!(
+        table.starts_with("NAME") && table.contains("SIZE"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["big", "7"]),
+        "{table}"
+    );
+    let v: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "widgets.v1beta1.example.com", "big", "-o", "json"])
+            .await,
+    )
+    .unwrap();
+    assert_eq!(v["spec"]["size"], 7);
+    let bad = k.write(
+        "bad-crd.yaml",
+        &widget_crd.replace("name: widgets.example.com", "name: gadgets.example.com"),
+    );
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert!(
+        o.stderr
+            .contains("must be spec.names.plural+\".\"+spec.group"),
+        "{}",
+        o.stderr
+    );
+    k.sim.shutdown().await;
+}
+
+/// Item 9: an unsupported field selector is the apiserver's 400 naming the field; the
+/// supported ones (per resource) work, including defaulted booleans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_field_selectors_are_400() {
+    let k = setup().await;
+    let o = k
+        .run(&["get", "pods", "--field-selector", "spec.foo=bar"])
+        .await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("(BadRequest)")
+            && o.stderr.contains("field label not supported: spec.foo"),
+        "{}",
+        o.stderr
+    );
+    let o = k
+        .run(&["get", "configmaps", "--field-selector", "data.x=1"])
+        .await;
+    assert!(
+        o.stderr.contains("field label not supported: data.x"),
+        "{}",
+        o.stderr
+    );
+    let o = k
+        .run(&["get", "pods", "-w", "--field-selector", "spec.containers=1"])
+        .await;
+    assert!(
+        o.stderr
+            .contains("field label not supported: spec.containers"),
+        "{}",
+        o.stderr
+    );
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n";
+    let f = k.write("p.yaml", pod);
+    k.ok(&["apply", "-f", &f]).await;
+    let out = k
+        .ok(&[
+            "get",
+            "pods",
+            "--field-selector",
+            "spec.hostNetwork=false,spec.restartPolicy=Always",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out, "pod/p\n");
+    let out = k
+        .ok(&[
+            "get",
+            "nodes",
+            "--field-selector",
+            "spec.unschedulable=false",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out.lines().count(), 3, "{out}");
+    let out = k
+        .ok(&[
+            "get",
+            "secrets",
+            "-A",
+            "--field-selector",
+            "type=kubernetes.io/tls",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(out, "");
+    k.sim.shutdown().await;
+}
+
+/// Item 8: pod creation refused by a quota sets the ReplicaSet's ReplicaFailure condition
+/// (FailedCreate with the admission message), which the Deployment shows too; once pods
+/// can be created again it is removed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_failure_condition_on_quota() {
+    let k = setup().await;
+    let q = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\nspec:\n  hard: {pods: \"1\"}\n",
+    );
+    k.ok(&["apply", "-f", &q]).await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 3"));
+    k.ok(&["apply", "-f", &f]).await;
+    let cond = |obj: &serde_json::Value| {
+        obj["status"]["conditions"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["type"] == "ReplicaFailure").cloned())
+    };
+    let mut found = None;
+    for _ in 0..200 {
+        if let Some(rs) = k.sim.list("apps/v1", "ReplicaSet", Some("default")).first()
+            && let Some(c) = cond(rs)
+        {
+            found = Some(c);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = found.expect("ReplicaFailure on the ReplicaSet");
+    assert_eq!(c["status"], "True");
+    assert_eq!(c["reason"], "FailedCreate");
+    let msg = c["message"].as_str().unwrap();
+    assert!(
+        msg.contains(
+            "is forbidden: exceeded quota: pods, requested: pods=1, used: pods=1, limited: pods=1"
+        ),
+        "{msg}"
+    );
+    k.ok(&[
+        "wait",
+        "--for=condition=ReplicaFailure",
+        "deployment/web",
+        "--timeout=20s",
+    ])
+    .await;
+    let d: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "deployment", "web", "-o", "json"]).await).unwrap();
+    assert_eq!(cond(&d).unwrap()["reason"], "FailedCreate");
+    // room again: the replicas come and the condition goes
+    k.ok(&[
+        "patch",
+        "resourcequota",
+        "pods",
+        "-p",
+        r#"{"spec":{"hard":{"pods":"10"}}}"#,
+    ])
+    .await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let mut cleared = false;
+    for _ in 0..100 {
+        let d = k
+            .sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .unwrap();
+        let rs = k.sim.list("apps/v1", "ReplicaSet", Some("default"));
+        if cond(&d).is_none() && cond(&rs[0]).is_none() {
+            cleared = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(cleared);
     k.sim.shutdown().await;
 }
