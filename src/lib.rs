@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cloud;
 pub mod cluster;
 pub mod commands;
+pub mod envfile;
 pub mod environment;
 pub mod exit;
 pub mod files;

@@ -33,8 +33,9 @@ pub struct Release {
     pub manifests: Vec<Manifest>,
     /// Policy warnings (errors fail the resolution).
     pub warnings: Vec<Finding>,
-    /// Things the resolution decided that the user should hear about
-    /// (a default version used).
+    /// Notices about choices made for the caller (e.g. the default version
+    /// an environment used because `--version` was not given); commands
+    /// print them, they are not problems.
     pub notes: Vec<String>,
 }
 
@@ -70,7 +71,7 @@ impl Release {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Release, ReleaseError> {
         let env = request.source.load(&request.environment)?;
-        let version = resolve_version(&env, request.version.as_deref())?;
+        let (version, version_note) = resolve_version(&env, request.version.as_deref())?;
         let secrets = SecretValues::collect(request.env_file.as_deref(), &request.tls, lookup)?;
         let manifests = engine::render(&RenderInput {
             env: &env,
@@ -103,7 +104,7 @@ impl Release {
             secrets,
             manifests,
             warnings,
-            notes: Vec::new(),
+            notes: version_note.into_iter().collect(),
         })
     }
 
@@ -158,16 +159,36 @@ pub fn describe_finding(f: &Finding) -> String {
     format!("[{}] {}: {}", f.rule, f.object, f.message)
 }
 
-fn resolve_version(env: &Environment, given: Option<&str>) -> Result<String, ReleaseError> {
-    let version = match given {
-        Some(v) => v.to_string(),
+/// The version to render: `--version`, else the environment's
+/// `release.defaultVersion` (with a note saying so). An environment with
+/// `release.requireVersion` needs `--version` and never takes `latest`.
+fn resolve_version(
+    env: &Environment,
+    given: Option<&str>,
+) -> Result<(String, Option<String>), ReleaseError> {
+    let (version, note) = match given {
+        Some(v) => (v.to_string(), None),
         None if env.release.require_version => {
             return Err(ReleaseError::Version(format!(
                 "{} requires a release version (the image tag to deploy), e.g. `--version 1.4.2`",
                 env.name
             )));
         }
-        None => env.release.default_version.clone().unwrap_or_default(),
+        None => match env.release.default_version.clone() {
+            Some(default) => {
+                let note = format!(
+                    "no --version given: {} uses its default `{default}` (release.defaultVersion)",
+                    env.name
+                );
+                (default, Some(note))
+            }
+            None => {
+                return Err(ReleaseError::Version(format!(
+                    "{} has no release.defaultVersion: give the image tag, e.g. `--version 1.4.2`",
+                    env.name
+                )));
+            }
+        },
     };
     if !is_image_tag(&version) {
         return Err(ReleaseError::Version(format!(
@@ -180,7 +201,7 @@ fn resolve_version(env: &Environment, given: Option<&str>) -> Result<String, Rel
             env.name
         )));
     }
-    Ok(version)
+    Ok((version, note))
 }
 
 /// The OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
@@ -216,8 +237,56 @@ mod tests {
         );
         assert!(resolve_version(&env, Some("latest")).is_err());
         assert!(resolve_version(&env, Some("LATEST")).is_err());
-        assert_eq!(resolve_version(&env, Some("1.4.2")).unwrap(), "1.4.2");
+        assert_eq!(
+            resolve_version(&env, Some("1.4.2")).unwrap(),
+            ("1.4.2".to_string(), None)
+        );
+    }
+
+    #[test]
+    fn staging_requires_a_version_and_never_latest() {
         let staging = EnvironmentSource::Embedded.load("staging").unwrap();
-        assert_eq!(resolve_version(&staging, None).unwrap(), "latest");
+        let err = resolve_version(&staging, None).unwrap_err().to_string();
+        assert!(
+            err.contains("staging requires a release version") && err.contains("--version 1.4.2"),
+            "{err}"
+        );
+        let err = resolve_version(&staging, Some("latest"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`latest` is never deployed to staging"),
+            "{err}"
+        );
+        assert_eq!(
+            resolve_version(&staging, Some("1.4.2")).unwrap(),
+            ("1.4.2".to_string(), None)
+        );
+    }
+
+    #[test]
+    fn local_defaults_and_says_so() {
+        let local = EnvironmentSource::Embedded.load("local").unwrap();
+        let (version, note) = resolve_version(&local, None).unwrap();
+        assert_eq!(version, "latest");
+        assert_eq!(
+            note.as_deref(),
+            Some("no --version given: local uses its default `latest` (release.defaultVersion)")
+        );
+        assert_eq!(resolve_version(&local, Some("1.4.2")).unwrap().1, None);
+        let release = Release::resolve(
+            &ReleaseRequest {
+                source: EnvironmentSource::Embedded,
+                environment: "local".into(),
+                version: None,
+                env_file: None,
+                tls: TlsFiles::default(),
+            },
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(release.version, "latest");
+        assert_eq!(release.notes.len(), 1, "{:?}", release.notes);
+        assert!(release.notes[0].contains("default `latest`"));
     }
 }

@@ -75,8 +75,9 @@ pub struct TlsFiles {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
-    #[error("cannot read --env-file `{path}`: {message}")]
-    EnvFile { path: String, message: String },
+    /// Reading or parsing `--env-file` (`FILE:LINE: …`, never a value).
+    #[error(transparent)]
+    EnvFile(#[from] crate::envfile::EnvFileError),
     #[error("cannot read {what} `{path}`: {source}")]
     Tls {
         what: &'static str,
@@ -204,34 +205,7 @@ impl SecretValues {
 }
 
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
-    let err = |message: String| SecretsError::EnvFile {
-        path: path.display().to_string(),
-        message,
-    };
-    let iter = dotenvy::from_path_iter(path).map_err(|e| err(describe_dotenv_error(&e)))?;
-    let mut values = BTreeMap::new();
-    for item in iter {
-        let (key, value) = item.map_err(|e| err(describe_dotenv_error(&e)))?;
-        values.insert(key, value);
-    }
-    Ok(values)
-}
-
-/// dotenvy's parse errors quote the offending line, which may hold a secret:
-/// keep only the position.
-fn describe_dotenv_error(e: &dotenvy::Error) -> String {
-    match e {
-        dotenvy::Error::LineParse(_, index) => {
-            format!(
-                "malformed line at character {index}: expected `KEY=value` or `export KEY=value`"
-            )
-        }
-        dotenvy::Error::Io(io) => io.to_string(),
-        other => {
-            let _ = other;
-            "cannot parse the file".to_string()
-        }
-    }
+    Ok(crate::envfile::read(path)?)
 }
 
 fn read_pem(

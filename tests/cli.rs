@@ -152,6 +152,8 @@ fn missing_env_file_is_named() {
         .args([
             "render",
             "staging",
+            "--version",
+            "1.4.2",
             "--env-file",
             "/nonexistent/.env.production",
         ])

@@ -378,7 +378,7 @@ fn only_selects_components_and_rejects_unknown_ones() {
 #[test]
 fn missing_secrets_are_a_warning_for_render() {
     fintechctl()
-        .args(["render", "staging"])
+        .args(["render", "staging", "--version", "1.4.2"])
         .assert()
         .success()
         .stderr(predicate::str::contains("secrets not set: POSTGRES_PASSWORD, REDIS_PASSWORD, KAFKA_PASSWORD, JWT_SECRET, API_KEY"));

@@ -7,6 +7,8 @@ pub mod engine;
 pub mod labels;
 pub mod manifest;
 pub mod policy;
+pub mod quantity;
 pub mod schema;
+pub mod selector;
 
 pub use manifest::{Manifest, Phase};

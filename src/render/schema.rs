@@ -22,7 +22,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::render::Manifest;
-use crate::render::policy::{parse_cpu_millis, parse_memory_bytes, selector_matches};
+use crate::render::quantity::{parse_cpu_millis, parse_memory_bytes};
+use crate::render::selector::selector_matches;
 
 /// One reason a rendered object would be rejected (or silently mangled) by
 /// the API server.
@@ -51,31 +52,106 @@ pub fn validate(manifests: &[Manifest]) -> Vec<SchemaViolation> {
     manifests.iter().flat_map(validate_one).collect()
 }
 
+/// A kind this module validates and how: the typed check for a built-in
+/// kind, by hand for the VerticalPodAutoscaler CRD.
+struct KnownKind {
+    api_version: &'static str,
+    kind: &'static str,
+    check: fn(&Value, &mut Report<'_>),
+}
+
+const fn known(
+    api_version: &'static str,
+    kind: &'static str,
+    check: fn(&Value, &mut Report<'_>),
+) -> KnownKind {
+    KnownKind {
+        api_version,
+        kind,
+        check,
+    }
+}
+
+/// Every kind fintechctl renders: the one table [`KNOWN_KINDS`] and the
+/// checks are both read from.
+const KINDS: [KnownKind; 22] = {
+    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy, rbac};
+    const RBAC: &str = "rbac.authorization.k8s.io/v1";
+    const NETWORKING: &str = "networking.k8s.io/v1";
+    [
+        known("v1", "Namespace", check_typed::<core::v1::Namespace>),
+        known(
+            "v1",
+            "ResourceQuota",
+            check_typed::<core::v1::ResourceQuota>,
+        ),
+        known("v1", "LimitRange", check_typed::<core::v1::LimitRange>),
+        known(
+            "v1",
+            "ServiceAccount",
+            check_typed::<core::v1::ServiceAccount>,
+        ),
+        known("v1", "Secret", check_typed::<core::v1::Secret>),
+        known("v1", "ConfigMap", check_typed::<core::v1::ConfigMap>),
+        known("v1", "Service", check_typed::<core::v1::Service>),
+        known(
+            "v1",
+            "PersistentVolumeClaim",
+            check_typed::<core::v1::PersistentVolumeClaim>,
+        ),
+        known("apps/v1", "Deployment", check_typed::<apps::v1::Deployment>),
+        known(
+            "apps/v1",
+            "StatefulSet",
+            check_typed::<apps::v1::StatefulSet>,
+        ),
+        known("apps/v1", "DaemonSet", check_typed::<apps::v1::DaemonSet>),
+        known("batch/v1", "Job", check_typed::<batch::v1::Job>),
+        known("batch/v1", "CronJob", check_typed::<batch::v1::CronJob>),
+        known(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            check_typed::<autoscaling::v2::HorizontalPodAutoscaler>,
+        ),
+        known(
+            "policy/v1",
+            "PodDisruptionBudget",
+            check_typed::<policy::v1::PodDisruptionBudget>,
+        ),
+        known(
+            NETWORKING,
+            "NetworkPolicy",
+            check_typed::<networking::v1::NetworkPolicy>,
+        ),
+        known(
+            NETWORKING,
+            "Ingress",
+            check_typed::<networking::v1::Ingress>,
+        ),
+        known(RBAC, "Role", check_typed::<rbac::v1::Role>),
+        known(RBAC, "RoleBinding", check_typed::<rbac::v1::RoleBinding>),
+        known(RBAC, "ClusterRole", check_typed::<rbac::v1::ClusterRole>),
+        known(
+            RBAC,
+            "ClusterRoleBinding",
+            check_typed::<rbac::v1::ClusterRoleBinding>,
+        ),
+        known("autoscaling.k8s.io/v1", "VerticalPodAutoscaler", check_vpa),
+    ]
+};
+
+const fn kind_pairs<const N: usize>(kinds: &[KnownKind; N]) -> [(&'static str, &'static str); N] {
+    let mut pairs = [("", ""); N];
+    let mut i = 0;
+    while i < N {
+        pairs[i] = (kinds[i].api_version, kinds[i].kind);
+        i += 1;
+    }
+    pairs
+}
+
 /// The `(apiVersion, kind)` pairs this module validates, built-in and CRD.
-pub const KNOWN_KINDS: &[(&str, &str)] = &[
-    ("v1", "Namespace"),
-    ("v1", "ResourceQuota"),
-    ("v1", "LimitRange"),
-    ("v1", "ServiceAccount"),
-    ("v1", "Secret"),
-    ("v1", "ConfigMap"),
-    ("v1", "Service"),
-    ("v1", "PersistentVolumeClaim"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("autoscaling.k8s.io/v1", "VerticalPodAutoscaler"),
-];
+pub const KNOWN_KINDS: &[(&str, &str)] = &kind_pairs(&KINDS);
 
 fn validate_one(manifest: &Manifest) -> Vec<SchemaViolation> {
     let mut report = Report::new(manifest);
@@ -94,52 +170,21 @@ fn validate_one(manifest: &Manifest) -> Vec<SchemaViolation> {
         }
         return report.violations;
     }
-    if api_version == "autoscaling.k8s.io/v1" && kind == "VerticalPodAutoscaler" {
-        check_vpa(object, &mut report);
-    } else if !check_builtin(api_version, kind, object, &mut report) {
-        report.whole(unknown_kind_message(api_version, kind));
-        return report.violations;
+    match KINDS
+        .iter()
+        .find(|k| k.api_version == api_version && k.kind == kind)
+    {
+        Some(known) => (known.check)(object, &mut report),
+        None => {
+            report.whole(unknown_kind_message(api_version, kind));
+            return report.violations;
+        }
     }
     check_required(kind, object, &mut report);
     check_quantities(kind, object, &mut report);
     check_names_and_labels(kind, object, &mut report);
     check_selector_matches_template(kind, object, &mut report);
     report.violations
-}
-
-/// Runs the typed check for a built-in kind; false if the kind is unknown.
-fn check_builtin(api_version: &str, kind: &str, object: &Value, report: &mut Report) -> bool {
-    use k8s_openapi::api::{apps, autoscaling, batch, core, networking, policy, rbac};
-    let check = match (api_version, kind) {
-        ("v1", "Namespace") => check_typed::<core::v1::Namespace>,
-        ("v1", "ResourceQuota") => check_typed::<core::v1::ResourceQuota>,
-        ("v1", "LimitRange") => check_typed::<core::v1::LimitRange>,
-        ("v1", "ServiceAccount") => check_typed::<core::v1::ServiceAccount>,
-        ("v1", "Secret") => check_typed::<core::v1::Secret>,
-        ("v1", "ConfigMap") => check_typed::<core::v1::ConfigMap>,
-        ("v1", "Service") => check_typed::<core::v1::Service>,
-        ("v1", "PersistentVolumeClaim") => check_typed::<core::v1::PersistentVolumeClaim>,
-        ("apps/v1", "Deployment") => check_typed::<apps::v1::Deployment>,
-        ("apps/v1", "StatefulSet") => check_typed::<apps::v1::StatefulSet>,
-        ("apps/v1", "DaemonSet") => check_typed::<apps::v1::DaemonSet>,
-        ("batch/v1", "Job") => check_typed::<batch::v1::Job>,
-        ("batch/v1", "CronJob") => check_typed::<batch::v1::CronJob>,
-        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-            check_typed::<autoscaling::v2::HorizontalPodAutoscaler>
-        }
-        ("policy/v1", "PodDisruptionBudget") => check_typed::<policy::v1::PodDisruptionBudget>,
-        ("networking.k8s.io/v1", "NetworkPolicy") => check_typed::<networking::v1::NetworkPolicy>,
-        ("networking.k8s.io/v1", "Ingress") => check_typed::<networking::v1::Ingress>,
-        ("rbac.authorization.k8s.io/v1", "Role") => check_typed::<rbac::v1::Role>,
-        ("rbac.authorization.k8s.io/v1", "RoleBinding") => check_typed::<rbac::v1::RoleBinding>,
-        ("rbac.authorization.k8s.io/v1", "ClusterRole") => check_typed::<rbac::v1::ClusterRole>,
-        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
-            check_typed::<rbac::v1::ClusterRoleBinding>
-        }
-        _ => return false,
-    };
-    check(object, report);
-    true
 }
 
 fn unknown_kind_message(api_version: &str, kind: &str) -> String {
