@@ -219,6 +219,7 @@ impl Pipeline<'_> {
             skip_kinds: self.skip_kinds.clone(),
             stop: Some(self.stop.subscribe()),
             kinds: Some(self.kinds.clone()),
+            planned: None,
         }
     }
 
@@ -300,36 +301,63 @@ impl Pipeline<'_> {
         guard: &mut Option<LockGuard>,
         doing: &Doing,
     ) -> Result<ExitStatus, Failure> {
-        doing.set("deciding on the migration");
-        let mut migration_job = self.decide_migration(change).await?;
+        // What these credentials may do is checked before anything else
+        // asks the API server to do it (the plan's dry run too), alongside
+        // the migration decision; then the plan, what prune would delete and
+        // the prerequisites, at once.
+        doing.set("checking permissions");
+        let candidates: Vec<Manifest> = change
+            .manifests
+            .iter()
+            .cloned()
+            .chain(match &change.migration {
+                MigrationPolicy::WhenVersionChanges { job, .. } => Some(job.clone()),
+                MigrationPolicy::Never => None,
+            })
+            .collect();
+        let (decided, permitted) = tokio::join!(
+            self.decide_migration(change),
+            self.check_permissions(&candidates)
+        );
+        permitted?;
+        let mut migration_job = decided?;
         let planned: Vec<Manifest> = change
             .manifests
             .iter()
             .cloned()
             .chain(migration_job.clone())
             .collect();
-        // What these credentials may do is checked before anything else
-        // asks the API server to do it (the plan's dry run too).
-        doing.set("checking permissions");
-        self.check_permissions(&planned).await?;
+        let whole: Vec<Manifest> = planned
+            .iter()
+            .chain(&change.unknown_secrets)
+            .cloned()
+            .collect();
         doing.set("planning");
-        let plan = apply::plan(self.client(), &planned, &self.apply_options(true))
-            .await
-            .map_err(|e| self.stopped_or(Failure::from(e)))?;
-        let prunable = if self.settings.prune {
-            prune::find_prunable_in(
-                &self.kinds,
-                self.client(),
-                &self.env.name,
-                &[self.namespace().to_string(), "kube-system".to_string()],
-                &change.full_set,
-                change.components.as_deref(),
-            )
-            .await
-            .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?
-        } else {
-            Vec::new()
+        let namespaces = [self.namespace().to_string(), "kube-system".to_string()];
+        let prunable = async {
+            if self.settings.prune {
+                prune::find_prunable_in(
+                    &self.kinds,
+                    self.client(),
+                    &self.env.name,
+                    &namespaces,
+                    &change.full_set,
+                    change.components.as_deref(),
+                )
+                .await
+                .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))
+            } else {
+                Ok(Vec::new())
+            }
         };
+        let options = self.apply_options(true);
+        let (plan, prunable, prerequisites) = tokio::join!(
+            apply::plan(self.client(), &planned, &options),
+            prunable,
+            self.check_prerequisites(&whole)
+        );
+        let plan = plan.map_err(|e| self.stopped_or(Failure::from(e)))?;
+        let prunable = prunable?;
         report.plan = plan
             .into_iter()
             .map(|mut c| {
@@ -357,15 +385,8 @@ impl Pipeline<'_> {
             .collect();
         report.prune = prunable;
         self.reporter.plan(&report.plan, &report.prune);
-
         // Everything the cluster must already have: checked before the first write.
-        doing.set("checking prerequisites");
-        let whole: Vec<Manifest> = planned
-            .iter()
-            .chain(&change.unknown_secrets)
-            .cloned()
-            .collect();
-        self.check_prerequisites(&whole).await?;
+        prerequisites?;
 
         let changes = report
             .plan
@@ -870,7 +891,14 @@ impl Pipeline<'_> {
         doing: &Doing,
     ) -> Result<(), Trouble> {
         let started = Instant::now();
-        let options = self.apply_options(false);
+        let mut options = self.apply_options(false);
+        options.planned = Some(std::sync::Arc::new(
+            report
+                .plan
+                .iter()
+                .map(|c| ((c.display.clone(), c.namespace.clone()), c.action))
+                .collect(),
+        ));
         let (before, after): (Vec<Manifest>, Vec<Manifest>) = change
             .manifests
             .iter()
