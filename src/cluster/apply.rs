@@ -139,7 +139,7 @@ pub enum ApplyError {
     },
     /// Some objects of a phase failed; the phase's other objects were applied
     /// and no later phase was started.
-    #[error("{} of the {phase:?} phase failed to apply: {}", plural(failures.len()), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{} of the {} phase failed to apply: {}", plural(failures.len()), phase.name(), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     PhaseFailed {
         phase: Phase,
         failures: Vec<ApplyError>,
@@ -147,7 +147,7 @@ pub enum ApplyError {
         applied: Vec<AppliedObject>,
     },
     /// Stopped between phases; `applied` holds what was applied.
-    #[error("interrupted after the {last_phase:?} phase")]
+    #[error("interrupted {}", match last_phase { Some(p) => format!("after the {} phase", p.name()), None => "before the first phase".to_string() })]
     Interrupted {
         last_phase: Option<Phase>,
         applied: Vec<AppliedObject>,
