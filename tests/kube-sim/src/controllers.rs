@@ -911,15 +911,15 @@ fn replicasets(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
             .cloned()
             .unwrap_or_default();
         match &manage_err {
-            Some(Some(msg)) => {
+            Some(Some(msg))
                 if !conds
                     .iter()
-                    .any(|c| util::str_of(c, "type") == "ReplicaFailure")
-                {
-                    conds.push(json!({"type": "ReplicaFailure", "status": "True",
-                        "lastTransitionTime": util::now_rfc3339(), "reason": "FailedCreate", "message": msg}));
-                }
+                    .any(|c| util::str_of(c, "type") == "ReplicaFailure") =>
+            {
+                conds.push(json!({"type": "ReplicaFailure", "status": "True",
+                    "lastTransitionTime": util::now_rfc3339(), "reason": "FailedCreate", "message": msg}));
             }
+            Some(Some(_)) => {}
             Some(None) => conds.retain(|c| util::str_of(c, "type") != "ReplicaFailure"),
             None => {}
         }
