@@ -1885,6 +1885,80 @@ fn col(name: &str, typ: &str, fmt: &str) -> Value {
     json!({"name": name, "type": typ, "format": fmt, "description": name, "priority": 0})
 }
 
+/// A column kubectl shows only with `-o wide`.
+fn wide(name: &str) -> Value {
+    json!({"name": name, "type": "string", "format": "", "description": name, "priority": 1})
+}
+
+fn or_none(s: String) -> Value {
+    if s.is_empty() {
+        json!("<none>")
+    } else {
+        json!(s)
+    }
+}
+
+/// `metav1.FormatLabelSelector`: `app=web,tier in (a,b)`.
+fn format_selector(sel: Option<&Value>) -> Value {
+    let Some(sel) = sel else {
+        return json!("<none>");
+    };
+    let mut parts: Vec<String> = sel
+        .get("matchLabels")
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in sel
+        .get("matchExpressions")
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default()
+    {
+        let key = util::str_of(&e, "key");
+        let vals: Vec<String> = e
+            .get("values")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        parts.push(match util::str_of(&e, "operator").as_str() {
+            "In" => format!("{key} in ({})", vals.join(",")),
+            "NotIn" => format!("{key} notin ({})", vals.join(",")),
+            "Exists" => key,
+            "DoesNotExist" => format!("!{key}"),
+            _ => continue,
+        });
+    }
+    if parts.is_empty() {
+        json!("<none>")
+    } else {
+        json!(parts.join(","))
+    }
+}
+
+/// CONTAINERS, IMAGES (and SELECTOR) of a workload's pod template.
+fn template_cells(o: &Value, with_selector: bool) -> Vec<Value> {
+    let cs = o
+        .pointer("/spec/template/spec/containers")
+        .and_then(|c| c.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<String> = cs.iter().map(|c| util::str_of(c, "name")).collect();
+    let images: Vec<String> = cs.iter().map(|c| util::str_of(c, "image")).collect();
+    let mut v = vec![json!(names.join(",")), json!(images.join(","))];
+    if with_selector {
+        v.push(format_selector(o.pointer("/spec/selector")));
+    }
+    v
+}
+
 /// A CRD printer column's JSONPath: `.a.b`, `[N]`, `[?(@.k=='v')]`.
 fn simple_jsonpath<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     let mut cur = v;
@@ -1948,6 +2022,10 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Status", "string", ""),
                 col("Restarts", "string", ""),
                 col("Age", "string", ""),
+                wide("IP"),
+                wide("Node"),
+                wide("Nominated Node"),
+                wide("Readiness Gates"),
             ],
             Box::new(|p: &Value| {
                 let cs = p
@@ -1979,12 +2057,40 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 if p.pointer("/metadata/deletionTimestamp").is_some() {
                     status = "Terminating".into();
                 }
+                let gates = p
+                    .pointer("/spec/readinessGates")
+                    .and_then(|g| g.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let gates_cell = if gates.is_empty() {
+                    json!("<none>")
+                } else {
+                    let conds = p
+                        .pointer("/status/conditions")
+                        .and_then(|c| c.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    let ok = gates
+                        .iter()
+                        .filter(|g| {
+                            conds.iter().any(|c| {
+                                util::str_of(c, "type") == util::str_of(g, "conditionType")
+                                    && util::str_of(c, "status") == "True"
+                            })
+                        })
+                        .count();
+                    json!(format!("{ok}/{}", gates.len()))
+                };
                 vec![
                     json!(name_of(p)),
                     json!(format!("{ready}/{total}")),
                     json!(status),
                     json!(restarts.to_string()),
                     json!(age(&util::str_of(p, "metadata.creationTimestamp"))),
+                    or_none(util::str_of(p, "status.podIP")),
+                    or_none(util::str_of(p, "spec.nodeName")),
+                    or_none(util::str_of(p, "status.nominatedNodeName")),
+                    gates_cell,
                 ]
             }),
         ),
@@ -1995,9 +2101,12 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Up-to-date", "integer", ""),
                 col("Available", "integer", ""),
                 col("Age", "string", ""),
+                wide("Containers"),
+                wide("Images"),
+                wide("Selector"),
             ],
             Box::new(|d: &Value| {
-                vec![
+                let mut v = vec![
                     json!(name_of(d)),
                     json!(format!(
                         "{}/{}",
@@ -2007,7 +2116,9 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                     json!(i64_at(d, "/status/updatedReplicas")),
                     json!(i64_at(d, "/status/availableReplicas")),
                     json!(age(&util::str_of(d, "metadata.creationTimestamp"))),
-                ]
+                ];
+                v.extend(template_cells(d, true));
+                v
             }),
         ),
         ("", "events") => (
@@ -2016,9 +2127,19 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Type", "string", ""),
                 col("Reason", "string", ""),
                 col("Object", "string", ""),
+                wide("Subobject"),
+                wide("Source"),
                 col("Message", "string", ""),
+                wide("First Seen"),
+                wide("Count"),
+                wide("Name"),
             ],
             Box::new(|e: &Value| {
+                let source = {
+                    let c = util::str_of(e, "source.component");
+                    let h = util::str_of(e, "source.host");
+                    if h.is_empty() { c } else { format!("{c}, {h}") }
+                };
                 vec![
                     json!(age(&util::str_of(e, "lastTimestamp"))),
                     json!(util::str_of(e, "type")),
@@ -2028,7 +2149,12 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                         util::str_of(e, "involvedObject.kind").to_lowercase(),
                         util::str_of(e, "involvedObject.name")
                     )),
-                    json!(util::str_of(e, "message")),
+                    json!(util::str_of(e, "involvedObject.fieldPath")),
+                    json!(source),
+                    json!(util::str_of(e, "message").trim()),
+                    json!(age(&util::str_of(e, "firstTimestamp"))),
+                    json!(e.get("count").and_then(|c| c.as_i64()).unwrap_or(1)),
+                    json!(name_of(e)),
                 ]
             }),
         ),
@@ -2039,15 +2165,20 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Current", "integer", ""),
                 col("Ready", "integer", ""),
                 col("Age", "string", ""),
+                wide("Containers"),
+                wide("Images"),
+                wide("Selector"),
             ],
             Box::new(|r: &Value| {
-                vec![
+                let mut v = vec![
                     json!(name_of(r)),
                     json!(i64_at(r, "/spec/replicas")),
                     json!(i64_at(r, "/status/replicas")),
                     json!(i64_at(r, "/status/readyReplicas")),
                     json!(age(&util::str_of(r, "metadata.creationTimestamp"))),
-                ]
+                ];
+                v.extend(template_cells(r, true));
+                v
             }),
         ),
         ("apps", "statefulsets") => (
@@ -2055,9 +2186,11 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Name", "string", "name"),
                 col("Ready", "string", ""),
                 col("Age", "string", ""),
+                wide("Containers"),
+                wide("Images"),
             ],
             Box::new(|r: &Value| {
-                vec![
+                let mut v = vec![
                     json!(name_of(r)),
                     json!(format!(
                         "{}/{}",
@@ -2065,7 +2198,9 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                         i64_at(r, "/spec/replicas")
                     )),
                     json!(age(&util::str_of(r, "metadata.creationTimestamp"))),
-                ]
+                ];
+                v.extend(template_cells(r, false));
+                v
             }),
         ),
         ("batch", "jobs") => (
@@ -2074,6 +2209,9 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Status", "string", ""),
                 col("Completions", "string", ""),
                 col("Age", "string", ""),
+                wide("Containers"),
+                wide("Images"),
+                wide("Selector"),
             ],
             Box::new(|j: &Value| {
                 let conds = j
@@ -2104,6 +2242,9 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                             .unwrap_or(1)
                     )),
                     json!(age(&util::str_of(j, "metadata.creationTimestamp"))),
+                    template_cells(j, true)[0].clone(),
+                    template_cells(j, true)[1].clone(),
+                    template_cells(j, true)[2].clone(),
                 ]
             }),
         ),
@@ -2115,6 +2256,7 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("External-IP", "string", ""),
                 col("Port(s)", "string", ""),
                 col("Age", "string", ""),
+                wide("Selector"),
             ],
             Box::new(|s: &Value| {
                 let ports: Vec<String> = s
@@ -2136,8 +2278,17 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                     json!(util::str_of(s, "spec.type")),
                     json!(util::str_of(s, "spec.clusterIP")),
                     json!("<none>"),
-                    json!(ports.join(",")),
+                    json!(if ports.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        ports.join(",")
+                    }),
                     json!(age(&util::str_of(s, "metadata.creationTimestamp"))),
+                    format_selector(
+                        s.pointer("/spec/selector")
+                            .map(|m| json!({"matchLabels": m}))
+                            .as_ref(),
+                    ),
                 ]
             }),
         ),
@@ -2303,6 +2454,11 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 col("Roles", "string", ""),
                 col("Age", "string", ""),
                 col("Version", "string", ""),
+                wide("Internal-IP"),
+                wide("External-IP"),
+                wide("OS-Image"),
+                wide("Kernel-Version"),
+                wide("Container-Runtime"),
             ],
             Box::new(|n: &Value| {
                 let mut status = if crate::nodes::is_ready(n) {
@@ -2313,12 +2469,26 @@ pub fn table(rd_: &ResDef, items: Vec<Value>, meta: Value) -> Value {
                 if n.pointer("/spec/unschedulable").and_then(|u| u.as_bool()) == Some(true) {
                     status.push_str(",SchedulingDisabled");
                 }
+                let addr = |t: &str| {
+                    or_none(
+                        n.pointer("/status/addresses")
+                            .and_then(|a| a.as_array())
+                            .and_then(|a| a.iter().find(|x| util::str_of(x, "type") == t))
+                            .map(|x| util::str_of(x, "address"))
+                            .unwrap_or_default(),
+                    )
+                };
                 vec![
                     json!(name_of(n)),
                     json!(status),
                     json!("<none>"),
                     json!(age(&util::str_of(n, "metadata.creationTimestamp"))),
                     json!(util::str_of(n, "status.nodeInfo.kubeletVersion")),
+                    addr("InternalIP"),
+                    addr("ExternalIP"),
+                    json!(util::str_of(n, "status.nodeInfo.osImage")),
+                    json!(util::str_of(n, "status.nodeInfo.kernelVersion")),
+                    json!(util::str_of(n, "status.nodeInfo.containerRuntimeVersion")),
                 ]
             }),
         ),

@@ -138,13 +138,38 @@ pub fn emit_event(
     };
     let uid = uid_of(obj);
     let now = util::now_rfc3339();
+    // client-go's EventAggregator: after 10 distinct messages of similar events within
+    // 10 minutes, further ones are folded into one "(combined from similar events)" event
+    let similar_key = format!("{uid}\x00{component}\x00{typ}\x00{reason}");
+    let message = {
+        let window = Duration::from_secs(600);
+        let e = st
+            .event_similar
+            .entry(similar_key)
+            .or_insert_with(|| (Default::default(), Instant::now()));
+        if e.1.elapsed() > window {
+            *e = (Default::default(), Instant::now());
+        }
+        if e.0.len() >= 10 && !e.0.contains(message) {
+            format!("(combined from similar events): {message}")
+        } else {
+            e.0.insert(message.to_string());
+            message.to_string()
+        }
+    };
+    let combined = message.starts_with("(combined from similar events): ");
+    let message = message.as_str();
     let existing = st
         .list(erd, Some(&ns))
         .into_iter()
         .find(|e| {
             util::str_of(e, "involvedObject.uid") == uid
                 && util::str_of(e, "reason") == reason
-                && util::str_of(e, "message") == message
+                && util::str_of(e, "type") == typ
+                && (util::str_of(e, "message") == message
+                    || (combined
+                        && util::str_of(e, "message")
+                            .starts_with("(combined from similar events): ")))
                 && util::str_of(e, "source.component") == component
         })
         .cloned();
@@ -152,6 +177,7 @@ pub fn emit_event(
         let c = e.get("count").and_then(|c| c.as_i64()).unwrap_or(1);
         e["count"] = json!(c + 1);
         e["lastTimestamp"] = json!(now);
+        e["message"] = json!(message);
         st.put(erd, e, component);
         return;
     }

@@ -55,6 +55,9 @@ pub struct Store {
     pub next_cluster_ip: u32,
     /// The resources the stored CustomResourceDefinitions serve.
     pub crds: Vec<&'static ResDef>,
+    /// The event recorders' aggregator: similar events (same object, source, type and
+    /// reason) → the distinct messages seen and when the window started.
+    pub event_similar: HashMap<String, (std::collections::HashSet<String>, std::time::Instant)>,
 }
 
 fn meta(v: &Value) -> &Value {
@@ -139,6 +142,7 @@ impl Store {
             tx,
             next_cluster_ip: 0,
             crds: Vec::new(),
+            event_similar: HashMap::new(),
         }
     }
 

@@ -1560,3 +1560,153 @@ async fn replica_failure_condition_on_quota() {
     assert!(cleared);
     k.sim.shutdown().await;
 }
+
+/// Item 7: `-o wide` columns for pods, deployments, services and nodes; repeated events are
+/// aggregated into one Event with a count (`kubectl events` shows `(xN over …)`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_columns_and_aggregated_events() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "-f", &f]).await;
+    let svc = k.write(
+        "s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n",
+    );
+    k.ok(&["apply", "-f", &svc]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .unwrap()
+            .split("  ")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let pods = k.ok(&["get", "pods", "-o", "wide"]).await;
+    assert_eq!(
+        header(&pods),
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED NODE",
+            "READINESS GATES"
+        ],
+        "{pods}"
+    );
+    let row = pods.lines().nth(1).unwrap();
+    assert!(
+        row.contains(" 10.244.")
+            && row.contains(" kube-sim-node-")
+            && row.trim_end().ends_with("<none>"),
+        "{row}"
+    );
+    let plain = k.ok(&["get", "pods"]).await;
+    assert_eq!(
+        header(&plain),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let deps = k.ok(&["get", "deployments", "-o", "wide"]).await;
+    assert_eq!(
+        header(&deps),
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{deps}"
+    );
+    let row: Vec<&str> = deps.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[5..], ["nginx", "nginx:1.25", "app=web"], "{deps}");
+    let svcs = k.ok(&["get", "services", "web", "-o", "wide"]).await;
+    assert!(
+        header(&svcs).ends_with(&["AGE".to_string(), "SELECTOR".to_string()]),
+        "{svcs}"
+    );
+    assert!(
+        svcs.lines().nth(1).unwrap().trim_end().ends_with("app=web"),
+        "{svcs}"
+    );
+    let nodes = k.ok(&["get", "nodes", "-o", "wide"]).await;
+    assert_eq!(
+        header(&nodes),
+        [
+            "NAME",
+            "STATUS",
+            "ROLES",
+            "AGE",
+            "VERSION",
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME"
+        ],
+        "{nodes}"
+    );
+    assert!(
+        nodes.contains("172.18.0.2") && nodes.contains("containerd://2.1.1"),
+        "{nodes}"
+    );
+
+    // a quota makes the ReplicaSet fail over and over: one aggregated event, not dozens
+    let q = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\nspec:\n  hard: {pods: \"2\"}\n",
+    );
+    k.ok(&["apply", "-f", &q]).await;
+    k.ok(&["scale", "deployment/web", "--replicas=4"]).await;
+    let rs = || {
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .into_iter()
+            .next()
+            .unwrap()
+    };
+    let failed = || {
+        let uid = rs()["metadata"]["uid"].clone();
+        k.sim
+            .list("v1", "Event", Some("default"))
+            .into_iter()
+            .filter(|e| e["involvedObject"]["uid"] == uid && e["reason"] == "FailedCreate")
+            .collect::<Vec<_>>()
+    };
+    let mut combined = None;
+    for _ in 0..300 {
+        if let Some(e) = failed().into_iter().find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("(combined from similar events): Error creating: pods ")
+                && e["count"].as_i64().unwrap() >= 3
+        }) {
+            combined = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let combined = combined.expect("an aggregated FailedCreate event");
+    assert!(failed().len() <= 11, "{:?}", failed().len());
+    let name = rs()["metadata"]["name"].as_str().unwrap().to_string();
+    let events = k
+        .ok(&["events", "--for", &format!("replicaset/{name}")])
+        .await;
+    assert!(
+        events.lines().any(|l| l.contains("FailedCreate")
+            && l.contains(" (x")
+            && l.contains("(combined from similar events)")),
+        "{events}\n{combined}"
+    );
+    k.sim.shutdown().await;
+}
