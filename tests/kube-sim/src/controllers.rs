@@ -114,6 +114,7 @@ impl Ctl {
 }
 
 fn reconcile(sh: &Shared, st: &mut Store, ctl: &mut Ctl) {
+    st.foreground_gc();
     namespaces(st);
     deployments(sh, st, ctl);
     replicasets(sh, st, ctl);

@@ -1710,3 +1710,81 @@ async fn wide_columns_and_aggregated_events() {
     );
     k.sim.shutdown().await;
 }
+
+/// Item 3: `--cascade=foreground`: the Deployment stays (deletionTimestamp, the
+/// foregroundDeletion finalizer) until its ReplicaSet and pods are gone, so `--wait`
+/// returns only then; a dependent without blockOwnerDeletion does not hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_deletion_waits_for_dependents() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    // without waiting: the owner is still there, marked for foreground deletion
+    k.ok(&[
+        "delete",
+        "deployment",
+        "web",
+        "--cascade=foreground",
+        "--wait=false",
+    ])
+    .await;
+    let d = k.sim.get("apps/v1", "Deployment", Some("default"), "web");
+    if let Some(d) = d {
+        assert!(d["metadata"]["deletionTimestamp"].is_string(), "{d}");
+        assert_eq!(
+            d["metadata"]["finalizers"],
+            serde_json::json!(["foregroundDeletion"])
+        );
+    } else {
+        panic!("the Deployment went before its dependents");
+    }
+    k.ok(&["wait", "--for=delete", "deployment/web", "--timeout=30s"])
+        .await;
+    assert!(
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .is_empty()
+    );
+    assert!(k.sim.list("v1", "Pod", Some("default")).is_empty());
+
+    // --wait (kubectl's default) returns only when everything is gone
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    k.ok(&["delete", "deployment", "web", "--cascade=foreground"])
+        .await;
+    assert!(
+        k.sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .is_none()
+    );
+    assert!(
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .is_empty()
+    );
+    assert!(k.sim.list("v1", "Pod", Some("default")).is_empty());
+
+    // a dependent that does not block: the owner goes at once, the dependent after it
+    let owner = k.sim.create(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner", "namespace": "default"}})).unwrap();
+    let uid = owner["metadata"]["uid"].as_str().unwrap().to_string();
+    k.sim.create(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dep", "namespace": "default",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "blockOwnerDeletion": false}],
+        "finalizers": ["example.com/hold"]}})).unwrap();
+    k.ok(&[
+        "delete",
+        "configmap",
+        "owner",
+        "--cascade=foreground",
+        "--timeout=20s",
+    ])
+    .await;
+    let dep = k
+        .sim
+        .get("v1", "ConfigMap", Some("default"), "dep")
+        .unwrap();
+    assert!(dep["metadata"]["deletionTimestamp"].is_string(), "{dep}");
+    k.sim.shutdown().await;
+}
