@@ -1788,3 +1788,189 @@ async fn foreground_deletion_waits_for_dependents() {
     assert!(dep["metadata"]["deletionTimestamp"].is_string(), "{dep}");
     k.sim.shutdown().await;
 }
+
+/// Item 2: kubectl's typed generators send protobuf bodies; every built-in kind is decoded
+/// (zero values Go's marshaller writes are not stored), and a client that asks for
+/// protobuf gets protobuf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_bodies_from_kubectl_generators() {
+    let k = setup().await;
+    for args in [
+        vec![
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.25",
+            "--replicas=2",
+            "--port=80",
+        ],
+        vec!["create", "job", "migrate", "--image=reg/api-gateway:1"],
+        vec![
+            "autoscale",
+            "deployment",
+            "web",
+            "--min=2",
+            "--max=5",
+            "--cpu-percent=80",
+        ],
+        vec![
+            "expose",
+            "deployment",
+            "web",
+            "--port=80",
+            "--target-port=80",
+        ],
+        vec![
+            "create",
+            "cronjob",
+            "cj",
+            "--image=busybox:1",
+            "--schedule=*/5 * * * *",
+        ],
+        vec!["create", "role", "r", "--verb=get", "--resource=pods"],
+        vec!["create", "rolebinding", "rb", "--role=r", "--user=jane"],
+        vec![
+            "create",
+            "clusterrole",
+            "cr",
+            "--verb=get",
+            "--resource=nodes",
+        ],
+        vec![
+            "create",
+            "pdb",
+            "pdb",
+            "--selector=app=web",
+            "--min-available=1",
+        ],
+        vec!["create", "ingress", "ing", "--rule=foo.example/bar=web:80"],
+        vec!["create", "quota", "q", "--hard=pods=20"],
+        vec!["create", "serviceaccount", "sa1"],
+        vec!["create", "priorityclass", "never-served", "--value=5"],
+        vec![
+            "run",
+            "toolbox",
+            "--image=busybox:1",
+            "--restart=Never",
+            "--",
+            "sleep",
+            "1",
+        ],
+    ] {
+        let o = k.run(&args).await;
+        if args[1] == "priorityclass" {
+            // a kind kube-sim does not serve
+            assert_ne!(o.code, 0);
+            continue;
+        }
+        assert_eq!(o.code, 0, "kubectl {args:?}: {}", o.stderr);
+    }
+    let d = k
+        .sim
+        .get("apps/v1", "Deployment", Some("default"), "web")
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "nginx:1.25");
+    assert_eq!(
+        c["ports"],
+        serde_json::json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    assert!(
+        c.get("stdin").is_none() && c.get("workingDir").is_none(),
+        "{c}"
+    );
+    assert!(d["metadata"].get("generateName").is_none(), "{d}");
+    let hpa = k
+        .sim
+        .get(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            Some("default"),
+            "web",
+        )
+        .unwrap();
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        80
+    );
+    let svc = k.sim.get("v1", "Service", Some("default"), "web").unwrap();
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
+    assert_eq!(svc["spec"]["selector"], serde_json::json!({"app": "web"}));
+    let ing = k
+        .sim
+        .get("networking.k8s.io/v1", "Ingress", Some("default"), "ing")
+        .unwrap();
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+        80
+    );
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "--timeout=30s",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["logs", "job/migrate"]).await,
+        "upgraded\nto-stderr\n"
+    );
+    let token = k.ok(&["create", "token", "sa1"]).await;
+    assert!(
+        token.starts_with("eyJ") && token.matches('.').count() == 2,
+        "{token}"
+    );
+    // eviction (protobuf Eviction body) through drain
+    let o = k
+        .run(&[
+            "drain",
+            "kube-sim-node-1",
+            "--ignore-daemonsets",
+            "--timeout=30s",
+        ])
+        .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    k.ok(&["uncordon", "kube-sim-node-1"]).await;
+
+    // answers in protobuf when asked
+    let raw = |path: &str| {
+        let port = k.sim.port();
+        let path = path.to_string();
+        async move {
+            use tokio::io::AsyncReadExt;
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: application/vnd.kubernetes.protobuf, application/json\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).await.unwrap();
+            buf
+        }
+    };
+    let resp = raw("/apis/apps/v1/namespaces/default/deployments/web").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_lowercase()
+            .contains("content-type: application/vnd.kubernetes.protobuf"),
+        "{text}"
+    );
+    let body_at = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(resp[body_at..].starts_with(b"k8s\0"), "{text}");
+    assert!(text.contains("nginx:1.25"));
+    let resp = raw("/api/v1/namespaces/default/pods").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(text.contains("PodList"), "{text}");
+    let resp = raw("/api/v1/namespaces/default/configmaps/nope").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 404")
+            && text.contains("k8s\0")
+            && text.contains("configmaps \"nope\" not found"),
+        "{text}"
+    );
+    k.sim.shutdown().await;
+}
