@@ -33,6 +33,48 @@ pub enum CState {
     },
 }
 
+/// A container's life in the simulated kubelet. Each step has one transition per
+/// behaviour (see `step_pod`):
+///
+/// ```text
+/// Created ─► Pulling ─┬─(image-pull-error)─► PullFailed ─► PullBackOff ─► PullFailed …
+///                     └─► Starting ─(config error: stays)─► Running ─► Terminated
+/// Terminated ─(restartPolicy says restart)─► CrashBackOff ─► Starting
+///            └─(no restart)──────────────────► Done
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Created by the kubelet: the image pull starts next (Pulling event).
+    Created,
+    /// Pulling the image.
+    Pulling,
+    /// The pull failed (ErrImagePull); ImagePullBackOff next.
+    PullFailed,
+    /// ImagePullBackOff: pulling again after the back-off.
+    PullBackOff,
+    /// Resolving the environment and starting (CreateContainerConfigError retries here).
+    Starting,
+    /// Running (ready behaviour, never-ready, a command, or crash-loop until runFor).
+    Running,
+    /// Exited; the restart policy decides.
+    Terminated,
+    /// CrashLoopBackOff: started again after the back-off.
+    CrashBackOff,
+    /// Exited for good.
+    Done,
+}
+
+impl Step {
+    /// The container exists in the runtime (imageID / containerID are reported).
+    pub fn created(self, restarts: u32) -> bool {
+        match self {
+            Step::Running | Step::Terminated | Step::CrashBackOff | Step::Done => true,
+            Step::Starting => restarts > 0,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ProcOut {
     pub out: Vec<u8>,
@@ -48,8 +90,8 @@ pub struct CSim {
     pub restarts: u32,
     pub state: CState,
     pub last_terminated: Option<Value>,
-    /// Simulated steps: 0 created, 1 pulling, 2 started/pull-failed, ...
-    pub step: u32,
+    /// Where the container is in its life.
+    pub step: Step,
     pub next_at: Instant,
     pub log: Vec<u8>,
     /// (byte offset in `log`, when those bytes were written) for timestamps / sinceSeconds.
@@ -403,7 +445,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                     message: String::new(),
                 },
                 last_terminated: None,
-                step: 0,
+                step: Step::Created,
                 next_at: now,
                 log: Vec::new(),
                 log_marks: Vec::new(),
@@ -718,7 +760,7 @@ fn step_pod(
             continue;
         }
         match (c.step, c.behavior.behavior) {
-            (0, _) => {
+            (Step::Created, _) => {
                 emit_event(
                     st,
                     pod,
@@ -729,12 +771,12 @@ fn step_pod(
                     host,
                     Some(&fp),
                 );
-                c.step = 1;
+                c.step = Step::Pulling;
                 c.next_at = now + scaled(sh, Duration::from_millis(100));
                 changed = true;
             }
-            (1, BehaviorKind::ImagePullError) | (10, BehaviorKind::ImagePullError) => {
-                if c.step == 10 {
+            (Step::Pulling | Step::PullBackOff, BehaviorKind::ImagePullError) => {
+                if c.step == Step::PullBackOff {
                     emit_event(
                         st,
                         pod,
@@ -774,11 +816,11 @@ fn step_pod(
                     reason: "ErrImagePull".into(),
                     message: msg,
                 };
-                c.step = 11;
+                c.step = Step::PullFailed;
                 c.next_at = now + scaled(sh, Duration::from_secs(1));
                 changed = true;
             }
-            (11, BehaviorKind::ImagePullError) => {
+            (Step::PullFailed, _) => {
                 let msg = format!("Back-off pulling image \"{}\"", c.image);
                 emit_event(
                     st,
@@ -804,12 +846,12 @@ fn step_pod(
                     reason: "ImagePullBackOff".into(),
                     message: msg,
                 };
-                c.step = 10;
+                c.step = Step::PullBackOff;
                 c.next_at = now + scaled(sh, c.backoff);
                 c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
                 changed = true;
             }
-            (1, _) | (5, _) => {
+            (Step::Pulling | Step::Starting, _) => {
                 // config check before creating the container
                 match resolve_env(st, pod, &spec) {
                     Err(msg) => {
@@ -827,13 +869,13 @@ fn step_pod(
                             reason: "CreateContainerConfigError".into(),
                             message: msg,
                         };
-                        c.step = 5;
+                        c.step = Step::Starting;
                         c.next_at = now + scaled(sh, Duration::from_secs(2));
                         changed = true;
                         continue;
                     }
                     Ok(env) => {
-                        if c.step == 1 || c.restarts == 0 {
+                        if c.step == Step::Pulling || c.restarts == 0 {
                             emit_event(
                                 st,
                                 pod,
@@ -853,7 +895,7 @@ fn step_pod(
                     }
                 }
             }
-            (2, kind) => {
+            (Step::Running, kind) => {
                 // running
                 if let Some(p) = c.proc.clone() {
                     let g = p.lock().unwrap();
@@ -918,7 +960,7 @@ fn step_pod(
                     BehaviorKind::ImagePullError => {}
                 }
             }
-            (3, _) => {
+            (Step::Terminated, _) => {
                 // terminated: restart?
                 let CState::Terminated { exit, .. } = c.state.clone() else {
                     continue;
@@ -929,7 +971,7 @@ fn step_pod(
                     _ => true,
                 };
                 if !restart {
-                    c.step = 99;
+                    c.step = Step::Done;
                     changed = true;
                     continue;
                 }
@@ -960,26 +1002,26 @@ fn step_pod(
                     reason: "CrashLoopBackOff".into(),
                     message: msg,
                 };
-                c.step = 4;
+                c.step = Step::CrashBackOff;
                 c.next_at = now + scaled(sh, c.backoff);
                 c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
                 changed = true;
             }
-            (4, _) => {
+            (Step::CrashBackOff, _) => {
                 // restart after back-off
                 c.prev_log = std::mem::take(&mut c.log);
                 c.prev_log_marks = std::mem::take(&mut c.log_marks);
-                c.step = 5;
+                c.step = Step::Starting;
                 changed = true;
             }
-            _ => {}
+            (Step::PullBackOff, _) | (Step::Done, _) => {}
         }
     }
     for c in &ps.containers {
         let pending = match (c.step, c.behavior.behavior) {
-            (99, _) => false,
-            (2, _) if c.proc.is_some() => true,
-            (2, BehaviorKind::Ready) => !c.ready,
+            (Step::Done, _) => false,
+            (Step::Running, _) if c.proc.is_some() => true,
+            (Step::Running, BehaviorKind::Ready) => !c.ready,
             _ => true,
         };
         if pending {
@@ -1033,7 +1075,7 @@ fn start_container(
         started_at: util::now_rfc3339(),
     };
     c.container_id = container_id();
-    c.step = 2;
+    c.step = Step::Running;
     c.ready = false;
     let ready_after = c
         .behavior
@@ -1143,7 +1185,7 @@ fn terminate(c: &mut CSim, code: i32, reason: &str) {
         finished_at: util::now_rfc3339(),
     };
     c.ready = false;
-    c.step = 3;
+    c.step = Step::Terminated;
     c.next_at = Instant::now();
 }
 
@@ -1184,7 +1226,7 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
         .any(|c| matches!(c.state, CState::Running { .. }));
     let all_term = ps.containers.iter().all(|c| {
         matches!(c.state, CState::Terminated { .. })
-            && (c.step == 99 || ps.restart_policy == "Never" || ps.is_job)
+            && (c.step == Step::Done || ps.restart_policy == "Never" || ps.is_job)
     });
     let phase = if all_term && !ps.containers.is_empty() {
         let ok = ps
@@ -1284,10 +1326,10 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
                 "ready": c.ready,
                 "restartCount": c.restarts,
                 "image": image,
-                "imageID": if c.step >= 2 { format!("{}@sha256:{:016x}{:016x}{:016x}{:016x}", c.image.split(':').next().unwrap_or(""), 1u64, 2u64, 3u64, 4u64) } else { String::new() },
+                "imageID": if c.step.created(c.restarts) { format!("{}@sha256:{:016x}{:016x}{:016x}{:016x}", c.image.split(':').next().unwrap_or(""), 1u64, 2u64, 3u64, 4u64) } else { String::new() },
                 "started": matches!(c.state, CState::Running { .. }),
             });
-            if c.step >= 2 {
+            if c.step.created(c.restarts) {
                 s["containerID"] = json!(c.container_id);
             }
             s

@@ -821,7 +821,7 @@ async fn object_op(
     let is_table = wants_table(&req);
     if method == Method::GET {
         if rd.readonly {
-            let obj = crate::controllers::metrics_get(&sh, rd, ns, name)
+            let obj = crate::metrics::metrics_get(&sh, rd, ns, name)
                 .ok_or_else(|| ApiError::not_found(rd, name))?;
             return Ok(json_response(200, &obj));
         }
@@ -834,7 +834,7 @@ async fn object_op(
         if is_table && sub.is_none() {
             return Ok(json_response(
                 200,
-                &crate::controllers::table(rd, vec![obj], json!({})),
+                &crate::table::table(rd, vec![obj], json!({})),
             ));
         }
         return Ok(json_response(200, &obj));
@@ -1056,7 +1056,7 @@ fn list(
     let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let (mut items, rv) = if rd.readonly {
         (
-            crate::controllers::metrics_list(sh, rd, ns),
+            crate::metrics::metrics_list(sh, rd, ns),
             sh.store.lock().unwrap_or_else(|e| e.into_inner()).rv,
         )
     } else {
@@ -1087,10 +1087,7 @@ fn list(
         meta["remainingItemCount"] = json!(remaining);
     }
     if wants_table(req) {
-        return Ok(json_response(
-            200,
-            &crate::controllers::table(rd, items, meta),
-        ));
+        return Ok(json_response(200, &crate::table::table(rd, items, meta)));
     }
     Ok(json_response(
         200,
@@ -1139,7 +1136,7 @@ fn obj_line(rd: &ResDef, as_table: bool, first: &mut bool, typ: &str, obj: &Valu
         return ev_line(typ, obj);
     }
     let rv = util::str_of(obj, "metadata.resourceVersion");
-    let mut t = crate::controllers::table(rd, vec![obj.clone()], json!({"resourceVersion": rv}));
+    let mut t = crate::table::table(rd, vec![obj.clone()], json!({"resourceVersion": rv}));
     if !*first {
         t["columnDefinitions"] = json!([]);
     }
@@ -1177,7 +1174,7 @@ async fn watch(
         let sub = st.tx.subscribe();
         if rd.readonly {
             drop(st);
-            let items = crate::controllers::metrics_list(&sh, rd, ns.as_deref());
+            let items = crate::metrics::metrics_list(&sh, rd, ns.as_deref());
             for it in items {
                 initial.push(obj_line(rd, as_table, &mut first, "ADDED", &it));
             }

@@ -101,24 +101,9 @@ fn spec_part(v: &Value) -> Value {
     c
 }
 
-/// Resources whose registry strategy maintains metadata.generation.
+/// Resources whose registry strategy maintains metadata.generation (the kind table says).
 pub fn has_generation(rd: &ResDef) -> bool {
-    rd.custom
-        || matches!(
-            rd.plural,
-            "deployments"
-                | "replicasets"
-                | "statefulsets"
-                | "daemonsets"
-                | "jobs"
-                | "cronjobs"
-                | "horizontalpodautoscalers"
-                | "poddisruptionbudgets"
-                | "networkpolicies"
-                | "ingresses"
-                | "replicationcontrollers"
-                | "customresourcedefinitions"
-        )
+    rd.generation || rd.custom
 }
 
 fn valid_dns_subdomain(s: &str) -> bool {

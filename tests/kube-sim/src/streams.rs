@@ -2,7 +2,7 @@
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::kubelet::{CState, rd, resolve_env};
+use crate::kubelet::{CState, Step, rd, resolve_env};
 use crate::resources::ResDef;
 use crate::server::{Body, Query, error_response, stream_response, text_response};
 use crate::util;
@@ -97,12 +97,15 @@ pub async fn logs(
                             "previous terminated container \"{cname}\" in pod \"{name}\" not found"
                         )));
                     }
-                    let (prev, marks) =
-                        if matches!(cs.state, CState::Running { .. }) || cs.step >= 5 {
-                            (cs.prev_log.clone(), cs.prev_log_marks.clone())
-                        } else {
-                            (cs.log.clone(), cs.log_marks.clone())
-                        };
+                    let (prev, marks) = if matches!(cs.state, CState::Running { .. })
+                        || matches!(
+                            cs.step,
+                            Step::Starting | Step::PullBackOff | Step::PullFailed | Step::Done
+                        ) {
+                        (cs.prev_log.clone(), cs.prev_log_marks.clone())
+                    } else {
+                        (cs.log.clone(), cs.log_marks.clone())
+                    };
                     (prev, marks, false)
                 } else {
                     if matches!(cs.state, CState::Waiting { .. })
