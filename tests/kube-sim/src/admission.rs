@@ -472,6 +472,10 @@ fn selector_matches_labels(sel: &Value, labels: &Value) -> bool {
     ml.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Field errors: (field, reason, message).
+pub type Causes = Vec<(String, &'static str, String)>;
+
+/// The checks every kind gets, then the kind's own (`ResDef::validate`).
 pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
     let name = name_of(obj);
     for k in ["metadata", "spec", "status"] {
@@ -482,130 +486,117 @@ pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
             )));
         }
     }
-    let mut causes: Vec<(String, &str, String)> = Vec::new();
-    if rd.key() == resources::CRD_KEY {
-        let plural = util::str_of(obj, "spec.names.plural");
-        let group = util::str_of(obj, "spec.group");
-        if name != format!("{plural}.{group}") {
-            causes.push((
-                "metadata.name".into(),
-                "FieldValueInvalid",
-                format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
-            ));
-        }
-        if util::str_of(obj, "spec.names.kind").is_empty() {
-            causes.push((
-                "spec.names.kind".into(),
-                "FieldValueRequired",
-                "Required value".into(),
-            ));
-        }
-    }
-    let check_containers =
-        |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {
-            let cs = spec
-                .and_then(|s| s.get("containers"))
-                .and_then(|c| c.as_array());
-            match cs {
-                None => causes.push((
-                    format!("{prefix}.containers"),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(cs) if cs.is_empty() => causes.push((
-                    format!("{prefix}.containers"),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(cs) => {
-                    for (i, c) in cs.iter().enumerate() {
-                        if util::str_of(c, "name").is_empty() {
-                            causes.push((
-                                format!("{prefix}.containers[{i}].name"),
-                                "FieldValueRequired",
-                                "Required value".into(),
-                            ));
-                        }
-                        if util::str_of(c, "image").is_empty() {
-                            causes.push((
-                                format!("{prefix}.containers[{i}].image"),
-                                "FieldValueRequired",
-                                "Required value".into(),
-                            ));
-                        }
-                    }
-                }
-            }
-        };
-    match (rd.group, rd.plural) {
-        ("", "pods") => check_containers(obj.get("spec"), "spec", &mut causes),
-        ("apps", "deployments")
-        | ("apps", "replicasets")
-        | ("apps", "statefulsets")
-        | ("apps", "daemonsets") => {
-            let sel = obj.pointer("/spec/selector");
-            match sel {
-                None => causes.push((
-                    "spec.selector".into(),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(sel) => {
-                    let labels = obj
-                        .pointer("/spec/template/metadata/labels")
-                        .cloned()
-                        .unwrap_or(json!({}));
-                    if !selector_matches_labels(sel, &labels) {
-                        causes.push((
-                            "spec.template.metadata.labels".into(),
-                            "FieldValueInvalid",
-                            format!(
-                                "Invalid value: {}: `selector` does not match template `labels`",
-                                go_map(&labels)
-                            ),
-                        ));
-                    }
-                }
-            }
-            check_containers(
-                obj.pointer("/spec/template/spec"),
-                "spec.template.spec",
-                &mut causes,
-            );
-        }
-        ("batch", "jobs") => {
-            check_containers(
-                obj.pointer("/spec/template/spec"),
-                "spec.template.spec",
-                &mut causes,
-            );
-            let rp = util::str_of(obj, "spec.template.spec.restartPolicy");
-            if rp == "Always" {
-                causes.push((
-                    "spec.template.spec.restartPolicy".into(),
-                    "FieldValueNotSupported",
-                    "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
-                        .into(),
-                ));
-            }
-        }
-        ("", "configmaps") | ("", "secrets") => {
-            if let Some(d) = obj.get("data").filter(|d| !d.is_null())
-                && !d.is_object()
-            {
-                causes.push((
-                    "data".into(),
-                    "FieldValueInvalid",
-                    "Invalid value: must be a map".into(),
-                ));
-            }
-        }
-        _ => {}
+    let mut causes: Causes = Vec::new();
+    if let Some(f) = rd.validate {
+        f(obj, &mut causes);
     }
     if causes.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid(rd, &name, causes))
+    }
+}
+
+fn required(causes: &mut Causes, field: String) {
+    causes.push((field, "FieldValueRequired", "Required value".into()));
+}
+
+fn check_containers(spec: Option<&Value>, prefix: &str, causes: &mut Causes) {
+    match spec
+        .and_then(|s| s.get("containers"))
+        .and_then(|c| c.as_array())
+    {
+        None => required(causes, format!("{prefix}.containers")),
+        Some(cs) if cs.is_empty() => required(causes, format!("{prefix}.containers")),
+        Some(cs) => {
+            for (i, c) in cs.iter().enumerate() {
+                if util::str_of(c, "name").is_empty() {
+                    required(causes, format!("{prefix}.containers[{i}].name"));
+                }
+                if util::str_of(c, "image").is_empty() {
+                    required(causes, format!("{prefix}.containers[{i}].image"));
+                }
+            }
+        }
+    }
+}
+
+/// Pods: containers with names and images.
+pub fn validate_pod(obj: &Value, causes: &mut Causes) {
+    check_containers(obj.get("spec"), "spec", causes);
+}
+
+/// Deployments, ReplicaSets, StatefulSets, DaemonSets: a selector matching the template.
+pub fn validate_workload(obj: &Value, causes: &mut Causes) {
+    match obj.pointer("/spec/selector") {
+        None => required(causes, "spec.selector".into()),
+        Some(sel) => {
+            let labels = obj
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({}));
+            if !selector_matches_labels(sel, &labels) {
+                causes.push((
+                    "spec.template.metadata.labels".into(),
+                    "FieldValueInvalid",
+                    format!(
+                        "Invalid value: {}: `selector` does not match template `labels`",
+                        go_map(&labels)
+                    ),
+                ));
+            }
+        }
+    }
+    check_containers(
+        obj.pointer("/spec/template/spec"),
+        "spec.template.spec",
+        causes,
+    );
+}
+
+/// Jobs: containers, and a restartPolicy a Job may have.
+pub fn validate_job(obj: &Value, causes: &mut Causes) {
+    check_containers(
+        obj.pointer("/spec/template/spec"),
+        "spec.template.spec",
+        causes,
+    );
+    if util::str_of(obj, "spec.template.spec.restartPolicy") == "Always" {
+        causes.push((
+            "spec.template.spec.restartPolicy".into(),
+            "FieldValueNotSupported",
+            "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"".into(),
+        ));
+    }
+}
+
+/// ConfigMaps and Secrets: `data` is a map.
+pub fn validate_data(obj: &Value, causes: &mut Causes) {
+    if let Some(d) = obj.get("data").filter(|d| !d.is_null())
+        && !d.is_object()
+    {
+        causes.push((
+            "data".into(),
+            "FieldValueInvalid",
+            "Invalid value: must be a map".into(),
+        ));
+    }
+}
+
+/// CustomResourceDefinitions: named `plural.group`, with a kind.
+pub fn validate_crd(obj: &Value, causes: &mut Causes) {
+    let name = name_of(obj);
+    let plural = util::str_of(obj, "spec.names.plural");
+    let group = util::str_of(obj, "spec.group");
+    if name != format!("{plural}.{group}") {
+        causes.push((
+            "metadata.name".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    if util::str_of(obj, "spec.names.kind").is_empty() {
+        required(causes, "spec.names.kind".into());
     }
 }
 

@@ -38,6 +38,8 @@ pub struct ResDef {
     pub defaults: Option<fn(&mut Value, &mut Store)>,
     /// The server-side Table columns (NAME / AGE without one).
     pub printer: Option<&'static Printer>,
+    /// The kind's own validation (after the checks every kind gets).
+    pub validate: Option<fn(&Value, &mut adm::Causes)>,
 }
 
 impl std::fmt::Debug for ResDef {
@@ -73,6 +75,7 @@ const fn kind(
         generation: false,
         defaults: None,
         printer: None,
+        validate: None,
     }
 }
 
@@ -99,6 +102,10 @@ impl ResDef {
     }
     const fn defaults(mut self, f: fn(&mut Value, &mut Store)) -> Self {
         self.defaults = Some(f);
+        self
+    }
+    const fn validate(mut self, f: fn(&Value, &mut adm::Causes)) -> Self {
+        self.validate = Some(f);
         self
     }
     const fn printer(mut self, p: &'static Printer) -> Self {
@@ -166,6 +173,7 @@ pub static RESOURCES: &[ResDef] = &[
         .defaults(adm::default_namespace)
         .printer(&t::NAMESPACES),
     kind("", "v1", "pods", "pod", "Pod", true)
+        .validate(adm::validate_pod)
         .short(&["po"])
         .in_all()
         .with_status()
@@ -191,9 +199,11 @@ pub static RESOURCES: &[ResDef] = &[
         .printer(&t::SERVICES),
     kind("", "v1", "endpoints", "endpoints", "Endpoints", true).short(&["ep"]),
     kind("", "v1", "configmaps", "configmap", "ConfigMap", true)
+        .validate(adm::validate_data)
         .short(&["cm"])
         .printer(&t::CONFIGMAPS),
     kind("", "v1", "secrets", "secret", "Secret", true)
+        .validate(adm::validate_data)
         .defaults(adm::default_secret)
         .printer(&t::SECRETS),
     kind(
@@ -268,6 +278,7 @@ pub static RESOURCES: &[ResDef] = &[
         "Deployment",
         true,
     )
+    .validate(adm::validate_workload)
     .short(&["deploy"])
     .in_all()
     .with_status()
@@ -283,6 +294,7 @@ pub static RESOURCES: &[ResDef] = &[
         "ReplicaSet",
         true,
     )
+    .validate(adm::validate_workload)
     .short(&["rs"])
     .in_all()
     .with_status()
@@ -298,6 +310,7 @@ pub static RESOURCES: &[ResDef] = &[
         "StatefulSet",
         true,
     )
+    .validate(adm::validate_workload)
     .short(&["sts"])
     .in_all()
     .with_status()
@@ -306,6 +319,7 @@ pub static RESOURCES: &[ResDef] = &[
     .defaults(adm::default_statefulset)
     .printer(&t::STATEFULSETS),
     kind("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true)
+        .validate(adm::validate_workload)
         .short(&["ds"])
         .in_all()
         .with_status()
@@ -320,6 +334,7 @@ pub static RESOURCES: &[ResDef] = &[
         true,
     ),
     kind("batch", "v1", "jobs", "job", "Job", true)
+        .validate(adm::validate_job)
         .in_all()
         .with_status()
         .generation()
@@ -474,6 +489,7 @@ pub static RESOURCES: &[ResDef] = &[
         "CustomResourceDefinition",
         false,
     )
+    .validate(adm::validate_crd)
     .short(&["crd", "crds"])
     .categories(&["api-extensions"])
     .with_status()
