@@ -662,8 +662,15 @@ fn step_pod(
         let wait = scaled(sh, Duration::from_millis(500))
             .min(scaled(sh, Duration::from_secs(grace.max(0) as u64)));
         let at = ps.deleting_since.unwrap() + wait;
-        if now >= at {
+        let finalizers = pod
+            .pointer("/metadata/finalizers")
+            .and_then(|f| f.as_array())
+            .is_some_and(|a| !a.is_empty());
+        if now >= at && !finalizers {
             st.remove_now(prd, &ns, &name);
+        } else if now >= at {
+            // the kubelet is done; the apiserver keeps the pod until its finalizers go
+            // (the next write — removing them — wakes this up again)
         } else {
             *due = (*due).min(at);
         }
@@ -754,268 +761,36 @@ fn step_pod(
         .unwrap_or_default();
     let mut changed = false;
     for (i, c) in ps.containers.iter_mut().enumerate() {
-        let fp = format!("spec.containers{{{}}}", c.name);
-        let spec = specs.get(i).cloned().unwrap_or(json!({}));
         if now < c.next_at {
             continue;
         }
-        match (c.step, c.behavior.behavior) {
-            (Step::Created, _) => {
-                emit_event(
-                    st,
-                    pod,
-                    "Normal",
-                    "Pulling",
-                    &format!("Pulling image \"{}\"", c.image),
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.step = Step::Pulling;
-                c.next_at = now + scaled(sh, Duration::from_millis(100));
-                changed = true;
-            }
+        let turn = Turn {
+            sh,
+            pod,
+            beh,
+            now,
+            host,
+            fp: format!("spec.containers{{{}}}", c.name),
+            spec: specs.get(i).cloned().unwrap_or(json!({})),
+            pod_ip: ps.ip.clone(),
+            pod_name: ps.name.clone(),
+            pod_ns: ps.ns.clone(),
+            pod_uid: ps.uid.clone(),
+            is_job: ps.is_job,
+            restart_policy: ps.restart_policy.clone(),
+        };
+        changed |= match (c.step, c.behavior.behavior) {
+            (Step::Created, _) => pull(&turn, st, c),
             (Step::Pulling | Step::PullBackOff, BehaviorKind::ImagePullError) => {
-                if c.step == Step::PullBackOff {
-                    emit_event(
-                        st,
-                        pod,
-                        "Normal",
-                        "Pulling",
-                        &format!("Pulling image \"{}\"", c.image),
-                        "kubelet",
-                        host,
-                        Some(&fp),
-                    );
-                }
-                let msg = format!(
-                    "Failed to pull image \"{0}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{0}\": failed to resolve reference \"{0}\": {0}: not found",
-                    c.image
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    &msg,
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ErrImagePull",
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "ErrImagePull".into(),
-                    message: msg,
-                };
-                c.step = Step::PullFailed;
-                c.next_at = now + scaled(sh, Duration::from_secs(1));
-                changed = true;
+                pull_fails(&turn, st, c)
             }
-            (Step::PullFailed, _) => {
-                let msg = format!("Back-off pulling image \"{}\"", c.image);
-                emit_event(
-                    st,
-                    pod,
-                    "Normal",
-                    "BackOff",
-                    &msg,
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ImagePullBackOff",
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "ImagePullBackOff".into(),
-                    message: msg,
-                };
-                c.step = Step::PullBackOff;
-                c.next_at = now + scaled(sh, c.backoff);
-                c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
-                changed = true;
-            }
-            (Step::Pulling | Step::Starting, _) => {
-                // config check before creating the container
-                match resolve_env(st, pod, &spec) {
-                    Err(msg) => {
-                        emit_event(
-                            st,
-                            pod,
-                            "Warning",
-                            "Failed",
-                            &format!("Error: {msg}"),
-                            "kubelet",
-                            host,
-                            Some(&fp),
-                        );
-                        c.state = CState::Waiting {
-                            reason: "CreateContainerConfigError".into(),
-                            message: msg,
-                        };
-                        c.step = Step::Starting;
-                        c.next_at = now + scaled(sh, Duration::from_secs(2));
-                        changed = true;
-                        continue;
-                    }
-                    Ok(env) => {
-                        if c.step == Step::Pulling || c.restarts == 0 {
-                            emit_event(
-                                st,
-                                pod,
-                                "Normal",
-                                "Pulled",
-                                &format!(
-                                    "Successfully pulled image \"{}\" in 312ms (312ms including waiting). Image size: 52428800 bytes.",
-                                    c.image
-                                ),
-                                "kubelet",
-                                host,
-                                Some(&fp),
-                            );
-                        }
-                        start_container(sh, st, pod, c, &env, beh, host, &fp, now, &ps.ip);
-                        changed = true;
-                    }
-                }
-            }
-            (Step::Running, kind) => {
-                // running
-                if let Some(p) = c.proc.clone() {
-                    let g = p.lock().unwrap();
-                    if g.out.len() > c.proc_seen {
-                        c.log_marks
-                            .push((c.log.len(), std::time::SystemTime::now()));
-                        let from = c.proc_seen;
-                        c.log.extend_from_slice(&g.out[from..]);
-                        c.proc_seen = g.out.len();
-                    }
-                    if let Some(code) = g.exit {
-                        drop(g);
-                        terminate(c, code, if code == 0 { "Completed" } else { "Error" });
-                        changed = true;
-                    }
-                    continue;
-                }
-                match kind {
-                    BehaviorKind::Ready => {
-                        if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
-                            if ps.is_job || ps.restart_policy != "Always" {
-                                terminate(c, 0, "Completed");
-                            } else {
-                                c.ready = true;
-                            }
-                            changed = true;
-                        }
-                        c.next_at = c
-                            .ready_at
-                            .unwrap_or(now)
-                            .max(now + Duration::from_millis(1));
-                    }
-                    BehaviorKind::NeverReady => {
-                        emit_event(
-                            st,
-                            pod,
-                            "Warning",
-                            "Unhealthy",
-                            "Readiness probe failed: HTTP probe failed with statuscode: 503",
-                            "kubelet",
-                            host,
-                            Some(&fp),
-                        );
-                        c.next_at = now + scaled(sh, Duration::from_secs(10));
-                        changed = true;
-                    }
-                    BehaviorKind::CrashLoop | BehaviorKind::OomKilled => {
-                        let oom = kind == BehaviorKind::OomKilled;
-                        let code = if oom {
-                            137
-                        } else {
-                            c.behavior.exit_code.unwrap_or(1)
-                        };
-                        let reason = match (oom, code) {
-                            (true, _) => "OOMKilled",
-                            (false, 0) => "Completed",
-                            _ => "Error",
-                        };
-                        terminate(c, code, reason);
-                        changed = true;
-                    }
-                    BehaviorKind::ImagePullError => {}
-                }
-            }
-            (Step::Terminated, _) => {
-                // terminated: restart?
-                let CState::Terminated { exit, .. } = c.state.clone() else {
-                    continue;
-                };
-                let restart = match ps.restart_policy.as_str() {
-                    "Never" => false,
-                    "OnFailure" => exit != 0 && !ps.is_job,
-                    _ => true,
-                };
-                if !restart {
-                    c.step = Step::Done;
-                    changed = true;
-                    continue;
-                }
-                c.restarts += 1;
-                c.last_terminated = Some(state_json(&c.state, &c.container_id));
-                let msg = format!(
-                    "back-off {}s restarting failed container={} pod={}_{}({})",
-                    c.backoff.as_secs(),
-                    c.name,
-                    ps.name,
-                    ps.ns,
-                    ps.uid
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "BackOff",
-                    &format!(
-                        "Back-off restarting failed container {} in pod {}_{}({})",
-                        c.name, ps.name, ps.ns, ps.uid
-                    ),
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "CrashLoopBackOff".into(),
-                    message: msg,
-                };
-                c.step = Step::CrashBackOff;
-                c.next_at = now + scaled(sh, c.backoff);
-                c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
-                changed = true;
-            }
-            (Step::CrashBackOff, _) => {
-                // restart after back-off
-                c.prev_log = std::mem::take(&mut c.log);
-                c.prev_log_marks = std::mem::take(&mut c.log_marks);
-                c.step = Step::Starting;
-                changed = true;
-            }
-            (Step::PullBackOff, _) | (Step::Done, _) => {}
-        }
+            (Step::PullFailed, _) => pull_back_off(&turn, st, c),
+            (Step::Pulling | Step::Starting, _) => start(&turn, st, c),
+            (Step::Running, kind) => run(&turn, st, c, kind),
+            (Step::Terminated, _) => exited(&turn, st, c),
+            (Step::CrashBackOff, _) => restart(&turn, st, c),
+            (Step::PullBackOff, _) | (Step::Done, _) => false,
+        };
     }
     for c in &ps.containers {
         let pending = match (c.step, c.behavior.behavior) {
@@ -1036,6 +811,306 @@ fn step_pod(
     if changed || pod.pointer("/status/containerStatuses").is_none() {
         write_status(st, pod, ps);
     }
+}
+
+/// What a container's transition needs to know about its pod and the kubelet.
+struct Turn<'a> {
+    sh: &'a Shared,
+    pod: &'a Value,
+    beh: &'a Behaviors,
+    now: Instant,
+    host: Option<&'a str>,
+    /// `spec.containers{NAME}`, the events' fieldPath
+    fp: String,
+    /// the container's spec
+    spec: Value,
+    pod_ip: String,
+    pod_name: String,
+    pod_ns: String,
+    pod_uid: String,
+    is_job: bool,
+    restart_policy: String,
+}
+
+/// Created: start pulling the image (Pulling event).
+fn pull(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    emit_event(
+        st,
+        pod,
+        "Normal",
+        "Pulling",
+        &format!("Pulling image \"{}\"", c.image),
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.step = Step::Pulling;
+    c.next_at = now + scaled(sh, Duration::from_millis(100));
+    true
+}
+
+/// image-pull-error: the pull fails (Failed events, ErrImagePull).
+fn pull_fails(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    if c.step == Step::PullBackOff {
+        emit_event(
+            st,
+            pod,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{}\"", c.image),
+            "kubelet",
+            host,
+            Some(fp),
+        );
+    }
+    let msg = format!(
+        "Failed to pull image \"{0}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{0}\": failed to resolve reference \"{0}\": {0}: not found",
+        c.image
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        &msg,
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        "Error: ErrImagePull",
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "ErrImagePull".into(),
+        message: msg,
+    };
+    c.step = Step::PullFailed;
+    c.next_at = now + scaled(sh, Duration::from_secs(1));
+    true
+}
+
+/// After a failed pull: ImagePullBackOff, pulling again after the back-off.
+fn pull_back_off(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    let msg = format!("Back-off pulling image \"{}\"", c.image);
+    emit_event(
+        st,
+        pod,
+        "Normal",
+        "BackOff",
+        &msg,
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        "Error: ImagePullBackOff",
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "ImagePullBackOff".into(),
+        message: msg,
+    };
+    c.step = Step::PullBackOff;
+    c.next_at = now + scaled(sh, c.backoff);
+    c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
+    true
+}
+
+/// Pulled (or restarting): resolve the environment (CreateContainerConfigError while it fails), then start.
+fn start(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, beh, now, host) = (t.sh, t.pod, t.beh, t.now, t.host);
+    let fp = &t.fp;
+    let spec = &t.spec;
+    // config check before creating the container
+    match resolve_env(st, pod, spec) {
+        Err(msg) => {
+            emit_event(
+                st,
+                pod,
+                "Warning",
+                "Failed",
+                &format!("Error: {msg}"),
+                "kubelet",
+                host,
+                Some(fp),
+            );
+            c.state = CState::Waiting {
+                reason: "CreateContainerConfigError".into(),
+                message: msg,
+            };
+            c.step = Step::Starting;
+            c.next_at = now + scaled(sh, Duration::from_secs(2));
+            return true;
+        }
+        Ok(env) => {
+            if c.step == Step::Pulling || c.restarts == 0 {
+                emit_event(
+                    st,
+                    pod,
+                    "Normal",
+                    "Pulled",
+                    &format!(
+                        "Successfully pulled image \"{}\" in 312ms (312ms including waiting). Image size: 52428800 bytes.",
+                        c.image
+                    ),
+                    "kubelet",
+                    host,
+                    Some(fp),
+                );
+            }
+            start_container(sh, st, pod, c, &env, beh, host, fp, now, &t.pod_ip);
+        }
+    }
+    true
+}
+
+/// Running: one transition per behaviour (a command's exit, ready, never-ready, crash-loop / oom-killed).
+fn run(t: &Turn, st: &mut Store, c: &mut CSim, kind: BehaviorKind) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    let mut changed = false;
+    // running
+    if let Some(p) = c.proc.clone() {
+        let g = p.lock().unwrap();
+        if g.out.len() > c.proc_seen {
+            c.log_marks
+                .push((c.log.len(), std::time::SystemTime::now()));
+            let from = c.proc_seen;
+            c.log.extend_from_slice(&g.out[from..]);
+            c.proc_seen = g.out.len();
+        }
+        if let Some(code) = g.exit {
+            drop(g);
+            terminate(c, code, if code == 0 { "Completed" } else { "Error" });
+            changed = true;
+        }
+        return changed;
+    }
+    match kind {
+        BehaviorKind::Ready => {
+            if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
+                if t.is_job || t.restart_policy != "Always" {
+                    terminate(c, 0, "Completed");
+                } else {
+                    c.ready = true;
+                }
+                changed = true;
+            }
+            c.next_at = c
+                .ready_at
+                .unwrap_or(now)
+                .max(now + Duration::from_millis(1));
+        }
+        BehaviorKind::NeverReady => {
+            emit_event(
+                st,
+                pod,
+                "Warning",
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                "kubelet",
+                host,
+                Some(fp),
+            );
+            c.next_at = now + scaled(sh, Duration::from_secs(10));
+            changed = true;
+        }
+        BehaviorKind::CrashLoop | BehaviorKind::OomKilled => {
+            let oom = kind == BehaviorKind::OomKilled;
+            let code = if oom {
+                137
+            } else {
+                c.behavior.exit_code.unwrap_or(1)
+            };
+            let reason = match (oom, code) {
+                (true, _) => "OOMKilled",
+                (false, 0) => "Completed",
+                _ => "Error",
+            };
+            terminate(c, code, reason);
+            changed = true;
+        }
+        BehaviorKind::ImagePullError => {}
+    }
+    changed
+}
+
+/// Exited: the restart policy decides between Done and CrashLoopBackOff.
+fn exited(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    // terminated: restart?
+    let CState::Terminated { exit, .. } = c.state.clone() else {
+        return false;
+    };
+    let restart = match t.restart_policy.as_str() {
+        "Never" => false,
+        "OnFailure" => exit != 0 && !t.is_job,
+        _ => true,
+    };
+    if !restart {
+        c.step = Step::Done;
+        return true;
+    }
+    c.restarts += 1;
+    c.last_terminated = Some(state_json(&c.state, &c.container_id));
+    let msg = format!(
+        "back-off {}s restarting failed container={} pod={}_{}({})",
+        c.backoff.as_secs(),
+        c.name,
+        t.pod_name,
+        t.pod_ns,
+        t.pod_uid
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "BackOff",
+        &format!(
+            "Back-off restarting failed container {} in pod {}_{}({})",
+            c.name, t.pod_name, t.pod_ns, t.pod_uid
+        ),
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "CrashLoopBackOff".into(),
+        message: msg,
+    };
+    c.step = Step::CrashBackOff;
+    c.next_at = now + scaled(sh, c.backoff);
+    c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
+    true
+}
+
+/// CrashLoopBackOff over: start again (the old log becomes --previous).
+fn restart(_: &Turn, _: &mut Store, c: &mut CSim) -> bool {
+    // restart after back-off
+    c.prev_log = std::mem::take(&mut c.log);
+    c.prev_log_marks = std::mem::take(&mut c.log_marks);
+    c.step = Step::Starting;
+    true
 }
 
 #[allow(clippy::too_many_arguments)]

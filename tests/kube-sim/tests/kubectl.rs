@@ -1721,6 +1721,20 @@ async fn foreground_deletion_waits_for_dependents() {
     k.ok(&["apply", "-f", &f]).await;
     k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
         .await;
+    // a finalizer holds one pod, so the cascade cannot finish before we look
+    let pod = k.sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    k.ok(&[
+        "patch",
+        "pod",
+        &pod,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+    ])
+    .await;
     // without waiting: the owner is still there, marked for foreground deletion
     k.ok(&[
         "delete",
@@ -1740,6 +1754,28 @@ async fn foreground_deletion_waits_for_dependents() {
     } else {
         panic!("the Deployment went before its dependents");
     }
+    // the pod with the finalizer is terminating, and holds the ReplicaSet and the Deployment
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = k.sim.get("v1", "Pod", Some("default"), &pod).unwrap();
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+    assert!(
+        k.sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .is_some()
+    );
+    assert_eq!(
+        k.sim.list("apps/v1", "ReplicaSet", Some("default")).len(),
+        1
+    );
+    k.ok(&[
+        "patch",
+        "pod",
+        &pod,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ])
+    .await;
     k.ok(&["wait", "--for=delete", "deployment/web", "--timeout=30s"])
         .await;
     assert!(
