@@ -947,7 +947,7 @@ fn is_alphanumeric_edge(text: &str) -> bool {
 }
 
 /// RFC 1123 label: at most 63 lowercase alphanumerics or `-`, alphanumeric at both ends.
-fn dns_label_problem(name: &str) -> Option<String> {
+pub(crate) fn dns_label_problem(name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some("longer than 63 characters".into());
     }
@@ -962,7 +962,7 @@ fn dns_label_problem(name: &str) -> Option<String> {
 }
 
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-fn dns_subdomain_problem(name: &str) -> Option<String> {
+pub(crate) fn dns_subdomain_problem(name: &str) -> Option<String> {
     if name.len() > 253 {
         return Some("longer than 253 characters".into());
     }
@@ -980,7 +980,7 @@ fn dns_subdomain_problem(name: &str) -> Option<String> {
 
 /// A label or annotation key: an optional DNS-subdomain prefix and `/`,
 /// then a name of at most 63 alphanumerics, `-`, `_`, `.`.
-fn qualified_name_problem(key: &str) -> Option<String> {
+pub(crate) fn qualified_name_problem(key: &str) -> Option<String> {
     let (prefix, name) = match key.split_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -996,7 +996,7 @@ fn qualified_name_problem(key: &str) -> Option<String> {
 
 /// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`,
 /// alphanumeric at both ends.
-fn label_value_problem(value: &str) -> Option<String> {
+pub(crate) fn label_value_problem(value: &str) -> Option<String> {
     if value.is_empty() {
         return None;
     }
