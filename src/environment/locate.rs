@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use serde_saphyr::granit_parser::{Event, Parser, Span};
+use serde_saphyr::granit_parser::{Event, Options as ParserOptions, Parser, Span};
 
 /// A 1-based line and column.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -105,7 +105,9 @@ impl Located {
         let mut located = Located::default();
         let mut stack: Vec<Frame> = Vec::new();
         let mut documents = 0;
-        for item in Parser::new_from_str(text) {
+        let mut options = ParserOptions::default();
+        options.set_emit_comments(false);
+        for item in Parser::new_from_str_with_options(text, options) {
             let (event, span) = item.map_err(|e| LocateError::Syntax {
                 pos: Pos {
                     line: e.marker().line(),
