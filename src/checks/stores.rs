@@ -1,0 +1,1 @@
+//! The data stores as the application reaches them: PostgreSQL, Redis, Kafka.

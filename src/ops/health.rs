@@ -1,0 +1,1 @@
+//! Health: the platform serving right now.
