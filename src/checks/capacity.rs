@@ -114,7 +114,7 @@ pub fn autoscaling(live: &Live, vpas: Option<&[Value]>) -> CheckResult {
     }
     let summary = match f.status() {
         Status::Pass | Status::Skipped => format!(
-            "{}, {} healthy",
+            "{} and {} healthy",
             count(live.hpas.len(), "HPA", "HPAs"),
             count(live.pdbs.len(), "PDB", "PDBs")
         ),

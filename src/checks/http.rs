@@ -189,7 +189,7 @@ pub fn judge(results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
             if probe.metrics {
                 match prometheus_text(&answer.body) {
                     Ok(samples) => f.pass(format!(
-                        "{target}: {}, Prometheus text format ({samples} samples)",
+                        "{target}: {}, Prometheus text format ({samples} sample(s))",
                         answer.describe()
                     )),
                     Err(why) => {
