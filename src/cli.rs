@@ -171,11 +171,9 @@ fintechctl verify local --skip alerts,tls"
     Verify(VerifyArgs),
 
     /// Is the platform serving right now? Services, data stores and monitoring on one screen
-    #[command(
-        after_help = "Examples:\n  fintechctl health production\n  \
+    #[command(after_help = "Examples:\n  fintechctl health production\n  \
 fintechctl health staging --watch          # redraw every 5s\n  \
-fintechctl health local --watch 2s -o json # one JSON document per round"
-    )]
+fintechctl health local --watch 2s -o json # one JSON document per round")]
     Health(HealthArgs),
 
     /// Print a shell completion script

@@ -350,12 +350,12 @@ fn verify(
     if checks.is_empty() {
         return Err(Failure::invalid("--only/--skip leave no check to run"));
     }
-    if let Some(v) = &args.release.version {
-        if !crate::release::is_image_tag(v) {
-            return Err(Failure::invalid(format!(
-                "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"
-            )));
-        }
+    if let Some(v) = &args.release.version
+        && !crate::release::is_image_tag(v)
+    {
+        return Err(Failure::invalid(format!(
+            "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"
+        )));
     }
     if args.bake.is_some() && !checks.contains(&CheckId::Alerts) {
         return Err(Failure::invalid(

@@ -22,7 +22,12 @@ struct Platform {
 }
 
 async fn platform(ml: Mode) -> Platform {
-    let postgres = Postgres::start("fintech_ai_user", secret("POSTGRES_PASSWORD"), "fintech_ai", Some("abc123"));
+    let postgres = Postgres::start(
+        "fintech_ai_user",
+        secret("POSTGRES_PASSWORD"),
+        "fintech_ai",
+        Some("abc123"),
+    );
     let redis = Redis::start(secret("REDIS_PASSWORD"));
     let loopback = |port: u16| -> SocketAddr { ([127, 0, 0, 1], port).into() };
     let targets: Vec<(&str, u16, SocketAddr)> = vec![
@@ -32,7 +37,12 @@ async fn platform(ml: Mode) -> Platform {
         ("postgres", 5432, loopback(postgres.port)),
         ("redis", 6379, loopback(redis.port)),
     ];
-    let c = cluster(behaviors_with("", "echo ok", &servers::ports_yaml(&targets))).await;
+    let c = cluster(behaviors_with(
+        "",
+        "echo ok",
+        &servers::ports_yaml(&targets),
+    ))
+    .await;
     let mut cmd = c.fintechctl();
     cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
     let out = run(cmd).await;
@@ -46,7 +56,10 @@ async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     for (_, value) in SECRETS {
-        assert!(!stdout.contains(value) && !stderr.contains(value), "a secret leaked");
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "a secret leaked"
+        );
     }
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}\n{stderr}"));
@@ -54,7 +67,11 @@ async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
 }
 
 fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id)
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
         .unwrap_or_else(|| panic!("no {id} in {report:#}"))
 }
 
@@ -73,7 +90,11 @@ async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
     let redis = check(&report, "redis");
     assert_eq!(redis["status"], "pass", "{redis:#}");
     assert!(redis["evidence"].to_string().contains("role master"));
-    assert!(redis["evidence"].to_string().contains("of 64.0 MiB maxmemory used"));
+    assert!(
+        redis["evidence"]
+            .to_string()
+            .contains("of 64.0 MiB maxmemory used")
+    );
     assert_eq!(check(&report, "service/api-gateway")["status"], "pass");
     insta::with_settings!({filters => vec![
         (r#""elapsed": [0-9.]+"#, r#""elapsed": "[SECS]""#),
@@ -100,8 +121,16 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
     for id in ["postgres", "redis", "service/ml-service"] {
         assert_eq!(check(&report, id)["status"], "fail", "{id}: {report:#}");
     }
-    assert!(check(&report, "service/ml-service")["evidence"].to_string().contains("GET /ready: 503"));
-    assert_eq!(check(&report, "service/api-gateway")["status"], "pass", "the others are still up");
+    assert!(
+        check(&report, "service/ml-service")["evidence"]
+            .to_string()
+            .contains("GET /ready: 503")
+    );
+    assert_eq!(
+        check(&report, "service/api-gateway")["status"],
+        "pass",
+        "the others are still up"
+    );
     assert!(stderr.contains("local is unhealthy:"), "{stderr}");
     assert_eq!(report["checks"][0]["status"], "fail", "worst first");
 }
@@ -110,7 +139,16 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
 async fn watch_prints_one_json_document_per_round() {
     let p = platform(Mode::Healthy).await;
     let mut cmd = p.c.fintechctl();
-    cmd.args(["health", "local", "-o", "json", "--watch", "300ms", "--check-timeout", "5s"]);
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--watch",
+        "300ms",
+        "--check-timeout",
+        "5s",
+    ]);
     let mut capture = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
     for (k, v) in cmd.get_envs() {
         match v {
@@ -118,7 +156,10 @@ async fn watch_prints_one_json_document_per_round() {
             None => capture.env_remove(k),
         };
     }
-    capture.args(cmd.get_args()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    capture
+        .args(cmd.get_args())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
     let child = capture.spawn().unwrap();
     let pid = child.id();
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
@@ -127,12 +168,47 @@ async fn watch_prints_one_json_document_per_round() {
     }
     // SAFETY: signalling our own child by its pid.
     unsafe { kill(pid as i32, 15) };
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(130), "SIGTERM ends the watch");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let rounds: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rounds: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert!(rounds.len() >= 2, "{stdout}");
     assert_eq!(rounds[0]["round"], 1);
     assert_eq!(rounds[1]["round"], 2);
     assert!(rounds.iter().all(|r| r["healthy"] == true));
+}
+
+/// The benchmark: `health`'s wall time on a healthy simulated cluster (real
+/// PostgreSQL and Redis behind the port-forward, local HTTP services behind
+/// the service proxy), 7 runs of the binary, median / min / max printed.
+/// Ignored by default: `cargo nextest run --test health --run-ignored only --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_health_wall_time_on_a_healthy_cluster() {
+    let p = platform(Mode::Healthy).await;
+    // Monitoring URLs that refuse at once (nothing listens), as on a laptop
+    // without port-forwards to Grafana and Jaeger.
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let mut cmd = p.c.fintechctl();
+        cmd.args(["health", "local", "-o", "json"]);
+        let started = std::time::Instant::now();
+        let out = run(cmd).await;
+        times.push(started.elapsed());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    }
+    times.sort();
+    println!(
+        "health local (healthy, 7 runs): median {:?}, min {:?}, max {:?}",
+        times[3], times[0], times[6]
+    );
+    assert!(
+        times[3] < std::time::Duration::from_secs(2),
+        "one screen in under 2 s: {times:?}"
+    );
 }

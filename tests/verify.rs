@@ -20,7 +20,12 @@ async fn deployed(api: Mode, ml: Mode, frontend: Mode) -> common::Cluster {
         ("ml-service", 8001, servers::http(ml).await),
         ("frontend", 3000, servers::http(frontend).await),
     ];
-    let c = cluster(behaviors_with("", "echo ok", &servers::ports_yaml(&targets))).await;
+    let c = cluster(behaviors_with(
+        "",
+        "echo ok",
+        &servers::ports_yaml(&targets),
+    ))
+    .await;
     let mut cmd = c.fintechctl();
     cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
     let out = run(cmd).await;
@@ -68,8 +73,23 @@ async fn a_fresh_deploy_passes_every_check_and_the_report_is_stable() {
     let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
     let (code, report, stderr) = verify(&c, &["--skip", "alerts"]).await;
     assert_eq!(code, Some(0), "{report:#}\n{stderr}");
-    for id in ["release", "rollout", "pods", "endpoints", "http", "drift", "policy", "autoscaling", "quota"] {
-        assert_eq!(check(&report, id)["status"], "pass", "{id}: {:#}", check(&report, id));
+    for id in [
+        "release",
+        "rollout",
+        "pods",
+        "endpoints",
+        "http",
+        "drift",
+        "policy",
+        "autoscaling",
+        "quota",
+    ] {
+        assert_eq!(
+            check(&report, id)["status"],
+            "pass",
+            "{id}: {:#}",
+            check(&report, id)
+        );
     }
     assert_eq!(check(&report, "tls")["status"], "skipped");
     assert_eq!(check(&report, "alerts")["status"], "skipped");
@@ -100,9 +120,17 @@ async fn a_service_answering_503_on_ready_fails_http_with_its_body() {
     assert_eq!(http["status"], "fail");
     let ev = evidence(http);
     assert!(ev.contains("GET ml-service:8001/ready: 503"), "{ev}");
-    assert!(ev.contains("connection refused"), "the body's first lines: {ev}");
+    assert!(
+        ev.contains("connection refused"),
+        "the body's first lines: {ev}"
+    );
     assert!(ev.contains("GET ml-service:8001/health: 200"), "{ev}");
-    assert!(http["hint"].as_str().unwrap().contains("kubectl logs -l app=ml-service"));
+    assert!(
+        http["hint"]
+            .as_str()
+            .unwrap()
+            .contains("kubectl logs -l app=ml-service")
+    );
     assert_eq!(check(&report, "pods")["status"], "pass");
     assert_eq!(check(&report, "release")["status"], "skipped");
     assert_eq!(report["checks"][0]["id"], "http", "worst first");
@@ -115,10 +143,20 @@ async fn a_service_that_hangs_fails_http_at_its_deadline() {
     let started = std::time::Instant::now();
     let (code, report, _) = verify(&c, &["--only", "http", "--http-timeout", "1s"]).await;
     assert_eq!(code, Some(1), "{report:#}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
     let ev = evidence(check(&report, "http"));
-    assert!(ev.contains("GET frontend:3000/: no answer within 1s"), "{ev}");
-    assert!(ev.contains("GET api-gateway:8000/health: 200"), "the others still answer: {ev}");
+    assert!(
+        ev.contains("GET frontend:3000/: no answer within 1s"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("GET api-gateway:8000/health: 200"),
+        "the others still answer: {ev}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +184,10 @@ async fn drift_by_another_field_manager_names_the_fields_and_the_manager() {
         ev.contains("Deployment/frontend: .spec.replicas (changed by kubectl-edit)"),
         "{ev}"
     );
-    assert!(!ev.contains("Deployment/api-gateway"), "only what changed: {ev}");
+    assert!(
+        !ev.contains("Deployment/api-gateway"),
+        "only what changed: {ev}"
+    );
     assert_eq!(check(&report, "release")["status"], "pass");
 }
 
@@ -154,14 +195,19 @@ async fn drift_by_another_field_manager_names_the_fields_and_the_manager() {
 async fn a_pdb_allowing_no_disruption_warns_and_fails_only_under_strict() {
     let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
     c.sim
-        .create(serde_json::json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        .create(
+            serde_json::json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
             "metadata": {"name": "frontend-pdb", "namespace": NS},
-            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "frontend"}}}}))
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "frontend"}}}}),
+        )
         .unwrap();
     // The controller computes the budget's status.
     let mut status = Value::Null;
     for _ in 0..50 {
-        status = c.get("policy/v1", "PodDisruptionBudget", NS, "frontend-pdb").unwrap()["status"].clone();
+        status = c
+            .get("policy/v1", "PodDisruptionBudget", NS, "frontend-pdb")
+            .unwrap()["status"]
+            .clone();
         if status["currentHealthy"] == 1 {
             break;
         }
@@ -172,7 +218,10 @@ async fn a_pdb_allowing_no_disruption_warns_and_fails_only_under_strict() {
     assert_eq!(code, Some(0), "a warning alone passes: {report:#}");
     let autoscaling = check(&report, "autoscaling");
     assert_eq!(autoscaling["status"], "warn");
-    assert!(evidence(autoscaling).contains("PDB/frontend-pdb: allows 0 disruptions (1 healthy, 1 required)"));
+    assert!(
+        evidence(autoscaling)
+            .contains("PDB/frontend-pdb: allows 0 disruptions (1 healthy, 1 required)")
+    );
     assert!(autoscaling["hint"].as_str().unwrap().contains("node drain"));
     let (code, report, _) = verify(&c, &["--only", "autoscaling", "--strict"]).await;
     assert_eq!(code, Some(1), "--strict fails on warnings: {report:#}");
@@ -184,9 +233,14 @@ async fn another_version_than_the_live_one_fails_release() {
     let (code, report, _) = verify(&c, &["--only", "release", "--version", "1.4.3"]).await;
     assert_eq!(code, Some(1), "{report:#}");
     let ev = evidence(check(&report, "release"));
-    assert!(ev.contains("--version 1.4.3: the newest revision deployed 1.4.2"), "{ev}");
     assert!(
-        ev.contains("Deployment/api-gateway: container api-gateway runs fintech-ai/api-gateway:1.4.2"),
+        ev.contains("--version 1.4.3: the newest revision deployed 1.4.2"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains(
+            "Deployment/api-gateway: container api-gateway runs fintech-ai/api-gateway:1.4.2"
+        ),
         "{ev}"
     );
 }
@@ -219,15 +273,32 @@ async fn an_unreachable_cluster_is_exit_3() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     // A port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(&kubeconfig, format!("apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster: {{server: \"http://127.0.0.1:{port}\"}}\ncontexts:\n- name: x\n  context: {{cluster: x, user: x}}\ncurrent-context: x\nusers:\n- name: x\n  user: {{token: t}}\n")).unwrap();
     let out = assert_cmd::Command::cargo_bin("fintechctl")
         .unwrap()
-        .args(["verify", "local", "--request-timeout", "2s", "-o", "json", "--kubeconfig"])
+        .args([
+            "verify",
+            "local",
+            "--request-timeout",
+            "2s",
+            "-o",
+            "json",
+            "--kubeconfig",
+        ])
         .arg(&kubeconfig)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["error"]["exitCode"], 3);
 }
@@ -237,7 +308,9 @@ mod tls {
     use fintechctl::checks::Status;
     use fintechctl::checks::tls::check;
     use k8s_openapi::jiff::Timestamp;
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd,
+    };
 
     const HOST: &str = "app.fintech-ai-platform.com";
 
@@ -253,19 +326,25 @@ mod tls {
     fn ca() -> Ca {
         let key = KeyPair::generate().unwrap();
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.distinguished_name.push(DnType::CommonName, "Test Root CA");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Test Root CA");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.not_before = date_time_ymd(2025, 1, 1);
         params.not_after = date_time_ymd(2035, 1, 1);
         let pem = params.self_signed(&key).unwrap().pem();
-        Ca { pem, issuer: Issuer::new(params, key) }
+        Ca {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
     }
 
     /// A leaf for `names`, valid until `y-m-d`, signed by `ca`.
     fn leaf(ca: &Ca, names: &[&str], until: (i32, u8, u8)) -> String {
         let key = KeyPair::generate().unwrap();
         let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
         params.distinguished_name.push(DnType::CommonName, names[0]);
         params.not_before = date_time_ymd(2026, 1, 1);
         params.not_after = date_time_ymd(until.0, until.1, until.2);
@@ -285,13 +364,20 @@ mod tls {
         let ev = r.evidence.join("\n");
         assert!(ev.contains("covers app.fintech-ai-platform.com"), "{ev}");
         assert!(ev.contains("is signed by `CN=Test Root CA`"), "{ev}");
-        assert!(ev.contains("valid until 2026-12-01 00:00 UTC (183 days)"), "{ev}");
+        assert!(
+            ev.contains("valid until 2026-12-01 00:00 UTC (183 days)"),
+            "{ev}"
+        );
     }
 
     #[test]
     fn a_wildcard_covers_the_host() {
         let ca = ca();
-        let r = judge(&format!("{}{}", leaf(&ca, &["*.fintech-ai-platform.com"], (2027, 1, 1)), ca.pem));
+        let r = judge(&format!(
+            "{}{}",
+            leaf(&ca, &["*.fintech-ai-platform.com"], (2027, 1, 1)),
+            ca.pem
+        ));
         assert_eq!(r.status, Status::Pass, "{r:#?}");
     }
 
@@ -300,7 +386,12 @@ mod tls {
         let ca = ca();
         let r = judge(&format!("{}{}", leaf(&ca, &[HOST], (2026, 5, 1)), ca.pem));
         assert_eq!(r.status, Status::Fail);
-        assert!(r.summary.contains("expired on 2026-05-01 00:00 UTC (31 days ago)"), "{}", r.summary);
+        assert!(
+            r.summary
+                .contains("expired on 2026-05-01 00:00 UTC (31 days ago)"),
+            "{}",
+            r.summary
+        );
         assert!(r.hint.unwrap().contains("renew"));
     }
 
@@ -309,13 +400,22 @@ mod tls {
         let ca = ca();
         let r = judge(&format!("{}{}", leaf(&ca, &[HOST], (2026, 6, 6)), ca.pem));
         assert_eq!(r.status, Status::Warn, "{r:#?}");
-        assert!(r.summary.contains("expires on 2026-06-06 00:00 UTC (in 5 days)"), "{}", r.summary);
+        assert!(
+            r.summary
+                .contains("expires on 2026-06-06 00:00 UTC (in 5 days)"),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]
     fn a_certificate_for_another_host_fails() {
         let ca = ca();
-        let r = judge(&format!("{}{}", leaf(&ca, &["other.example.com"], (2027, 1, 1)), ca.pem));
+        let r = judge(&format!(
+            "{}{}",
+            leaf(&ca, &["other.example.com"], (2027, 1, 1)),
+            ca.pem
+        ));
         assert_eq!(r.status, Status::Fail);
         assert!(
             r.summary.contains("does not cover app.fintech-ai-platform.com (subject alternative names: other.example.com)"),
@@ -330,11 +430,19 @@ mod tls {
         let ca2 = ca();
         let r = judge(&leaf(&ca1, &[HOST], (2027, 1, 1)));
         assert_eq!(r.status, Status::Warn, "{r:#?}");
-        assert!(r.summary.contains("the issuer `CN=Test Root CA` of"), "{}", r.summary);
+        assert!(
+            r.summary.contains("the issuer `CN=Test Root CA` of"),
+            "{}",
+            r.summary
+        );
         // Same name, other key: the signature does not verify.
         let r = judge(&format!("{}{}", leaf(&ca1, &[HOST], (2027, 1, 1)), ca2.pem));
         assert_eq!(r.status, Status::Fail, "{r:#?}");
-        assert!(r.summary.contains("is not signed by the next certificate"), "{}", r.summary);
+        assert!(
+            r.summary.contains("is not signed by the next certificate"),
+            "{}",
+            r.summary
+        );
     }
 
     #[test]

@@ -142,7 +142,11 @@ fn vpa_findings(live: &Live, vpa: &Value, f: &mut Findings) {
         f.pass(format!("VPA/{name}: no recommendation yet"));
         return;
     };
-    let Some(deployment) = live.deployments.iter().find(|d| name_of(&d.metadata) == target) else {
+    let Some(deployment) = live
+        .deployments
+        .iter()
+        .find(|d| name_of(&d.metadata) == target)
+    else {
         return;
     };
     for rec in recommendations {
@@ -203,18 +207,33 @@ fn requests_of(d: &Deployment, only: Option<&str>) -> BTreeMap<&'static str, f64
         .and_then(|s| s.template.spec.as_ref())
         .map(|s| s.containers.clone())
         .unwrap_or_default();
-    for c in containers.iter().filter(|c| only.is_none_or(|o| o == c.name)) {
+    for c in containers
+        .iter()
+        .filter(|c| only.is_none_or(|o| o == c.name))
+    {
         let r = c.resources.clone().unwrap_or_default();
         let get = |m: &Option<BTreeMap<String, Quantity>>, k: &str| {
             m.as_ref().and_then(|m| m.get(k)).map(|q| q.0.clone())
         };
         for (key, value) in [
             ("cpu", get(&r.requests, "cpu").and_then(|q| cpu(&q))),
-            ("memory", get(&r.requests, "memory").and_then(|q| memory(&q))),
-            ("requests.cpu", get(&r.requests, "cpu").and_then(|q| cpu(&q))),
-            ("requests.memory", get(&r.requests, "memory").and_then(|q| memory(&q))),
+            (
+                "memory",
+                get(&r.requests, "memory").and_then(|q| memory(&q)),
+            ),
+            (
+                "requests.cpu",
+                get(&r.requests, "cpu").and_then(|q| cpu(&q)),
+            ),
+            (
+                "requests.memory",
+                get(&r.requests, "memory").and_then(|q| memory(&q)),
+            ),
             ("limits.cpu", get(&r.limits, "cpu").and_then(|q| cpu(&q))),
-            ("limits.memory", get(&r.limits, "memory").and_then(|q| memory(&q))),
+            (
+                "limits.memory",
+                get(&r.limits, "memory").and_then(|q| memory(&q)),
+            ),
         ] {
             if let Some(v) = value {
                 *sums.entry(key).or_default() += v;

@@ -75,9 +75,8 @@ fn covers(fields: &Value, live: &Value, path: &[Step]) -> bool {
                         many => many
                             .iter()
                             .find(|(k, _)| {
-                                item.as_object().is_some_and(|o| {
-                                    o.values().any(|v| k.contains(&v.to_string()))
-                                })
+                                item.as_object()
+                                    .is_some_and(|o| o.values().any(|v| k.contains(&v.to_string())))
                             })
                             .map(|(_, v)| *v),
                     }
@@ -212,7 +211,10 @@ pub fn policy_on_live(
             "{} pass every rule",
             count(live.len(), "live object", "live objects")
         ));
-        format!("{} pass every rule", count(live.len(), "live object", "live objects"))
+        format!(
+            "{} pass every rule",
+            count(live.len(), "live object", "live objects")
+        )
     } else {
         format!(
             "{} on {}",

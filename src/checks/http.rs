@@ -61,10 +61,7 @@ impl Answer {
     /// `200 in 12ms`, `503 in 8ms`, `no answer within 2s`.
     pub fn describe(&self) -> String {
         match (self.status, &self.error) {
-            (Some(status), _) => format!(
-                "{status} in {}",
-                crate::human::duration(self.latency)
-            ),
+            (Some(status), _) => format!("{status} in {}", crate::human::duration(self.latency)),
             (None, Some(e)) => e.clone(),
             (None, None) => "no answer".to_string(),
         }
@@ -158,16 +155,15 @@ pub fn prometheus_text(body: &str) -> Result<usize, String> {
             },
         };
         let valid_name = !name_part.is_empty()
-            && name_part
-                .chars()
-                .enumerate()
-                .all(|(j, c)| c.is_ascii_alphabetic() || c == '_' || c == ':' || (j > 0 && c.is_ascii_digit()));
+            && name_part.chars().enumerate().all(|(j, c)| {
+                c.is_ascii_alphabetic() || c == '_' || c == ':' || (j > 0 && c.is_ascii_digit())
+            });
         if !valid_name {
             return Err(format!("line {}: not a metric name: `{name_part}`", i + 1));
         }
         let value = rest.split_whitespace().next().unwrap_or("");
-        let numeric = value.parse::<f64>().is_ok()
-            || matches!(value, "NaN" | "+Inf" | "-Inf" | "Inf");
+        let numeric =
+            value.parse::<f64>().is_ok() || matches!(value, "NaN" | "+Inf" | "-Inf" | "Inf");
         if !numeric {
             return Err(format!("line {}: not a sample value: `{value}`", i + 1));
         }

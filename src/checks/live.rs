@@ -117,7 +117,9 @@ impl Live {
     }
 
     pub fn managed_deployments(&self) -> impl Iterator<Item = &Deployment> {
-        self.deployments.iter().filter(|d| self.managed(&d.metadata))
+        self.deployments
+            .iter()
+            .filter(|d| self.managed(&d.metadata))
     }
 
     pub fn managed_statefulsets(&self) -> impl Iterator<Item = &StatefulSet> {

@@ -148,7 +148,10 @@ pub async fn alerts(
         }
     }
     if firing == 0 && pending == 0 {
-        f.pass(format!("no alert firing or pending for {} ({base})", env.namespace.name));
+        f.pass(format!(
+            "no alert firing or pending for {} ({base})",
+            env.namespace.name
+        ));
     }
     let summary = match (firing, pending) {
         (0, 0) => "no alert firing".to_string(),
@@ -242,10 +245,7 @@ fn series(metric: &Value) -> String {
 /// One round: every query at once.
 pub async fn bake_round(client: &reqwest::Client, base: &str) -> BakeRound {
     let answers = futures::future::join_all(BAKE_QUERIES.iter().map(|q| async move {
-        let path = format!(
-            "/api/v1/query?query={}",
-            percent_encode(q.expr)
-        );
+        let path = format!("/api/v1/query?query={}", percent_encode(q.expr));
         (q, api(client, base, &path).await)
     }))
     .await;

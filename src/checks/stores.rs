@@ -131,7 +131,11 @@ pub async fn postgres(
         Ok(opened) => opened,
         Err(None) => return unreachable_from_here("postgres", &target.route),
         Err(Some(why)) => {
-            return CheckResult::failed("postgres", format!("{}: {why}", target.route.describe()), None);
+            return CheckResult::failed(
+                "postgres",
+                format!("{}: {why}", target.route.describe()),
+                None,
+            );
         }
     };
     if target.tls {
@@ -142,12 +146,15 @@ pub async fn postgres(
             evidence: vec![format!("{host}:{port}: TCP connection accepted")],
             ..CheckResult::warned(
                 "postgres",
-                format!("{host}:{port} answers; the query over TLS (sslMode require) is not made by this version"),
+                format!(
+                    "{host}:{port} answers; the query over TLS (sslMode require) is not made by this version"
+                ),
                 None,
             )
         };
     }
-    let result = tokio::time::timeout(deadline, postgres_queries(&host, port, target, deadline)).await;
+    let result =
+        tokio::time::timeout(deadline, postgres_queries(&host, port, target, deadline)).await;
     if let Some(t) = task {
         t.abort();
     }
@@ -310,7 +317,11 @@ pub async fn redis(
         Ok(opened) => opened,
         Err(None) => return unreachable_from_here("redis", &target.route),
         Err(Some(why)) => {
-            return CheckResult::failed("redis", format!("{}: {why}", target.route.describe()), None);
+            return CheckResult::failed(
+                "redis",
+                format!("{}: {why}", target.route.describe()),
+                None,
+            );
         }
     };
     if target.tls {
@@ -450,7 +461,11 @@ fn describe_redis(e: &redis::RedisError) -> String {
 /// A health result's status from an HTTP answer to a monitoring URL:
 /// anything that answers is up (a login redirect included).
 pub fn monitoring_status(code: u16) -> Status {
-    if code < 500 { Status::Pass } else { Status::Fail }
+    if code < 500 {
+        Status::Pass
+    } else {
+        Status::Fail
+    }
 }
 
 #[cfg(test)]

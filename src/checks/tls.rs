@@ -84,7 +84,9 @@ pub fn check(
 ) -> CheckResult {
     let mut f = Findings::default();
     let Some(tls_crt) = tls_crt else {
-        f.fail(format!("Secret/{secret_name} does not exist or has no tls.crt"));
+        f.fail(format!(
+            "Secret/{secret_name} does not exist or has no tls.crt"
+        ));
         f.hint("the ingress serves the controller's default certificate: create the Secret (`fintechctl deploy` with --tls-cert/--tls-key, or cert-manager)");
         return f.finish(CheckId::Tls, format!("no certificate for {host}"));
     };
@@ -140,7 +142,11 @@ pub fn check(
         f.fail(format!("not valid before {}", date(not_before)));
         f.hint("the certificate is not valid yet: check its notBefore and the clocks");
     } else if now.as_second() >= not_after {
-        f.fail(format!("expired on {} ({} days ago)", date(not_after), -days_left));
+        f.fail(format!(
+            "expired on {} ({} days ago)",
+            date(not_after),
+            -days_left
+        ));
         f.hint("renew the certificate now: every client refuses it");
     } else if days_left < EXPIRY_WARNING_DAYS {
         f.warn(format!(
@@ -203,7 +209,10 @@ pub fn check(
     } else if self_signed {
         match last.verify_signature(None) {
             Ok(()) if certs.len() == 1 => {
-                f.warn(format!("self-signed (`{}`): clients do not trust it", last.subject()));
+                f.warn(format!(
+                    "self-signed (`{}`): clients do not trust it",
+                    last.subject()
+                ));
                 f.hint("a self-signed certificate is for tests: issue one from a CA clients trust");
             }
             Ok(()) => f.pass(format!("chains to the root `{}`", last.subject())),

@@ -31,7 +31,9 @@ fn containers_of(template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>)
         .unwrap_or_default()
 }
 
-fn template_version(template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>) -> Option<&str> {
+fn template_version(
+    template: Option<&k8s_openapi::api::core::v1::PodTemplateSpec>,
+) -> Option<&str> {
     template?
         .metadata
         .as_ref()?
@@ -46,11 +48,10 @@ fn describe_record(r: &ReleaseRecord) -> String {
         .finished_at
         .map(|t| format!(" at {t}"))
         .unwrap_or_default();
-    let who = r
-        .ci
-        .as_ref()
-        .map(|ci| format!("{} ({})", r.user, ci.provider))
-        .unwrap_or_else(|| r.user.clone());
+    let who =
+        r.ci.as_ref()
+            .map(|ci| format!("{} ({})", r.user, ci.provider))
+            .unwrap_or_else(|| r.user.clone());
     format!(
         "revision {}: {} → {}, by {who}{when}",
         r.revision,
@@ -109,14 +110,19 @@ pub fn release(
                     "--version {w}: the newest revision deployed {}",
                     record.version
                 ));
-                f.hint(format!("deploy it: `fintechctl deploy {env} --version {w}`"));
+                f.hint(format!(
+                    "deploy it: `fintechctl deploy {env} --version {w}`"
+                ));
             }
             Some(wanted.unwrap_or(&record.version).to_string())
         }
     };
     if let Some(expected) = &expected {
         for service in services {
-            let Some(d) = live.deployments.iter().find(|d| name_of(&d.metadata) == *service)
+            let Some(d) = live
+                .deployments
+                .iter()
+                .find(|d| name_of(&d.metadata) == *service)
             else {
                 f.fail(format!("Deployment/{service} does not exist"));
                 continue;
@@ -214,7 +220,9 @@ pub fn rollout(live: &Live, newest: Option<&ReleaseRecord>) -> CheckResult {
             }
             RolloutState::Failed { reason, message } => {
                 f.fail(format!("{display}: {reason}: {message}"));
-                f.hint("the controller gave up: see the `pods` check, then deploy again or roll back");
+                f.hint(
+                    "the controller gave up: see the `pods` check, then deploy again or roll back",
+                );
             }
         }
         if let Some(record) = newest
@@ -295,7 +303,10 @@ pub fn pods(live: &Live, now: Timestamp) -> CheckResult {
         f.fail(format!("no pods in namespace {}", live.namespace));
         "no pods".to_string()
     } else if bad == 0 {
-        format!("{} ready, none restarted recently", count(total, "pod", "pods"))
+        format!(
+            "{} ready, none restarted recently",
+            count(total, "pod", "pods")
+        )
     } else {
         format!("{bad} of {} in trouble", count(total, "pod", "pods"))
     };
@@ -395,13 +406,13 @@ pub fn endpoints(live: &Live) -> CheckResult {
             .flat_map(|s| s.endpoints.iter())
             .filter(|e| {
                 !e.addresses.is_empty()
-                    && e.conditions
-                        .as_ref()
-                        .and_then(|c| c.ready)
-                        .unwrap_or(true)
+                    && e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true)
             })
             .count();
-        let ready_pods = live.pods_matching(&selector).filter(|p| pod_ready(p)).count();
+        let ready_pods = live
+            .pods_matching(&selector)
+            .filter(|p| pod_ready(p))
+            .count();
         if ready_endpoints == 0 {
             empty += 1;
             f.fail(format!(
@@ -422,15 +433,25 @@ pub fn endpoints(live: &Live) -> CheckResult {
     let summary = if services == 0 {
         "no Services with a selector".to_string()
     } else if empty == 0 {
-        format!("{} with ready endpoints", count(services, "Service", "Services"))
+        format!(
+            "{} with ready endpoints",
+            count(services, "Service", "Services")
+        )
     } else {
-        format!("{empty} of {} without ready endpoints", count(services, "Service", "Services"))
+        format!(
+            "{empty} of {} without ready endpoints",
+            count(services, "Service", "Services")
+        )
     };
     f.finish(CheckId::Endpoints, summary)
 }
 
 /// A record's manifest of `kind`/`name`, if it has one.
-pub fn recorded_manifest<'a>(record: &'a ReleaseRecord, kind: &str, name: &str) -> Option<&'a Value> {
+pub fn recorded_manifest<'a>(
+    record: &'a ReleaseRecord,
+    kind: &str,
+    name: &str,
+) -> Option<&'a Value> {
     record
         .manifests
         .iter()
@@ -470,7 +491,10 @@ mod tests {
         pod_findings(&with_restart("2026-01-01T11:55:00Z"), now, &mut f);
         let r = f.finish(CheckId::Pods, "");
         assert_eq!(r.status, super::super::Status::Fail);
-        assert!(r.evidence[0].contains("2 restart(s), last terminated: OOMKilled (exit code 137)"), "{r:?}");
+        assert!(
+            r.evidence[0].contains("2 restart(s), last terminated: OOMKilled (exit code 137)"),
+            "{r:?}"
+        );
         let mut f = Findings::default();
         pod_findings(&with_restart("2026-01-01T11:00:00Z"), now, &mut f);
         assert_eq!(f.status(), super::super::Status::Pass);

@@ -43,13 +43,19 @@ impl HealthReporter for HealthScreen<'_> {
         match self.output {
             OutputFormat::Json => match serde_json::to_string(report) {
                 Ok(line) => self.printer.data(&(line + "\n")),
-                Err(e) => self.printer.error(format!("cannot encode the result: {e}"), &[]),
+                Err(e) => self
+                    .printer
+                    .error(format!("cannot encode the result: {e}"), &[]),
             },
             OutputFormat::Yaml => emit(self.printer, self.output, report, |_| String::new()),
             OutputFormat::Text => {
                 // On a terminal the screen is redrawn in place; in a pipe each
                 // round follows the last.
-                let clear = if self.printer.fancy { "\x1b[H\x1b[2J" } else { "" };
+                let clear = if self.printer.fancy {
+                    "\x1b[H\x1b[2J"
+                } else {
+                    ""
+                };
                 self.printer.data(&format!(
                     "{clear}{} round {} ({})\n{}",
                     report.environment,
@@ -90,7 +96,10 @@ pub fn run(
                 .filter(|c| c.status == Status::Fail)
                 .map(|c| c.id.as_str())
                 .collect();
-            printer.error(format!("{} is unhealthy: {}", report.environment, down.join(", ")), &[]);
+            printer.error(
+                format!("{} is unhealthy: {}", report.environment, down.join(", ")),
+                &[],
+            );
             Ok(ExitStatus::Failed)
         }
         other => other,
@@ -100,7 +109,8 @@ pub fn run(
 /// What, state, how long, and the summary; the evidence of what is not up below.
 pub fn table(report: &HealthReport) -> String {
     let mut t = Table::new();
-    t.load_style(NOTHING).set_header(["WHAT", "STATE", "TIME", "DETAIL"]);
+    t.load_style(NOTHING)
+        .set_header(["WHAT", "STATE", "TIME", "DETAIL"]);
     for c in &report.checks {
         let state = match c.status {
             Status::Pass => "up",

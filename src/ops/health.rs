@@ -115,7 +115,13 @@ async fn one_round(
     let deadline = settings.check_timeout;
     // The passwords the application uses: the cluster's Secret, else the
     // values given here.
-    let secrets = LiveSecrets::read(client, env, deadline.max(settings.access.request_timeout), reporter).await;
+    let secrets = LiveSecrets::read(
+        client,
+        env,
+        deadline.max(settings.access.request_timeout),
+        reporter,
+    )
+    .await;
     reporter.learned_secrets(&secrets.learn(redactor));
     let password = |secret_key: &str, template_key: &str| {
         secrets
@@ -220,7 +226,11 @@ async fn service_check(
     let mut parts = Vec::new();
     for (probe, answer) in probes.iter().zip(&answers) {
         let line = format!("GET {}: {}", probe.path, answer.describe());
-        parts.push(format!("{} {}", probe.path, answer.status.map_or("-".to_string(), |s| s.to_string())));
+        parts.push(format!(
+            "{} {}",
+            probe.path,
+            answer.status.map_or("-".to_string(), |s| s.to_string())
+        ));
         if answer.ok() {
             f.pass(line);
         } else {
@@ -236,7 +246,11 @@ async fn service_check(
     let pods = match deployment {
         Ok(Ok(Some(d))) => {
             let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-            let ready = d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0);
+            let ready = d
+                .status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0);
             let line = format!("{ready}/{desired} pods ready");
             if ready == 0 {
                 f.fail(line.clone());
@@ -252,7 +266,10 @@ async fn service_check(
             "not deployed".to_string()
         }
         Ok(Err(e)) => {
-            f.fail(format!("reading Deployment/{name}: {}", crate::cluster::api_message(&e)));
+            f.fail(format!(
+                "reading Deployment/{name}: {}",
+                crate::cluster::api_message(&e)
+            ));
             "unknown".to_string()
         }
         Err(_) => {
@@ -276,7 +293,11 @@ async fn service_check(
 /// warns (it may only be reachable from the cluster's network).
 async fn monitoring(env: &Environment, deadline: Duration) -> Vec<CheckResult> {
     let targets = [
-        ("prometheus", env.monitoring.prometheus_url.clone(), "/-/healthy"),
+        (
+            "prometheus",
+            env.monitoring.prometheus_url.clone(),
+            "/-/healthy",
+        ),
         ("grafana", env.monitoring.grafana_url.clone(), "/api/health"),
         ("jaeger", env.monitoring.jaeger_url.clone(), "/"),
     ];

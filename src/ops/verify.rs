@@ -290,7 +290,10 @@ async fn run(
         Err(_) => {
             return Err(Failure::new(
                 ExitStatus::Unreachable,
-                format!("listing the release records of {}: no answer in time", env.name),
+                format!(
+                    "listing the release records of {}: no answer in time",
+                    env.name
+                ),
             ));
         }
     };
@@ -306,7 +309,11 @@ async fn run(
             "{} in {} ({}): {}",
             env.name,
             ns,
-            version.as_deref().map_or("no release recorded".to_string(), |v| format!("version {v}")),
+            version
+                .as_deref()
+                .map_or("no release recorded".to_string(), |v| format!(
+                    "version {v}"
+                )),
             settings
                 .checks
                 .iter()
@@ -342,10 +349,7 @@ async fn run(
     if let Some(duration) = settings.bake {
         if verdict(outcome, settings.strict) != ExitStatus::Success {
             reporter.warn("not baking: the checks did not pass");
-            report.bake = Some(BakeReport::not_started(
-                duration,
-                "the checks did not pass",
-            ));
+            report.bake = Some(BakeReport::not_started(duration, "the checks did not pass"));
         } else {
             let bake = prometheus::bake(
                 &cx.conn.client,
@@ -408,7 +412,11 @@ async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {
         .filter(|c| selected(*c))
         .collect();
     if !drift_ids.is_empty() {
-        pending.push(timed(drift_ids.clone(), deadline, drift_and_policy(cx, drift_ids)));
+        pending.push(timed(
+            drift_ids.clone(),
+            deadline,
+            drift_and_policy(cx, drift_ids),
+        ));
     }
     if selected(CheckId::Autoscaling) {
         pending.push(timed(vec![CheckId::Autoscaling], deadline, async move {
@@ -428,15 +436,7 @@ async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {
     }
     if selected(CheckId::Alerts) {
         pending.push(timed(vec![CheckId::Alerts], deadline, async move {
-            vec![
-                prometheus::alerts(
-                    &cx.conn.client,
-                    &s.env,
-                    s.http_timeout,
-                    s.strict,
-                )
-                .await,
-            ]
+            vec![prometheus::alerts(&cx.conn.client, &s.env, s.http_timeout, s.strict).await]
         }));
     }
     let mut results = Vec::new();
@@ -486,10 +486,7 @@ async fn http_check(cx: &Context<'_>) -> Vec<CheckResult> {
 
 /// The release of `version` rendered with the given secret values,
 /// completed with the cluster's, and digested with the environment's key.
-async fn render_live_release(
-    cx: &Context<'_>,
-    version: &str,
-) -> Result<Vec<Manifest>, String> {
+async fn render_live_release(cx: &Context<'_>, version: &str) -> Result<Vec<Manifest>, String> {
     let env = &cx.settings.env;
     let secrets = cx.secrets.merged(&cx.settings.secrets);
     let mut manifests = engine::render(&RenderInput {
@@ -553,7 +550,10 @@ async fn drift_and_policy(cx: &Context<'_>, ids: Vec<CheckId>) -> Vec<CheckResul
         Err(e) => {
             return all_fail(
                 format!("server-side dry run of release {version}: {e}"),
-                Some("the API server refused the dry run: `fintechctl diff` shows the same error".into()),
+                Some(
+                    "the API server refused the dry run: `fintechctl diff` shows the same error"
+                        .into(),
+                ),
             );
         }
     };

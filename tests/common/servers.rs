@@ -17,7 +17,8 @@ pub enum Mode {
 }
 
 pub const METRICS: &str = "# HELP http_requests_total Requests.\n# TYPE http_requests_total counter\nhttp_requests_total{method=\"GET\",status=\"200\"} 42\n";
-pub const NOT_READY_BODY: &str = "{\"status\": \"not ready\", \"database\": \"connection refused\"}";
+pub const NOT_READY_BODY: &str =
+    "{\"status\": \"not ready\", \"database\": \"connection refused\"}";
 
 /// Starts a server on a free loopback port; it ends with the runtime.
 pub async fn http(mode: Mode) -> SocketAddr {
@@ -47,12 +48,22 @@ pub async fn http(mode: Mode) -> SocketAddr {
                     return;
                 }
                 let (status, content_type, body) = match path.as_str() {
-                    "/ready" if mode == Mode::NotReady => {
-                        ("503 Service Unavailable", "application/json", NOT_READY_BODY.to_string())
-                    }
+                    "/ready" if mode == Mode::NotReady => (
+                        "503 Service Unavailable",
+                        "application/json",
+                        NOT_READY_BODY.to_string(),
+                    ),
                     "/metrics" => ("200 OK", "text/plain; version=0.0.4", METRICS.to_string()),
-                    "/" => ("200 OK", "text/html", "<!doctype html><title>FinTech AI</title>".to_string()),
-                    _ => ("200 OK", "application/json", "{\"status\": \"ok\"}".to_string()),
+                    "/" => (
+                        "200 OK",
+                        "text/html",
+                        "<!doctype html><title>FinTech AI</title>".to_string(),
+                    ),
+                    _ => (
+                        "200 OK",
+                        "application/json",
+                        "{\"status\": \"ok\"}".to_string(),
+                    ),
                 };
                 let response = format!(
                     "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",

@@ -9,16 +9,28 @@ use std::process::{Child, Command, Stdio};
 const INSTALL: &str = ".ci/install.d/40-data-stores.sh";
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn require(program: &str, package: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|f| f.exists()))
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(program))
+                .find(|f| f.exists())
+        })
         .unwrap_or_default()
         .or_else(|| {
             // Debian keeps PostgreSQL's programs out of PATH.
-            std::fs::read_dir("/usr/lib/postgresql").ok()?.flatten().map(|d| d.path().join("bin").join(program)).find(|f| f.exists())
+            std::fs::read_dir("/usr/lib/postgresql")
+                .ok()?
+                .flatten()
+                .map(|d| d.path().join("bin").join(program))
+                .find(|f| f.exists())
         });
     found.unwrap_or_else(|| panic!("`{program}` not found: the health tests need a real {package}; {INSTALL} installs it (`apt-get install {package}`)"))
 }
@@ -61,47 +73,96 @@ impl Postgres {
         let pwfile = dir.path().join("pw");
         std::fs::write(&pwfile, password).unwrap();
         if is_root() {
-            let status = Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
+            let status = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
             assert!(status.success());
         }
         let out = as_postgres(&initdb)
-            .arg("-D").arg(&data)
+            .arg("-D")
+            .arg(&data)
             .args(["-U", user, "--auth=scram-sha-256", "--no-sync"])
             .arg(format!("--pwfile={}", pwfile.display()))
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let port = free_port();
         let out = as_postgres(&pg_ctl)
-            .arg("-D").arg(&data)
-            .arg("-l").arg(dir.path().join("log"))
-            .arg("-o").arg(format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", dir.path().display()))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.path().join("log"))
+            .arg("-o")
+            .arg(format!(
+                "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+                dir.path().display()
+            ))
             .args(["-w", "start"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let sql = |db: &str, statement: &str| {
             let out = Command::new(&psql)
-                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", user, "-d", db, "-v", "ON_ERROR_STOP=1", "-c", statement])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-U",
+                    user,
+                    "-d",
+                    db,
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-c",
+                    statement,
+                ])
                 .env("PGPASSWORD", password)
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "psql {statement}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "psql {statement}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
         sql("postgres", &format!("CREATE DATABASE {database}"));
         if let Some(rev) = revision {
-            sql(database, "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY)");
-            sql(database, &format!("INSERT INTO alembic_version VALUES ('{rev}')"));
+            sql(
+                database,
+                "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL PRIMARY KEY)",
+            );
+            sql(
+                database,
+                &format!("INSERT INTO alembic_version VALUES ('{rev}')"),
+            );
         }
-        Postgres { port, dir, pg_ctl, stopped: false }
+        Postgres {
+            port,
+            dir,
+            pg_ctl,
+            stopped: false,
+        }
     }
 
     pub fn stop(&mut self) {
         if !self.stopped {
             let _ = as_postgres(&self.pg_ctl)
-                .arg("-D").arg(self.dir.path().join("data"))
+                .arg("-D")
+                .arg(self.dir.path().join("data"))
                 .args(["-m", "immediate", "-w", "stop"])
-                .stdout(Stdio::null()).stderr(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
                 .status();
             self.stopped = true;
         }
@@ -124,7 +185,14 @@ impl Redis {
         let server = require("redis-server", "redis-server");
         let port = free_port();
         let child = Command::new(server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--requirepass", password])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--requirepass",
+                password,
+            ])
             .args(["--save", "", "--appendonly", "no", "--maxmemory", "64mb"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
