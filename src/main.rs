@@ -34,6 +34,8 @@ fn main() {
                 Settings::Diff(s) => commands::diff::run(s, &common, &printer),
                 Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
                 Settings::Completions(shell) => commands::completions::run(*shell, &printer),
+                Settings::Verify(s) => commands::verify::run(s, &common, &printer),
+                Settings::Health(s) => commands::health::run(s, &common, &printer),
             };
             match result {
                 Ok(status) => status,

@@ -364,6 +364,12 @@ impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B
         if self.attempt >= MAX_RETRIES {
             return None;
         }
+        // Through the service or pod proxy the answer is the backend's (a
+        // service answering 503 on /ready), not the API server's: never
+        // retried, or a failing check would take seconds to say so.
+        if req.uri().path().contains("/proxy/") {
+            return None;
+        }
         let delay = match result {
             Ok(response) => {
                 let status = response.status().as_u16();
