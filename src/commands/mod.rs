@@ -3,12 +3,14 @@
 //! terminal's reporter and confirmer, and presents the result through the
 //! [`Printer`](crate::ui::Printer).
 
+pub mod backup;
 pub mod completions;
 pub mod deploy;
 pub mod diff;
 pub mod history;
 pub mod migrate;
 pub mod render;
+pub mod restore;
 pub mod rollback;
 
 /// A runtime for one command, with Ctrl-C and SIGTERM wired to `stop`.
