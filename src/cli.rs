@@ -349,6 +349,10 @@ pub struct BackupArgs {
     /// Do not delete expired backups after a successful one
     #[arg(long)]
     pub no_prune: bool,
+
+    /// A dump stream that carries no data for this long is taken as lost (the part fails)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub stall_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]

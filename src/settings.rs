@@ -452,6 +452,8 @@ pub struct BackupSettings {
     pub prune: bool,
     pub recipients: crate::backup::crypt::Recipients,
     pub identity: Identity,
+    /// A dump stream that carries nothing for this long was lost.
+    pub stall_timeout: Duration,
 }
 
 /// `backup list <env>`.
@@ -544,6 +546,7 @@ fn backup_settings(
                 prune: !args.no_prune,
                 recipients: recipients(&env)?,
                 identity: Identity::detect(process.lookup(), process.args.join(" ")),
+                stall_timeout: args.stall_timeout,
                 env,
             }))
         }

@@ -13,6 +13,8 @@ use crate::cluster::exec::{ExecError, exit_code};
 /// Buffer between the websocket and the reader: large enough for
 /// throughput, bounded for memory.
 const STREAM_BUFFER: usize = 512 * 1024;
+/// How long the exit Status may lag behind the end of the output.
+const STATUS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// How much of stderr is kept.
 const STDERR_KEPT: usize = 64 * 1024;
 
@@ -164,12 +166,21 @@ impl Running {
     pub async fn finish(mut self) -> Result<Ended, ExecError> {
         drop(self.stdin.take());
         drop(self.stdout.take());
+        // The Status follows the end of the output at once; a connection
+        // lost without one is not waited for forever.
         let status = match self.status.take() {
-            Some(status) => status.await,
+            Some(status) => tokio::time::timeout(STATUS_WAIT, status).await.ok().flatten(),
             None => None,
         };
-        let stderr = self.stderr.await.unwrap_or_default();
-        let _ = self.process.join().await;
+        let stderr = tokio::time::timeout(STATUS_WAIT, &mut self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        self.stderr.abort();
+        if tokio::time::timeout(STATUS_WAIT, self.process.join()).await.is_err() {
+            // join consumed the process; the session is dropped with it.
+        }
         let code = exit_code(&self.pod, status)?;
         Ok(Ended { code, stderr })
     }

@@ -62,6 +62,8 @@ impl std::fmt::Display for PartKind {
 
 /// The file of the age-encrypted Secrets, beside the resources part.
 pub const SECRETS_FILE: &str = "secrets.yaml.age";
+/// Written first: who started the backup, when.
+pub const STARTED_FILE: &str = "started.json";
 /// Written last: its presence makes a prefix a backup.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// Written by `backup verify` after a successful check.

@@ -119,6 +119,7 @@ pub async fn dump(
     target: &Target,
     db: &Database,
     upload: &mut Upload,
+    stall: std::time::Duration,
     progress: &dyn Progress,
 ) -> Result<(Written, PostgresFacts), PgError> {
     let mut session = target
@@ -176,7 +177,7 @@ pub async fn dump(
         let mut dump = target
             .start(
                 &sh(
-                    "exec pg_dump --format=custom --compress=0 --no-password --snapshot=\"$3\" -U \"$1\" -d \"$2\"",
+                    "exec pg_dump --format=custom --compress=0 --no-password --lock-wait-timeout=30s --snapshot=\"$3\" -U \"$1\" -d \"$2\"",
                     &[&db.user, &db.database, &snapshot],
                 ),
                 false,
@@ -186,9 +187,15 @@ pub async fn dump(
             .stdout
             .take()
             .ok_or_else(|| PgError::Protocol("pg_dump has no stdout".into()))?;
-        let streamed = stream::compress_into(stdout, upload, "postgres", progress).await;
+        let streamed = stream::compress_into(stdout, upload, "postgres", stall, progress).await;
+        let written = match streamed {
+            Ok(w) => w,
+            Err(e) => {
+                dump.abort();
+                return Err(e.into());
+            }
+        };
         let ended = dump.finish().await?;
-        let written = streamed?;
         command_ok("pg_dump", &ended)?;
         Ok::<Written, PgError>(written)
     }
@@ -199,7 +206,11 @@ pub async fn dump(
     let _ = stdin.shutdown().await;
     drop(stdin);
     drop(lines);
-    let _ = session.finish().await;
+    if result.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), session.finish()).await;
+    } else {
+        session.abort();
+    }
 
     let written = result?;
     Ok((

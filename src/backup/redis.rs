@@ -96,6 +96,7 @@ pub async fn dump(
     target: &Target,
     port: u16,
     upload: &mut Upload,
+    stall: Duration,
     progress: &dyn Progress,
 ) -> Result<(Written, RedisFacts), RedisError> {
     let facts = facts(target, port).await?;
@@ -104,9 +105,15 @@ pub async fn dump(
         .stdout
         .take()
         .ok_or_else(|| RedisError::Check("redis-cli has no stdout".into()))?;
-    let streamed = stream::compress_into(stdout, upload, "redis", progress).await;
+    let streamed = stream::compress_into(stdout, upload, "redis", stall, progress).await;
+    let written = match streamed {
+        Ok(w) => w,
+        Err(e) => {
+            running.abort();
+            return Err(e.into());
+        }
+    };
     let ended = running.finish().await?;
-    let written = streamed?;
     if ended.code != 0 {
         return Err(RedisError::Command {
             what: "redis-cli --rdb".into(),

@@ -48,6 +48,14 @@ pub enum StreamError {
     Mismatch { file: String, what: String },
     #[error("writing to the restore: {0}")]
     Sink(std::io::Error),
+    #[error(
+        "the {part} stream carried no data for {} (--stall-timeout): the exec stream was lost; what arrived is incomplete",
+        crate::human::duration(*after)
+    )]
+    Stalled {
+        part: String,
+        after: std::time::Duration,
+    },
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -60,6 +68,7 @@ pub async fn compress_into<R: AsyncRead + Unpin>(
     mut reader: R,
     upload: &mut Upload,
     part: &str,
+    stall: std::time::Duration,
     progress: &dyn Progress,
 ) -> Result<Written, StreamError> {
     let started = Instant::now();
@@ -96,9 +105,12 @@ pub async fn compress_into<R: AsyncRead + Unpin>(
         let mut total = 0u64;
         loop {
             let mut buf = BytesMut::with_capacity(READ_CHUNK);
-            let n = reader
-                .read_buf(&mut buf)
+            let n = tokio::time::timeout(stall, reader.read_buf(&mut buf))
                 .await
+                .map_err(|_| StreamError::Stalled {
+                    part: part.to_string(),
+                    after: stall,
+                })?
                 .map_err(|source| StreamError::Source {
                     part: part.to_string(),
                     source,

@@ -18,7 +18,7 @@ use crate::backup::id::{BackupId, BackupRef};
 use crate::backup::manifest::{FORMAT_VERSION, LiveRelease, Manifest, PartEntry, ResourcesFacts};
 use crate::backup::store::{Listed, Store, StoreError};
 use crate::backup::stream::{self, StreamError};
-use crate::backup::{MANIFEST_FILE, PartKind, Progress, SECRETS_FILE, VERIFIED_FILE, postgres, redis, resources};
+use crate::backup::{MANIFEST_FILE, STARTED_FILE, PartKind, Progress, SECRETS_FILE, VERIFIED_FILE, postgres, redis, resources};
 use crate::cluster::connect::Connection;
 use crate::cluster::exec::ExecError;
 use crate::cluster::records::ReleaseHistory;
@@ -268,6 +268,17 @@ pub async fn backup(
             None
         }
     };
+    // A marker first: a backup that dies before its first part is still
+    // listed (incomplete) and pruned after a day.
+    let marker = serde_json::json!({"startedAt": at.to_string(), "by": settings.identity.user});
+    if let Err(e) = store
+        .put_small(&env.name, &id, STARTED_FILE, serde_json::to_vec(&marker).unwrap_or_default())
+        .await
+    {
+        fail(&mut report, store_failure(e));
+        report.elapsed = started.elapsed();
+        return report;
+    }
     let mut manifest = Manifest {
         format_version: FORMAT_VERSION,
         id: id.to_string(),
@@ -303,8 +314,12 @@ pub async fn backup(
         }
         let part_started = Instant::now();
         let outcome = match part {
-            PartKind::Postgres => backup_postgres(&conn, env, &store, &id, &mut manifest, reporter, &stop).await,
-            PartKind::Redis => backup_redis(&conn, env, &store, &id, &mut manifest, asked, reporter, &stop).await,
+            PartKind::Postgres => {
+                backup_postgres(&conn, env, &store, &id, &mut manifest, settings.stall_timeout, reporter, &stop).await
+            }
+            PartKind::Redis => {
+                backup_redis(&conn, env, &store, &id, &mut manifest, asked, settings.stall_timeout, reporter, &stop).await
+            }
             PartKind::Resources => backup_resources(&conn, settings, &store, &id, &mut manifest, reporter, &stop).await,
         };
         let mut outcome = outcome.timed(part_started.elapsed());
@@ -445,6 +460,7 @@ async fn backup_postgres(
     store: &Store,
     id: &BackupId,
     manifest: &mut Manifest,
+    stall: Duration,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
@@ -469,7 +485,7 @@ async fn backup_postgres(
     reporter.part_started(part, &format!("pg_dump in pod/{}", target.pod));
     let db = database(env);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        postgres::dump(&target, &db, &mut upload, reporter)
+        postgres::dump(&target, &db, &mut upload, stall, reporter)
             .await
             .map_err(|e| (format!("{e}"), e.details()))
     });
@@ -493,6 +509,7 @@ async fn backup_redis(
     id: &BackupId,
     manifest: &mut Manifest,
     asked: bool,
+    stall: Duration,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
@@ -521,7 +538,7 @@ async fn backup_redis(
     reporter.part_started(part, &format!("redis-cli --rdb in pod/{}", target.pod));
     let port = env.data.redis.port;
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        redis::dump(&target, port, &mut upload, reporter)
+        redis::dump(&target, port, &mut upload, stall, reporter)
             .await
             .map_err(|e| (format!("{e}"), e.details()))
     });
@@ -561,7 +578,7 @@ async fn backup_resources(
     };
     let yaml = resources::to_yaml(&objects);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        stream::compress_into(yaml.as_bytes(), &mut upload, "resources", reporter)
+        stream::compress_into(yaml.as_bytes(), &mut upload, "resources", settings.stall_timeout, reporter)
             .await
             .map_err(|e: StreamError| (e.to_string(), Vec::new()))
     });
@@ -657,10 +674,10 @@ fn listed(l: &Listed) -> ListedBackup {
         None => (
             ListedStatus::Incomplete,
             Some("no manifest: not a backup".to_string()),
-            l.objects
+            PartKind::ALL
                 .iter()
-                .filter(|(n, _)| !n.starts_with('.'))
-                .map(|(n, _)| n.clone())
+                .filter(|p| l.objects.iter().any(|(n, _)| n == p.file()))
+                .map(|p| p.to_string())
                 .collect(),
             None,
         ),
