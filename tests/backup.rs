@@ -367,3 +367,295 @@ async fn a_restore_during_a_held_deploy_lock_is_refused() {
     assert!(stderr.contains("locked by ci@runner"), "{stderr}");
     assert_eq!(w.replicas("api-gateway"), 1);
 }
+
+// ---- the cloud stores, against their emulators ---------------------------
+
+/// A `moto_server` (S3) on a free port, killed on drop.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = data_stores::free_port();
+        let spawn = |program: &str, pre: &[&str]| {
+            std::process::Command::new(program)
+                .args(pre)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+        };
+        let child = spawn("moto_server", &[])
+            .or_else(|_| spawn("python3", &["-m", "moto.server"]))
+            .unwrap_or_else(|e| panic!("cannot start moto ({e}): .ci/install.d/30-aws.sh installs moto[server]"));
+        wait_listening(port, "moto_server (.ci/install.d/30-aws.sh)");
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{what} did not start listening");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A raw HTTP/1.1 request; returns the status line.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.lines().next().unwrap_or("").to_string()
+}
+
+/// Azurite's blob service on a free port, killed on drop.
+struct Azurite {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+impl Azurite {
+    fn start() -> Azurite {
+        let port = data_stores::free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("azurite-blob")
+            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--skipApiVersionCheck", "--silent", "--location"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start azurite-blob ({e}): .ci/install.d/42-azurite.sh installs it"));
+        wait_listening(port, "azurite-blob (.ci/install.d/42-azurite.sh)");
+        Azurite { child, port, _dir: dir }
+    }
+
+    /// Creates a container (Shared Key authorization, as the Azure CLI signs).
+    fn create_container(&self, name: &str) {
+        use base64::Engine as _;
+        let date = httpdate();
+        let version = "2021-08-06";
+        let to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &b64.decode(AZURITE_KEY).unwrap());
+        let signature = b64.encode(ring::hmac::sign(&key, to_sign.as_bytes()).as_ref());
+        let status = http(
+            self.port,
+            &format!(
+                "PUT /{AZURITE_ACCOUNT}/{name}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nx-ms-date: {date}\r\nx-ms-version: {version}\r\nAuthorization: SharedKey {AZURITE_ACCOUNT}:{signature}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.port
+            ),
+        );
+        assert!(status.contains("201"), "creating the container: {status}");
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Now as an HTTP date (RFC 7231).
+fn httpdate() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%a, %d %b %Y %H:%M:%S GMT"])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// backup → list → verify → restore through a store given with `--to`.
+async fn round_trip_through(w: &World, url: &str, vars: &[(&str, String)]) {
+    let with = |args: &[&str]| {
+        let mut cmd = w.cmd(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    let out = run(with(&["backup", "local", "--to", url, "-o", "json", "--timeout", "100s"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = report["id"].as_str().unwrap().to_string();
+    assert_eq!(report["manifest"], true, "{report}");
+    assert!(report["location"].as_str().unwrap().starts_with(url), "{report}");
+
+    let out = run(with(&["backup", "list", "local", "--to", url, "-o", "json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["backups"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["backups"][0]["status"], "complete");
+    assert_eq!(list["backups"][0]["parts"], serde_json::json!(["postgres", "redis", "resources"]));
+
+    let out = run(with(&["backup", "verify", "local", &id, "--to", url, "--timeout", "100s"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let tables = w.pg.checksums();
+    w.pg.psql("DELETE FROM ledger; UPDATE accounts SET balance = 0;");
+    let out = run(with(&["restore", "local", &id, "--only", "postgres", "--to", url, "--yes", "--timeout", "100s"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(w.pg.checksums(), tables);
+
+    let out = run(with(&["backup", "list", "local", "--to", url, "-o", "json"])).await;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["backups"][0]["status"], "verified", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_round_trip_through_s3_on_moto() {
+    let moto = Moto::start();
+    let port: u16 = moto.url.rsplit(':').next().unwrap().parse().unwrap();
+    let status = http(port, &format!("PUT /fintech-backups HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+    assert!(status.contains("200"), "creating the bucket: {status}");
+    let w = world(&[], "", 2_000).await;
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ENDPOINT", moto.url.clone()),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+    ];
+    round_trip_through(&w, "s3://fintech-backups/platform", &vars).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_round_trip_through_azure_blob_on_azurite() {
+    let azurite = Azurite::start();
+    azurite.create_container("database-backups");
+    let w = world(&[], "", 2_000).await;
+    let vars = [
+        ("AZURE_STORAGE_ACCOUNT_NAME", AZURITE_ACCOUNT.to_string()),
+        ("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY.to_string()),
+        ("AZURE_STORAGE_ENDPOINT", format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", azurite.port)),
+        ("AZURE_ALLOW_HTTP", "true".to_string()),
+    ];
+    round_trip_through(&w, "az://database-backups/staging", &vars).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_restores_into_a_scratch_database_compares_and_drops_it() {
+    let w = world(&[], "", 3_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+    let out = run(w.cmd(&["backup", "verify", "local", &id, "--drill", "-o", "json", "--timeout", "100s"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["drill"]["mismatches"], serde_json::json!([]), "{report}");
+    assert_eq!(report["drill"]["alembicRevision"], "a1b2c3d4e5f6");
+    assert_eq!(report["drill"]["dropped"], true);
+    let scratch = report["drill"]["database"].as_str().unwrap();
+    let left = w.pg.psql_db("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{scratch}'"));
+    assert_eq!(left.trim(), "0", "the scratch database is gone");
+    // The live database was not touched.
+    assert_eq!(w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'").trim(), "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_expired_and_stale_incomplete_backups_but_never_the_newest_complete() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "resources", "--no-prune"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let fresh = report["id"].as_str().unwrap().to_string();
+    let local = w.store.join("local");
+    let copy = |from: &str, to: &str, with_manifest: bool| {
+        let dir = local.join(to);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["resources.yaml.zst", "started.json"] {
+            std::fs::copy(local.join(from).join(f), dir.join(f)).unwrap();
+        }
+        if with_manifest {
+            let m = std::fs::read_to_string(local.join(from).join("manifest.json")).unwrap();
+            std::fs::write(dir.join("manifest.json"), m.replace(from, to)).unwrap();
+        }
+    };
+    copy(&fresh, "20200101T000000Z-00000a", true); // expired (retention 3 days)
+    copy(&fresh, "20200102T000000Z-00000b", false); // incomplete, years old
+    // The store's newest complete backup is `fresh`; make it incomplete so
+    // the expired one becomes the newest complete: it must stay.
+    let out = run(w.cmd(&["backup", "prune", "local", "--dry-run", "-o", "json"])).await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deleted"], serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"]));
+    assert!(local.join("20200101T000000Z-00000a").exists(), "a dry run deletes nothing");
+
+    std::fs::remove_file(local.join(&fresh).join("manifest.json")).unwrap();
+    let out = run(w.cmd(&["backup", "prune", "local", "-o", "json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deleted"], serde_json::json!(["20200102T000000Z-00000b"]), "{report}");
+    assert!(local.join("20200101T000000Z-00000a").join("manifest.json").exists(), "the newest complete stays");
+    assert!(!local.join("20200102T000000Z-00000b").join("started.json").exists());
+}
+
+#[test]
+fn bad_input_is_exit_2_naming_the_flag_before_any_cluster_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_key = dir.path().join("key.txt");
+    std::fs::write(&not_a_key, "ssh-ed25519 AAAA not an age key\n").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["backup".into(), "local".into(), "--only".into(), "postgres,mysql".into()], "--only: unknown part `mysql`"),
+        (vec!["backup".into(), "verify".into(), "local".into(), "yesterday".into()], "is not a backup ID"),
+        (vec!["restore".into(), "local".into(), "20261129T203320Z-4F9A1C".into()], "is not a backup ID"),
+        (vec!["backup".into(), "local".into(), "--to".into(), "ftp://host/dir".into()], "--to: `ftp://host/dir`: `ftp://` is not a supported store"),
+        (
+            vec!["restore".into(), "local".into(), "latest".into(), "--identity".into(), not_a_key.display().to_string()],
+            "not an age identity",
+        ),
+        (
+            vec!["restore".into(), "local".into(), "latest".into(), "--identity".into(), "/nonexistent/key".into()],
+            "--identity `/nonexistent/key`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = assert_cmd::Command::cargo_bin("fintechctl")
+            .unwrap()
+            .args(&args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_restore_without_a_terminal_or_yes_is_refused_before_anything() {
+    let out = assert_cmd::Command::cargo_bin("fintechctl")
+        .unwrap()
+        .args(["restore", "production", "latest", "--to", "/nonexistent/store"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+}
