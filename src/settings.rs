@@ -402,10 +402,11 @@ fn store_config(
         .or_else(|| process.get("PWD").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("."));
     let location = match &args.store {
-        Some(url) => Location::parse(url, &base).map_err(|e| Failure::invalid(format!("--to: {e}")))?,
-        None => Location::from_environment(&env.backup, &base).map_err(|e| {
-            Failure::invalid(format!("environment {}: {e}", env.name))
-        })?,
+        Some(url) => {
+            Location::parse(url, &base).map_err(|e| Failure::invalid(format!("--to: {e}")))?
+        }
+        None => Location::from_environment(&env.backup, &base)
+            .map_err(|e| Failure::invalid(format!("environment {}: {e}", env.name)))?,
     };
     Ok(StoreConfig {
         location,
@@ -559,17 +560,18 @@ fn restore_settings(
     process: &ProcessEnv,
 ) -> Result<RestoreSettings, Failure> {
     let env = environments(g).load(&args.environment)?;
-    let identities = match &args.identity {
-        None => None,
-        Some(path) => {
-            let text = crate::files::read_capped(path, 64 * 1024).map_err(|e| {
-                Failure::invalid(format!("--identity `{}`: {}", path.display(), e.cause()))
-            })?;
-            Some(crate::backup::crypt::Identities::parse(&text).map_err(|e| {
-                Failure::invalid(format!("--identity `{}`: {e}", path.display()))
-            })?)
-        }
-    };
+    let identities =
+        match &args.identity {
+            None => None,
+            Some(path) => {
+                let text = crate::files::read_capped(path, 64 * 1024).map_err(|e| {
+                    Failure::invalid(format!("--identity `{}`: {}", path.display(), e.cause()))
+                })?;
+                Some(crate::backup::crypt::Identities::parse(&text).map_err(|e| {
+                    Failure::invalid(format!("--identity `{}`: {e}", path.display()))
+                })?)
+            }
+        };
     if !args.dry_run {
         confirmation_possible(&env, args.yes, process)?;
     }

@@ -46,8 +46,16 @@ async fn world(recipients: &[String], extra_exec_env: &str, large_rows: usize) -
     let store = dir.path().join("store");
     let envs = environments(dir.path(), pg.port, redis.port, &store, recipients);
     let mut cmd = c.fintechctl();
-    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "90s", "--environments-dir"])
-        .arg(&envs);
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "--timeout",
+        "90s",
+        "--environments-dir",
+    ])
+    .arg(&envs);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
     World {
@@ -101,8 +109,14 @@ fn assert_no_secret(what: &str, haystack: &[u8]) {
     let text = String::from_utf8_lossy(haystack);
     for (_, value) in SECRETS {
         let b64 = base64::engine::general_purpose::STANDARD.encode(value);
-        assert!(!text.contains(value), "{what} holds the secret value {value}");
-        assert!(!text.contains(&b64[..b64.len() - 4]), "{what} holds {value} in base64");
+        assert!(
+            !text.contains(value),
+            "{what} holds the secret value {value}"
+        );
+        assert!(
+            !text.contains(&b64[..b64.len() - 4]),
+            "{what} holds {value} in base64"
+        );
     }
 }
 
@@ -110,7 +124,11 @@ fn age_identity(dir: &Path) -> (String, PathBuf) {
     use age::secrecy::ExposeSecret;
     let id = age::x25519::Identity::generate();
     let path = dir.join("backup.agekey");
-    std::fs::write(&path, format!("# test key\n{}\n", id.to_string().expose_secret())).unwrap();
+    std::fs::write(
+        &path,
+        format!("# test key\n{}\n", id.to_string().expose_secret()),
+    )
+    .unwrap();
     (id.to_public().to_string(), path)
 }
 
@@ -122,7 +140,10 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
     let tables = w.pg.checksums();
     let redis_keys = w.redis.snapshot();
     assert!(tables.len() >= 4, "{tables:?}");
-    assert!(redis_keys.iter().any(|k| k.contains(" stream ")), "{redis_keys:?}");
+    assert!(
+        redis_keys.iter().any(|k| k.contains(" stream ")),
+        "{redis_keys:?}"
+    );
 
     let (report, stderr, out) = w.backup(&[]).await;
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -133,11 +154,20 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["part"].as_str().unwrap().into(), p["status"].as_str().unwrap().into()))
+        .map(|p| {
+            (
+                p["part"].as_str().unwrap().into(),
+                p["status"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         statuses,
-        [("postgres".into(), "done".into()), ("redis".into(), "done".into()), ("resources".into(), "done".into())]
+        [
+            ("postgres".into(), "done".into()),
+            ("redis".into(), "done".into()),
+            ("resources".into(), "done".into())
+        ]
     );
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(w.part_file(&id, "manifest.json")).unwrap()).unwrap();
@@ -164,7 +194,11 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
     assert_eq!(list["backups"][0]["status"], "complete");
     let out = run(w.cmd(&["backup", "verify", "local", &id, "--timeout", "100s"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
-    assert!(text(&out).1.contains("pg_restore --list read"), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("pg_restore --list read"),
+        "{}",
+        text(&out).1
+    );
     assert_eq!(w.list().await["backups"][0]["status"], "verified");
 
     // Damage everything, then restore.
@@ -178,14 +212,27 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
 
     let identity = identity.display().to_string();
     let restore = w.cmd(&[
-        "restore", "local", &id, "--yes", "-o", "json", "--timeout", "100s", "--identity", &identity,
+        "restore",
+        "local",
+        &id,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+        "--identity",
+        &identity,
     ]);
     let out = run(restore).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["outcome"], "restored", "{report}");
-    assert_eq!(w.pg.checksums(), tables, "every table equal after the restore");
+    assert_eq!(
+        w.pg.checksums(),
+        tables,
+        "every table equal after the restore"
+    );
     assert_eq!(w.redis.snapshot(), redis_keys, "every Redis key back");
     assert_eq!(report["alembic"]["after"], "a1b2c3d4e5f6");
     assert_eq!(report["alembic"]["before"], "ffffffffffff");
@@ -198,7 +245,8 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
     assert!(writers.iter().all(|w| w["restored"] == true), "{report}");
     assert!(stderr.contains("Deployment/api-gateway to 0"), "{stderr}");
     assert!(
-        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock").is_none(),
+        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .is_none(),
         "the deploy lock is released"
     );
     assert_no_secret("restore stdout", &out.stdout);
@@ -209,7 +257,9 @@ async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_da
 async fn a_cut_exec_stream_is_a_failed_backup_that_list_shows_incomplete_and_restore_refuses() {
     let w = world(&[], "", 20_000).await;
     w.c.sim.faults().cut_exec_after(Some(64 * 1024));
-    let (report, stderr, out) = w.backup(&["--only", "postgres", "--stall-timeout", "3s"]).await;
+    let (report, stderr, out) = w
+        .backup(&["--only", "postgres", "--stall-timeout", "3s"])
+        .await;
     w.c.sim.faults().cut_exec_after(None);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(report["outcome"], "failed");
@@ -218,7 +268,10 @@ async fn a_cut_exec_stream_is_a_failed_backup_that_list_shows_incomplete_and_res
     assert!(stderr.contains("no manifest was written"), "{stderr}");
     let id = report["id"].as_str().unwrap().to_string();
     assert!(!w.part_file(&id, "manifest.json").exists());
-    assert!(!w.part_file(&id, "postgres.dump.zst").exists(), "no part under its own name");
+    assert!(
+        !w.part_file(&id, "postgres.dump.zst").exists(),
+        "no part under its own name"
+    );
 
     let list = w.list().await;
     assert_eq!(list["backups"][0]["id"], id.as_str());
@@ -246,15 +299,25 @@ async fn a_flipped_byte_is_named_by_verify_and_restore_refuses_before_touching_a
     let out = run(w.cmd(&["backup", "verify", "local", &id])).await;
     let stderr = text(&out).1;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("the postgres part (postgres.dump.zst) does not match"), "{stderr}");
+    assert!(
+        stderr.contains("the postgres part (postgres.dump.zst) does not match"),
+        "{stderr}"
+    );
 
     let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
     let stderr = text(&out).1;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("is damaged; refusing to restore"), "{stderr}");
+    assert!(
+        stderr.contains("is damaged; refusing to restore"),
+        "{stderr}"
+    );
     assert!(stderr.contains("postgres.dump.zst"), "{stderr}");
     assert!(!stderr.contains("to 0"), "no writer was scaled: {stderr}");
-    assert_eq!(w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'").trim(), "1");
+    assert_eq!(
+        w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'")
+            .trim(),
+        "1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -267,12 +330,18 @@ async fn pg_dump_exiting_non_zero_fails_the_backup_with_its_stderr() {
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!(", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"", bin.path().display());
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
     let w = world(&[], &path, 100).await;
     let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("pg_dump exited with code 1"), "{stderr}");
-    assert!(stderr.contains("permission denied for table ledger"), "{stderr}");
+    assert!(
+        stderr.contains("permission denied for table ledger"),
+        "{stderr}"
+    );
     assert_eq!(report["manifest"], false);
     let id = report["id"].as_str().unwrap();
     assert!(!w.part_file(id, "manifest.json").exists());
@@ -283,8 +352,12 @@ async fn an_upload_failing_halfway_leaves_no_manifest() {
     let w = world(&[], "", 40_000).await;
     // A file-size limit: the store's writes fail part-way (EFBIG).
     let mut cmd = std::process::Command::new("sh");
-    cmd.args(["-c", "trap '' XFSZ; exec prlimit --fsize=200000 \"$@\"", "sh"])
-        .arg(assert_cmd::cargo::cargo_bin("fintechctl"));
+    cmd.args([
+        "-c",
+        "trap '' XFSZ; exec prlimit --fsize=200000 \"$@\"",
+        "sh",
+    ])
+    .arg(assert_cmd::cargo::cargo_bin("fintechctl"));
     let base = w.cmd(&["backup", "local", "--only", "postgres", "-o", "json"]);
     for (k, v) in base.get_envs() {
         match v {
@@ -293,7 +366,9 @@ async fn an_upload_failing_halfway_leaves_no_manifest() {
         };
     }
     cmd.args(base.get_args());
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
@@ -308,9 +383,16 @@ async fn ctrl_c_during_a_restore_puts_the_writers_back() {
     // pg_restore waits before it starts: the signal lands mid-restore.
     let bin = tempfile::tempdir().unwrap();
     let fake = bin.path().join("pg_restore");
-    std::fs::write(&fake, "#!/bin/sh\nsleep 30\nexec /usr/bin/pg_restore \"$@\"\n").unwrap();
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nsleep 30\nexec /usr/bin/pg_restore \"$@\"\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let path = format!(", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"", bin.path().display());
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
     let w = world(&[], &path, 1_000).await;
     let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
     assert_eq!(out.status.code(), Some(0), "{stderr}");
@@ -324,10 +406,15 @@ async fn ctrl_c_during_a_restore_puts_the_writers_back() {
         use std::io::BufRead;
         let mut lines = Vec::new();
         let mut signalled = false;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             if !signalled && line.contains("Starting") && line.contains("postgres") {
                 std::thread::sleep(std::time::Duration::from_millis(500));
-                let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
+                let _ = std::process::Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status();
                 signalled = true;
             }
             lines.push(line);
@@ -340,10 +427,15 @@ async fn ctrl_c_during_a_restore_puts_the_writers_back() {
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted (SIGINT)"), "{stderr}");
     for writer in ["api-gateway", "ml-service"] {
-        assert_eq!(w.replicas(writer), 1, "{writer} back after Ctrl-C: {stderr}");
+        assert_eq!(
+            w.replicas(writer),
+            1,
+            "{writer} back after Ctrl-C: {stderr}"
+        );
     }
     assert!(
-        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock").is_none(),
+        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .is_none(),
         "the deploy lock is released"
     );
 }
@@ -355,11 +447,13 @@ async fn a_restore_during_a_held_deploy_lock_is_refused() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let id = report["id"].as_str().unwrap().to_string();
     w.c.sim
-        .create(serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        .create(
+            serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": "fintechctl-lock", "namespace": NS,
                 "annotations": {"fintechctl.io/lock-command": "deploy local --version 1.5.0"}},
             "spec": {"holderIdentity": "ci@runner:42", "leaseDurationSeconds": 3600,
-                "renewTime": k8s_openapi::jiff::Timestamp::now().to_string()}}))
+                "renewTime": k8s_openapi::jiff::Timestamp::now().to_string()}}),
+        )
         .unwrap();
     let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
     let stderr = text(&out).1;
@@ -389,7 +483,9 @@ impl Moto {
         };
         let child = spawn("moto_server", &[])
             .or_else(|_| spawn("python3", &["-m", "moto.server"]))
-            .unwrap_or_else(|e| panic!("cannot start moto ({e}): .ci/install.d/30-aws.sh installs moto[server]"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto ({e}): .ci/install.d/30-aws.sh installs moto[server]")
+            });
         wait_listening(port, "moto_server (.ci/install.d/30-aws.sh)");
         Moto {
             child,
@@ -408,7 +504,10 @@ impl Drop for Moto {
 fn wait_listening(port: u16, what: &str) {
     let started = std::time::Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{what} did not start listening");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what} did not start listening"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
@@ -431,21 +530,36 @@ struct Azurite {
 }
 
 const AZURITE_ACCOUNT: &str = "devstoreaccount1";
-const AZURITE_KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 impl Azurite {
     fn start() -> Azurite {
         let port = data_stores::free_port();
         let dir = tempfile::tempdir().unwrap();
         let child = std::process::Command::new("azurite-blob")
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string(), "--skipApiVersionCheck", "--silent", "--location"])
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--skipApiVersionCheck",
+                "--silent",
+                "--location",
+            ])
             .arg(dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start azurite-blob ({e}): .ci/install.d/42-azurite.sh installs it"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start azurite-blob ({e}): .ci/install.d/42-azurite.sh installs it")
+            });
         wait_listening(port, "azurite-blob (.ci/install.d/42-azurite.sh)");
-        Azurite { child, port, _dir: dir }
+        Azurite {
+            child,
+            port,
+            _dir: dir,
+        }
     }
 
     /// Creates a container (Shared Key authorization, as the Azure CLI signs).
@@ -496,31 +610,75 @@ async fn round_trip_through(w: &World, url: &str, vars: &[(&str, String)]) {
         }
         cmd
     };
-    let out = run(with(&["backup", "local", "--to", url, "-o", "json", "--timeout", "100s"])).await;
+    let out = run(with(&[
+        "backup",
+        "local",
+        "--to",
+        url,
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let id = report["id"].as_str().unwrap().to_string();
     assert_eq!(report["manifest"], true, "{report}");
-    assert!(report["location"].as_str().unwrap().starts_with(url), "{report}");
+    assert!(
+        report["location"].as_str().unwrap().starts_with(url),
+        "{report}"
+    );
 
-    let out = run(with(&["backup", "list", "local", "--to", url, "-o", "json"])).await;
+    let out = run(with(&[
+        "backup", "list", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["backups"][0]["id"], id.as_str(), "{list}");
     assert_eq!(list["backups"][0]["status"], "complete");
-    assert_eq!(list["backups"][0]["parts"], serde_json::json!(["postgres", "redis", "resources"]));
+    assert_eq!(
+        list["backups"][0]["parts"],
+        serde_json::json!(["postgres", "redis", "resources"])
+    );
 
-    let out = run(with(&["backup", "verify", "local", &id, "--to", url, "--timeout", "100s"])).await;
+    let out = run(with(&[
+        "backup",
+        "verify",
+        "local",
+        &id,
+        "--to",
+        url,
+        "--timeout",
+        "100s",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
 
     let tables = w.pg.checksums();
     w.pg.psql("DELETE FROM ledger; UPDATE accounts SET balance = 0;");
-    let out = run(with(&["restore", "local", &id, "--only", "postgres", "--to", url, "--yes", "--timeout", "100s"])).await;
+    let out = run(with(&[
+        "restore",
+        "local",
+        &id,
+        "--only",
+        "postgres",
+        "--to",
+        url,
+        "--yes",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     assert_eq!(w.pg.checksums(), tables);
 
-    let out = run(with(&["backup", "list", "local", "--to", url, "-o", "json"])).await;
+    let out = run(with(&[
+        "backup", "list", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list["backups"][0]["status"], "verified", "{list}");
 }
@@ -529,7 +687,12 @@ async fn round_trip_through(w: &World, url: &str, vars: &[(&str, String)]) {
 async fn backups_round_trip_through_s3_on_moto() {
     let moto = Moto::start();
     let port: u16 = moto.url.rsplit(':').next().unwrap().parse().unwrap();
-    let status = http(port, &format!("PUT /fintech-backups HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+    let status = http(
+        port,
+        &format!(
+            "PUT /fintech-backups HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
     assert!(status.contains("200"), "creating the bucket: {status}");
     let w = world(&[], "", 2_000).await;
     let vars = [
@@ -550,7 +713,10 @@ async fn backups_round_trip_through_azure_blob_on_azurite() {
     let vars = [
         ("AZURE_STORAGE_ACCOUNT_NAME", AZURITE_ACCOUNT.to_string()),
         ("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY.to_string()),
-        ("AZURE_STORAGE_ENDPOINT", format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", azurite.port)),
+        (
+            "AZURE_STORAGE_ENDPOINT",
+            format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", azurite.port),
+        ),
         ("AZURE_ALLOW_HTTP", "true".to_string()),
     ];
     round_trip_through(&w, "az://database-backups/staging", &vars).await;
@@ -563,19 +729,41 @@ async fn a_drill_restores_into_a_scratch_database_compares_and_drops_it() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let id = report["id"].as_str().unwrap().to_string();
     w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
-    let out = run(w.cmd(&["backup", "verify", "local", &id, "--drill", "-o", "json", "--timeout", "100s"])).await;
+    let out = run(w.cmd(&[
+        "backup",
+        "verify",
+        "local",
+        &id,
+        "--drill",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["verified"], true);
-    assert_eq!(report["drill"]["mismatches"], serde_json::json!([]), "{report}");
+    assert_eq!(
+        report["drill"]["mismatches"],
+        serde_json::json!([]),
+        "{report}"
+    );
     assert_eq!(report["drill"]["alembicRevision"], "a1b2c3d4e5f6");
     assert_eq!(report["drill"]["dropped"], true);
     let scratch = report["drill"]["database"].as_str().unwrap();
-    let left = w.pg.psql_db("postgres", &format!("SELECT count(*) FROM pg_database WHERE datname = '{scratch}'"));
+    let left = w.pg.psql_db(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_database WHERE datname = '{scratch}'"),
+    );
     assert_eq!(left.trim(), "0", "the scratch database is gone");
     // The live database was not touched.
-    assert_eq!(w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'").trim(), "1");
+    assert_eq!(
+        w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'")
+            .trim(),
+        "1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -602,16 +790,37 @@ async fn prune_deletes_expired_and_stale_incomplete_backups_but_never_the_newest
     // the expired one becomes the newest complete: it must stay.
     let out = run(w.cmd(&["backup", "prune", "local", "--dry-run", "-o", "json"])).await;
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["deleted"], serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"]));
-    assert!(local.join("20200101T000000Z-00000a").exists(), "a dry run deletes nothing");
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"])
+    );
+    assert!(
+        local.join("20200101T000000Z-00000a").exists(),
+        "a dry run deletes nothing"
+    );
 
     std::fs::remove_file(local.join(&fresh).join("manifest.json")).unwrap();
     let out = run(w.cmd(&["backup", "prune", "local", "-o", "json"])).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["deleted"], serde_json::json!(["20200102T000000Z-00000b"]), "{report}");
-    assert!(local.join("20200101T000000Z-00000a").join("manifest.json").exists(), "the newest complete stays");
-    assert!(!local.join("20200102T000000Z-00000b").join("started.json").exists());
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b"]),
+        "{report}"
+    );
+    assert!(
+        local
+            .join("20200101T000000Z-00000a")
+            .join("manifest.json")
+            .exists(),
+        "the newest complete stays"
+    );
+    assert!(
+        !local
+            .join("20200102T000000Z-00000b")
+            .join("started.json")
+            .exists()
+    );
 }
 
 #[test]
@@ -620,16 +829,59 @@ fn bad_input_is_exit_2_naming_the_flag_before_any_cluster_is_reached() {
     let not_a_key = dir.path().join("key.txt");
     std::fs::write(&not_a_key, "ssh-ed25519 AAAA not an age key\n").unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec!["backup".into(), "local".into(), "--only".into(), "postgres,mysql".into()], "--only: unknown part `mysql`"),
-        (vec!["backup".into(), "verify".into(), "local".into(), "yesterday".into()], "is not a backup ID"),
-        (vec!["restore".into(), "local".into(), "20261129T203320Z-4F9A1C".into()], "is not a backup ID"),
-        (vec!["backup".into(), "local".into(), "--to".into(), "ftp://host/dir".into()], "--to: `ftp://host/dir`: `ftp://` is not a supported store"),
         (
-            vec!["restore".into(), "local".into(), "latest".into(), "--identity".into(), not_a_key.display().to_string()],
+            vec![
+                "backup".into(),
+                "local".into(),
+                "--only".into(),
+                "postgres,mysql".into(),
+            ],
+            "--only: unknown part `mysql`",
+        ),
+        (
+            vec![
+                "backup".into(),
+                "verify".into(),
+                "local".into(),
+                "yesterday".into(),
+            ],
+            "is not a backup ID",
+        ),
+        (
+            vec![
+                "restore".into(),
+                "local".into(),
+                "20261129T203320Z-4F9A1C".into(),
+            ],
+            "is not a backup ID",
+        ),
+        (
+            vec![
+                "backup".into(),
+                "local".into(),
+                "--to".into(),
+                "ftp://host/dir".into(),
+            ],
+            "--to: `ftp://host/dir`: `ftp://` is not a supported store",
+        ),
+        (
+            vec![
+                "restore".into(),
+                "local".into(),
+                "latest".into(),
+                "--identity".into(),
+                not_a_key.display().to_string(),
+            ],
             "not an age identity",
         ),
         (
-            vec!["restore".into(), "local".into(), "latest".into(), "--identity".into(), "/nonexistent/key".into()],
+            vec![
+                "restore".into(),
+                "local".into(),
+                "latest".into(),
+                "--identity".into(),
+                "/nonexistent/key".into(),
+            ],
             "--identity `/nonexistent/key`",
         ),
     ];
@@ -651,7 +903,13 @@ fn bad_input_is_exit_2_naming_the_flag_before_any_cluster_is_reached() {
 async fn production_restore_without_a_terminal_or_yes_is_refused_before_anything() {
     let out = assert_cmd::Command::cargo_bin("fintechctl")
         .unwrap()
-        .args(["restore", "production", "latest", "--to", "/nonexistent/store"])
+        .args([
+            "restore",
+            "production",
+            "latest",
+            "--to",
+            "/nonexistent/store",
+        ])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

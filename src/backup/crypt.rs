@@ -20,9 +20,8 @@ impl Recipients {
     pub fn parse(keys: &[String]) -> Result<Self, String> {
         keys.iter()
             .map(|k| {
-                age::x25519::Recipient::from_str(k.trim()).map_err(|e| {
-                    format!("`{k}` is not an age public key (expected age1…): {e}")
-                })
+                age::x25519::Recipient::from_str(k.trim())
+                    .map_err(|e| format!("`{k}` is not an age public key (expected age1…): {e}"))
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Recipients)
@@ -37,10 +36,9 @@ impl Recipients {
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> std::io::Result<Vec<u8>> {
-        let encryptor = age::Encryptor::with_recipients(
-            self.0.iter().map(|r| r as &dyn age::Recipient),
-        )
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let encryptor =
+            age::Encryptor::with_recipients(self.0.iter().map(|r| r as &dyn age::Recipient))
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
         let mut out = Vec::new();
         let mut writer = encryptor.wrap_output(&mut out)?;
         writer.write_all(plaintext)?;
@@ -105,11 +103,20 @@ mod tests {
         let sealed = recipients.encrypt(b"planted-secret-value").unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("planted-secret-value"));
         use age::secrecy::ExposeSecret;
-        let mine = Identities::parse(&format!("# key\n{}\n", id.to_string().expose_secret())).unwrap();
+        let mine =
+            Identities::parse(&format!("# key\n{}\n", id.to_string().expose_secret())).unwrap();
         assert_eq!(mine.decrypt(&sealed).unwrap(), b"planted-secret-value");
         let theirs = Identities::parse(other.to_string().expose_secret()).unwrap();
         assert!(theirs.decrypt(&sealed).is_err());
-        assert!(Identities::parse("hello").unwrap_err().contains("not an age identity"));
-        assert!(Recipients::parse(&["age1nope".into()]).unwrap_err().contains("age public key"));
+        assert!(
+            Identities::parse("hello")
+                .unwrap_err()
+                .contains("not an age identity")
+        );
+        assert!(
+            Recipients::parse(&["age1nope".into()])
+                .unwrap_err()
+                .contains("age public key")
+        );
     }
 }

@@ -42,7 +42,11 @@ pub struct Running {
     stderr: tokio::task::JoinHandle<String>,
     status: Option<
         std::pin::Pin<
-            Box<dyn std::future::Future<Output = Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>> + Send>,
+            Box<
+                dyn std::future::Future<
+                        Output = Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
+                    > + Send,
+            >,
         >,
     >,
 }
@@ -58,7 +62,11 @@ pub struct Ended {
 impl Ended {
     /// The last lines of stderr, for an error's details.
     pub fn stderr_lines(&self, n: usize) -> Vec<String> {
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
         lines[lines.len().saturating_sub(n)..]
             .iter()
             .map(|l| l.to_string())
@@ -169,7 +177,10 @@ impl Running {
         // The Status follows the end of the output at once; a connection
         // lost without one is not waited for forever.
         let status = match self.status.take() {
-            Some(status) => tokio::time::timeout(STATUS_WAIT, status).await.ok().flatten(),
+            Some(status) => tokio::time::timeout(STATUS_WAIT, status)
+                .await
+                .ok()
+                .flatten(),
             None => None,
         };
         let stderr = tokio::time::timeout(STATUS_WAIT, &mut self.stderr)
@@ -178,7 +189,10 @@ impl Running {
             .and_then(Result::ok)
             .unwrap_or_default();
         self.stderr.abort();
-        if tokio::time::timeout(STATUS_WAIT, self.process.join()).await.is_err() {
+        if tokio::time::timeout(STATUS_WAIT, self.process.join())
+            .await
+            .is_err()
+        {
             // join consumed the process; the session is dropped with it.
         }
         let code = exit_code(&self.pod, status)?;

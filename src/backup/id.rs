@@ -35,7 +35,8 @@ impl BackupRef {
     }
 }
 
-const SHAPE: &str = "expected an ID such as 20261129T203320Z-4f9a1c (see `fintechctl backup list`) or `latest`";
+const SHAPE: &str =
+    "expected an ID such as 20261129T203320Z-4f9a1c (see `fintechctl backup list`) or `latest`";
 
 impl BackupId {
     /// A new ID for a backup starting at `at`.

@@ -53,8 +53,7 @@ impl PgError {
 
 /// The shell prelude every command runs with: the password from the
 /// pod's own environment (never from fintechctl's command line).
-const PRELUDE: &str =
-    "if [ -n \"${POSTGRES_PASSWORD:-}\" ] && [ -z \"${PGPASSWORD:-}\" ]; then export PGPASSWORD=\"$POSTGRES_PASSWORD\"; fi; ";
+const PRELUDE: &str = "if [ -n \"${POSTGRES_PASSWORD:-}\" ] && [ -z \"${PGPASSWORD:-}\" ]; then export PGPASSWORD=\"$POSTGRES_PASSWORD\"; fi; ";
 
 fn sh(script: &str, args: &[&str]) -> Vec<String> {
     let mut argv = vec![
@@ -96,7 +95,9 @@ impl Facts {
             "alembic" => self.alembic = Some(rest.to_string()).filter(|s| !s.is_empty()),
             "table" => {
                 let (schema, table, rows): (String, String, i64) = serde_json::from_str(rest)
-                    .map_err(|e| PgError::Protocol(format!("unexpected row count line `{line}`: {e}")))?;
+                    .map_err(|e| {
+                        PgError::Protocol(format!("unexpected row count line `{line}`: {e}"))
+                    })?;
                 self.tables.push(TableRows {
                     schema,
                     table,
@@ -314,7 +315,16 @@ pub async fn list_archive(
         let stream = store.read_stream(env, id, &entry.file).await?;
         // pg_restore --list stops reading after the table of contents: a
         // closed stdin then is not an error of the backup.
-        match stream::decompress_into(stream, &mut stdin, &entry.file, entry.size, &entry.sha256, progress).await {
+        match stream::decompress_into(
+            stream,
+            &mut stdin,
+            &entry.file,
+            entry.size,
+            &entry.sha256,
+            progress,
+        )
+        .await
+        {
             Ok(_) | Err(StreamError::Sink(_)) => Ok(()),
             Err(e) => Err(PgError::from(e)),
         }
@@ -342,11 +352,7 @@ pub async fn restore(
     entry: &super::manifest::PartEntry,
     progress: &dyn Progress,
 ) -> Result<u64, PgError> {
-    let flags = if clean {
-        "--clean --if-exists "
-    } else {
-        ""
-    };
+    let flags = if clean { "--clean --if-exists " } else { "" };
     let mut running = target
         .start(
             &sh(
@@ -371,9 +377,16 @@ pub async fn restore(
     };
     let feed = async {
         let stream = store.read_stream(env, id, &entry.file).await?;
-        stream::decompress_into(stream, &mut stdin, &entry.file, entry.size, &entry.sha256, progress)
-            .await
-            .map_err(PgError::from)
+        stream::decompress_into(
+            stream,
+            &mut stdin,
+            &entry.file,
+            entry.size,
+            &entry.sha256,
+            progress,
+        )
+        .await
+        .map_err(PgError::from)
     };
     let (fed, ()) = futures::join!(feed, drain);
     if fed.is_err() {
@@ -399,7 +412,10 @@ pub fn compare_tables(expected: &[TableRows], found: &[TableRows]) -> Vec<String
                 "{}.{}: {} row(s) in the backup, {rows} restored",
                 t.schema, t.table, t.rows
             )),
-            None => out.push(format!("{}.{}: missing after the restore", t.schema, t.table)),
+            None => out.push(format!(
+                "{}.{}: missing after the restore",
+                t.schema, t.table
+            )),
         }
     }
     out

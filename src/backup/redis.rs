@@ -60,7 +60,11 @@ fn sh(script: &str, port: u16, args: &[&str]) -> Vec<String> {
 /// Server version and keys per database.
 pub async fn facts(target: &Target, port: u16) -> Result<RedisFacts, RedisError> {
     let (out, ended) = target
-        .capture(&sh("cli INFO server && cli INFO keyspace", port, &[]), None, 1 << 20)
+        .capture(
+            &sh("cli INFO server && cli INFO keyspace", port, &[]),
+            None,
+            1 << 20,
+        )
         .await?;
     if ended.code != 0 {
         return Err(RedisError::Command {
@@ -100,7 +104,16 @@ pub async fn dump(
     progress: &dyn Progress,
 ) -> Result<(Written, RedisFacts), RedisError> {
     let facts = facts(target, port).await?;
-    let mut running = target.start(&sh("exec redis-cli --no-auth-warning -h 127.0.0.1 -p \"$port\" --rdb -", port, &[]), false).await?;
+    let mut running = target
+        .start(
+            &sh(
+                "exec redis-cli --no-auth-warning -h 127.0.0.1 -p \"$port\" --rdb -",
+                port,
+                &[],
+            ),
+            false,
+        )
+        .await?;
     let stdout = running
         .stdout
         .take()
@@ -152,7 +165,15 @@ mv \"$tmp\" \"$dir/$file\"";
         .take()
         .ok_or_else(|| RedisError::Check("the restore has no stdin".into()))?;
     let stream_in = store.read_stream(env, id, &entry.file).await?;
-    let fed = stream::decompress_into(stream_in, &mut stdin, &entry.file, entry.size, &entry.sha256, progress).await;
+    let fed = stream::decompress_into(
+        stream_in,
+        &mut stdin,
+        &entry.file,
+        entry.size,
+        &entry.sha256,
+        progress,
+    )
+    .await;
     if let Err(e) = fed {
         running.abort();
         return Err(e.into());
@@ -167,7 +188,9 @@ mv \"$tmp\" \"$dir/$file\"";
         });
     }
     // The server must not save over the file on its way down.
-    let _ = target.capture(&sh("cli SHUTDOWN NOSAVE", port, &[]), None, 4096).await;
+    let _ = target
+        .capture(&sh("cli SHUTDOWN NOSAVE", port, &[]), None, 4096)
+        .await;
     let started = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -14,7 +14,11 @@ use crate::render::labels;
 pub const KINDS: &[(&str, &str, &str)] = &[
     ("v1", "ServiceAccount", "serviceaccounts"),
     ("rbac.authorization.k8s.io/v1", "Role", "roles"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        "rolebindings",
+    ),
     ("v1", "ResourceQuota", "resourcequotas"),
     ("v1", "LimitRange", "limitranges"),
     ("v1", "ConfigMap", "configmaps"),
@@ -26,7 +30,11 @@ pub const KINDS: &[(&str, &str, &str)] = &[
     ("apps/v1", "Deployment", "deployments"),
     ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets"),
     ("networking.k8s.io/v1", "Ingress", "ingresses"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
+    (
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+    ),
 ];
 
 fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
@@ -194,7 +202,10 @@ pub async fn apply(
         };
         let ar = resource(api_version, kind, plural);
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ar);
-        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let mut object = object.clone();
         object["metadata"]["namespace"] = Value::String(namespace.to_string());
         let params = PatchParams::apply(labels::MANAGER).force();

@@ -31,7 +31,10 @@ pub const UPLOAD_CONCURRENCY: usize = 2;
 pub enum Location {
     /// A local directory.
     Filesystem(PathBuf),
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
     /// `account` from the environment's `backup.account`, else from the
     /// Azure variables (`AZURE_STORAGE_ACCOUNT_NAME`).
     Azure {
@@ -39,7 +42,10 @@ pub enum Location {
         container: String,
         prefix: String,
     },
-    Gcs { bucket: String, prefix: String },
+    Gcs {
+        bucket: String,
+        prefix: String,
+    },
 }
 
 impl std::fmt::Display for Location {
@@ -80,8 +86,12 @@ impl Location {
     pub fn from_environment(backup: &Backup, base: &std::path::Path) -> Result<Self, String> {
         let prefix = clean_prefix(backup.prefix.as_deref().unwrap_or(""));
         let need = |what: Option<&String>, field: &str| {
-            what.cloned()
-                .ok_or_else(|| format!("backup.{field} is required for provider {:?}", backup.provider))
+            what.cloned().ok_or_else(|| {
+                format!(
+                    "backup.{field} is required for provider {:?}",
+                    backup.provider
+                )
+            })
         };
         Ok(match backup.provider {
             BackupProvider::Filesystem => {
@@ -278,7 +288,10 @@ impl Store {
                     }
                 }
                 let b = b.with_bucket_name(bucket);
-                (Arc::new(b.build().map_err(err("configuring"))?), prefix.clone())
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
             }
             Location::Gcs { bucket, prefix } => {
                 let mut b = object_store::gcp::GoogleCloudStorageBuilder::new();
@@ -288,7 +301,10 @@ impl Store {
                     }
                 }
                 let b = b.with_bucket_name(bucket);
-                (Arc::new(b.build().map_err(err("configuring"))?), prefix.clone())
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
             }
             Location::Azure {
                 account,
@@ -316,7 +332,10 @@ impl Store {
                     b = b.with_use_azure_cli(true);
                 }
                 let b = b.with_container_name(container);
-                (Arc::new(b.build().map_err(err("configuring"))?), prefix.clone())
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
             }
         };
         Ok(Store {
@@ -543,7 +562,9 @@ impl Upload {
 
     /// Completes the upload and renames it to its own name.
     pub async fn commit(self) -> Result<(), StoreError> {
-        let fail = self.store.fail(format!("completing the upload of {}", self.tmp));
+        let fail = self
+            .store
+            .fail(format!("completing the upload of {}", self.tmp));
         self.writer.finish().await.map_err(fail)?;
         self.store
             .inner

@@ -76,7 +76,8 @@ pub async fn compress_into<R: AsyncRead + Unpin>(
     let (out_tx, mut out_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let compressor = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, u64, String)> {
         use std::io::Write;
-        let mut encoder = zstd::stream::write::Encoder::new(Vec::with_capacity(OUT_CHUNK), ZSTD_LEVEL)?;
+        let mut encoder =
+            zstd::stream::write::Encoder::new(Vec::with_capacity(OUT_CHUNK), ZSTD_LEVEL)?;
         let mut hasher = Sha256::new();
         let (mut raw, mut size) = (0u64, 0u64);
         let emit = |buf: Vec<u8>, hasher: &mut Sha256, size: &mut u64| -> bool {

@@ -16,7 +16,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))
 }
 
-pub fn run(settings: &BackupSettings, common: &Common, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub fn run(
+    settings: &BackupSettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
     let report = runtime()?.block_on(async {
         let stop = Stop::new();
         stop.on_signals();
@@ -26,18 +30,28 @@ pub fn run(settings: &BackupSettings, common: &Common, printer: &Printer) -> Res
     });
     emit(printer, common.output, &report, |r| parts_table(&r.parts));
     match &report.error {
-        Some(e) => Err(Failure::new(report.status(), e.message.clone()).with_details(e.details.clone())),
+        Some(e) => {
+            Err(Failure::new(report.status(), e.message.clone()).with_details(e.details.clone()))
+        }
         None => Ok(report.status()),
     }
 }
 
-pub fn list(settings: &BackupListSettings, common: &Common, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub fn list(
+    settings: &BackupListSettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
     let report = runtime()?.block_on(ops::backup::list(settings))?;
     emit(printer, common.output, &report, list_table);
     Ok(ExitStatus::Success)
 }
 
-pub fn verify(settings: &BackupVerifySettings, common: &Common, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub fn verify(
+    settings: &BackupVerifySettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
     let (report, result) = runtime()?.block_on(async {
         let stop = Stop::new();
         stop.on_signals();
@@ -49,9 +63,17 @@ pub fn verify(settings: &BackupVerifySettings, common: &Common, printer: &Printe
     result
 }
 
-pub fn prune(settings: &BackupPruneSettings, common: &Common, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub fn prune(
+    settings: &BackupPruneSettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
     let report = runtime()?.block_on(ops::backup::prune(settings))?;
-    let verb = if report.dry_run { "Would delete" } else { "Deleted" };
+    let verb = if report.dry_run {
+        "Would delete"
+    } else {
+        "Deleted"
+    };
     for id in &report.deleted {
         printer.status(verb, id);
     }

@@ -9,7 +9,11 @@ use crate::ui::backup::{BackupTerminal, parts_table};
 use crate::ui::reporters::TerminalConfirmer;
 use crate::ui::{Printer, emit};
 
-pub fn run(settings: &RestoreSettings, common: &Common, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub fn run(
+    settings: &RestoreSettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
     let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
     let (report, result) = runtime.block_on(async {
         let stop = Stop::new();

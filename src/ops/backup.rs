@@ -18,7 +18,10 @@ use crate::backup::id::{BackupId, BackupRef};
 use crate::backup::manifest::{FORMAT_VERSION, LiveRelease, Manifest, PartEntry, ResourcesFacts};
 use crate::backup::store::{Listed, Store, StoreError};
 use crate::backup::stream::{self, StreamError};
-use crate::backup::{MANIFEST_FILE, STARTED_FILE, PartKind, Progress, SECRETS_FILE, VERIFIED_FILE, postgres, redis, resources};
+use crate::backup::{
+    MANIFEST_FILE, PartKind, Progress, SECRETS_FILE, STARTED_FILE, VERIFIED_FILE, postgres, redis,
+    resources,
+};
 use crate::cluster::connect::Connection;
 use crate::cluster::exec::ExecError;
 use crate::cluster::records::ReleaseHistory;
@@ -26,7 +29,9 @@ use crate::environment::{Environment, Placement};
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::{Stop, StopReason};
 use crate::redact::Redactor;
-use crate::settings::{BackupListSettings, BackupPruneSettings, BackupSettings, BackupVerifySettings};
+use crate::settings::{
+    BackupListSettings, BackupPruneSettings, BackupSettings, BackupVerifySettings,
+};
 
 use super::Reporter;
 use super::deploy::connect_reporting;
@@ -153,8 +158,13 @@ pub fn store_failure(e: StoreError) -> Failure {
 }
 
 /// The exec target of the in-cluster data store `app` (container `app`).
-pub async fn in_cluster_target(conn: &Connection, namespace: &str, app: &str) -> Result<Target, ExecError> {
-    let pod = crate::cluster::exec::ready_pod(&conn.client, namespace, &format!("app={app}")).await?;
+pub async fn in_cluster_target(
+    conn: &Connection,
+    namespace: &str,
+    app: &str,
+) -> Result<Target, ExecError> {
+    let pod =
+        crate::cluster::exec::ready_pod(&conn.client, namespace, &format!("app={app}")).await?;
     Ok(Target {
         client: conn.client.clone(),
         namespace: namespace.to_string(),
@@ -172,7 +182,12 @@ pub fn database(env: &Environment) -> postgres::Database {
 
 /// Learns every Secret value of the namespace into `redactor` and hands
 /// it to the reporter: dumps' stderr and API errors are shown scrubbed.
-pub async fn learn_secrets(conn: &Connection, namespace: &str, redactor: &mut Redactor, reporter: &dyn BackupReporter) {
+pub async fn learn_secrets(
+    conn: &Connection,
+    namespace: &str,
+    redactor: &mut Redactor,
+    reporter: &dyn BackupReporter,
+) {
     let api: Api<Secret> = Api::namespaced(conn.client.clone(), namespace);
     if let Ok(list) = api.list(&ListParams::default()).await {
         for secret in list.items {
@@ -185,7 +200,11 @@ pub async fn learn_secrets(conn: &Connection, namespace: &str, redactor: &mut Re
 }
 
 /// The parts this environment has, or the ones asked for.
-fn wanted(env: &Environment, only: &[PartKind], reporter: &dyn BackupReporter) -> Vec<(PartKind, bool)> {
+fn wanted(
+    env: &Environment,
+    only: &[PartKind],
+    reporter: &dyn BackupReporter,
+) -> Vec<(PartKind, bool)> {
     if only.is_empty() {
         PartKind::ALL.iter().map(|p| (*p, false)).collect()
     } else {
@@ -252,7 +271,10 @@ pub async fn backup(
     let id = BackupId::new(at);
     report.id = Some(id.to_string());
     report.location = Some(store.describe(&env.name, &id));
-    reporter.status("Backing up", &format!("{} to {}", env.name, store.describe(&env.name, &id)));
+    reporter.status(
+        "Backing up",
+        &format!("{} to {}", env.name, store.describe(&env.name, &id)),
+    );
 
     let release = match ReleaseHistory::new(&conn.client, &namespace, &env.name, redactor.clone())
         .latest_successful(None)
@@ -272,7 +294,12 @@ pub async fn backup(
     // listed (incomplete) and pruned after a day.
     let marker = serde_json::json!({"startedAt": at.to_string(), "by": settings.identity.user});
     if let Err(e) = store
-        .put_small(&env.name, &id, STARTED_FILE, serde_json::to_vec(&marker).unwrap_or_default())
+        .put_small(
+            &env.name,
+            &id,
+            STARTED_FILE,
+            serde_json::to_vec(&marker).unwrap_or_default(),
+        )
         .await
     {
         fail(&mut report, store_failure(e));
@@ -295,7 +322,10 @@ pub async fn backup(
                     who.user,
                     who.host,
                     ci.provider,
-                    ci.job.as_ref().map(|j| format!(" job {j}")).unwrap_or_default()
+                    ci.job
+                        .as_ref()
+                        .map(|j| format!(" job {j}"))
+                        .unwrap_or_default()
                 ),
                 None => format!("{}@{}", who.user, who.host),
             }
@@ -315,12 +345,35 @@ pub async fn backup(
         let part_started = Instant::now();
         let outcome = match part {
             PartKind::Postgres => {
-                backup_postgres(&conn, env, &store, &id, &mut manifest, settings.stall_timeout, reporter, &stop).await
+                backup_postgres(
+                    &conn,
+                    env,
+                    &store,
+                    &id,
+                    &mut manifest,
+                    settings.stall_timeout,
+                    reporter,
+                    &stop,
+                )
+                .await
             }
             PartKind::Redis => {
-                backup_redis(&conn, env, &store, &id, &mut manifest, asked, settings.stall_timeout, reporter, &stop).await
+                backup_redis(
+                    &conn,
+                    env,
+                    &store,
+                    &id,
+                    &mut manifest,
+                    asked,
+                    settings.stall_timeout,
+                    reporter,
+                    &stop,
+                )
+                .await
             }
-            PartKind::Resources => backup_resources(&conn, settings, &store, &id, &mut manifest, reporter, &stop).await,
+            PartKind::Resources => {
+                backup_resources(&conn, settings, &store, &id, &mut manifest, reporter, &stop).await
+            }
         };
         let mut outcome = outcome.timed(part_started.elapsed());
         if let Some(m) = outcome.message.take() {
@@ -415,7 +468,10 @@ macro_rules! with_upload {
                         $upload.abort().await;
                         Err(PartOutcome::failed(
                             $part,
-                            format!("stopped: {}", $stop.reason().map(|r| r.to_string()).unwrap_or_default()),
+                            format!(
+                                "stopped: {}",
+                                $stop.reason().map(|r| r.to_string()).unwrap_or_default()
+                            ),
                             Vec::new(),
                         ))
                     }
@@ -565,22 +621,34 @@ async fn backup_resources(
 ) -> PartOutcome {
     let part = PartKind::Resources;
     let env = &settings.env;
-    reporter.part_started(part, &format!("the objects of namespace {}", env.namespace.name));
+    reporter.part_started(
+        part,
+        &format!("the objects of namespace {}", env.namespace.name),
+    );
     let (objects, secrets) = match resources::collect(&conn.client, &env.namespace.name).await {
         Ok(found) => found,
         Err(e) => {
             return PartOutcome::failed(
                 part,
-                format!("listing the namespace's objects: {}", crate::cluster::api_message(&e)),
+                format!(
+                    "listing the namespace's objects: {}",
+                    crate::cluster::api_message(&e)
+                ),
                 Vec::new(),
             );
         }
     };
     let yaml = resources::to_yaml(&objects);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        stream::compress_into(yaml.as_bytes(), &mut upload, "resources", settings.stall_timeout, reporter)
-            .await
-            .map_err(|e: StreamError| (e.to_string(), Vec::new()))
+        stream::compress_into(
+            yaml.as_bytes(),
+            &mut upload,
+            "resources",
+            settings.stall_timeout,
+            reporter,
+        )
+        .await
+        .map_err(|e: StreamError| (e.to_string(), Vec::new()))
     });
     let written = match result {
         Ok(w) => w,
@@ -604,7 +672,13 @@ async fn backup_resources(
             let plain = resources::to_yaml(&secrets);
             let sealed = match settings.recipients.encrypt(plain.as_bytes()) {
                 Ok(s) => s,
-                Err(e) => return PartOutcome::failed(part, format!("encrypting the Secrets: {e}"), Vec::new()),
+                Err(e) => {
+                    return PartOutcome::failed(
+                        part,
+                        format!("encrypting the Secrets: {e}"),
+                        Vec::new(),
+                    );
+                }
             };
             drop(plain);
             let sha = {
@@ -681,7 +755,12 @@ fn listed(l: &Listed) -> ListedBackup {
                 .collect(),
             None,
         ),
-        Some(Err(e)) => (ListedStatus::Corrupt, Some(format!("manifest: {e}")), Vec::new(), None),
+        Some(Err(e)) => (
+            ListedStatus::Corrupt,
+            Some(format!("manifest: {e}")),
+            Vec::new(),
+            None,
+        ),
         Some(Ok(m)) => {
             let mut parts: Vec<String> = m.parts.iter().map(|p| p.part.to_string()).collect();
             parts.dedup();
@@ -710,7 +789,10 @@ fn listed(l: &Listed) -> ListedBackup {
 
 pub async fn list(settings: &BackupListSettings) -> Result<ListReport, Failure> {
     let store = Store::open(&settings.store).map_err(store_failure)?;
-    let found = store.list(&settings.env.name).await.map_err(store_failure)?;
+    let found = store
+        .list(&settings.env.name)
+        .await
+        .map_err(store_failure)?;
     Ok(ListReport {
         environment: settings.env.name.clone(),
         store: store.display().to_string(),
@@ -730,7 +812,10 @@ pub async fn find(store: &Store, env: &str, reference: &BackupRef) -> Result<Lis
             ExitStatus::Failed,
             match reference {
                 BackupRef::Latest => format!("{env} has no complete backup in {}", store.display()),
-                BackupRef::Id(id) => format!("no backup {id} of {env} in {} (see `fintechctl backup list {env}`)", store.display()),
+                BackupRef::Id(id) => format!(
+                    "no backup {id} of {env} in {} (see `fintechctl backup list {env}`)",
+                    store.display()
+                ),
             },
         )
     })
@@ -742,7 +827,10 @@ pub fn require_complete(listed: &Listed) -> Result<Manifest, Failure> {
         Some(Ok(m)) => Ok(m.clone()),
         Some(Err(e)) => Err(Failure::new(
             ExitStatus::Failed,
-            format!("backup {}: its manifest cannot be read ({e}); refusing to use it", listed.id),
+            format!(
+                "backup {}: its manifest cannot be read ({e}); refusing to use it",
+                listed.id
+            ),
         )),
         None => Err(Failure::new(
             ExitStatus::Failed,
@@ -816,7 +904,10 @@ pub async fn check_parts(
             },
             Err(message) => PartOutcome {
                 file: Some(entry.file.clone()),
-                message: Some(format!("the {} part ({}) does not match the manifest: {message}", entry.part, entry.file)),
+                message: Some(format!(
+                    "the {} part ({}) does not match the manifest: {message}",
+                    entry.part, entry.file
+                )),
                 ..PartOutcome::new(entry.part, PartStatus::Failed)
             },
         }
@@ -827,7 +918,12 @@ pub async fn check_parts(
     out
 }
 
-pub async fn verify(settings: &BackupVerifySettings, reporter: &dyn BackupReporter, redactor: &Redactor, stop: Stop) -> (VerifyReport, Result<ExitStatus, Failure>) {
+pub async fn verify(
+    settings: &BackupVerifySettings,
+    reporter: &dyn BackupReporter,
+    redactor: &Redactor,
+    stop: Stop,
+) -> (VerifyReport, Result<ExitStatus, Failure>) {
     let started = Instant::now();
     let env = &settings.env;
     let mut report = VerifyReport {
@@ -861,7 +957,10 @@ async fn verify_inner(
     report.id = listed.id.to_string();
     let manifest = require_complete(&listed)?;
     let id = listed.id.clone();
-    reporter.status("Verifying", &format!("{id} in {}", store.describe(&env.name, &id)));
+    reporter.status(
+        "Verifying",
+        &format!("{id} in {}", store.describe(&env.name, &id)),
+    );
     let checks = tokio::select! {
         c = check_parts(&store, &env.name, &id, &manifest, &[], reporter) => c,
         _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
@@ -876,7 +975,10 @@ async fn verify_inner(
     if !bad.is_empty() {
         return Err(Failure::new(
             ExitStatus::Failed,
-            format!("backup {id} is damaged: {} object(s) do not match the manifest", bad.len()),
+            format!(
+                "backup {id} is damaged: {} object(s) do not match the manifest",
+                bad.len()
+            ),
         )
         .with_details(bad));
     }
@@ -885,7 +987,9 @@ async fn verify_inner(
         let mut redactor = redactor.clone();
         learn_secrets(&conn, &env.namespace.name, &mut redactor, reporter).await;
         let target = match env.data.postgres.placement {
-            Placement::InCluster => in_cluster_target(&conn, &env.namespace.name, "postgres").await?,
+            Placement::InCluster => {
+                in_cluster_target(&conn, &env.namespace.name, "postgres").await?
+            }
             Placement::Managed => {
                 return Err(Failure::new(
                     ExitStatus::Failed,
@@ -898,9 +1002,16 @@ async fn verify_inner(
             _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
         };
         let n = listed.map_err(|e| {
-            Failure::new(ExitStatus::Failed, format!("pg_restore --list of {}: {e}", entry.file)).with_details(e.details())
+            Failure::new(
+                ExitStatus::Failed,
+                format!("pg_restore --list of {}: {e}", entry.file),
+            )
+            .with_details(e.details())
         })?;
-        reporter.status("Checked", &format!("pg_restore --list read {n} entries of {}", entry.file));
+        reporter.status(
+            "Checked",
+            &format!("pg_restore --list read {n} entries of {}", entry.file),
+        );
         report.archive_entries = Some(n);
         if settings.drill {
             let drill = drill(&target, env, &store, &id, &manifest, entry, reporter, stop).await?;
@@ -921,12 +1032,20 @@ async fn verify_inner(
         "drill": settings.drill,
     });
     if let Err(e) = store
-        .put_small(&env.name, &id, VERIFIED_FILE, serde_json::to_vec_pretty(&marker).unwrap_or_default())
+        .put_small(
+            &env.name,
+            &id,
+            VERIFIED_FILE,
+            serde_json::to_vec_pretty(&marker).unwrap_or_default(),
+        )
         .await
     {
         reporter.warn(&format!("recording the verification: {e}"));
     }
-    reporter.status("Verified", &format!("{id}: every part matches its manifest"));
+    reporter.status(
+        "Verified",
+        &format!("{id}: every part matches its manifest"),
+    );
     Ok(ExitStatus::Success)
 }
 
@@ -957,15 +1076,33 @@ async fn drill(
     let pg_fail = |what: &str, e: postgres::PgError| {
         Failure::new(ExitStatus::Failed, format!("{what}: {e}")).with_details(e.details())
     };
-    reporter.status("Drilling", &format!("restoring {} into scratch database {scratch}", entry.file));
-    let _ = postgres::admin(target, &db, &format!("DROP DATABASE IF EXISTS \"{scratch}\"")).await;
+    reporter.status(
+        "Drilling",
+        &format!("restoring {} into scratch database {scratch}", entry.file),
+    );
+    let _ = postgres::admin(
+        target,
+        &db,
+        &format!("DROP DATABASE IF EXISTS \"{scratch}\""),
+    )
+    .await;
     postgres::admin(target, &db, &format!("CREATE DATABASE \"{scratch}\""))
         .await
         .map_err(|e| pg_fail("creating the scratch database", e))?;
     let restored = async {
-        postgres::restore(target, &db, Some(&scratch), false, store, &env.name, id, entry, reporter)
-            .await
-            .map_err(|e| pg_fail("restoring into the scratch database", e))?;
+        postgres::restore(
+            target,
+            &db,
+            Some(&scratch),
+            false,
+            store,
+            &env.name,
+            id,
+            entry,
+            reporter,
+        )
+        .await
+        .map_err(|e| pg_fail("restoring into the scratch database", e))?;
         postgres::facts(target, &db, Some(&scratch))
             .await
             .map_err(|e| pg_fail("counting the scratch database's rows", e))
@@ -974,11 +1111,17 @@ async fn drill(
         r = restored => Some(r),
         _ = stop.stopped() => None,
     };
-    report.dropped = postgres::admin(target, &db, &format!("DROP DATABASE IF EXISTS \"{scratch}\""))
-        .await
-        .is_ok();
+    report.dropped = postgres::admin(
+        target,
+        &db,
+        &format!("DROP DATABASE IF EXISTS \"{scratch}\""),
+    )
+    .await
+    .is_ok();
     if !report.dropped {
-        reporter.warn(&format!("the scratch database {scratch} could not be dropped; drop it by hand"));
+        reporter.warn(&format!(
+            "the scratch database {scratch} could not be dropped; drop it by hand"
+        ));
     }
     let (alembic, tables) = match result {
         None => return Err(stopped_failure(stop, "the scratch database was dropped")),
@@ -998,7 +1141,10 @@ async fn drill(
     if report.mismatches.is_empty() {
         reporter.status(
             "Drilled",
-            &format!("{} table(s) and the alembic revision match the manifest; {scratch} dropped", report.tables),
+            &format!(
+                "{} table(s) and the alembic revision match the manifest; {scratch} dropped",
+                report.tables
+            ),
         );
     }
     Ok(report)
@@ -1041,7 +1187,11 @@ pub fn expired(found: &[Listed], retention_days: u32, now: Timestamp) -> Vec<Bac
         .collect()
 }
 
-async fn prune_store(store: &Store, env: &Environment, dry_run: bool) -> Result<Vec<String>, StoreError> {
+async fn prune_store(
+    store: &Store,
+    env: &Environment,
+    dry_run: bool,
+) -> Result<Vec<String>, StoreError> {
     let found = store.list(&env.name).await?;
     let doomed = expired(&found, env.backup.retention_days, Timestamp::now());
     let mut deleted = Vec::new();
@@ -1116,8 +1266,14 @@ mod tests {
             listed("20261101T000000Z-000001", true),  // old complete: deleted
             listed("20261020T000000Z-000004", false), // old incomplete: deleted
         ];
-        let doomed: Vec<String> = expired(&found, 7, now).iter().map(|i| i.to_string()).collect();
-        assert_eq!(doomed, ["20261101T000000Z-000001", "20261020T000000Z-000004"]);
+        let doomed: Vec<String> = expired(&found, 7, now)
+            .iter()
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(
+            doomed,
+            ["20261101T000000Z-000001", "20261020T000000Z-000004"]
+        );
         // Only incomplete ones besides the newest complete: that one stays.
         let found = vec![listed("20250101T000000Z-000001", true)];
         assert!(expired(&found, 1, now).is_empty());

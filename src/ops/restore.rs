@@ -176,7 +176,10 @@ async fn run(
             if !in_backup.contains(p) {
                 return Err(Failure::new(
                     ExitStatus::Failed,
-                    format!("backup {id} has no {p} part (it has: {})", names(&in_backup)),
+                    format!(
+                        "backup {id} has no {p} part (it has: {})",
+                        names(&in_backup)
+                    ),
                 ));
             }
         }
@@ -184,7 +187,10 @@ async fn run(
     };
 
     // 1. Nothing is touched before every selected part reads back whole.
-    reporter.status("Checking", &format!("{id}: the checksums of {}", names(&parts)));
+    reporter.status(
+        "Checking",
+        &format!("{id}: the checksums of {}", names(&parts)),
+    );
     let checked = tokio::select! {
         c = check_parts(&store, &env.name, &id, &manifest, &parts, reporter) => c,
         _ = stop.stopped() => return Err(stop_failure(stop, "nothing was changed")),
@@ -205,7 +211,8 @@ async fn run(
     }
     // The Secrets decrypt now, or the plan says they will not be restored.
     let mut secrets: Option<Vec<serde_json::Value>> = None;
-    if parts.contains(&PartKind::Resources) && manifest.parts.iter().any(|p| p.file == SECRETS_FILE) {
+    if parts.contains(&PartKind::Resources) && manifest.parts.iter().any(|p| p.file == SECRETS_FILE)
+    {
         match &settings.identities {
             Some(identities) => {
                 let sealed = store
@@ -217,8 +224,10 @@ async fn run(
                         "--identity cannot decrypt the backup's Secrets ({SECRETS_FILE}): {e}"
                     ))
                 })?;
-                let parsed = resources::from_yaml(&String::from_utf8_lossy(&plain))
-                    .map_err(|e| Failure::new(ExitStatus::Failed, format!("{SECRETS_FILE}: {e}")))?;
+                let parsed =
+                    resources::from_yaml(&String::from_utf8_lossy(&plain)).map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("{SECRETS_FILE}: {e}"))
+                    })?;
                 let mut r = redactor.clone();
                 for s in &parsed {
                     r.learn_secret(s);
@@ -255,7 +264,10 @@ async fn run(
             Err(e) => {
                 return Err(Failure::new(
                     ExitStatus::Unreachable,
-                    format!("reading Deployment/{name}: {}", crate::cluster::api_message(&e)),
+                    format!(
+                        "reading Deployment/{name}: {}",
+                        crate::cluster::api_message(&e)
+                    ),
                 ));
             }
         }
@@ -280,7 +292,9 @@ async fn run(
                 "PostgreSQL database {}: replaced (pg_restore --clean --if-exists --single-transaction)",
                 env.data.postgres.database
             ),
-            PartKind::Redis => "Redis: every key replaced by the RDB snapshot (the server restarts)".to_string(),
+            PartKind::Redis => {
+                "Redis: every key replaced by the RDB snapshot (the server restarts)".to_string()
+            }
             PartKind::Resources => format!(
                 "objects re-applied with server-side apply{}",
                 if secrets.is_some() {
@@ -295,7 +309,10 @@ async fn run(
     for w in &writers {
         reporter.status(
             "  scale",
-            &format!("Deployment/{} to 0 during the restore, then back to {}", w.name, w.previous),
+            &format!(
+                "Deployment/{} to 0 during the restore, then back to {}",
+                w.name, w.previous
+            ),
         );
     }
     for note in &report.notes {
@@ -312,7 +329,10 @@ async fn run(
         confirmer.confirm(&Question::TypeName {
             environment: env.name.clone(),
             namespace: ns.clone(),
-            action: format!("restore backup {id} ({}), replacing the live data", names(&parts)),
+            action: format!(
+                "restore backup {id} ({}), replacing the live data",
+                names(&parts)
+            ),
         })?;
     }
     let holder = LockHolder::current(&settings.identity);
@@ -321,13 +341,25 @@ async fn run(
         force: false,
         on_lost: Some(stop.clone()),
     };
-    let guard = lock::acquire(&conn.client, ns, holder, &options).await.map_err(Failure::from)?;
+    let guard = lock::acquire(&conn.client, ns, holder, &options)
+        .await
+        .map_err(Failure::from)?;
     if let Some(expired) = guard.expired() {
         reporter.warn(&format!("took over an expired deploy lock of {expired}"));
     }
 
     let result = restore_locked(
-        &conn, env, &store, &id, &manifest, &parts, secrets, &mut writers, reporter, stop, report,
+        &conn,
+        env,
+        &store,
+        &id,
+        &manifest,
+        &parts,
+        secrets,
+        &mut writers,
+        reporter,
+        stop,
+        report,
     )
     .await;
 
@@ -354,7 +386,11 @@ async fn run(
 }
 
 fn names(parts: &[PartKind]) -> String {
-    parts.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+    parts
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn scale(api: &Api<Deployment>, name: &str, replicas: i32) -> Result<(), String> {
@@ -382,7 +418,9 @@ async fn wait_scaled_down(conn: &Connection, ns: &str, reporter: &dyn BackupRepo
             return;
         }
         if started.elapsed() > Duration::from_secs(120) {
-            reporter.warn(&format!("{left} writer pod(s) still terminating; restoring anyway"));
+            reporter.warn(&format!(
+                "{left} writer pod(s) still terminating; restoring anyway"
+            ));
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -419,15 +457,24 @@ async fn restore_locked(
         None
     };
     let before = match &pg_target {
-        Some(t) => postgres::facts(t, &db, None).await.ok().and_then(|(a, _)| a),
+        Some(t) => postgres::facts(t, &db, None)
+            .await
+            .ok()
+            .and_then(|(a, _)| a),
         None => None,
     };
     let deployments: Api<Deployment> = Api::namespaced(conn.client.clone(), ns);
     for w in writers.iter() {
-        scale(&deployments, &w.name, 0)
-            .await
-            .map_err(|e| Failure::new(ExitStatus::Unreachable, format!("scaling Deployment/{} to 0: {e}", w.name)))?;
-        reporter.status("Scaled", &format!("Deployment/{} to 0 (was {})", w.name, w.previous));
+        scale(&deployments, &w.name, 0).await.map_err(|e| {
+            Failure::new(
+                ExitStatus::Unreachable,
+                format!("scaling Deployment/{} to 0: {e}", w.name),
+            )
+        })?;
+        reporter.status(
+            "Scaled",
+            &format!("Deployment/{} to 0 (was {})", w.name, w.previous),
+        );
     }
     wait_scaled_down(conn, ns, reporter).await;
 
@@ -443,12 +490,22 @@ async fn restore_locked(
             match part {
                 PartKind::Postgres => {
                     let target = pg_target.as_ref().expect("resolved above");
-                    postgres::restore(target, &db, None, true, store, &env.name, id, &entry, reporter)
-                        .await
-                        .map_err(|e| Failure::new(ExitStatus::Failed, format!("restoring PostgreSQL: {e}")).with_details(e.details()))?;
-                    let (after, tables) = postgres::facts(target, &db, None)
-                        .await
-                        .map_err(|e| Failure::new(ExitStatus::Failed, format!("reading the restored database: {e}")).with_details(e.details()))?;
+                    postgres::restore(
+                        target, &db, None, true, store, &env.name, id, &entry, reporter,
+                    )
+                    .await
+                    .map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("restoring PostgreSQL: {e}"))
+                            .with_details(e.details())
+                    })?;
+                    let (after, tables) =
+                        postgres::facts(target, &db, None).await.map_err(|e| {
+                            Failure::new(
+                                ExitStatus::Failed,
+                                format!("reading the restored database: {e}"),
+                            )
+                            .with_details(e.details())
+                        })?;
                     let expected = manifest.postgres.clone().unwrap_or_default();
                     let mismatches = postgres::compare_tables(&expected.tables, &tables);
                     let migrate_needed = after.is_some() && before.is_some() && after != before;
@@ -459,23 +516,44 @@ async fn restore_locked(
                         migrate_needed,
                     });
                     if !mismatches.is_empty() {
-                        return Err(Failure::new(ExitStatus::Failed, "the restored database does not match the backup's row counts").with_details(mismatches));
+                        return Err(Failure::new(
+                            ExitStatus::Failed,
+                            "the restored database does not match the backup's row counts",
+                        )
+                        .with_details(mismatches));
                     }
                     Ok(entry.raw_size)
                 }
                 PartKind::Redis => {
                     if env.data.redis.placement == Placement::Managed {
-                        return Err(Failure::new(ExitStatus::Failed, "managed Redis cannot be restored by this fintechctl (`az redis import`)"));
+                        return Err(Failure::new(
+                            ExitStatus::Failed,
+                            "managed Redis cannot be restored by this fintechctl (`az redis import`)",
+                        ));
                     }
                     let target = in_cluster_target(conn, ns, "redis").await?;
-                    let keys = redis::restore(&target, env.data.redis.port, store, &env.name, id, &entry, Duration::from_secs(180), reporter)
-                        .await
-                        .map_err(|e| Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}")).with_details(e.details()))?;
+                    let keys = redis::restore(
+                        &target,
+                        env.data.redis.port,
+                        store,
+                        &env.name,
+                        id,
+                        &entry,
+                        Duration::from_secs(180),
+                        reporter,
+                    )
+                    .await
+                    .map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
+                            .with_details(e.details())
+                    })?;
                     let expected = manifest.redis.clone().unwrap_or_default().keys;
                     if keys != expected {
                         return Err(Failure::new(
                             ExitStatus::Failed,
-                            format!("Redis holds {keys:?} key(s) after the restore, the backup {expected:?}"),
+                            format!(
+                                "Redis holds {keys:?} key(s) after the restore, the backup {expected:?}"
+                            ),
                         ));
                     }
                     Ok(entry.raw_size)
@@ -483,7 +561,9 @@ async fn restore_locked(
                 PartKind::Resources => {
                     let bytes = read_all(store, &env.name, id, &entry).await?;
                     let mut objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
-                        .map_err(|e| Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file)))?;
+                        .map_err(|e| {
+                            Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file))
+                        })?;
                     // The writers stay at zero until the end; their counts come back then.
                     for o in objects.iter_mut() {
                         if o["kind"] == "Deployment"
@@ -496,10 +576,18 @@ async fn restore_locked(
                     if let Some(s) = &secrets {
                         objects.extend(s.iter().cloned());
                     }
-                    let applied = resources::apply(&conn.client, ns, &objects).await.map_err(|(what, e)| {
-                        Failure::new(ExitStatus::Failed, format!("applying {what}: {}", crate::cluster::api_message(&e)))
-                    })?;
-                    reporter.status("Applied", &format!("{} object(s) with server-side apply", applied.len()));
+                    let applied = resources::apply(&conn.client, ns, &objects).await.map_err(
+                        |(what, e)| {
+                            Failure::new(
+                                ExitStatus::Failed,
+                                format!("applying {what}: {}", crate::cluster::api_message(&e)),
+                            )
+                        },
+                    )?;
+                    reporter.status(
+                        "Applied",
+                        &format!("{} object(s) with server-side apply", applied.len()),
+                    );
                     Ok(entry.raw_size)
                 }
             }
@@ -563,10 +651,20 @@ async fn read_all(
     id: &BackupId,
     entry: &crate::backup::manifest::PartEntry,
 ) -> Result<Vec<u8>, Failure> {
-    let stream_in = store.read_stream(env, id, &entry.file).await.map_err(store_failure)?;
-    let mut out: Vec<u8> = Vec::new();
-    stream::decompress_into(stream_in, &mut out, &entry.file, entry.size, &entry.sha256, &super::backup::NoProgressReporter)
+    let stream_in = store
+        .read_stream(env, id, &entry.file)
         .await
-        .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+        .map_err(store_failure)?;
+    let mut out: Vec<u8> = Vec::new();
+    stream::decompress_into(
+        stream_in,
+        &mut out,
+        &entry.file,
+        entry.size,
+        &entry.sha256,
+        &super::backup::NoProgressReporter,
+    )
+    .await
+    .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
     Ok(out)
 }

@@ -23,13 +23,21 @@ pub fn free_port() -> u16 {
 }
 
 fn find(binary: &str, script: &str) -> PathBuf {
-    for dir in ["/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/bin", "/usr/local/sbin", "/usr/sbin"] {
+    for dir in [
+        "/usr/local/bin",
+        "/usr/lib/postgresql/15/bin",
+        "/usr/bin",
+        "/usr/local/sbin",
+        "/usr/sbin",
+    ] {
         let p = Path::new(dir).join(binary);
         if p.exists() {
             return p;
         }
     }
-    panic!("`{binary}` is not installed: .ci/install.d/{script} installs it (run .ci/test, or that script)");
+    panic!(
+        "`{binary}` is not installed: .ci/install.d/{script} installs it (run .ci/test, or that script)"
+    );
 }
 
 fn is_root() -> bool {
@@ -64,10 +72,20 @@ impl Postgres {
         let pg_ctl = find("pg_ctl", "40-postgres.sh");
         find("psql", "40-postgres.sh");
         find("pg_dump", "40-postgres.sh");
-        let dir = tempfile::Builder::new().prefix("fintechctl-pg").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("fintechctl-pg")
+            .tempdir()
+            .unwrap();
         if is_root() {
-            let ok = Command::new("chown").args(["-R", "postgres"]).arg(dir.path()).status().unwrap();
-            assert!(ok.success(), "chown the PostgreSQL test directory to postgres");
+            let ok = Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(
+                ok.success(),
+                "chown the PostgreSQL test directory to postgres"
+            );
             // The user postgres must reach the directory.
             let _ = Command::new("chmod").args(["755"]).arg(dir.path()).status();
         }
@@ -75,10 +93,22 @@ impl Postgres {
         let out = as_pg(&initdb)
             .arg("-D")
             .arg(&data)
-            .args(["-U", PG_USER, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+            .args([
+                "-U",
+                PG_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let port = free_port();
         let out = as_pg(&pg_ctl)
             .arg("-D")
@@ -93,7 +123,11 @@ impl Postgres {
             .args(["-w", "start"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pg = Postgres { port, dir, pg_ctl };
         pg.psql_db("postgres", &format!("CREATE DATABASE {PG_DB}"));
         pg
@@ -102,7 +136,16 @@ impl Postgres {
     /// Runs SQL, returns stdout (unaligned, tuples only).
     pub fn psql_db(&self, db: &str, sql: &str) -> String {
         let out = Command::new(find("psql", "40-postgres.sh"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"])
+            .args([
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+            ])
             .args(["-p", &self.port.to_string(), "-U", PG_USER, "-d", db])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -114,7 +157,11 @@ impl Postgres {
                 child.wait_with_output()
             })
             .unwrap();
-        assert!(out.status.success(), "psql: {}\n{sql}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "psql: {}\n{sql}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -196,7 +243,10 @@ impl Redis {
     pub fn start(password: &str) -> Redis {
         let server = find("redis-server", "40-redis.sh");
         find("redis-cli", "40-redis.sh");
-        let dir = tempfile::Builder::new().prefix("fintechctl-redis").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("fintechctl-redis")
+            .tempdir()
+            .unwrap();
         let port = free_port();
         let running = Arc::new(AtomicBool::new(true));
         let child: Arc<std::sync::Mutex<Option<std::process::Child>>> = Arc::default();
@@ -207,7 +257,14 @@ impl Redis {
                 Command::new(&server)
                     .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
                     .arg(&dir)
-                    .args(["--requirepass", &password, "--save", "3600 1", "--appendonly", "no"])
+                    .args([
+                        "--requirepass",
+                        &password,
+                        "--save",
+                        "3600 1",
+                        "--appendonly",
+                        "no",
+                    ])
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
@@ -242,7 +299,10 @@ impl Redis {
         };
         let started = Instant::now();
         while r.cli(&["PING"]).trim() != "PONG" {
-            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         r
@@ -250,7 +310,13 @@ impl Redis {
 
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
-            .args(["--no-auth-warning", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args([
+                "--no-auth-warning",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
             .args(args)
             .env("REDISCLI_AUTH", &self.password)
             .output()
@@ -300,7 +366,12 @@ impl Redis {
                     "stream" => self.cli(&["-n", db, "XRANGE", k, "-", "+"]),
                     other => other.to_string(),
                 };
-                let ttl = self.cli(&["-n", db, "TTL", k]).trim().parse::<i64>().unwrap_or(-3) > 0;
+                let ttl = self
+                    .cli(&["-n", db, "TTL", k])
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap_or(-3)
+                    > 0;
                 out.push(format!("db{db} {k} {t} ttl={ttl} {}", v.replace('\n', "|")));
             }
         }
@@ -323,19 +394,40 @@ impl Drop for Redis {
 
 /// `environments/local.yaml` with the test servers' ports and a store
 /// directory, in a directory for `--environments-dir`.
-pub fn environments(dir: &Path, pg_port: u16, redis_port: u16, store: &Path, recipients: &[String]) -> PathBuf {
-    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/local.yaml")).unwrap();
+pub fn environments(
+    dir: &Path,
+    pg_port: u16,
+    redis_port: u16,
+    store: &Path,
+    recipients: &[String],
+) -> PathBuf {
+    let src = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("environments/local.yaml"),
+    )
+    .unwrap();
     let mut out = src
         .replace("    port: 5432\n", &format!("    port: {pg_port}\n"))
         .replace("    port: 6379\n", &format!("    port: {redis_port}\n"))
-        .replace("  path: ./backups\n", &format!("  path: {}\n", store.display()));
+        .replace(
+            "  path: ./backups\n",
+            &format!("  path: {}\n", store.display()),
+        );
     if !recipients.is_empty() {
         out = out.replace(
             "  retentionDays: 3\n",
-            &format!("  retentionDays: 3\n  recipients:\n{}", recipients.iter().map(|r| format!("    - {r}\n")).collect::<String>()),
+            &format!(
+                "  retentionDays: 3\n  recipients:\n{}",
+                recipients
+                    .iter()
+                    .map(|r| format!("    - {r}\n"))
+                    .collect::<String>()
+            ),
         );
     }
-    assert!(out.contains(&format!("port: {pg_port}")), "local.yaml changed shape");
+    assert!(
+        out.contains(&format!("port: {pg_port}")),
+        "local.yaml changed shape"
+    );
     let envs = dir.join("environments");
     std::fs::create_dir_all(&envs).unwrap();
     std::fs::write(envs.join("local.yaml"), out).unwrap();
@@ -347,7 +439,9 @@ pub fn store_contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -355,7 +449,11 @@ pub fn store_contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             } else {
                 let bytes = std::fs::read(&p).unwrap();
                 let plain = if p.extension().is_some_and(|x| x == "zst") {
-                    let out = Command::new("zstd").args(["-d", "-c"]).arg(&p).output().unwrap();
+                    let out = Command::new("zstd")
+                        .args(["-d", "-c"])
+                        .arg(&p)
+                        .output()
+                        .unwrap();
                     out.stdout
                 } else {
                     bytes
