@@ -3,6 +3,7 @@
 //! terminal's reporter and confirmer, and presents the result through the
 //! [`Printer`](crate::ui::Printer).
 
+pub mod backup;
 pub mod completions;
 pub mod deploy;
 pub mod diff;
@@ -10,6 +11,7 @@ pub mod health;
 pub mod history;
 pub mod migrate;
 pub mod render;
+pub mod restore;
 pub mod rollback;
 pub mod verify;
 

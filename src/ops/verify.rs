@@ -544,6 +544,7 @@ async fn drift_and_policy(cx: &Context<'_>, ids: Vec<CheckId>) -> Vec<CheckResul
         skip_kinds,
         kinds: Some(kinds),
         stop: None,
+        planned: None,
     };
     let plan = match apply::plan(&cx.conn.client, &planned, &options).await {
         Ok(p) => p,
