@@ -4,6 +4,7 @@
 //! [`Printer`](crate::ui::Printer).
 
 pub mod completions;
+pub mod debug;
 pub mod deploy;
 pub mod diff;
 pub mod history;

@@ -5,6 +5,7 @@
 //! a flag or an environment variable. The terminal implements the traits in
 //! `ui`; tests implement them by recording and by answering.
 
+pub mod debug;
 pub mod deploy;
 pub mod diff;
 pub mod migrate;

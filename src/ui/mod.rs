@@ -178,5 +178,6 @@ pub enum ColorChoice {
     Always,
     Never,
 }
+pub mod debug;
 pub mod prompt;
 pub mod reporters;

@@ -1,0 +1,41 @@
+//! `fintechctl debug`: the triage (exit 0 when everything is healthy, 1
+//! when something is not) and the on-call tools.
+
+use crate::exit::{ExitStatus, Failure};
+use crate::interrupt::Stop;
+use crate::ops;
+use crate::settings::{Common, DebugAction, DebugSettings};
+use crate::ui::{Printer, debug as ui, emit};
+
+pub fn run(
+    settings: &DebugSettings,
+    common: &Common,
+    printer: &Printer,
+) -> Result<ExitStatus, Failure> {
+    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let reporter = ui::reporter(printer);
+    runtime.block_on(async {
+        let stop = Stop::new();
+        stop.on_signals();
+        match &settings.action {
+            DebugAction::Triage { component } => {
+                let (triage, _) = ops::debug::triage(
+                    settings,
+                    component.as_deref(),
+                    &reporter,
+                    &common.redactor,
+                    stop,
+                )
+                .await?;
+                let now = k8s_openapi::jiff::Timestamp::now();
+                emit(printer, common.output, &triage, |t| ui::triage_text(t, now));
+                Ok(if triage.healthy {
+                    ExitStatus::Success
+                } else {
+                    ExitStatus::Failed
+                })
+            }
+            _ => Err(Failure::invalid("not implemented yet")),
+        }
+    })
+}

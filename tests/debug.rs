@@ -1,0 +1,414 @@
+//! `fintechctl debug` against kube-sim: the triage's cards name the right
+//! cause with its logs and events, healthy components are one line, the
+//! cluster-level causes (quota, an unready node) are listed, and no secret
+//! value reaches the output — not even one only the cluster knows.
+
+mod common;
+
+use common::{Cluster, SECRETS, behaviors, cluster, run, text};
+use serde_json::{Value, json};
+
+const NS: &str = "fintech-ai-local";
+
+/// A value only the cluster's Secret holds: the debug runs below do not
+/// have it in their environment, so only learning the live Secrets can
+/// scrub it.
+const PLANTED: &str = "planted-pg-Zq8v3XkW";
+
+/// `fintechctl` without any secret value in its environment.
+fn debug_cmd(c: &Cluster) -> assert_cmd::Command {
+    let mut cmd = c.fintechctl();
+    for (var, _) in SECRETS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Deploys local 1.4.2 with the planted postgres password; `ok` says
+/// whether the deploy is expected to succeed.
+async fn deploy_local(c: &Cluster, ok: bool) {
+    let mut cmd = c.fintechctl();
+    cmd.env("POSTGRES_PASSWORD", PLANTED);
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.success(), ok, "deploy:\n{stderr}");
+}
+
+fn client(c: &Cluster) -> kube::Client {
+    kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap()
+}
+
+fn assert_no_secret(output: &str) {
+    assert!(
+        !output.contains(PLANTED),
+        "planted secret leaked:\n{output}"
+    );
+    for (_, value) in SECRETS {
+        assert!(!output.contains(value), "secret leaked:\n{output}");
+    }
+}
+
+/// Waits until `check` holds for the simulator's pods of `NS`.
+async fn wait_pods(c: &Cluster, what: &str, check: impl Fn(&[Value]) -> bool) {
+    for _ in 0..300 {
+        if check(&c.sim.list("v1", "Pod", Some(NS))) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn pods_of<'a>(pods: &'a [Value], app: &str) -> Vec<&'a Value> {
+    pods.iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == app)
+        .collect()
+}
+
+fn restarted(p: &Value) -> bool {
+    p.pointer("/status/containerStatuses/0/restartCount")
+        .and_then(Value::as_i64)
+        .unwrap_or(0)
+        >= 1
+}
+
+/// Replaces the volatile parts of the triage text: ages, times, pod and
+/// ReplicaSet hashes, user@host; runs of spaces (table columns) as two.
+fn stable(text: &str) -> String {
+    regex::Regex::new(r" {2,}")
+        .unwrap()
+        .replace_all(&stable_json(text), "  ")
+        .into_owned()
+}
+
+/// [`stable`] keeping the indentation.
+fn stable_json(text: &str) -> String {
+    let filters = [
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (r"\b\d+(\.\d+)?(ms|s|m\d\ds|h\d\dm)\b", "[AGE]"),
+        (r"-[a-z0-9]{8,10}-[a-z0-9]{5}\b", "-[HASH]-[POD]"),
+        (
+            r"(api-gateway|ml-service|frontend)-[a-z0-9]{6,10}\b",
+            "$1-[HASH]",
+        ),
+        (r" \(x\d+\)", " (xN)"),
+        (r"by \S+@\S+ at", "by [WHO] at"),
+        (r"kube-sim-node-\d", "[NODE]"),
+    ];
+    let mut out = text.to_string();
+    for (re, with) in filters {
+        out = regex::Regex::new(re)
+            .unwrap()
+            .replace_all(&out, with)
+            .into_owned();
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_environment_is_one_line_per_component_and_exit_0() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("all 6 components healthy"),
+        "{stdout}\n{stderr}"
+    );
+    for workload in [
+        "Deployment/api-gateway",
+        "Deployment/ml-service",
+        "Deployment/frontend",
+        "StatefulSet/postgres",
+        "StatefulSet/redis",
+        "StatefulSet/kafka",
+    ] {
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(workload)).collect();
+        assert_eq!(lines.len(), 1, "{workload}: one line each\n{stdout}");
+        assert!(lines[0].starts_with("✓ "), "{stdout}");
+    }
+    assert!(stdout.contains("last deploy: revision 1, version 1.4.2, succeeded"));
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_card_names_the_cause_with_its_logs_and_events() {
+    let images = format!(
+        "  - match: \"*/ml-service:*\"\n    behavior: crash-loop\n    exitCode: 1\n    runFor: 1s\n    logs: \"ModuleNotFoundError: No module named 'torch' (db password {PLANTED})\"\n  - match: \"*/frontend:*\"\n    behavior: oom-killed\n    runFor: 1s\n    logs: \"allocating the bundle cache\"\n"
+    );
+    let c = cluster(behaviors(&images, "echo upgraded")).await;
+    deploy_local(&c, false).await;
+    // redis's image disappears from the registry; its pod is recreated.
+    c.sim.set_behaviors(behaviors(
+        &format!("{images}  - match: \"*redis:*\"\n    behavior: image-pull-error\n"),
+        "echo upgraded",
+    ));
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client(&c), NS);
+    pods.delete("redis-0", &Default::default()).await.unwrap();
+    // Every failing pod has crashed at least once (the previous logs exist).
+    wait_pods(&c, "ml-service and frontend restarts", |pods| {
+        pods_of(pods, "ml-service").iter().any(|p| restarted(p))
+            && pods_of(pods, "frontend").iter().any(|p| restarted(p))
+            && pods_of(pods, "redis").iter().any(|p| {
+                p.pointer("/status/containerStatuses/0/state/waiting/reason")
+                    .and_then(Value::as_str)
+                    .is_some_and(|r| r.contains("Image"))
+            })
+    })
+    .await;
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert_no_secret(&stdout);
+    assert_no_secret(&stderr);
+
+    // Worst first: the cards, then one line per healthy component.
+    let card = |workload: &str| {
+        let start = stdout
+            .find(&format!("✗ {workload} failed"))
+            .unwrap_or_else(|| panic!("no card for {workload}:\n{stdout}"));
+        let rest = &stdout[start..];
+        let end = rest["✗".len()..]
+            .find("\n✗ ")
+            .map(|i| i + "✗".len())
+            .or(rest.find("\n✓ "))
+            .unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    let ml = card("Deployment/ml-service");
+    assert!(
+        ml.contains("failed: CrashLoopBackOff") || ml.contains("failed: RepeatedRestarts"),
+        "{ml}"
+    );
+    assert!(
+        ml.contains("No module named 'torch' (db password <redacted>)"),
+        "previous container's log: {ml}"
+    );
+    assert!(
+        ml.contains("last termination: container ml-service exited 1 (Error)"),
+        "{ml}"
+    );
+    assert!(ml.contains("BackOff"), "warning events: {ml}");
+    assert!(ml.contains("pods:") && ml.contains("RESTARTS"), "{ml}");
+    assert!(
+        ml.contains("resource use:") && ml.contains("request 500m"),
+        "{ml}"
+    );
+    assert!(
+        ml.contains("last change: revision 1, version 1.4.2, failed"),
+        "{ml}"
+    );
+
+    let fe = card("Deployment/frontend");
+    assert!(fe.contains("failed: OOMKilled"), "{fe}");
+    assert!(fe.contains("exited 137 (OOMKilled), signal 9"), "{fe}");
+    assert!(fe.contains("allocating the bundle cache"), "{fe}");
+
+    let redis = card("StatefulSet/redis");
+    assert!(
+        redis.contains("failed: ErrImagePull") || redis.contains("failed: ImagePullBackOff"),
+        "{redis}"
+    );
+    assert!(
+        redis.contains("Failed to pull image"),
+        "kubelet message: {redis}"
+    );
+
+    for healthy in [
+        "Deployment/api-gateway",
+        "StatefulSet/postgres",
+        "StatefulSet/kafka",
+    ] {
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(healthy)).collect();
+        assert_eq!(lines.len(), 1, "{healthy}:\n{stdout}");
+        assert!(
+            lines[0].starts_with(&format!("✓ {healthy}: 1/1 ready")),
+            "{stdout}"
+        );
+    }
+    let first_healthy = stdout.find("✓ ").unwrap();
+    assert!(
+        stdout.rfind("✗ ").unwrap() < first_healthy,
+        "cards come first:\n{stdout}"
+    );
+
+    // The same verdict for tools.
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local", "-o", "json"]);
+    let out = run(cmd).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_no_secret(&stdout);
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["healthy"], false);
+    let components = report["components"].as_array().unwrap();
+    assert_eq!(components.len(), 6);
+    let by_name = |n: &str| components.iter().find(|c| c["component"] == n).unwrap();
+    assert_eq!(by_name("frontend")["card"]["kind"], "oom-killed");
+    assert_eq!(
+        by_name("frontend")["card"]["lastTermination"]["exitCode"],
+        137
+    );
+    assert_eq!(by_name("redis")["card"]["kind"], "image-pull");
+    assert_eq!(by_name("api-gateway")["healthy"], true);
+    assert!(by_name("api-gateway")["card"].is_null());
+
+    // One component only.
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local", "api-gateway"]);
+    let out = run(cmd).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("all 1 components healthy"), "{stdout}");
+}
+
+/// Scales ml-service past the local quota and waits for the refusal.
+async fn exceed_the_quota(c: &Cluster) {
+    use kube::api::{Api, Patch, PatchParams};
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(client(c), NS);
+    deployments
+        .patch(
+            "ml-service",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 40}})),
+        )
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let events = c.sim.list("v1", "Event", Some(NS));
+        if events.iter().any(|e| e["reason"] == "FailedCreate") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no FailedCreate for the quota");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quota_refusal_is_a_card_and_a_cluster_level_cause() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    exceed_the_quota(&c).await;
+    // Let the ReplicaSet settle on what the quota allows.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("✗ Deployment/ml-service failed: FailedCreate"),
+        "{stdout}"
+    );
+    let causes = &stdout[stdout
+        .find("cluster-level causes:")
+        .unwrap_or_else(|| panic!("{stdout}"))..];
+    assert!(causes.contains("exceeded quota: local-quota"), "{causes}");
+    insta::assert_snapshot!("triage_quota", stable(&stdout));
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local", "-o", "json"]);
+    let out = run(cmd).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["causes"][0]["kind"], "quota");
+    insta::assert_snapshot!("triage_quota_json", stable_json(&stdout));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unready_node_explains_the_pods_on_it() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    let frontend_node = {
+        let pods = c.sim.list("v1", "Pod", Some(NS));
+        pods_of(&pods, "frontend")[0]["spec"]["nodeName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(c.sim.set_node_ready(&frontend_node, false));
+    wait_pods(&c, "the frontend pod marked unready", |pods| {
+        pods_of(pods, "frontend").iter().any(|p| {
+            p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "False")
+        })
+    })
+    .await;
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let causes = &stdout[stdout
+        .find("cluster-level causes:")
+        .unwrap_or_else(|| panic!("{stdout}"))..];
+    assert!(
+        causes.contains(&format!("Node/{frontend_node}: not ready")),
+        "{causes}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "message: Deployment/frontend: node {frontend_node} is not ready"
+        )),
+        "the frontend card names the node:\n{stdout}"
+    );
+    assert!(stdout.contains("NodeNotReady"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_debug_input_is_exit_2_naming_the_flag() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    for (args, expected) in [
+        (
+            vec!["debug", "local", "ml-servce"],
+            "unknown component `ml-servce`; components of local: api-gateway, ml-service, frontend",
+        ),
+        (
+            vec!["debug", "logs", "local", "--since", "ten"],
+            "--since: `ten`",
+        ),
+        (
+            vec!["debug", "logs", "local", "--grep", "("],
+            "--grep: `(` is not a regular expression",
+        ),
+        (
+            vec!["debug", "port-forward", "local", "api-gateway", "8000:"],
+            "port `8000:`",
+        ),
+        (
+            vec![
+                "debug",
+                "port-forward",
+                "local",
+                "api-gateway",
+                "70000:8000",
+            ],
+            "the local port is out of range",
+        ),
+        (
+            vec!["debug", "shell", "local", "nope"],
+            "unknown component `nope`",
+        ),
+    ] {
+        let mut cmd = debug_cmd(&c);
+        cmd.args(&args);
+        let out = run(cmd).await;
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
