@@ -412,3 +412,176 @@ async fn bad_debug_input_is_exit_2_naming_the_flag() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+/// Starts `cmd` in the background with stdout going to a file.
+fn spawn_to_file(cmd: &assert_cmd::Command, out: &std::path::Path) -> std::process::Child {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => child.env(k, v),
+            None => child.env_remove(k),
+        };
+    }
+    child
+        .args(cmd.get_args())
+        .stdout(std::fs::File::create(out).unwrap())
+        .stderr(std::fs::File::create(out.with_extension("err")).unwrap());
+    child.spawn().expect("fintechctl starts")
+}
+
+async fn wait_for_text(path: &std::path::Path, what: &str) -> String {
+    for _ in 0..300 {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(what) {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "no {what:?} in {}:\n{}\nstderr:\n{}",
+        path.display(),
+        std::fs::read_to_string(path).unwrap_or_default(),
+        std::fs::read_to_string(path.with_extension("err")).unwrap_or_default()
+    );
+}
+
+/// Rolls ml-service to a new pod template (a new ReplicaSet).
+async fn roll_ml_service(c: &Cluster, n: u32) {
+    use kube::api::{Api, Patch, PatchParams};
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(client(c), NS);
+    deployments
+        .patch(
+            "ml-service",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"template": {"metadata": {"annotations": {"test/roll": n.to_string()}}}}})),
+        )
+        .await
+        .unwrap();
+}
+
+fn ml_rule(behavior: &str, logs: &str) -> String {
+    format!(
+        "  - match: \"*/ml-service:*\"\n    behavior: {behavior}\n    exitCode: 1\n    runFor: 1s\n    logs: \"{logs} {PLANTED}\"\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_every_instance_once_across_restarts_and_a_rollout() {
+    let c = cluster(behaviors(
+        &ml_rule("ready", "ml v1 serving"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, true).await;
+    let out = c.dir.path().join("logs.out");
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "logs", "local", "ml-service", "-f"]);
+    let mut child = spawn_to_file(&cmd, &out);
+    wait_for_text(&out, "ml v1 serving").await;
+
+    // A rollout to a crash-looping image: the new pod restarts while we follow.
+    c.sim.set_behaviors(behaviors(
+        &ml_rule("crash-loop", "ml v2 crashed"),
+        "echo upgraded",
+    ));
+    roll_ml_service(&c, 2).await;
+    let mut crashing = (String::new(), 0);
+    for _ in 0..300 {
+        let pods = c.sim.list("v1", "Pod", Some(NS));
+        if let Some(p) = pods_of(&pods, "ml-service").into_iter().find(|p| {
+            p.pointer("/status/containerStatuses/0/restartCount")
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+                >= 3
+                && p.pointer("/status/containerStatuses/0/state/waiting/reason")
+                    == Some(&json!("CrashLoopBackOff"))
+        }) {
+            crashing = (
+                p["metadata"]["name"].as_str().unwrap().to_string(),
+                p.pointer("/status/containerStatuses/0/restartCount")
+                    .and_then(Value::as_i64)
+                    .unwrap(),
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (crash_pod, restarts) = crashing;
+    assert!(!crash_pod.is_empty(), "no pod crash-looped");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let text = std::fs::read_to_string(&out).unwrap();
+    let crash_lines = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("[{crash_pod}/ml-service] ml v2 crashed")))
+        .count();
+    assert_eq!(
+        crash_lines as i64,
+        restarts + 1,
+        "one line per instance of {crash_pod} (restarted {restarts} times):\n{text}\n{}",
+        std::fs::read_to_string(out.with_extension("err")).unwrap()
+    );
+
+    // A rollout that replaces the pods: the new one is picked up.
+    c.sim.set_behaviors(behaviors(
+        &ml_rule("ready", "ml v3 serving"),
+        "echo upgraded",
+    ));
+    roll_ml_service(&c, 3).await;
+    let text = wait_for_text(&out, "ml v3 serving").await;
+    assert_eq!(text.matches("ml v1 serving").count(), 1, "{text}");
+    assert_eq!(text.matches("ml v3 serving").count(), 1, "{text}");
+    assert_no_secret(&text);
+    assert!(text.contains("<redacted>"), "{text}");
+
+    // Ctrl-C ends following normally.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_previous_grep_and_since_select_lines() {
+    let c = cluster(behaviors(
+        &ml_rule("crash-loop", "Traceback: boom"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, false).await;
+    wait_pods(&c, "an ml-service restart", |pods| {
+        pods_of(pods, "ml-service").iter().any(|p| restarted(p))
+    })
+    .await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args([
+        "debug",
+        "logs",
+        "local",
+        "ml-service",
+        "--previous",
+        "--grep",
+        "Trace(back)?",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.starts_with("[ml-service-"), "{stdout}");
+    assert!(
+        stdout.contains("/ml-service] Traceback: boom <redacted>"),
+        "{stdout}"
+    );
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args([
+        "debug",
+        "logs",
+        "local",
+        "ml-service",
+        "api-gateway",
+        "--grep",
+        "nothing-matches-this",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout, "");
+}

@@ -35,6 +35,16 @@ pub fn run(
                     ExitStatus::Failed
                 })
             }
+            DebugAction::Logs(logs) => {
+                let reporter = ui::LogLines::new(printer, common.output);
+                let report =
+                    ops::debug::logs::logs(settings, logs, &reporter, &common.redactor, stop)
+                        .await?;
+                if report.pods.is_empty() {
+                    printer.warn("no pods found for these components");
+                }
+                Ok(ExitStatus::Success)
+            }
             _ => Err(Failure::invalid("not implemented yet")),
         }
     })

@@ -173,3 +173,77 @@ pub fn card_text(card: &TriageCard, now: Timestamp) -> String {
     }
     out
 }
+
+/// `debug logs` on the terminal: each line on stdout with its
+/// `[pod/container]` prefix (coloured per pod on a terminal), or one JSON
+/// object per line with `-o json`.
+pub struct LogLines<'a> {
+    pub inner: TerminalReporter<'a>,
+    pub printer: &'a Printer,
+    pub json: bool,
+    pub colour: bool,
+}
+
+impl<'a> LogLines<'a> {
+    pub fn new(printer: &'a Printer, output: crate::cli::OutputFormat) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            inner: TerminalReporter::new(printer),
+            printer,
+            json: output == crate::cli::OutputFormat::Json,
+            colour: printer.fancy && std::io::stdout().is_terminal(),
+        }
+    }
+}
+
+impl crate::ops::Reporter for LogLines<'_> {
+    fn status(&self, verb: &str, message: &str) {
+        self.inner.status(verb, message);
+    }
+    fn warn(&self, message: &str) {
+        self.inner.warn(message);
+    }
+    fn detail(&self, message: &str) {
+        self.inner.detail(message);
+    }
+}
+
+impl DebugReporter for LogLines<'_> {
+    fn secrets_learned(&self, redactor: &Redactor) {
+        self.printer.redact_with(redactor.clone());
+    }
+}
+
+impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
+    fn line(&self, line: &crate::ops::debug::logs::LogLine) {
+        if self.json {
+            if let Ok(text) = serde_json::to_string(line) {
+                self.printer.data(&(text + "\n"));
+            }
+            return;
+        }
+        let prefix = format!("[{}/{}]", line.pod, line.container);
+        let prefix = if self.colour {
+            const COLOURS: [console::Color; 6] = [
+                console::Color::Cyan,
+                console::Color::Green,
+                console::Color::Magenta,
+                console::Color::Yellow,
+                console::Color::Blue,
+                console::Color::Red,
+            ];
+            let hash = line
+                .pod
+                .bytes()
+                .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+            console::Style::new()
+                .fg(COLOURS[hash % COLOURS.len()])
+                .force_styling(true)
+                .apply_to(prefix)
+                .to_string()
+        } else {
+            prefix
+        };
+        self.printer.data(&format!("{prefix} {}\n", line.line));
+    }
+}

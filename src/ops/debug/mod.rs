@@ -17,7 +17,7 @@ use crate::settings::DebugSettings;
 
 use super::Reporter;
 
-// pub mod logs;
+pub mod logs;
 
 /// What every debug operation reports besides status lines.
 pub trait DebugReporter: Reporter {
