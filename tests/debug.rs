@@ -585,3 +585,129 @@ async fn logs_previous_grep_and_since_select_lines() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout, "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundle_holds_the_evidence_and_no_secret_value() {
+    let c = cluster(behaviors(
+        &ml_rule("crash-loop", "Traceback: db auth"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, false).await;
+    wait_pods(&c, "an ml-service restart", |pods| {
+        pods_of(pods, "ml-service").iter().any(|p| restarted(p))
+    })
+    .await;
+    let to = c.dir.path().join("incident.tar.gz");
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "bundle", "local", "--to"]).arg(&to);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), to.display().to_string());
+    assert!(stderr.contains("Written"), "{stderr}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&to).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let files = common::bundle_files(&to);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    for expected in [
+        "README.txt",
+        "summary.json",
+        "failures.json",
+        "triage.json",
+        "events.txt",
+        "objects/deployments.json",
+        "objects/secrets.json",
+        "objects/configmaps.json",
+        "objects/nodes.json",
+        "history.json",
+        "release/manifests.json",
+        "drift.txt",
+        "top.json",
+        "pods/postgres-0/pod.json",
+        "pods/postgres-0/describe.txt",
+        "pods/postgres-0/logs/postgres.log",
+    ] {
+        assert!(names.contains(&expected), "no {expected} in {names:#?}");
+    }
+    let ml_pod = names
+        .iter()
+        .find(|n| n.starts_with("pods/ml-service-") && n.ends_with("/logs/ml-service.previous.log"))
+        .unwrap_or_else(|| panic!("no previous log of ml-service: {names:#?}"));
+    assert!(
+        files[*ml_pod].0.contains("Traceback: db auth <redacted>"),
+        "{}",
+        files[*ml_pod].0
+    );
+    assert!(files["events.txt"].0.contains("BackOff"));
+    assert!(
+        files["drift.txt"].0.contains("no drift"),
+        "{}",
+        files["drift.txt"].0
+    );
+    let secrets: Value = serde_json::from_str(&files["objects/secrets.json"].0).unwrap();
+    let platform = secrets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["metadata"]["name"] == "fintech-ai-secrets")
+        .expect("the platform Secret is listed");
+    assert_eq!(platform["data"]["postgres-password"], "<redacted>");
+    let history: Value = serde_json::from_str(&files["history.json"].0).unwrap();
+    assert_eq!(history["revisions"][0]["version"], "1.4.2");
+    assert!(history["revisions"][0].get("manifests").is_none());
+    let triage: Value = serde_json::from_str(&files["triage.json"].0).unwrap();
+    assert_eq!(triage["healthy"], false);
+    // The planted value appears in no file, in any form the redactor knows.
+    for (name, (text, mode)) in &files {
+        assert!(!text.contains(PLANTED), "{name} holds the planted secret");
+        for (_, value) in SECRETS {
+            assert!(!text.contains(value), "{name} holds a secret value");
+        }
+        assert_eq!(*mode, 0o600, "{name}");
+    }
+    assert_no_secret(&stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_shows_use_against_requests_and_limits() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "top", "local"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let header = stdout.lines().next().unwrap();
+    for column in ["POD", "CONTAINER", "CPU", "REQ", "LIM", "%LIM", "MEMORY"] {
+        assert!(header.contains(column), "{header}");
+    }
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("ml-service-") && l.contains("500m") && l.contains("1024Mi")),
+        "{stdout}"
+    );
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "top", "local", "-o", "json"]);
+    let out = run(cmd).await;
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = report["containers"].as_array().unwrap();
+    assert_eq!(rows.len(), 6, "{report:#}");
+    let pressure = |r: &Value| {
+        let m = r["memoryBytes"].as_f64().unwrap() / r["memoryLimitBytes"].as_f64().unwrap();
+        let c = r["cpuMillis"].as_f64().unwrap() / r["cpuLimitMillis"].as_f64().unwrap();
+        m.max(c)
+    };
+    for pair in rows.windows(2) {
+        assert!(
+            pressure(&pair[0]) >= pressure(&pair[1]),
+            "sorted: {report:#}"
+        );
+    }
+    assert_eq!(rows[0]["oomRisk"], false);
+}

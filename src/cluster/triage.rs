@@ -164,6 +164,9 @@ pub struct ComponentHealth {
     pub version: Option<String>,
     /// Unhealthy components only.
     pub card: Option<TriageCard>,
+    /// How the live pod template differs from the latest revision's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
 }
 
 /// Something outside the workloads that explains their pods.
@@ -386,6 +389,10 @@ async fn judge(
         desired: live.as_ref().map_or(0, |l| l.desired),
         version,
         card: None,
+        drift: live
+            .as_ref()
+            .map(|l| drift(c, l.template.as_ref(), latest))
+            .unwrap_or_default(),
     };
     let thresholds = Thresholds {
         readiness_grace: std::time::Duration::from_secs(30),
@@ -429,10 +436,7 @@ async fn judge(
         let usage = problem_pod
             .map(|p| metrics::usage_of(p, samples))
             .unwrap_or_default();
-        let drift = live
-            .as_ref()
-            .map(|l| drift(c, l.template.as_ref(), latest))
-            .unwrap_or_default();
+        let drift = health.drift.clone();
         health.card = Some(TriageCard {
             failure,
             pods: pods.iter().map(pod_row).collect(),

@@ -45,6 +45,39 @@ pub fn run(
                 }
                 Ok(ExitStatus::Success)
             }
+            DebugAction::Top => {
+                let report =
+                    ops::debug::top::top(settings, &reporter, &common.redactor, stop).await?;
+                emit(printer, common.output, &report, |r| {
+                    ui::top_text(
+                        r,
+                        printer.fancy && std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                    )
+                });
+                Ok(ExitStatus::Success)
+            }
+            DebugAction::Bundle { to } => {
+                let report = ops::debug::bundle::bundle(
+                    settings,
+                    to.as_deref(),
+                    &reporter,
+                    &common.redactor,
+                    stop,
+                )
+                .await?;
+                printer.status(
+                    "Written",
+                    format!(
+                        "{} ({} files, secrets redacted, readable by you only)",
+                        report.path.display(),
+                        report.files.len()
+                    ),
+                );
+                emit(printer, common.output, &report, |r| {
+                    format!("{}\n", r.path.display())
+                });
+                Ok(ExitStatus::Success)
+            }
             _ => Err(Failure::invalid("not implemented yet")),
         }
     })

@@ -247,3 +247,79 @@ impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
         self.printer.data(&format!("{prefix} {}\n", line.line));
     }
 }
+
+/// `debug top` as a table, closest to a limit first, with the warnings.
+pub fn top_text(report: &crate::ops::debug::top::TopReport, fancy: bool) -> String {
+    let mut table = Table::new();
+    table.load_style(NOTHING).set_header([
+        "POD",
+        "CONTAINER",
+        "CPU",
+        "REQ",
+        "LIM",
+        "%LIM",
+        "MEMORY",
+        "REQ",
+        "LIM",
+        "%LIM",
+        "",
+    ]);
+    let cpu = |v: Option<i64>| v.map(|v| format!("{v}m")).unwrap_or_else(|| "-".into());
+    let mem = |v: Option<i64>| v.map(metrics::mebibytes).unwrap_or_else(|| "-".into());
+    let pct = |v: Option<f64>| {
+        v.map(|v| format!("{:.0}%", v * 100.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    for row in &report.containers {
+        let u = &row.usage;
+        let mut flags = Vec::new();
+        if row.oom_risk {
+            flags.push("OOM risk");
+        }
+        if row.throttling_candidate {
+            flags.push("throttling");
+        }
+        let flag = flags.join(", ");
+        let flag = if fancy && !flag.is_empty() {
+            console::Style::new()
+                .red()
+                .bold()
+                .force_styling(true)
+                .apply_to(flag)
+                .to_string()
+        } else {
+            flag
+        };
+        table.add_row([
+            u.pod.clone(),
+            u.container.clone(),
+            cpu(u.cpu_millis),
+            cpu(u.cpu_request_millis),
+            cpu(u.cpu_limit_millis),
+            pct(u.cpu_of_limit()),
+            mem(u.memory_bytes),
+            mem(u.memory_request_bytes),
+            mem(u.memory_limit_bytes),
+            pct(u.memory_of_limit()),
+            flag,
+        ]);
+    }
+    let mut out: String = table
+        .to_string()
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l).trim_end()))
+        .collect();
+    let near: Vec<&str> = report
+        .containers
+        .iter()
+        .filter(|r| r.oom_risk || r.throttling_candidate)
+        .map(|r| r.usage.pod.as_str())
+        .collect();
+    if !near.is_empty() {
+        out.push_str(&format!(
+            "\n{} container(s) at 90% or more of a limit: memory → OOMKilled next, cpu → throttled\n",
+            near.len()
+        ));
+    }
+    out
+}

@@ -80,12 +80,15 @@ pub fn layout(bundle: &DebugBundle, redactor: &crate::redact::Redactor) -> Vec<(
         for log in &pod.logs {
             let c = safe(&log.container);
             if let Some(current) = &log.current {
-                files.push((format!("{dir}/logs/{c}.log"), lines(&[current.clone()])));
+                files.push((
+                    format!("{dir}/logs/{c}.log"),
+                    lines(std::slice::from_ref(current)),
+                ));
             }
             if let Some(previous) = &log.previous {
                 files.push((
                     format!("{dir}/logs/{c}.previous.log"),
-                    lines(&[previous.clone()]),
+                    lines(std::slice::from_ref(previous)),
                 ));
             }
         }

@@ -17,7 +17,9 @@ use crate::settings::DebugSettings;
 
 use super::Reporter;
 
+pub mod bundle;
 pub mod logs;
+pub mod top;
 
 /// What every debug operation reports besides status lines.
 pub trait DebugReporter: Reporter {
