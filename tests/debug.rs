@@ -711,3 +711,161 @@ async fn top_shows_use_against_requests_and_limits() {
     }
     assert_eq!(rows[0]["oomRisk"], false);
 }
+
+/// A local HTTP server standing in for api-gateway: answers every request
+/// with its own name and a counter.
+async fn http_server() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let count = count.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let mut got = Vec::new();
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = format!("{{\"status\":\"healthy\",\"n\":{n}}}");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (port, served)
+}
+
+/// `GET /health` through `port`; the response body.
+async fn get_health(port: u16) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let work = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
+        s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>(out)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(10), work).await {
+        Ok(r) => r,
+        Err(_) => Err("no answer within 10 s".into()),
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forward_serves_parallel_requests_and_survives_the_pod_being_replaced() {
+    let (backend, served) = http_server().await;
+    let yaml = format!(
+        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\njobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo upgraded\"]\nports:\n  - pod: \"api-gateway-*\"\n    port: 8000\n    target: 127.0.0.1:{backend}\n"
+    );
+    let c = cluster(kube_sim::Behaviors::from_yaml(&yaml).unwrap()).await;
+    deploy_local(&c, true).await;
+    let local = free_port();
+    let out = c.dir.path().join("pf.out");
+    let mut cmd = debug_cmd(&c);
+    cmd.args([
+        "debug",
+        "port-forward",
+        "local",
+        "api-gateway",
+        &format!("{local}:8000"),
+    ]);
+    let mut child = spawn_to_file(&cmd, &out);
+    wait_for_text(&out.with_extension("err"), "Forwarding").await;
+
+    let requests = (0..8).map(|_| get_health(local));
+    for result in futures::future::join_all(requests).await {
+        let response = result.expect("a response through the forward");
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(response.contains("\"status\":\"healthy\""), "{response}");
+    }
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 8);
+
+    // A busy local port is a clear error, before touching the cluster.
+    let mut busy = debug_cmd(&c);
+    busy.args([
+        "debug",
+        "port-forward",
+        "local",
+        "api-gateway",
+        &format!("{local}:8000"),
+    ]);
+    let busy_out = run(busy).await;
+    let (_, stderr) = text(&busy_out);
+    assert_eq!(busy_out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("local port 127.0.0.1:{local} is already in use")),
+        "{stderr}"
+    );
+
+    // The pod is replaced by a rollout: new connections go to the new one.
+    let old_pod = pods_of(&c.sim.list("v1", "Pod", Some(NS)), "api-gateway")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    {
+        use kube::api::{Api, Patch, PatchParams};
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(client(&c), NS);
+        deployments
+            .patch(
+                "api-gateway",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"template": {"metadata": {"annotations": {"test/roll": "2"}}}}})),
+            )
+            .await
+            .unwrap();
+    }
+    wait_pods(&c, "the old api-gateway pod gone", |pods| {
+        let gateway = pods_of(pods, "api-gateway");
+        !gateway
+            .iter()
+            .any(|p| p["metadata"]["name"] == old_pod.as_str())
+            && gateway.iter().any(|p| {
+                p["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+    })
+    .await;
+    let requests = (0..4).map(|_| get_health(local));
+    for result in futures::future::join_all(requests).await {
+        let response = result.expect("a response after the pod was replaced");
+        assert!(response.contains("\"status\":\"healthy\""), "{response}");
+    }
+    let stderr = std::fs::read_to_string(out.with_extension("err")).unwrap();
+    assert!(stderr.contains("Re-picked"), "{stderr}");
+
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends forwarding normally");
+}

@@ -78,6 +78,25 @@ pub fn run(
                 });
                 Ok(ExitStatus::Success)
             }
+            DebugAction::PortForward(forward) => {
+                // Bound before connecting: a busy port fails at once.
+                let listeners = ops::debug::port_forward::bind(forward).await?;
+                let report = ops::debug::port_forward::port_forward(
+                    settings,
+                    forward,
+                    listeners,
+                    &reporter,
+                    &common.redactor,
+                    stop,
+                )
+                .await?;
+                printer.status(
+                    "Stopped",
+                    format!("{} connection(s) forwarded", report.connections),
+                );
+                emit(printer, common.output, &report, |_| String::new());
+                Ok(ExitStatus::Success)
+            }
             _ => Err(Failure::invalid("not implemented yet")),
         }
     })
