@@ -46,7 +46,7 @@ pub async fn bind(settings: &PortForwardSettings) -> Result<Vec<(TcpListener, u1
                 return Err(Failure::invalid(format!(
                     "local port {address} is already in use (another port-forward or a local server?); \
                      choose another with LOCAL:REMOTE, e.g. {}:{remote}, or 0:{remote} for any free port",
-                    local.saturating_add(10000).min(65535)
+                    local.saturating_add(10000)
                 )));
             }
             Err(e) => {
