@@ -869,3 +869,234 @@ async fn port_forward_serves_parallel_requests_and_survives_the_pod_being_replac
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "Ctrl-C ends forwarding normally");
 }
+
+/// tmux, which the shell test drives a real terminal with.
+fn tmux() -> &'static str {
+    let found = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "tmux is missing: .ci/install.d/40-tmux.sh installs it (apt-get install tmux)"
+    );
+    "tmux"
+}
+
+fn tmux_run(socket: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(tmux())
+        .arg("-S")
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn wait_for_screen(socket: &std::path::Path, what: &str) -> String {
+    let mut screen = String::new();
+    for _ in 0..200 {
+        screen = tmux_run(socket, &["capture-pane", "-p", "-t", "debug"]);
+        if screen.contains(what) {
+            return screen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {what:?} on the screen:\n{screen}");
+}
+
+/// A shell-quoted word.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_runs_in_a_real_terminal_with_resize_and_the_remote_exit_code() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    let socket = c.dir.path().join("tmux.sock");
+    let status_file = c.dir.path().join("exit-status");
+    let cmd = debug_cmd(&c);
+    // The same command line the test's other runs use, typed into a shell
+    // on a 100x30 terminal; the exit status lands in a file.
+    let mut line = String::from("env");
+    for (k, v) in cmd.get_envs() {
+        if let (Some(v), k) = (v, k.to_string_lossy()) {
+            line.push_str(&format!(" {}={}", k, quote(&v.to_string_lossy())));
+        }
+    }
+    for var in ["NO_COLOR", "CI"] {
+        line = line.replace(&format!(" {var}="), &format!(" IGNORED_{var}="));
+    }
+    line.push(' ');
+    line.push_str(&quote(
+        &assert_cmd::cargo::cargo_bin("fintechctl")
+            .display()
+            .to_string(),
+    ));
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    line.push_str(" debug shell local api-gateway -- bash --norc --noprofile");
+    line.push_str(&format!(
+        "; echo $? > {}",
+        quote(&status_file.display().to_string())
+    ));
+    tmux_run(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "debug",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            "sh",
+            "-c",
+            &line,
+        ],
+    );
+
+    // Type a command, read its output.
+    wait_for_screen(&socket, "Exec").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tmux_run(
+        &socket,
+        &["send-keys", "-t", "debug", "echo answer-$((6*7))", "Enter"],
+    );
+    wait_for_screen(&socket, "answer-42").await;
+    // A TTY: the remote side sees a terminal of our size…
+    tmux_run(
+        &socket,
+        &[
+            "send-keys",
+            "-t",
+            "debug",
+            "stty size; tty -s && echo is-$((1))-tty",
+            "Enter",
+        ],
+    );
+    let screen = wait_for_screen(&socket, "is-1-tty").await;
+    assert!(screen.contains("30 100"), "{screen}");
+    // …and follows a resize.
+    tmux_run(
+        &socket,
+        &["resize-window", "-t", "debug", "-x", "120", "-y", "40"],
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tmux_run(
+        &socket,
+        &[
+            "send-keys",
+            "-t",
+            "debug",
+            "clear; stty size; echo resized-$((3))",
+            "Enter",
+        ],
+    );
+    let screen = wait_for_screen(&socket, "resized-3").await;
+    assert!(screen.contains("40 120"), "{screen}");
+    // The pod's secrets are scrubbed from what the terminal shows.
+    tmux_run(
+        &socket,
+        &[
+            "send-keys",
+            "-t",
+            "debug",
+            "echo pw=$POSTGRES_PASSWORD; echo done-$((2+2))",
+            "Enter",
+        ],
+    );
+    let screen = wait_for_screen(&socket, "done-4").await;
+    assert!(!screen.contains(PLANTED), "{screen}");
+    assert!(screen.contains("pw=<redacted>"), "{screen}");
+    // The remote exit code is ours.
+    tmux_run(&socket, &["send-keys", "-t", "debug", "exit 7", "Enter"]);
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = std::fs::read_to_string(&status_file).unwrap_or_default();
+        if !status.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tmux_run(&socket, &["kill-server"]);
+    assert_eq!(status.trim(), "7");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_without_a_terminal_runs_the_command_and_lists_pods_to_choose_from() {
+    let c = cluster(behaviors("", "echo upgraded")).await;
+    deploy_local(&c, true).await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args([
+        "debug",
+        "shell",
+        "local",
+        "api-gateway",
+        "--",
+        "sh",
+        "-c",
+        "echo in-the-pod; exit 5",
+    ]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stdout.contains("in-the-pod"), "{stdout}");
+
+    {
+        use kube::api::{Api, Patch, PatchParams};
+        let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+            Api::namespaced(client(&c), NS);
+        deployments
+            .patch(
+                "api-gateway",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": 2}})),
+            )
+            .await
+            .unwrap();
+    }
+    wait_pods(&c, "two api-gateway pods running", |pods| {
+        pods_of(pods, "api-gateway")
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .count()
+            == 2
+    })
+    .await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "shell", "local", "api-gateway", "--", "true"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("2 pods of api-gateway are running; choose one with --pod NAME"),
+        "{stderr}"
+    );
+    let listed: Vec<String> = pods_of(&c.sim.list("v1", "Pod", Some(NS)), "api-gateway")
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    for pod in &listed {
+        assert!(stderr.contains(pod.as_str()), "{pod} listed: {stderr}");
+    }
+    let mut cmd = debug_cmd(&c);
+    cmd.args([
+        "debug",
+        "shell",
+        "local",
+        "api-gateway",
+        "--pod",
+        &listed[1],
+        "--",
+        "sh",
+        "-c",
+        "exit 0",
+    ]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+}

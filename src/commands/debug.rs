@@ -14,7 +14,7 @@ pub fn run(
 ) -> Result<ExitStatus, Failure> {
     let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
     let reporter = ui::reporter(printer);
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let stop = Stop::new();
         stop.on_signals();
         match &settings.action {
@@ -97,7 +97,28 @@ pub fn run(
                 emit(printer, common.output, &report, |_| String::new());
                 Ok(ExitStatus::Success)
             }
-            _ => Err(Failure::invalid("not implemented yet")),
+            DebugAction::Shell(shell) => {
+                use std::io::IsTerminal;
+                let tty = settings.interactive && std::io::stdout().is_terminal();
+                let session = ops::debug::shell::open(
+                    settings,
+                    shell,
+                    tty,
+                    &reporter,
+                    &common.redactor,
+                    stop,
+                )
+                .await?;
+                let code = crate::ui::shell::attach(session).await?;
+                Ok(match code {
+                    0 => ExitStatus::Success,
+                    code => ExitStatus::Child(code),
+                })
+            }
         }
-    })
+    });
+    // A shell's stdin reader may still be blocked on the terminal: do not
+    // wait for it.
+    runtime.shutdown_background();
+    result
 }

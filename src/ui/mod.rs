@@ -181,3 +181,4 @@ pub enum ColorChoice {
 pub mod debug;
 pub mod prompt;
 pub mod reporters;
+pub mod shell;

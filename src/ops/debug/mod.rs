@@ -20,6 +20,7 @@ use super::Reporter;
 pub mod bundle;
 pub mod logs;
 pub mod port_forward;
+pub mod shell;
 pub mod top;
 
 /// What every debug operation reports besides status lines.
