@@ -35,6 +35,8 @@ fn main() {
                 Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
                 Settings::Debug(s) => commands::debug::run(s, &common, &printer),
                 Settings::Completions(shell) => commands::completions::run(*shell, &printer),
+                Settings::Verify(s) => commands::verify::run(s, &common, &printer),
+                Settings::Health(s) => commands::health::run(s, &common, &printer),
             };
             match result {
                 Ok(status) => status,

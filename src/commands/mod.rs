@@ -7,10 +7,12 @@ pub mod completions;
 pub mod debug;
 pub mod deploy;
 pub mod diff;
+pub mod health;
 pub mod history;
 pub mod migrate;
 pub mod render;
 pub mod rollback;
+pub mod verify;
 
 /// A runtime for one command, with Ctrl-C and SIGTERM wired to `stop`.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

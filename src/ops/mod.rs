@@ -8,10 +8,12 @@
 pub mod debug;
 pub mod deploy;
 pub mod diff;
+pub mod health;
 pub mod migrate;
 pub mod pipeline;
 pub mod rollback;
 pub mod rollouts;
+pub mod verify;
 
 use crate::cluster::apply::{ApplyReporter, PlannedChange};
 use crate::cluster::diagnosis::FailureCard;
