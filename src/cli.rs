@@ -124,7 +124,7 @@ pub enum Command {
     /// Print an environment's manifests, validated, in the order they are applied
     #[command(
         after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
-fintechctl render staging --only api-gateway -o json"
+fintechctl render staging --version 1.4.2 --only api-gateway -o json"
     )]
     Render(RenderArgs),
 
@@ -156,7 +156,7 @@ fintechctl migrate production --exec    # inside a running api-gateway pod, as t
     /// Show what a deploy would change, as a unified diff (exit 1 when something would)
     #[command(
         after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
-fintechctl diff staging --only api-gateway -o json"
+fintechctl diff staging --version 1.4.2 --only api-gateway -o json"
     )]
     Diff(DiffArgs),
 
