@@ -609,3 +609,65 @@ async fn versions_that_read_alike_each_run_their_migration() {
         "v1.4.2"
     );
 }
+
+/// Item 10: watches cut in the middle of an event while the migration runs
+/// do not turn into a request storm (every retry backs off), and a
+/// migration that runs past the deadline is exit 1 like a rollout, not 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cut_watches_during_the_migration_back_off_and_a_timeout_is_exit_1() {
+    let c = cluster(behaviors("", "sleep 30")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "25s"]);
+    let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    assert!(
+        until(Duration::from_secs(60), || c
+            .sim
+            .list("batch/v1", "Job", Some(NS))
+            .iter()
+            .any(|j| j["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("db-migrate-"))))
+        .await,
+        "the migration Job was created"
+    );
+    let pod = loop {
+        if let Some(p) = c.sim.list("v1", "Pod", Some(NS)).into_iter().find(|p| {
+            p["metadata"]["labels"]["job-name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("db-migrate-"))
+        }) {
+            break p["metadata"]["name"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let client = kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(client, NS);
+    c.sim.faults().cut_watches_mid_event(true);
+    // The migration's pod keeps changing (20 touches), and every change
+    // cuts the pod watch mid-event.
+    let before = c.sim.faults().requests();
+    for i in 0..20 {
+        let patch = serde_json::json!({"metadata": {"annotations": {"touched": i.to_string()}}});
+        pods.patch(
+            &pod,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let during = c.sim.faults().requests() - before;
+    c.sim.faults().clear();
+    assert!(
+        during < 80,
+        "{during} requests in 4 s (20 of them ours) while watches were being cut: retries must back off"
+    );
+    let (code, stderr) = wait_child(child).await;
+    assert_eq!(
+        code,
+        Some(1),
+        "a migration past --timeout is exit 1: {stderr}"
+    );
+    assert!(stderr.contains("timed out"), "{stderr}");
+}

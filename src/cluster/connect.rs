@@ -316,7 +316,122 @@ pub fn client_with_retries(mut config: Config, deadline: Duration) -> Result<Cli
         .with_layer(&tower::timeout::TimeoutLayer::new(deadline))
         .with_layer(&tower::buffer::BufferLayer::new(1024))
         .with_layer(&tower::retry::RetryLayer::new(TransientRetry::default()))
+        .with_layer(&WatchBackoffLayer::default())
         .build())
+}
+
+/// Spaces out watches of the same resource and selectors that keep ending
+/// at once. kube-runtime's watcher re-opens a watch that ended without an
+/// error immediately (the API server ends them every few minutes), so a
+/// connection cut in the middle of an event — which reads as a clean end —
+/// would otherwise become hundreds of requests a second, each replaying
+/// the cut event. A watch opened less than [`WATCH_QUICK`] after the
+/// previous one for the same key waits first, 250 ms doubling up to
+/// [`WATCH_MAX_DELAY`]; a watch that lasted longer resets the delay. Every
+/// watcher fintechctl runs (migration, rollouts, verify, debug) goes through
+/// this one place.
+#[derive(Clone, Default)]
+pub struct WatchBackoffLayer {
+    state: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, WatchPace>>>,
+}
+
+#[derive(Clone, Copy)]
+struct WatchPace {
+    last_start: std::time::Instant,
+    delay: Duration,
+}
+
+const WATCH_QUICK: Duration = Duration::from_secs(1);
+const WATCH_FIRST_DELAY: Duration = Duration::from_millis(250);
+const WATCH_MAX_DELAY: Duration = Duration::from_secs(5);
+
+impl WatchBackoffLayer {
+    /// How long to wait before opening a watch for `key` now.
+    fn pace(&self, key: &str, now: std::time::Instant) -> Duration {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let delay = match state.get(key) {
+            Some(p) if now.saturating_duration_since(p.last_start) < WATCH_QUICK => {
+                (p.delay * 2).clamp(WATCH_FIRST_DELAY, WATCH_MAX_DELAY)
+            }
+            _ => Duration::ZERO,
+        };
+        state.insert(
+            key.to_string(),
+            WatchPace {
+                last_start: now + delay,
+                delay,
+            },
+        );
+        delay
+    }
+}
+
+/// The key of a watch request: path and query without the resourceVersion
+/// and timeout (what stays the same when a watcher re-opens it).
+fn watch_key<B>(req: &http::Request<B>) -> Option<String> {
+    let query = req.uri().query()?;
+    let mut is_watch = false;
+    let mut kept: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "watch" => is_watch = v == "true" || v == "1",
+            "resourceVersion" | "timeoutSeconds" | "allowWatchBookmarks" => {}
+            _ => kept.push(pair),
+        }
+    }
+    is_watch.then(|| format!("{}?{}", req.uri().path(), kept.join("&")))
+}
+
+impl<S> tower::Layer<S> for WatchBackoffLayer {
+    type Service = WatchBackoff<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WatchBackoff {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`WatchBackoffLayer`] makes.
+#[derive(Clone)]
+pub struct WatchBackoff<S> {
+    inner: S,
+    layer: WatchBackoffLayer,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for WatchBackoff<S>
+where
+    S: tower::Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let delay = watch_key(&req)
+            .map(|key| self.layer.pace(&key, std::time::Instant::now()))
+            .unwrap_or_default();
+        // The service that was polled ready serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            inner.call(req).await
+        })
+    }
 }
 
 /// Retries what an API server answers when it is briefly unwell — 429 and
@@ -486,6 +601,56 @@ mod tests {
             policy.retry(&mut get, &mut response(503, None)).is_none(),
             "bounded"
         );
+    }
+
+    #[test]
+    fn watches_that_keep_ending_at_once_are_spaced_out() {
+        let layer = WatchBackoffLayer::default();
+        let req = |q: &str| {
+            http::Request::builder()
+                .uri(format!("/api/v1/namespaces/n/pods?{q}"))
+                .body(())
+                .unwrap()
+        };
+        let key = watch_key(&req("watch=true&labelSelector=a%3Db&resourceVersion=5")).unwrap();
+        assert_eq!(
+            watch_key(&req(
+                "watch=true&labelSelector=a%3Db&resourceVersion=9&timeoutSeconds=290"
+            )),
+            Some(key.clone()),
+            "the same watch whatever its resourceVersion"
+        );
+        assert_eq!(
+            watch_key(&req("labelSelector=a%3Db")),
+            None,
+            "a list is no watch"
+        );
+        let t0 = std::time::Instant::now();
+        assert_eq!(
+            layer.pace(&key, t0),
+            Duration::ZERO,
+            "the first watch waits for nothing"
+        );
+        let mut now = t0;
+        let mut delays = Vec::new();
+        for _ in 0..6 {
+            now += Duration::from_millis(10);
+            let d = layer.pace(&key, now);
+            delays.push(d);
+            now += d;
+        }
+        assert_eq!(
+            delays,
+            [250, 500, 1000, 2000, 4000, 5000].map(Duration::from_millis),
+            "each quick re-open waits longer, up to the cap"
+        );
+        // A watch that lasted is re-opened at once.
+        assert_eq!(
+            layer.pace(&key, now + Duration::from_secs(30)),
+            Duration::ZERO
+        );
+        // Another watch is paced on its own.
+        assert_eq!(layer.pace("other", now), Duration::ZERO);
     }
 
     #[test]

@@ -171,6 +171,7 @@ impl Query {
 }
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    sh.faults.count_request();
     let wants_pb = req
         .headers()
         .get(header::ACCEPT)
@@ -1211,7 +1212,7 @@ async fn watch(
         }
     };
     let drop_after = sh.faults.state().watch_drop_after;
-    let cut_mid_event = sh.faults.state().watch_cut_mid_event;
+    let faults = sh.faults.clone();
     let key = rd.key();
     let api_version = rd.api_version();
     let kind = rd.kind;
@@ -1219,6 +1220,11 @@ async fn watch(
         let mut sent = 0usize;
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         for b in initial {
+            if faults.state().watch_cut_mid_event {
+                let half = b.len() / 2;
+                let _ = tx.send(b.slice(..half)).await;
+                return;
+            }
             if tx.send(b).await.is_err() {
                 return;
             }
@@ -1262,7 +1268,7 @@ async fn watch(
                             }
                             if let Some((t, o)) = filter_event(&ev, ns.as_deref(), &ls, &fs) {
                                 let line = obj_line(rd, as_table, &mut first, t, &o);
-                                if cut_mid_event {
+                                if faults.state().watch_cut_mid_event {
                                     let half = line.len() / 2;
                                     let _ = tx.send(line.slice(..half)).await;
                                     return;
