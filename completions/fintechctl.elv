@@ -40,6 +40,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand verify 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
             cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
+            cand backup 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune'
+            cand restore 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
             cand debug 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -215,6 +217,116 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'fintechctl;backup'= {
+            cand --only 'Only these parts (comma-separated): postgres, redis, resources'
+            cand --to 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --from 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --timeout 'How long the whole backup may take, e.g. 30m, 2h'
+            cand --stall-timeout 'A dump stream that carries no data for this long is taken as lost (the part fails)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --no-prune 'Do not delete expired backups after a successful one'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List an environment''s backups, newest first: id, time, size, parts, status'
+            cand verify 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
+            cand prune 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;backup;list'= {
+            cand --to 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --from 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;backup;verify'= {
+            cand --to 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --from 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --timeout 'How long the verification may take'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --drill 'Also restore the dump into a scratch database on the same server, compare row counts and the alembic revision with the manifest, and drop it'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;backup;prune'= {
+            cand --to 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --from 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --dry-run 'Say what would be deleted, delete nothing'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;backup;help'= {
+            cand list 'List an environment''s backups, newest first: id, time, size, parts, status'
+            cand verify 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
+            cand prune 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;backup;help;list'= {
+        }
+        &'fintechctl;backup;help;verify'= {
+        }
+        &'fintechctl;backup;help;prune'= {
+        }
+        &'fintechctl;backup;help;help'= {
+        }
+        &'fintechctl;restore'= {
+            cand --only 'Only these parts (comma-separated): postgres, redis, resources'
+            cand --identity 'age identity file that decrypts the backup''s Secrets (resources part)'
+            cand --to 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --from 'Backup store instead of the environment''s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --timeout 'How long the whole restore may take'
+            cand --lock-ttl 'How long the deploy lock outlives this run''s last renewal, in seconds'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --dry-run 'Verify the backup and show the plan, change nothing'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'fintechctl;debug'= {
             cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
             cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
@@ -363,6 +475,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
             cand verify 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
             cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
+            cand backup 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune'
+            cand restore 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
             cand debug 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -382,6 +496,19 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help;verify'= {
         }
         &'fintechctl;help;health'= {
+        }
+        &'fintechctl;help;backup'= {
+            cand list 'List an environment''s backups, newest first: id, time, size, parts, status'
+            cand verify 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
+            cand prune 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
+        }
+        &'fintechctl;help;backup;list'= {
+        }
+        &'fintechctl;help;backup;verify'= {
+        }
+        &'fintechctl;help;backup;prune'= {
+        }
+        &'fintechctl;help;restore'= {
         }
         &'fintechctl;help;debug'= {
             cand logs 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'

@@ -605,7 +605,7 @@ async fn a_failing_phase_reports_every_failure_and_stops_before_the_next_phase()
     assert!(
         error
             .to_string()
-            .contains("2 objects of the Config phase failed"),
+            .contains("2 objects of the config phase failed"),
         "{error}"
     );
     sim.shutdown().await;

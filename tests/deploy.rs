@@ -542,7 +542,7 @@ async fn a_bad_kubeconfig_is_exit_2_with_nothing_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_waiting_says_where_rollouts_stand_and_exits_130() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;

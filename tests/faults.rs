@@ -226,7 +226,7 @@ fn a_short_common_secret_value_renders() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_api_server_is_reported_lost_within_seconds() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 120s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;
@@ -265,7 +265,7 @@ async fn a_frozen_api_server_is_reported_lost_within_seconds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_api_server_is_reported_lost_not_blamed_on_a_record() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 120s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;
@@ -314,7 +314,7 @@ async fn a_killed_api_server_is_reported_lost_not_blamed_on_a_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_releases_the_lock_and_records_the_end() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;
@@ -343,7 +343,7 @@ async fn sigterm_releases_the_lock_and_records_the_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_whose_lock_is_broken_stops_and_says_so() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;
@@ -388,7 +388,7 @@ async fn a_run_whose_lock_is_broken_stops_and_says_so() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_runs_record_is_marked_abandoned_by_the_next_run() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo ok",
     ))
     .await;

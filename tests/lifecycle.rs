@@ -282,7 +282,7 @@ async fn concurrent_deploys_one_proceeds_the_other_is_refused_with_the_holder() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_deploys_lock_expires_and_the_next_deploy_proceeds() {
     let c = cluster(behaviors(
-        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 60s\n",
+        "  - match: \"*:1.4.2\"\n    behavior: ready\n    readyAfter: 1h\n",
         "echo migrated",
     ))
     .await;
