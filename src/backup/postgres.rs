@@ -341,6 +341,7 @@ pub async fn list_archive(
 /// `pg_restore --clean --if-exists --single-transaction --exit-on-error`
 /// reading the decompressed dump from exec stdin, checksum checked on the
 /// way (the last chunk held back until it matched).
+#[allow(clippy::too_many_arguments)]
 pub async fn restore(
     target: &Target,
     db: &Database,
