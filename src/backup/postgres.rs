@@ -329,11 +329,14 @@ pub async fn list_archive(
             Err(e) => Err(PgError::from(e)),
         }
     };
-    let (fed, n) = futures::join!(feed, count);
+    let (fed, n) = super::exec::feed_and_drain(feed, count).await;
     drop(stdin);
     let ended = running.finish().await?;
-    fed?;
     command_ok("pg_restore --list", &ended)?;
+    // Cut short: pg_restore read the table of contents and ended.
+    if let Some(fed) = fed {
+        fed?;
+    }
     Ok(n)
 }
 
@@ -389,16 +392,30 @@ pub async fn restore(
         .await
         .map_err(PgError::from)
     };
-    let (fed, ()) = futures::join!(feed, drain);
-    if fed.is_err() {
-        // Never let a restore from bytes that failed their check complete.
-        running.abort();
-        return fed;
+    let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
+    match fed {
+        Some(Err(e)) => {
+            // Never let a restore from bytes that failed their check complete.
+            running.abort();
+            Err(e)
+        }
+        Some(Ok(n)) => {
+            drop(stdin);
+            let ended = running.finish().await?;
+            command_ok("pg_restore", &ended)?;
+            Ok(n)
+        }
+        // pg_restore ended before it read everything: its exit status and
+        // stderr say why.
+        None => {
+            drop(stdin);
+            let ended = running.finish().await?;
+            command_ok("pg_restore", &ended)?;
+            Err(PgError::Protocol(
+                "pg_restore ended before it read the whole dump".into(),
+            ))
+        }
     }
-    drop(stdin);
-    let ended = running.finish().await?;
-    command_ok("pg_restore", &ended)?;
-    fed
 }
 
 /// Tables whose row counts differ: `schema.table: expected N, found M`.
