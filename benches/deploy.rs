@@ -66,6 +66,12 @@ async fn cluster(extra_images: &str) -> Cluster {
         "metadata": {"name": "cluster-autoscaler-azure", "namespace": "kube-system"},
         "stringData": {"SubscriptionID": "00000000-0000-0000-0000-000000000000"}}))
         .expect("kube-system secret");
+    // The ingress controller's class, which the platform team installs.
+    sim.create(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": "nginx"}, "spec": {"controller": "k8s.io/ingress-nginx"}}),
+    )
+    .expect("IngressClass");
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
@@ -225,6 +231,27 @@ async fn kubectl_deploy() -> (Duration, Duration) {
     ]))
     .await;
     must_succeed("kubectl apply", &out);
+    // The same work as fintechctl: the migration Job must complete (kubectl
+    // applies it with everything else; here it is at least waited for).
+    let job = rendered
+        .split("\n---")
+        .find(|doc| doc.contains("kind: Job"))
+        .and_then(|doc| {
+            doc.lines()
+                .find_map(|l| l.trim().strip_prefix("name: "))
+                .map(str::to_string)
+        })
+        .expect("the migration Job is rendered");
+    let out = run(c.kubectl(&[
+        "wait",
+        "--for=condition=complete",
+        &format!("job/{job}"),
+        "-n",
+        "fintech-ai-prod",
+        "--timeout=120s",
+    ]))
+    .await;
+    must_succeed("kubectl wait job", &out);
     for (kind, ns, name) in &workloads {
         let target = format!("{kind}/{name}");
         let out = run(c.kubectl(&["rollout", "status", &target, "-n", ns, "--timeout=120s"])).await;

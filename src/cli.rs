@@ -160,6 +160,22 @@ fintechctl diff staging --only api-gateway -o json"
     )]
     Diff(DiffArgs),
 
+    /// Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)
+    #[command(
+        after_help = "Checks (ids for --only and --skip): release, rollout, pods, endpoints, http, drift, \
+policy, autoscaling, quota, tls, alerts.\n\nExamples:\n  fintechctl verify production\n  \
+fintechctl verify production --version 1.4.2 --bake 5m --strict   # CI gate after a deploy\n  \
+fintechctl verify staging --only http,pods -o json\n  \
+fintechctl verify local --skip alerts,tls"
+    )]
+    Verify(VerifyArgs),
+
+    /// Is the platform serving right now? Services, data stores and monitoring on one screen
+    #[command(after_help = "Examples:\n  fintechctl health production\n  \
+fintechctl health staging --watch          # redraw every 5s\n  \
+fintechctl health local --watch 2s -o json # one JSON document per round")]
+    Health(HealthArgs),
+
     /// Back up an environment's data (PostgreSQL, Redis, the namespace's objects); list, verify, prune
     #[command(
         args_conflicts_with_subcommands = true,
@@ -312,6 +328,65 @@ pub struct MigrateArgs {
     /// Answer yes to confirmations (required for production without a terminal)
     #[arg(long)]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Run only these checks (comma-separated ids, see below)
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Skip these checks (comma-separated ids, see below)
+    #[arg(long, value_name = "CHECK", value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// After the checks pass, keep querying the alert expressions for this long and fail the moment one crosses its threshold, e.g. 5m
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub bake: Option<std::time::Duration>,
+
+    /// How often --bake queries Prometheus
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub bake_interval: std::time::Duration,
+
+    /// Warnings fail too (exit 1), and an unreachable Prometheus is a failure
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Deadline of each HTTP request a check makes (service proxy, Prometheus)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub http_timeout: std::time::Duration,
+
+    /// How long the checks may take altogether (not counting --bake)
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// Read the data stores' passwords from this file when the cluster's Secret cannot be read
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Check again every INTERVAL (default 5s) until interrupted, redrawing in place on a terminal
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = parse_duration)]
+    pub watch: Option<std::time::Duration>,
+
+    /// Deadline of each check (a request, a query, a port-forward)
+    #[arg(long, value_name = "DURATION", default_value = "1500ms", value_parser = parse_duration)]
+    pub check_timeout: std::time::Duration,
 }
 
 /// Where backups are: the environment's `backup` entry unless given.

@@ -43,8 +43,8 @@ pub enum EnvFileError {
         source: std::io::Error,
     },
     #[error(
-        "--env-file `{path}` is larger than {} KiB; expected a file of `KEY=value` lines",
-        MAX_SIZE / 1024
+        "--env-file `{path}` is larger than {} MiB; expected a file of `KEY=value` lines",
+        MAX_SIZE >> 20
     )]
     TooLarge { path: String },
     #[error("{path}:{line}: {message}")]
@@ -437,7 +437,7 @@ mod tests {
         std::io::Write::write_all(&mut file, &vec![b'#'; MAX_SIZE as usize + 1]).unwrap();
         let e = read(file.path()).unwrap_err();
         assert!(matches!(e, EnvFileError::TooLarge { .. }), "{e}");
-        assert!(e.to_string().contains("larger than 1024 KiB"), "{e}");
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
         // /dev/zero is endless: the cap stops it.
         if Path::new("/dev/zero").exists() {
             let e = read(Path::new("/dev/zero")).unwrap_err();

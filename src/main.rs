@@ -34,6 +34,8 @@ fn main() {
                 Settings::Diff(s) => commands::diff::run(s, &common, &printer),
                 Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
                 Settings::Completions(shell) => commands::completions::run(*shell, &printer),
+                Settings::Verify(s) => commands::verify::run(s, &common, &printer),
+                Settings::Health(s) => commands::health::run(s, &common, &printer),
                 Settings::Backup(s) => commands::backup::run(s, &common, &printer),
                 Settings::BackupList(s) => commands::backup::list(s, &common, &printer),
                 Settings::BackupVerify(s) => commands::backup::verify(s, &common, &printer),

@@ -17,6 +17,9 @@ pub struct SecretSpec {
     pub template_key: &'static str,
 }
 
+/// A TLS certificate or key file larger than this is refused.
+pub const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
 /// The keys of `fintech-ai-secrets`, in the order the runbook creates them.
 pub const PLATFORM_SECRETS: [SecretSpec; 5] = [
     SecretSpec {
@@ -78,12 +81,11 @@ pub enum SecretsError {
     /// Reading or parsing `--env-file` (`FILE:LINE: …`, never a value).
     #[error(transparent)]
     EnvFile(#[from] crate::envfile::EnvFileError),
-    #[error("cannot read {what} `{path}`: {source}")]
+    #[error("cannot read {what} `{path}`: {message}")]
     Tls {
         what: &'static str,
         path: String,
-        #[source]
-        source: std::io::Error,
+        message: String,
     },
     #[error("{what} `{path}` is not PEM: expected a `-----BEGIN {label}` block")]
     NotPem {
@@ -213,10 +215,10 @@ fn read_pem(
     what: &'static str,
     label: &'static str,
 ) -> Result<SecretString, SecretsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SecretsError::Tls {
+    let text = crate::files::read_capped(path, MAX_PEM_BYTES).map_err(|e| SecretsError::Tls {
         what,
         path: path.display().to_string(),
-        source,
+        message: e.cause(),
     })?;
     // "PRIVATE KEY" also matches "RSA PRIVATE KEY" and "EC PRIVATE KEY".
     let ok = text

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, OutputFormat, ReleaseArgs,
+    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, HealthArgs, OutputFormat,
+    ReleaseArgs, VerifyArgs,
 };
 use crate::cluster::connect::ClusterAccess;
 use crate::environment::{Environment, EnvironmentSource};
@@ -98,6 +99,8 @@ pub enum Settings {
     Rollback(Box<RollbackSettings>),
     Diff(Box<DiffSettings>),
     Completions(clap_complete::Shell),
+    Verify(Box<VerifySettings>),
+    Health(Box<HealthSettings>),
     Backup(Box<BackupSettings>),
     BackupList(Box<BackupListSettings>),
     BackupVerify(Box<BackupVerifySettings>),
@@ -168,6 +171,37 @@ pub struct MigrateSettings {
     pub timeout: Duration,
     pub yes: bool,
     pub access: ClusterAccess,
+}
+
+/// `verify`: which checks, against what, how strictly.
+#[derive(Debug)]
+pub struct VerifySettings {
+    pub env: Environment,
+    /// `--version`: the version that must be live (default: the newest record's).
+    pub version: Option<String>,
+    /// The checks to run, in [`crate::checks::CheckId::ALL`] order.
+    pub checks: Vec<crate::checks::CheckId>,
+    /// Left out by `--only` / `--skip` (reported as skipped).
+    pub skipped: Vec<crate::checks::CheckId>,
+    pub bake: Option<Duration>,
+    pub bake_interval: Duration,
+    pub strict: bool,
+    pub http_timeout: Duration,
+    pub timeout: Duration,
+    /// Secret values given in the process environment or `--env-file`
+    /// (the cluster's own Secret fills in the rest).
+    pub secrets: SecretValues,
+    pub access: ClusterAccess,
+}
+
+/// `health`: one round, or one every `watch`.
+#[derive(Debug)]
+pub struct HealthSettings {
+    pub env: Environment,
+    pub secrets: SecretValues,
+    pub access: ClusterAccess,
+    pub watch: Option<Duration>,
+    pub check_timeout: Duration,
 }
 
 /// Resolves the settings of the command `cli` names.
@@ -246,6 +280,8 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
             }))
         }
         Command::Completions(args) => Settings::Completions(args.shell),
+        Command::Verify(args) => Settings::Verify(Box::new(verify(g, args, process)?)),
+        Command::Health(args) => Settings::Health(Box::new(health(g, args, process)?)),
         Command::Backup(args) => backup_settings(g, args, process)?,
         Command::Restore(args) => Settings::Restore(Box::new(restore_settings(g, args, process)?)),
     };
@@ -254,6 +290,8 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         Settings::Deploy(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
         Settings::Migrate(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
         Settings::Diff(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
+        Settings::Verify(s) => common.redactor = Redactor::from_secrets(&s.secrets),
+        Settings::Health(s) => common.redactor = Redactor::from_secrets(&s.secrets),
         _ => {}
     }
     Ok((common, settings))
@@ -292,6 +330,95 @@ fn deploy(
         skip_migrations: args.skip_migrations,
         force_conflicts: args.force_conflicts,
         release,
+    })
+}
+
+fn verify(
+    g: &GlobalArgs,
+    args: &VerifyArgs,
+    process: &ProcessEnv,
+) -> Result<VerifySettings, Failure> {
+    use crate::checks::CheckId;
+    let env = environments(g).load(&args.release.environment)?;
+    let parse = |flag: &str, ids: &[String]| -> Result<Vec<CheckId>, Failure> {
+        ids.iter()
+            .map(|id| id.trim())
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                CheckId::parse(id).ok_or_else(|| {
+                    Failure::invalid(format!(
+                        "{flag}: unknown check `{id}`; the checks are: {}",
+                        CheckId::known()
+                    ))
+                })
+            })
+            .collect()
+    };
+    let only = parse("--only", &args.only)?;
+    let skip = parse("--skip", &args.skip)?;
+    if let Some(both) = only.iter().find(|c| skip.contains(c)) {
+        return Err(Failure::invalid(format!(
+            "check `{both}` is both in --only and in --skip"
+        )));
+    }
+    let (checks, skipped): (Vec<CheckId>, Vec<CheckId>) = CheckId::ALL
+        .into_iter()
+        .partition(|c| (only.is_empty() || only.contains(c)) && !skip.contains(c));
+    if checks.is_empty() {
+        return Err(Failure::invalid("--only/--skip leave no check to run"));
+    }
+    if let Some(v) = &args.release.version
+        && !crate::release::is_image_tag(v)
+    {
+        return Err(Failure::invalid(format!(
+            "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"
+        )));
+    }
+    if args.bake.is_some() && !checks.contains(&CheckId::Alerts) {
+        return Err(Failure::invalid(
+            "--bake queries Prometheus: it cannot be combined with skipping the `alerts` check",
+        ));
+    }
+    let secrets = SecretValues::collect(
+        args.release.env_file.as_deref(),
+        &TlsFiles {
+            cert: args.release.tls_cert.clone(),
+            key: args.release.tls_key.clone(),
+        },
+        process.lookup(),
+    )?;
+    Ok(VerifySettings {
+        access: access(g, &args.cluster, process),
+        version: args.release.version.clone(),
+        checks,
+        skipped,
+        bake: args.bake,
+        bake_interval: args.bake_interval,
+        strict: args.strict,
+        http_timeout: args.http_timeout,
+        timeout: args.timeout,
+        secrets,
+        env,
+    })
+}
+
+fn health(
+    g: &GlobalArgs,
+    args: &HealthArgs,
+    process: &ProcessEnv,
+) -> Result<HealthSettings, Failure> {
+    let env = environments(g).load(&args.environment)?;
+    let secrets = SecretValues::collect(
+        args.env_file.as_deref(),
+        &TlsFiles::default(),
+        process.lookup(),
+    )?;
+    Ok(HealthSettings {
+        access: access(g, &args.cluster, process),
+        watch: args.watch,
+        check_timeout: args.check_timeout,
+        secrets,
+        env,
     })
 }
 

@@ -181,3 +181,123 @@ fn completions_are_printed_for_each_shell() {
             .stdout(predicate::str::contains("fintechctl"));
     }
 }
+
+/// Issue 9, item 13: flags that mean nothing for a command are not in its
+/// help; cluster and confirmation flags live on the commands that use them.
+#[test]
+fn render_help_shows_no_cluster_or_confirmation_flags() {
+    let out = fintechctl().args(["render", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--kubeconfig", "--context", "--yes", "--request-timeout"] {
+        assert!(!help.contains(flag), "{flag} in render --help:\n{help}");
+    }
+    let out = fintechctl().args(["deploy", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--kubeconfig",
+        "--context",
+        "--yes",
+        "--lock-ttl",
+        "--request-timeout",
+    ] {
+        assert!(
+            help.contains(flag),
+            "{flag} missing from deploy --help:\n{help}"
+        );
+    }
+    let out = fintechctl().args(["history", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(!help.contains("--yes"), "history changes nothing:\n{help}");
+}
+
+/// Issue 9, item 11: render warns about the TLS pair deploy will require,
+/// and only about the secrets of the components it renders.
+#[test]
+fn render_warns_about_exactly_the_secrets_its_objects_need() {
+    let out = fintechctl()
+        .args(["render", "production", "--version", "1.4.2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("--tls-cert/--tls-key"), "{stderr}");
+    assert!(stderr.contains("POSTGRES_PASSWORD"), "{stderr}");
+    let out = fintechctl()
+        .args([
+            "render",
+            "production",
+            "--version",
+            "1.4.2",
+            "--only",
+            "frontend",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("secrets not set"),
+        "frontend holds no secret: {stderr}"
+    );
+}
+
+/// Issue 9, item 9: an unreachable cluster names the server and says
+/// "connection refused" in plain words; a missing default kubeconfig names
+/// the file once and says how to point elsewhere.
+#[test]
+fn cluster_errors_are_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let out = fintechctl()
+        .args(["history", "local", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{port}"))
+            && stderr.contains("connection refused"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("ServiceError"), "{stderr}");
+
+    let out = fintechctl()
+        .env("HOME", dir.path())
+        .args(["history", "local"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let path = dir.path().join(".kube/config").display().to_string();
+    assert!(stderr.contains(&format!("`{path}`")), "{stderr}");
+    assert!(!stderr.contains("'\""), "no doubled quotes: {stderr}");
+    assert!(
+        stderr.contains("kind-fintech-ai") && stderr.contains("--kubeconfig"),
+        "a hint names the context and the flag: {stderr}"
+    );
+}
+
+/// Issue 9, item 9: durations under a second are not shown as "0s".
+#[test]
+fn sub_second_timeouts_are_accepted_and_named() {
+    fintechctl()
+        .args(["deploy", "local", "--timeout", "0s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`0s`: must be longer than zero"));
+}

@@ -30,7 +30,10 @@ pub const FIELD_MANAGER: &str = labels::MANAGER;
 pub const REPLICAS_HANDOVER_MANAGER: &str = "fintechctl-replicas-handover";
 
 /// Requests in flight at once within a phase.
-const MAX_IN_FLIGHT: usize = 8;
+const MAX_IN_FLIGHT: usize = 32;
+
+/// What a plan found per object, by `Kind/name` and namespace.
+pub type PlannedActions = HashMap<(String, Option<String>), PlannedAction>;
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -45,6 +48,11 @@ pub struct ApplyOptions {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// The run's discovery cache (a fresh one when `None`).
     pub kinds: Option<ServedKinds>,
+    /// What the plan (made moments ago, under the lock) found for each
+    /// object, by `Kind/name` and namespace: such an object is applied
+    /// without reading it first (one round trip instead of two), except a
+    /// Deployment an HPA scales, whose live replica count matters.
+    pub planned: Option<std::sync::Arc<PlannedActions>>,
 }
 
 /// What an apply did to one object.
@@ -131,7 +139,7 @@ pub enum ApplyError {
     },
     /// Some objects of a phase failed; the phase's other objects were applied
     /// and no later phase was started.
-    #[error("{} of the {phase:?} phase failed to apply: {}", plural(failures.len()), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("{} of the {} phase failed to apply: {}", plural(failures.len()), phase.name(), failures.iter().map(|f| f.to_string()).collect::<Vec<_>>().join("; "))]
     PhaseFailed {
         phase: Phase,
         failures: Vec<ApplyError>,
@@ -139,7 +147,7 @@ pub enum ApplyError {
         applied: Vec<AppliedObject>,
     },
     /// Stopped between phases; `applied` holds what was applied.
-    #[error("interrupted after the {last_phase:?} phase")]
+    #[error("interrupted {}", match last_phase { Some(p) => format!("after the {} phase", p.name()), None => "before the first phase".to_string() })]
     Interrupted {
         last_phase: Option<Phase>,
         applied: Vec<AppliedObject>,
@@ -234,6 +242,10 @@ pub async fn apply_set(
                     hpa_managed,
                     dry_run: opts.dry_run,
                     force: opts.force_conflicts,
+                    known: opts.planned.as_ref().and_then(|p| {
+                        p.get(&(target.manifest.display(), target.namespace.clone()))
+                            .copied()
+                    }),
                 };
                 in_flight.spawn(async move { (index, job.run().await) });
             }
@@ -339,6 +351,7 @@ pub async fn plan(
                         .contains(&(target.namespace.clone(), target.manifest.name().to_string())),
                 dry_run: true,
                 force: opts.force_conflicts,
+                known: None,
             };
             in_flight.spawn(async move { (index, job.plan().await) });
         }
@@ -518,6 +531,8 @@ struct ApplyJob {
     hpa_managed: bool,
     dry_run: bool,
     force: bool,
+    /// What the plan found for this object, when it is known.
+    known: Option<PlannedAction>,
 }
 
 type JobError = (String, ApplyError);
@@ -541,6 +556,23 @@ impl ApplyJob {
 
     /// Read the live object, apply, and say what changed.
     async fn run(self) -> Result<AppliedObject, JobError> {
+        if let Some(known) = self.known.filter(|_| !self.hpa_managed) {
+            let (_, result) = self.apply_over(None).await?;
+            let action = match known {
+                PlannedAction::Create => Action::Created,
+                PlannedAction::Change => Action::Configured,
+                PlannedAction::Unchanged => Action::Unchanged,
+                PlannedAction::Skip | PlannedAction::Unknown => Action::Configured,
+            };
+            return Ok(AppliedObject {
+                display: self.display,
+                kind: self.kind,
+                name: self.name,
+                namespace: self.namespace,
+                action,
+                generation: result.metadata.generation,
+            });
+        }
         let (live, result) = self.apply().await?;
         // Not the resourceVersion: controllers write status (and the HPA
         // handover writes managedFields) all the time, so only a difference

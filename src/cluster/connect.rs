@@ -272,8 +272,13 @@ fn read_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
 /// API error; for a transport error the innermost cause in plain words
 /// (`connection refused`), not the client library's wrapper names.
 pub fn describe_error(error: &kube::Error) -> String {
-    if let kube::Error::Api(_) = error {
-        return super::api_message(error);
+    if let kube::Error::Api(status) = error {
+        let reason = if status.reason.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", status.reason)
+        };
+        return format!("{} ({}{reason})", status.message, status.code);
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     let mut io_kind = None;
@@ -357,6 +362,12 @@ impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B
         result: &mut Result<http::Response<B>, tower::BoxError>,
     ) -> Option<Self::Future> {
         if self.attempt >= MAX_RETRIES {
+            return None;
+        }
+        // Through the service or pod proxy the answer is the backend's (a
+        // service answering 503 on /ready), not the API server's: never
+        // retried, or a failing check would take seconds to say so.
+        if req.uri().path().contains("/proxy/") {
             return None;
         }
         let delay = match result {

@@ -220,6 +220,16 @@ impl LockGuard {
         self.state.lost.load(Ordering::SeqCst)
     }
 
+    /// A handle that checks, with a fresh read, that the lock is still this
+    /// run's: what a run asks before each write.
+    pub fn checker(&self, on_lost: Option<Stop>) -> LockCheck {
+        LockCheck {
+            api: self.api.clone(),
+            state: self.state.clone(),
+            on_lost,
+        }
+    }
+
     /// Stop renewing and delete the Lease, if it is still ours (a
     /// precondition on uid and resourceVersion makes sure of that).
     pub async fn release(mut self) -> Result<(), LockError> {
@@ -297,6 +307,41 @@ impl LockGuard {
                 renewal.abort();
             }
         }
+    }
+}
+
+/// Checks that a held lock is still ours ([`LockGuard::checker`]).
+#[derive(Clone, Debug)]
+pub struct LockCheck {
+    api: Api<Lease>,
+    state: Arc<Held>,
+    on_lost: Option<Stop>,
+}
+
+impl LockCheck {
+    /// Reads the Lease: `Ok(())` while it is ours; when another run took it
+    /// over, marks the lock lost, stops the run and says who holds it. A
+    /// read that fails is not a loss (renewal decides that).
+    pub async fn still_held(&self) -> Result<(), String> {
+        if self.state.lost.load(Ordering::SeqCst) {
+            return Err(lock(&self.state.lost_to)
+                .clone()
+                .unwrap_or_else(|| "another run".to_string()));
+        }
+        let holder = match self.api.get_opt(LEASE_NAME).await {
+            Ok(Some(lease)) if still_ours(&lease, &self.state) => return Ok(()),
+            Ok(Some(lease)) => LockHolder::from_lease(&lease)
+                .map(|h| h.to_string())
+                .unwrap_or_else(|| "nobody".to_string()),
+            Ok(None) => "nobody (the Lease was deleted)".to_string(),
+            Err(_) => return Ok(()),
+        };
+        *lock(&self.state.lost_to) = Some(holder.clone());
+        self.state.lost.store(true, Ordering::SeqCst);
+        if let Some(stop) = &self.on_lost {
+            stop.stop(StopReason::LockLost(holder.clone()));
+        }
+        Err(holder)
     }
 }
 

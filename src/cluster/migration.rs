@@ -19,6 +19,13 @@ use crate::render::Manifest;
 /// How many of the migration's last log lines an outcome keeps.
 pub const LAST_LINES: usize = 20;
 
+/// The annotation the migration Job records its exact version in.
+pub const VERSION_ANNOTATION: &str = "fintechctl.io/version";
+
+/// Watch errors in a row the migration survives (the watcher backs off
+/// between them, 0.8 s doubling: about 25 s of an API server that keeps failing).
+const MAX_CONSECUTIVE_WATCH_ERRORS: u32 = 6;
+
 /// Receives the migration's progress; the terminal UI prints it, tests record it.
 pub trait MigrationReporter: Send + Sync {
     /// The Job was created (or found already complete for this release).
@@ -68,7 +75,7 @@ pub enum MigrationError {
         #[source]
         source: kube::Error,
     },
-    #[error("Job/{job} did not finish within {}s", .timeout.as_secs())]
+    #[error("Job/{job} did not finish within {}", crate::human::duration(*timeout))]
     Timeout { job: String, timeout: Duration },
 }
 
@@ -106,7 +113,17 @@ pub async fn run_job(
 
     if let Some(existing) = jobs.get_opt(&name).await.map_err(api_err("reading"))? {
         let finished = job_finished(&existing);
-        if finished == Some(true) && !options.rerun {
+        // A completed Job counts only if it ran this exact version.
+        let same_version = existing
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(VERSION_ANNOTATION))
+            == job.object["metadata"]["annotations"][VERSION_ANNOTATION]
+                .as_str()
+                .map(str::to_string)
+                .as_ref();
+        if finished == Some(true) && !options.rerun && same_version {
             reporter.started(&name);
             return Ok(MigrationOutcome {
                 job: name,
@@ -120,7 +137,7 @@ pub async fn run_job(
                 already_done: true,
             });
         }
-        if finished.is_some() {
+        if finished.is_some() || !same_version {
             // A finished Job cannot run again: its pod template is immutable.
             delete_and_wait(&jobs, &name, options.timeout).await?;
         }
@@ -136,9 +153,14 @@ pub async fn run_job(
     tokio::pin!(deadline);
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let selector = format!("job-name={name}");
+    // The watcher backs off between retries (a cut watch must not turn
+    // into hundreds of requests a second); a few errors in a row are
+    // survived, more end the run.
     let mut pod_events = watcher(pods.clone(), watcher::Config::default().labels(&selector))
+        .default_backoff()
         .applied_objects()
         .boxed();
+    let mut consecutive_errors = 0u32;
     let mut logs: Option<tokio::task::JoinHandle<VecDeque<String>>> = None;
     let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
 
@@ -151,10 +173,25 @@ pub async fn run_job(
             Some(line) = line_rx.recv() => reporter.log_line(&line),
             event = pod_events.try_next() => {
                 let pod = match event {
-                    Ok(Some(pod)) => pod,
-                    Ok(None) => continue,
+                    Ok(Some(pod)) => {
+                        consecutive_errors = 0;
+                        pod
+                    }
+                    Ok(None) => {
+                        // The stream ended (it should not): start again, later.
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        pod_events = watcher(pods.clone(), watcher::Config::default().labels(&selector))
+                            .default_backoff()
+                            .applied_objects()
+                            .boxed();
+                        continue;
+                    }
                     Err(e) => {
-                        return Err(MigrationError::Api { action: "watching pods of", job: name, source: kube::Error::Service(Box::new(e)) });
+                        consecutive_errors += 1;
+                        if consecutive_errors > MAX_CONSECUTIVE_WATCH_ERRORS {
+                            return Err(MigrationError::Api { action: "watching pods of", job: name, source: kube::Error::Service(Box::new(e)) });
+                        }
+                        continue;
                     }
                 };
                 let pod_name = pod.metadata.name.clone().unwrap_or_default();

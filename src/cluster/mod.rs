@@ -32,7 +32,7 @@ pub fn api_message(error: &kube::Error) -> String {
             };
             format!("{} ({}{reason})", status.message, status.code)
         }
-        other => other.to_string(),
+        other => connect::describe_error(other),
     }
 }
 

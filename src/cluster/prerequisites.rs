@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use super::is_status;
 use super::kinds::ServedKinds;
-use super::prune::OwnedObject;
 use crate::render::Manifest;
 
 /// An object the release needs and the cluster lacks.
@@ -273,16 +272,25 @@ pub async fn missing(
             )),
         }
     });
-    let mut missing = Vec::new();
+    // One line per missing object (and key), naming everything that needs it.
+    let mut missing: Vec<MissingObject> = Vec::new();
     for result in futures::future::join_all(checks).await {
         if let Some(r) = result? {
-            missing.push(MissingObject {
-                kind: r.kind,
-                namespace: r.namespace,
-                name: r.name,
-                key: r.key,
-                needed_by: r.needed_by,
-            });
+            match missing.iter_mut().find(|m| {
+                m.kind == r.kind && m.namespace == r.namespace && m.name == r.name && m.key == r.key
+            }) {
+                Some(m) => {
+                    m.needed_by.push_str(", ");
+                    m.needed_by.push_str(&r.needed_by);
+                }
+                None => missing.push(MissingObject {
+                    kind: r.kind,
+                    namespace: r.namespace,
+                    name: r.name,
+                    key: r.key,
+                    needed_by: r.needed_by,
+                }),
+            }
         }
     }
     Ok(missing)
@@ -327,15 +335,15 @@ impl std::fmt::Display for Permission {
 }
 
 /// Asks the API server (SelfSubjectAccessReview) whether these credentials
-/// may do everything a deploy of `manifests` does: apply every kind, run
-/// and watch the migration and the rollouts, keep the lock and the
-/// release records, delete what prune would delete.
+/// may do everything a deploy of `manifests` does: apply every kind (and
+/// delete it, when `prune`), run and watch the migration and the rollouts,
+/// keep the lock and the release records.
 pub async fn permissions(
     client: &kube::Client,
     kinds: &ServedKinds,
     namespace: &str,
     manifests: &[Manifest],
-    prune: &[OwnedObject],
+    prune: bool,
     skip_kinds: &[String],
 ) -> PermissionCheck {
     let mut wanted: BTreeSet<Permission> = BTreeSet::new();
@@ -354,6 +362,11 @@ pub async fn permissions(
             });
         }
     };
+    let verbs: &[&'static str] = if prune {
+        &["get", "create", "patch", "delete"]
+    } else {
+        &["get", "create", "patch"]
+    };
     for m in manifests
         .iter()
         .filter(|m| !skip_kinds.iter().any(|k| k == m.kind()))
@@ -365,23 +378,7 @@ pub async fn permissions(
                 None
             };
             want(
-                &["get", "create", "patch"],
-                &found.resource.group,
-                &found.resource.plural,
-                None,
-                ns,
-            );
-        }
-    }
-    for o in prune {
-        if let Ok(Some(found)) = kinds.find(&o.api_version, &o.kind).await {
-            let ns = if found.namespaced {
-                o.namespace.as_deref()
-            } else {
-                None
-            };
-            want(
-                &["delete"],
+                verbs,
                 &found.resource.group,
                 &found.resource.plural,
                 None,

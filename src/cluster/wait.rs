@@ -146,7 +146,7 @@ pub enum WaitError {
         outcomes: Vec<RolloutOutcome>,
         cards: Vec<FailureCard>,
     },
-    #[error("timed out after {}s; still waiting for {}", timeout.as_secs(), pending(outcomes))]
+    #[error("timed out after {}; still waiting for {}", crate::human::duration(*timeout), pending(outcomes))]
     TimedOut {
         timeout: Duration,
         outcomes: Vec<RolloutOutcome>,
@@ -1139,7 +1139,7 @@ mod tests {
         };
         assert_eq!(
             error.to_string(),
-            "timed out after 300s; still waiting for Deployment/a (1 of 2 updated replicas are available...)"
+            "timed out after 5m00s; still waiting for Deployment/a (1 of 2 updated replicas are available...)"
         );
         let json = serde_json::to_value(&error.outcomes()[1]).unwrap();
         assert_eq!(json["elapsed"], json!(3.0));

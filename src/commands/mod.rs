@@ -7,11 +7,13 @@ pub mod backup;
 pub mod completions;
 pub mod deploy;
 pub mod diff;
+pub mod health;
 pub mod history;
 pub mod migrate;
 pub mod render;
 pub mod restore;
 pub mod rollback;
+pub mod verify;
 
 /// A runtime for one command, with Ctrl-C and SIGTERM wired to `stop`.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

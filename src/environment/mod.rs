@@ -2,12 +2,15 @@
 //! replaces them), parsed into the typed [`Environment`] and checked for the
 //! rules a schema alone cannot express.
 
+mod locate;
 mod model;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
 
+use locate::{LocateError, Located, Pos};
 pub use model::*;
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/environments");
@@ -29,6 +32,8 @@ pub enum EnvironmentError {
         known: Vec<String>,
         suggestion: Option<String>,
     },
+    /// The YAML cannot be read as an environment (syntax, a duplicate key,
+    /// a wrong type, an unknown or missing field).
     #[error("{file}:{line}:{column}: {message}")]
     Parse {
         file: String,
@@ -36,11 +41,15 @@ pub enum EnvironmentError {
         column: u64,
         message: String,
     },
-    #[error("{file}: `{field}`: {message}")]
+    #[error(
+        "{file}: the file is empty (only blank lines and comments); expected an environment: `name`, `cluster`, `namespace`, `release`, …"
+    )]
+    Empty { file: String },
+    /// Fields that parse but are not valid, every one of them.
+    #[error("{}", describe_invalid(file, fields))]
     Invalid {
         file: String,
-        field: String,
-        message: String,
+        fields: Vec<InvalidField>,
     },
     #[error("cannot read environments from `{path}`: {source}")]
     Io {
@@ -48,6 +57,36 @@ pub enum EnvironmentError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A field of an environment file that is not valid, and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    pub line: usize,
+    pub column: usize,
+    /// Its path in the file, e.g. `services.api-gateway.port`.
+    pub field: String,
+    pub message: String,
+}
+
+fn describe_invalid(file: &str, fields: &[InvalidField]) -> String {
+    let one = |f: &InvalidField| {
+        format!(
+            "{file}:{}:{}: `{}`: {}",
+            f.line, f.column, f.field, f.message
+        )
+    };
+    match fields {
+        [single] => one(single),
+        many => {
+            let mut text = format!("{file}: {} invalid fields:", many.len());
+            for f in many {
+                text.push_str("\n  - ");
+                text.push_str(&one(f));
+            }
+            text
+        }
+    }
 }
 
 impl EnvironmentSource {
@@ -129,21 +168,222 @@ fn yaml_stem(path: &Path) -> Option<String> {
 }
 
 /// Parses one environment file and checks it; `file` is used in messages.
+///
+/// Errors name FILE:LINE:COLUMN, in plain words: the YAML's positions come
+/// from our own pass over the parser's events ([`locate`]), which also
+/// catches duplicate keys and empty files, and a tab in the indentation is
+/// found on its own line before the parser (which reports it elsewhere).
 pub fn parse(file: &str, text: &str, expected_name: &str) -> Result<Environment, EnvironmentError> {
-    let env: Environment = serde_saphyr::from_str(text).map_err(|e| {
-        let (line, column) = e
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((0, 0));
-        EnvironmentError::Parse {
+    let at = |pos: Pos, message: String| EnvironmentError::Parse {
+        file: file.to_string(),
+        line: pos.line as u64,
+        column: pos.column as u64,
+        message,
+    };
+    if let Some(pos) = tab_in_indentation(text) {
+        return Err(at(
+            pos,
+            "a tab in the indentation; YAML indents with spaces only".into(),
+        ));
+    }
+    let located = Located::parse(text).map_err(|e| match e {
+        LocateError::Empty => EnvironmentError::Empty {
             file: file.to_string(),
-            line,
-            column,
-            message: first_line(&e.to_string()),
-        }
+        },
+        LocateError::Syntax { pos, message } => at(pos, plain_syntax_message(&message)),
+        LocateError::Duplicate {
+            key,
+            path,
+            pos,
+            first,
+        } => at(
+            pos,
+            format!(
+                "duplicate key `{key}` (`{path}`), first at line {}; expected each key once",
+                first.line
+            ),
+        ),
     })?;
-    validate(file, &env, expected_name)?;
+    let env: Environment =
+        serde_saphyr::from_str_with_options(text, crate::render::engine::yaml_options())
+            .map_err(|e| typed_error(file, &located, &e))?;
+    let fields: Vec<InvalidField> = validate::check(&env, expected_name)
+        .into_iter()
+        .map(|finding| {
+            let pos = located.value_position(&finding.field);
+            InvalidField {
+                line: pos.line,
+                column: pos.column,
+                field: finding.field,
+                message: finding.message,
+            }
+        })
+        .collect();
+    if !fields.is_empty() {
+        return Err(EnvironmentError::Invalid {
+            file: file.to_string(),
+            fields,
+        });
+    }
     Ok(env)
+}
+
+/// The first line indented with a tab (outside block scalars, whose content
+/// may hold tabs), at the tab.
+fn tab_in_indentation(text: &str) -> Option<Pos> {
+    // Indentation of the line that opened a `|` or `>` block scalar.
+    let mut block_parent: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let spaces = line.len() - line.trim_start_matches(' ').len();
+        let content = line.trim_start_matches([' ', '\t']);
+        if let Some(parent) = block_parent {
+            if content.is_empty() || spaces > parent {
+                continue;
+            }
+            block_parent = None;
+        }
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let lead = &line[..line.len() - content.len()];
+        if let Some(column) = lead.find('\t') {
+            return Some(Pos {
+                line: index + 1,
+                column: column + 1,
+            });
+        }
+        if opens_block_scalar(content) {
+            block_parent = Some(spaces);
+        }
+    }
+    None
+}
+
+/// Whether a line's content ends with a block scalar indicator (`key: |`,
+/// `- >-`, `key: |2 # comment`).
+fn opens_block_scalar(content: &str) -> bool {
+    let code = match content.find(" #") {
+        Some(i) => &content[..i],
+        None => content,
+    };
+    let last = code.trim_end().rsplit(' ').next().unwrap_or("");
+    let mut chars = last.chars();
+    matches!(chars.next(), Some('|' | '>'))
+        && chars.all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+}
+
+/// The parser's messages, in the words of someone editing the file.
+fn plain_syntax_message(message: &str) -> String {
+    let plain = if message.contains("mapping values are not allowed") {
+        "unexpected `: `: a key cannot start here (is it indented deeper than the key above, so that it continues that value?), and a value that contains `: ` must be quoted"
+    } else if message.contains("simple key expected ':'")
+        || message.contains("could not find expected ':'")
+    {
+        "expected `key: value` (a colon and a space after the key)"
+    } else if message.contains("did not find expected key") {
+        "this line does not line up with the keys above it: expected the indentation of a key at this level"
+    } else if message.contains("did not find expected '-' indicator") {
+        "this line does not line up with the list items above it: expected `- ` at their indentation"
+    } else if message.contains("did not find expected ',' or '}'") {
+        "a `{ … }` mapping is not closed here: expected `,` or `}`"
+    } else if message.contains("did not find expected ',' or ']'") {
+        "a `[ … ]` list is not closed here: expected `,` or `]`"
+    } else if message.contains("trailing content after double-quoted scalar")
+        || message.contains("trailing content after single-quoted scalar")
+    {
+        "text after a closing quote: a quote earlier may be unbalanced, or the value needs quoting as a whole"
+    } else if message.contains("found unexpected end of stream") {
+        "the file ends inside a quoted value or a `{ … }` / `[ … ]`: a closing quote or bracket is missing"
+    } else {
+        return message.to_string();
+    };
+    plain.to_string()
+}
+
+/// What a number type accepts, for messages.
+fn expected_number(type_name: &str) -> Option<&'static str> {
+    Some(match type_name {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number from 0",
+        "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "bool" | "boolean" => "`true` or `false`",
+        _ => return None,
+    })
+}
+
+/// A deserialization error, with the field path and a plain message.
+fn typed_error(file: &str, located: &Located, e: &serde_saphyr::Error) -> EnvironmentError {
+    let pos = e
+        .location()
+        .map(|l| Pos {
+            line: l.line() as usize,
+            column: l.column() as usize,
+        })
+        .unwrap_or(Pos { line: 1, column: 1 });
+    let message = first_line(&e.to_string());
+    let at = |pos: Pos, message: String| EnvironmentError::Parse {
+        file: file.to_string(),
+        line: pos.line as u64,
+        column: pos.column as u64,
+        message,
+    };
+    if message.starts_with("missing field ") {
+        // Reported where the deserializer stopped: name the mapping that
+        // lacks it, at its key.
+        return match located.enclosing_mapping(pos) {
+            Some(node) if !node.path.is_empty() => at(
+                node.key.unwrap_or(node.start),
+                format!("`{}`: {message}", node.path),
+            ),
+            _ => at(
+                Pos { line: 1, column: 1 },
+                format!("{message} (at the top level)"),
+            ),
+        };
+    }
+    let Some(node) = located.at(pos) else {
+        return at(pos, message);
+    };
+    let path = &node.path;
+    let shown = || {
+        node.scalar
+            .as_deref()
+            .unwrap_or("")
+            .escape_debug()
+            .to_string()
+    };
+    let kind = if node.is_mapping {
+        Some("a mapping")
+    } else if node.scalar.is_none() {
+        Some("a list")
+    } else {
+        None
+    };
+    let text = if let Some(type_name) = message.strip_prefix("invalid ")
+        && let Some(expected) = expected_number(type_name)
+    {
+        match kind {
+            Some(kind) => format!("`{path}`: expected {expected}, found {kind}"),
+            None => format!("`{path}`: `{}` is not {expected}", shown()),
+        }
+    } else if message.contains("untagged enum IntOrPercent") {
+        format!(
+            "`{path}`: `{}` is neither a whole number nor a percentage like `25%`",
+            shown()
+        )
+    } else if message.starts_with("unknown field") {
+        return at(node.key.unwrap_or(pos), format!("`{path}`: {message}"));
+    } else if let Some(kind) = kind
+        && message.starts_with("expected")
+    {
+        format!("`{path}`: expected a single value, found {kind}")
+    } else {
+        format!("`{path}`: {message}")
+    };
+    at(pos, text)
 }
 
 /// serde-saphyr renders a snippet after its message; keep the message.
@@ -157,214 +397,6 @@ fn first_line(message: &str) -> String {
         }
         _ => msg.to_string(),
     }
-}
-
-fn validate(file: &str, env: &Environment, expected_name: &str) -> Result<(), EnvironmentError> {
-    let invalid = |field: &str, message: String| EnvironmentError::Invalid {
-        file: file.to_string(),
-        field: field.to_string(),
-        message,
-    };
-    if env.name != expected_name {
-        return Err(invalid(
-            "name",
-            format!(
-                "is `{}` but the file defines environment `{expected_name}`",
-                env.name
-            ),
-        ));
-    }
-    if !is_dns_label(&env.namespace.name) {
-        return Err(invalid(
-            "namespace.name",
-            format!(
-                "`{}` is not a valid namespace name (lower-case letters, digits and `-`, at most 63 characters)",
-                env.namespace.name
-            ),
-        ));
-    }
-    let c = &env.cluster;
-    let required: &[(&str, &Option<String>)] = match c.provider {
-        Provider::Azure => &[
-            ("cluster.name", &c.name),
-            ("cluster.resourceGroup", &c.resource_group),
-        ],
-        Provider::Aws => &[("cluster.name", &c.name), ("cluster.region", &c.region)],
-        Provider::Gcp => &[
-            ("cluster.name", &c.name),
-            ("cluster.project", &c.project),
-            ("cluster.location", &c.location),
-        ],
-        Provider::Kubeconfig => &[],
-    };
-    for (field, value) in required {
-        if value.as_deref().is_none_or(str::is_empty) {
-            return Err(invalid(
-                field,
-                format!("is required for provider `{}`", c.provider.as_str()),
-            ));
-        }
-    }
-    if env.release.require_version && env.release.default_version.is_some() {
-        return Err(invalid(
-            "release.defaultVersion",
-            "must not be set when `release.requireVersion` is true".into(),
-        ));
-    }
-    if !env.release.require_version && env.release.default_version.is_none() {
-        return Err(invalid(
-            "release.defaultVersion",
-            "is required when `release.requireVersion` is false".into(),
-        ));
-    }
-    for (name, svc) in env.services.iter() {
-        if let Some(a) = &svc.autoscaling {
-            let field = format!("services.{name}.autoscaling");
-            if a.min_replicas == 0 || a.min_replicas > a.max_replicas {
-                return Err(invalid(
-                    &field,
-                    format!(
-                        "minReplicas ({}) must be at least 1 and at most maxReplicas ({})",
-                        a.min_replicas, a.max_replicas
-                    ),
-                ));
-            }
-            for (metric, value) in [
-                ("targetCpuUtilization", a.target_cpu_utilization),
-                ("targetMemoryUtilization", a.target_memory_utilization),
-            ] {
-                if value == 0 || value > 100 {
-                    return Err(invalid(
-                        &format!("{field}.{metric}"),
-                        format!("{value} is not a percentage between 1 and 100"),
-                    ));
-                }
-            }
-        }
-        for key in svc.env.keys() {
-            if RESERVED_ENV.contains(&key.as_str()) {
-                return Err(invalid(
-                    &format!("services.{name}.env.{key}"),
-                    "is set by fintechctl from the environment's data stores and secrets; change those instead".into(),
-                ));
-            }
-            if key.is_empty()
-                || key.starts_with(|c: char| c.is_ascii_digit())
-                || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(invalid(
-                    &format!("services.{name}.env.{key}"),
-                    "is not a valid environment variable name (letters, digits and `_`, not starting with a digit)".into(),
-                ));
-            }
-        }
-        if let Some(vpa) = &svc.vpa {
-            const MODES: [&str; 5] = ["Off", "Initial", "Recreate", "InPlaceOrRecreate", "Auto"];
-            if !MODES.contains(&vpa.update_mode.as_str()) {
-                return Err(invalid(
-                    &format!("services.{name}.vpa.updateMode"),
-                    format!("`{}` is not one of {}", vpa.update_mode, MODES.join(", ")),
-                ));
-            }
-        }
-        for (field, value) in [
-            ("maxSurge", &svc.rolling_update.max_surge),
-            ("maxUnavailable", &svc.rolling_update.max_unavailable),
-        ] {
-            if let IntOrPercent::Percent(p) = value {
-                let ok = p
-                    .strip_suffix('%')
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .is_some_and(|n| n <= 100);
-                if !ok {
-                    return Err(invalid(
-                        &format!("services.{name}.rollingUpdate.{field}"),
-                        format!("`{p}` is neither an integer nor a percentage like `25%`"),
-                    ));
-                }
-            }
-        }
-    }
-    let stores = [
-        (
-            "data.postgres",
-            env.data.postgres.placement,
-            env.data.postgres.in_cluster.is_some(),
-        ),
-        (
-            "data.redis",
-            env.data.redis.placement,
-            env.data.redis.in_cluster.is_some(),
-        ),
-        (
-            "data.kafka",
-            env.data.kafka.placement,
-            env.data.kafka.in_cluster.is_some(),
-        ),
-    ];
-    for (field, placement, has_in_cluster) in stores {
-        match (placement, has_in_cluster) {
-            (Placement::InCluster, false) => {
-                return Err(invalid(
-                    &format!("{field}.inCluster"),
-                    "is required when placement is `in-cluster` (image, storage, resources)".into(),
-                ));
-            }
-            (Placement::Managed, true) => {
-                return Err(invalid(
-                    &format!("{field}.inCluster"),
-                    "must not be set when placement is `managed`".into(),
-                ));
-            }
-            _ => {}
-        }
-    }
-    for (field, placement, host) in [
-        (
-            "data.postgres.host",
-            env.data.postgres.placement,
-            env.data.postgres.host.as_str(),
-        ),
-        (
-            "data.redis.host",
-            env.data.redis.placement,
-            env.data.redis.host.as_str(),
-        ),
-    ] {
-        // An in-cluster store's host is its Service name.
-        if placement == Placement::InCluster && !is_dns_label(host) {
-            return Err(invalid(
-                field,
-                format!(
-                    "`{host}` must be the in-cluster Service name (a DNS label such as `postgres`)"
-                ),
-            ));
-        }
-    }
-    let b = &env.backup;
-    let required: &[(&str, &Option<String>)] = match b.provider {
-        BackupProvider::Azure => &[
-            ("backup.account", &b.account),
-            ("backup.container", &b.container),
-        ],
-        BackupProvider::Aws | BackupProvider::Gcp => &[("backup.container", &b.container)],
-        BackupProvider::Filesystem => &[("backup.path", &b.path)],
-    };
-    for (field, value) in required {
-        if value.as_deref().is_none_or(str::is_empty) {
-            return Err(invalid(
-                field,
-                "is required for this backup provider".into(),
-            ));
-        }
-    }
-    if env.ingress.enabled && env.ingress.host.is_empty() {
-        return Err(invalid(
-            "ingress.host",
-            "is required when the ingress is enabled".into(),
-        ));
-    }
-    Ok(())
 }
 
 /// Container variables the templates set themselves; a service's `env`
@@ -496,6 +528,495 @@ mod tests {
         assert!(
             err.to_string().contains("services.api-gateway.autoscaling"),
             "{err}"
+        );
+    }
+
+    const PRODUCTION: &str = include_str!("../../environments/production.yaml");
+    const LOCAL: &str = include_str!("../../environments/local.yaml");
+
+    /// The 1-based line of the first line of `text` containing `needle`.
+    fn line_of(text: &str, needle: &str) -> usize {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line contains {needle:?}"))
+            + 1
+    }
+
+    /// Parses `base` with `from` replaced once by `to`; the error and the text.
+    fn error_after(base: &str, name: &str, from: &str, to: &str) -> (String, String) {
+        assert!(base.contains(from), "{from:?} is not in the file");
+        let text = base.replacen(from, to, 1);
+        let err = parse("env.yaml", &text, name)
+            .map(|_| ())
+            .expect_err("expected an error")
+            .to_string();
+        (err, text)
+    }
+
+    #[test]
+    fn an_invalid_number_names_the_field_the_value_and_the_range() {
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    replicas: 3\n",
+            "    replicas: -1\n",
+        );
+        let line = line_of(&text, "replicas: -1");
+        assert_eq!(
+            err,
+            format!(
+                "env.yaml:{line}:15: `services.api-gateway.replicas`: `-1` is not a whole number from 0 to 4294967295"
+            )
+        );
+        assert!(!err.contains("invalid u32"), "{err}");
+        let (err, _) = error_after(
+            PRODUCTION,
+            "production",
+            "    port: 8000\n",
+            "    port: 80000\n",
+        );
+        assert!(
+            err.ends_with(
+                "`services.api-gateway.port`: `80000` is not a whole number from 0 to 65535"
+            ),
+            "{err}"
+        );
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "  protected: true\n",
+            "  protected: maybe\n",
+        );
+        let line = line_of(&text, "protected: maybe");
+        assert_eq!(
+            err,
+            format!("env.yaml:{line}:14: `release.protected`: `maybe` is not `true` or `false`")
+        );
+        let (err, _) = error_after(
+            PRODUCTION,
+            "production",
+            "    port: 8000\n",
+            "    port: [8000]\n",
+        );
+        assert!(
+            err.ends_with("`services.api-gateway.port`: expected a single value, found a list"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unexpected_colon_is_reported_on_its_own_line() {
+        // `replicas:` indented deeper than `port:` continues port's value;
+        // serde-saphyr reported "invalid u16" on the line above.
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    replicas: 3\n",
+            "      replicas: 3\n",
+        );
+        let line = line_of(&text, "      replicas: 3");
+        assert!(
+            err.starts_with(&format!("env.yaml:{line}:15: unexpected `: `")),
+            "{err}"
+        );
+        assert!(!err.contains("mapping values are not allowed"), "{err}");
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    image: fintech-ai/api-gateway\n",
+            "    image: fintech-ai/api-gateway: 1.0\n",
+        );
+        let line = line_of(&text, "api-gateway: 1.0");
+        assert!(
+            err.starts_with(&format!("env.yaml:{line}:34: unexpected `: `")),
+            "{err}"
+        );
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    port: 8000\n",
+            "   port: 8000\n",
+        );
+        let line = line_of(&text, "   port: 8000");
+        assert!(
+            err.starts_with(&format!("env.yaml:{line}:4: this line does not line up")),
+            "{err}"
+        );
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    port: 8000\n",
+            "    port:8000\n",
+        );
+        let line = line_of(&text, "port:8000");
+        assert_eq!(
+            err,
+            format!("env.yaml:{line}:5: expected `key: value` (a colon and a space after the key)")
+        );
+    }
+
+    #[test]
+    fn a_tab_is_reported_on_its_own_line() {
+        for (from, to, needle, column) in [
+            ("    port: 8000\n", "\tport: 8000\n", "\tport", 1),
+            ("    port: 8000\n", "    \tport: 8000\n", "\tport", 5),
+            ("name: production\n", "\tname: production\n", "\tname", 1),
+            (
+                "    requests: { cpu: 500m, memory: 1Gi }\n",
+                "  \t  requests: { cpu: 500m, memory: 1Gi }\n",
+                "\t  requests",
+                5,
+            ),
+        ] {
+            let (err, text) = error_after(PRODUCTION, "production", from, to);
+            let line = line_of(&text, needle);
+            assert_eq!(
+                err,
+                format!(
+                    "env.yaml:{line}:{column}: a tab in the indentation; YAML indents with spaces only"
+                ),
+                "{to:?}"
+            );
+        }
+        // A tab inside a value, or in a block scalar's content, is content.
+        let text = PRODUCTION.replace(
+            "description: Production on AKS, managed data stores\n",
+            "description: |\n  Production\ton AKS\n  \tmanaged data stores\n",
+        );
+        assert!(parse("env.yaml", &text, "production").is_ok());
+    }
+
+    #[test]
+    fn a_duplicate_key_names_both_lines() {
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "    replicas: 3\n",
+            "    replicas: 3\n    port: 8001\n",
+        );
+        let first = line_of(&text, "    port: 8000");
+        let again = line_of(&text, "    port: 8001");
+        assert_eq!(
+            err,
+            format!(
+                "env.yaml:{again}:5: duplicate key `port` (`services.api-gateway.port`), first at line {first}; expected each key once"
+            )
+        );
+        assert!(!err.contains("DuplicateKeyPolicy"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_file_says_it_is_empty() {
+        for text in ["", "\n\n", "# nothing but a comment\n"] {
+            let err = parse("env.yaml", text, "local").unwrap_err().to_string();
+            assert!(
+                err.starts_with("env.yaml: the file is empty (only blank lines and comments)"),
+                "{text:?}: {err}"
+            );
+            assert!(!err.contains("unexpected end of input"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_missing_field_names_the_mapping_that_lacks_it() {
+        let (err, text) = error_after(PRODUCTION, "production", "    port: 8000\n", "");
+        let line = line_of(&text, "  api-gateway:");
+        assert_eq!(
+            err,
+            format!("env.yaml:{line}:3: `services.api-gateway`: missing field `port`")
+        );
+        let (err, text) = error_after(PRODUCTION, "production", "  maxNodesTotal: 20\n", "");
+        let line = line_of(&text, "clusterAutoscaler:");
+        assert_eq!(
+            err,
+            format!("env.yaml:{line}:1: `clusterAutoscaler`: missing field `maxNodesTotal`")
+        );
+    }
+
+    #[test]
+    fn a_malformed_quantity_is_reported_at_the_environment_files_line() {
+        // It used to surface only as a schema error of the rendered Job.
+        let (err, text) = error_after(
+            PRODUCTION,
+            "production",
+            "requests: { cpu: 250m, memory: 512Mi }",
+            "requests: { cpu: 250x, memory: 512Mi }",
+        );
+        let line = line_of(&text, "cpu: 250x");
+        assert!(
+            err.starts_with(&format!(
+                "env.yaml:{line}:24: `services.api-gateway.resources.requests.cpu`: `250x` is not a cpu quantity like `250m` or `2`: unknown suffix"
+            )),
+            "{err}"
+        );
+    }
+
+    /// `(base, from, to, needle on the reported line, column, field, message part)`.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        usize,
+        &'static str,
+        &'static str,
+    );
+
+    #[test]
+    fn values_the_api_server_rejects_at_apply_time_fail_at_load() {
+        let cases: &[Case] = &[
+            (
+                PRODUCTION,
+                "    port: 8000\n",
+                "    port: 0\n",
+                "port: 0",
+                11,
+                "services.api-gateway.port",
+                "0 is not a port; expected 1 to 65535",
+            ),
+            (
+                LOCAL,
+                "    port: 5432\n",
+                "    port: 0\n",
+                "port: 0",
+                11,
+                "data.postgres.port",
+                "0 is not a port",
+            ),
+            (
+                PRODUCTION,
+                "requests: { cpu: 250m,",
+                "requests: { cpu: -250m,",
+                "cpu: -250m",
+                24,
+                "services.api-gateway.resources.requests.cpu",
+                "`-250m` is negative",
+            ),
+            (
+                PRODUCTION,
+                "    requests.memory: 32Gi\n",
+                "    requests.memory: -32Gi\n",
+                "-32Gi",
+                22,
+                "quota.hard[\"requests.memory\"]",
+                "`-32Gi` is negative",
+            ),
+            (
+                PRODUCTION,
+                "    persistentvolumeclaims: \"10\"\n",
+                "    persistentvolumeclaims: \"ten\"\n",
+                "\"ten\"",
+                29,
+                "quota.hard.persistentvolumeclaims",
+                "`ten` is not a count like `10`: expected a number",
+            ),
+            (
+                PRODUCTION,
+                "  defaultRequest: { cpu: 100m,",
+                "  defaultRequest: { cpu: -1,",
+                "cpu: -1",
+                26,
+                "limitRange.defaultRequest.cpu",
+                "`-1` is negative",
+            ),
+            (
+                PRODUCTION,
+                "      minAllowed: { cpu: 100m, memory: 50Mi }",
+                "      minAllowed: { cpu: 100m, memory: 50Mx }",
+                "50Mx",
+                40,
+                "services.api-gateway.vpa.minAllowed.memory",
+                "`50Mx` is not a quantity like `512Mi` or `2Gi`: unknown suffix",
+            ),
+            (
+                LOCAL,
+                "      storage: 5Gi\n",
+                "      storage: -5Gi\n",
+                "storage: -5Gi",
+                16,
+                "data.postgres.inCluster.storage",
+                "`-5Gi` is negative",
+            ),
+            (
+                PRODUCTION,
+                "  host: app.fintech-ai-platform.com\n",
+                "  host: \"app.fintech-ai-platform.com\\n\"\n",
+                "  host: \"app",
+                9,
+                "ingress.host",
+                "contains a control character",
+            ),
+            (
+                PRODUCTION,
+                "  host: app.fintech-ai-platform.com\n",
+                "  host: https://app.fintech-ai-platform.com\n",
+                "  host: https",
+                9,
+                "ingress.host",
+                "is not a DNS name: expected a host name only",
+            ),
+            (
+                PRODUCTION,
+                "  host: app.fintech-ai-platform.com\n",
+                "  host: App_Platform.com\n",
+                "App_Platform",
+                9,
+                "ingress.host",
+                "is not a DNS name",
+            ),
+            (
+                PRODUCTION,
+                "    image: fintech-ai/api-gateway\n",
+                "    image: \"fintech-ai/api-gateway\\n\"\n",
+                "image: \"fintech-ai/api-gateway",
+                12,
+                "services.api-gateway.image",
+                "contains a control character",
+            ),
+            (
+                PRODUCTION,
+                "    image: fintech-ai/api-gateway\n",
+                "    image: fintech-ai/api-gateway:1.4.2\n",
+                ":1.4.2",
+                12,
+                "services.api-gateway.image",
+                "has a tag; expected the repository only",
+            ),
+            (
+                PRODUCTION,
+                "    image: fintech-ai/api-gateway\n",
+                "    image: fintech-ai/api-gateway@sha256:0123456789abcdef0123456789abcdef\n",
+                "@sha256",
+                12,
+                "services.api-gateway.image",
+                "has a digest; expected the repository only",
+            ),
+            (
+                PRODUCTION,
+                "    image: fintech-ai/api-gateway\n",
+                "    image: Fintech-AI/api-gateway\n",
+                "Fintech-AI",
+                12,
+                "services.api-gateway.image",
+                "is not a valid repository path component",
+            ),
+            (
+                LOCAL,
+                "      image: postgres:15.8\n",
+                "      image: \"postgres:15.8 \"\n",
+                "postgres:15.8 ",
+                14,
+                "data.postgres.inCluster.image",
+                "has leading or trailing spaces",
+            ),
+            (
+                PRODUCTION,
+                "  protected: true\n",
+                "  protected: true\n  historyLimit: 0\n",
+                "historyLimit: 0",
+                17,
+                "release.historyLimit",
+                "0 keeps no revision before the current one",
+            ),
+            (
+                PRODUCTION,
+                "  protected: true\n",
+                "  protected: true\n  historyLimit: 1\n",
+                "historyLimit: 1",
+                17,
+                "release.historyLimit",
+                "expected at least 2",
+            ),
+            (
+                PRODUCTION,
+                "    replicas: 3\n",
+                "    replicas: 0\n",
+                "replicas: 0",
+                15,
+                "services.api-gateway.replicas",
+                "0 with autoscaling",
+            ),
+            (
+                PRODUCTION,
+                "rollingUpdate: { maxSurge: 1,",
+                "rollingUpdate: { maxSurge: 150%,",
+                "150%",
+                32,
+                "services.api-gateway.rollingUpdate.maxSurge",
+                "150% is above 100%",
+            ),
+            (
+                PRODUCTION,
+                "rollingUpdate: { maxSurge: 1, maxUnavailable: 0 }",
+                "rollingUpdate: { maxSurge: 0, maxUnavailable: 0 }",
+                "maxSurge: 0",
+                20,
+                "services.api-gateway.rollingUpdate",
+                "both 0",
+            ),
+            (
+                PRODUCTION,
+                "requests: { cpu: 250m, memory: 512Mi }",
+                "requests: { cpu: 2, memory: 512Mi }",
+                "cpu: 2,",
+                24,
+                "services.api-gateway.resources.requests.cpu",
+                "2 is above limits.cpu (500m)",
+            ),
+            (
+                LOCAL,
+                "  defaultVersion: latest\n",
+                "  defaultVersion: \"1.0 beta\"\n",
+                "1.0 beta",
+                19,
+                "release.defaultVersion",
+                "is not a valid image tag",
+            ),
+            (
+                PRODUCTION,
+                "    environment: production\n",
+                "    environment: prod uction\n",
+                "prod uction",
+                18,
+                "namespace.labels.environment",
+                "is not a valid label value",
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for &(base, from, to, needle, column, field, message) in cases {
+            let name = if base == LOCAL { "local" } else { "production" };
+            let (err, text) = error_after(base, name, from, to);
+            let line = line_of(&text, needle);
+            let prefix = format!("env.yaml:{line}:{column}: `{field}`: ");
+            if !err.starts_with(&prefix) || !err.contains(message) {
+                wrong.push(format!(
+                    "{to:?}: expected {prefix:?}…{message:?}, got {err}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let text = PRODUCTION
+            .replacen("    port: 8000\n", "    port: 0\n", 1)
+            .replacen("    replicas: 3\n", "    replicas: 0\n", 1);
+        let err = parse("env.yaml", &text, "production").unwrap_err();
+        match &err {
+            EnvironmentError::Invalid { fields, .. } => {
+                let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                assert_eq!(
+                    names,
+                    ["services.api-gateway.port", "services.api-gateway.replicas"]
+                );
+            }
+            other => panic!("expected invalid fields, got {other}"),
+        }
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with("env.yaml: 2 invalid fields:\n  - env.yaml:"),
+            "{shown}"
         );
     }
 }

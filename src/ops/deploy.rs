@@ -90,6 +90,7 @@ pub async fn deploy(
         unknown_secrets,
     };
     let pipeline = Pipeline {
+        held: Default::default(),
         env,
         conn: &conn,
         settings: &settings.change,

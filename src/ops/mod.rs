@@ -8,11 +8,13 @@
 pub mod backup;
 pub mod deploy;
 pub mod diff;
+pub mod health;
 pub mod migrate;
 pub mod pipeline;
 pub mod restore;
 pub mod rollback;
 pub mod rollouts;
+pub mod verify;
 
 use crate::cluster::apply::{ApplyReporter, PlannedChange};
 use crate::cluster::diagnosis::FailureCard;

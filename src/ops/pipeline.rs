@@ -137,6 +137,8 @@ pub struct DeployReport {
 
 /// What a pipeline works with.
 pub struct Pipeline<'a> {
+    /// Set when the lock is taken: checked before every write.
+    pub held: HeldLock,
     pub env: &'a Environment,
     pub conn: &'a Connection,
     pub settings: &'a ChangeSettings,
@@ -153,6 +155,9 @@ pub struct Pipeline<'a> {
     pub confirmer: &'a dyn Confirmer,
     pub stop: Stop,
 }
+
+/// The held lock's checker, set once the lock is taken.
+type HeldLock = std::sync::Mutex<Option<lock::LockCheck>>;
 
 /// What the run is doing now, for "lost the API server … while …".
 #[derive(Clone, Default)]
@@ -214,6 +219,7 @@ impl Pipeline<'_> {
             skip_kinds: self.skip_kinds.clone(),
             stop: Some(self.stop.subscribe()),
             kinds: Some(self.kinds.clone()),
+            planned: None,
         }
     }
 
@@ -231,6 +237,7 @@ impl Pipeline<'_> {
         let watchdog = liveness::watch(
             self.client().clone(),
             self.conn.server.clone(),
+            self.namespace().to_string(),
             self.stop.clone(),
             {
                 let doing = doing.clone();
@@ -294,32 +301,63 @@ impl Pipeline<'_> {
         guard: &mut Option<LockGuard>,
         doing: &Doing,
     ) -> Result<ExitStatus, Failure> {
-        doing.set("deciding on the migration");
-        let mut migration_job = self.decide_migration(change).await?;
-        doing.set("planning");
+        // What these credentials may do is checked before anything else
+        // asks the API server to do it (the plan's dry run too), alongside
+        // the migration decision; then the plan, what prune would delete and
+        // the prerequisites, at once.
+        doing.set("checking permissions");
+        let candidates: Vec<Manifest> = change
+            .manifests
+            .iter()
+            .cloned()
+            .chain(match &change.migration {
+                MigrationPolicy::WhenVersionChanges { job, .. } => Some(job.clone()),
+                MigrationPolicy::Never => None,
+            })
+            .collect();
+        let (decided, permitted) = tokio::join!(
+            self.decide_migration(change),
+            self.check_permissions(&candidates)
+        );
+        permitted?;
+        let mut migration_job = decided?;
         let planned: Vec<Manifest> = change
             .manifests
             .iter()
             .cloned()
             .chain(migration_job.clone())
             .collect();
-        let plan = apply::plan(self.client(), &planned, &self.apply_options(true))
-            .await
-            .map_err(|e| self.stopped_or(Failure::from(e)))?;
-        let prunable = if self.settings.prune {
-            prune::find_prunable_in(
-                &self.kinds,
-                self.client(),
-                &self.env.name,
-                &[self.namespace().to_string(), "kube-system".to_string()],
-                &change.full_set,
-                change.components.as_deref(),
-            )
-            .await
-            .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?
-        } else {
-            Vec::new()
+        let whole: Vec<Manifest> = planned
+            .iter()
+            .chain(&change.unknown_secrets)
+            .cloned()
+            .collect();
+        doing.set("planning");
+        let namespaces = [self.namespace().to_string(), "kube-system".to_string()];
+        let prunable = async {
+            if self.settings.prune {
+                prune::find_prunable_in(
+                    &self.kinds,
+                    self.client(),
+                    &self.env.name,
+                    &namespaces,
+                    &change.full_set,
+                    change.components.as_deref(),
+                )
+                .await
+                .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))
+            } else {
+                Ok(Vec::new())
+            }
         };
+        let options = self.apply_options(true);
+        let (plan, prunable, prerequisites) = tokio::join!(
+            apply::plan(self.client(), &planned, &options),
+            prunable,
+            self.check_prerequisites(&whole)
+        );
+        let plan = plan.map_err(|e| self.stopped_or(Failure::from(e)))?;
+        let prunable = prunable?;
         report.plan = plan
             .into_iter()
             .map(|mut c| {
@@ -347,11 +385,8 @@ impl Pipeline<'_> {
             .collect();
         report.prune = prunable;
         self.reporter.plan(&report.plan, &report.prune);
-
-        // Everything the cluster must already have, and everything these
-        // credentials must be allowed to do: checked before the first write.
-        doing.set("checking prerequisites and permissions");
-        self.check_before_writing(&planned, &report.prune).await?;
+        // Everything the cluster must already have: checked before the first write.
+        prerequisites?;
 
         let changes = report
             .plan
@@ -450,11 +485,7 @@ impl Pipeline<'_> {
         Ok(Some(job.clone()))
     }
 
-    async fn check_before_writing(
-        &self,
-        planned: &[Manifest],
-        prune: &[OwnedObject],
-    ) -> Result<(), Failure> {
+    async fn check_prerequisites(&self, planned: &[Manifest]) -> Result<(), Failure> {
         let missing = prerequisites::missing(self.client(), planned, &self.skip_kinds)
             .await
             .map_err(|e| Failure::new(ExitStatus::Unreachable, e))?;
@@ -468,12 +499,18 @@ impl Pipeline<'_> {
             )
             .with_details(missing.iter().map(ToString::to_string).collect()));
         }
+        Ok(())
+    }
+
+    /// Every verb on every resource the run needs, asked of the API server
+    /// (prune's deletes too, for the kinds the release manages).
+    async fn check_permissions(&self, planned: &[Manifest]) -> Result<(), Failure> {
         let check = prerequisites::permissions(
             self.client(),
             &self.kinds,
             self.namespace(),
             planned,
-            prune,
+            self.settings.prune,
             &self.skip_kinds,
         )
         .await;
@@ -539,6 +576,8 @@ impl Pipeline<'_> {
             self.reporter
                 .warn(&format!("took over an expired deploy lock of {expired}"));
         }
+        *self.held.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(guard.checker(Some(self.stop.clone())));
         Ok(Some(guard))
     }
 
@@ -555,6 +594,18 @@ impl Pipeline<'_> {
             StopReason::ApiLost(_) => ExitStatus::Unreachable,
         };
         Failure::new(status, format!("{reason}; {whereabouts}"))
+    }
+
+    /// Before a write: is the lock still ours? When another run took it, the
+    /// run is stopped and this says so (never a write on a lost lock).
+    async fn ensure_lock(&self, before: &str) -> Result<(), Failure> {
+        let check = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(check) = check
+            && check.still_held().await.is_err()
+        {
+            return Err(self.stop_failure(&format!("stopped before {before}")));
+        }
+        Ok(())
     }
 
     /// `failure`, unless the run was stopped: then the stop says why.
@@ -579,6 +630,13 @@ impl Pipeline<'_> {
             .execute_recorded(change, migration_job.as_ref(), report, doing)
             .await?;
         let revision = record.revision;
+        let result = match result {
+            Ok(()) => match self.ensure_lock("pruning and recording the release").await {
+                Ok(()) => Ok(()),
+                Err(failure) => Err(Trouble::Failed(failure)),
+            },
+            other => other,
+        };
         match result {
             Ok(()) => {
                 report.outcome = Outcome::Succeeded;
@@ -695,10 +753,17 @@ impl Pipeline<'_> {
         cards: &[FailureCard],
     ) {
         if let Err(e) = self.history().finish(record, status, cards).await {
-            self.reporter.warn(&format!(
-                "could not record the outcome of revision {}: {e}",
-                record.revision
-            ));
+            if matches!(self.stop.reason(), Some(StopReason::ApiLost(_))) {
+                self.reporter.warn(&format!(
+                    "revision {} could not be recorded as {status} (no API server); the next deploy marks it abandoned",
+                    record.revision
+                ));
+            } else {
+                self.reporter.warn(&format!(
+                    "could not record the outcome of revision {}: {e}",
+                    record.revision
+                ));
+            }
         }
     }
 
@@ -826,7 +891,14 @@ impl Pipeline<'_> {
         doing: &Doing,
     ) -> Result<(), Trouble> {
         let started = Instant::now();
-        let options = self.apply_options(false);
+        let mut options = self.apply_options(false);
+        options.planned = Some(std::sync::Arc::new(
+            report
+                .plan
+                .iter()
+                .map(|c| ((c.display.clone(), c.namespace.clone()), c.action))
+                .collect(),
+        ));
         let (before, after): (Vec<Manifest>, Vec<Manifest>) = change
             .manifests
             .iter()
@@ -863,6 +935,9 @@ impl Pipeline<'_> {
                 doing.set("waiting for the data stores");
                 self.wait(&to_wait, started, report).await?;
             }
+            self.ensure_lock("the migration")
+                .await
+                .map_err(Trouble::Failed)?;
             doing.set(format!("running the migration Job/{}", job.name()));
             let outcome = self.migrate(job, &change.version, started).await?;
             report.migration = Some(outcome.clone());
@@ -874,6 +949,9 @@ impl Pipeline<'_> {
         let applied = self.apply_stage(&after, &options, report).await?;
         doing.set("waiting for the rollouts");
         self.wait(&applied, started, report).await?;
+        self.ensure_lock("declaring the release deployed")
+            .await
+            .map_err(Trouble::Failed)?;
         self.reporter.status(
             "Deployed",
             &format!(
@@ -967,6 +1045,9 @@ impl Pipeline<'_> {
         if manifests.is_empty() {
             return Ok(Vec::new());
         }
+        self.ensure_lock("applying")
+            .await
+            .map_err(Trouble::Failed)?;
         if self.stop.is_stopped() {
             return Err(Trouble::Failed(self.stop_failure(&format!(
                 "{} object(s) applied so far",

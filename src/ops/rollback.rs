@@ -97,6 +97,7 @@ pub async fn rollback(
         Err(f) => return fail(f),
     };
     let pipeline = Pipeline {
+        held: Default::default(),
         env,
         conn: &conn,
         settings: &settings.change,

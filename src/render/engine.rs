@@ -109,11 +109,14 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
             .map_err(|e| template_error(name, &e))?;
         for (index, doc) in split_documents(&text).into_iter().enumerate() {
             let document = index + 1;
-            let value: Value = serde_saphyr::from_str(doc).map_err(|e| RenderError::Yaml {
-                template: name.clone(),
-                document,
-                message: e.to_string().lines().next().unwrap_or_default().to_string(),
-            })?;
+            let value: Value =
+                serde_saphyr::from_str_with_options(doc, yaml_options()).map_err(|e| {
+                    RenderError::Yaml {
+                        template: name.clone(),
+                        document,
+                        message: e.to_string().lines().next().unwrap_or_default().to_string(),
+                    }
+                })?;
             if value.is_null() {
                 continue;
             }
@@ -131,6 +134,15 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
     // Stable: within a phase, template order and then document order.
     manifests.sort_by_key(Manifest::phase);
     Ok(manifests)
+}
+
+/// How rendered documents are parsed: comments are not data, so the parser
+/// does not hand them over (a third of the parse time went to carrying
+/// them).
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.emit_comments = false;
+    options
 }
 
 fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
@@ -245,7 +257,33 @@ fn context(input: &RenderInput<'_>, tokens: &SecretTokens) -> Value {
         "version": input.version,
         "namespace": input.env.namespace.name,
         "secrets": tokens.context(),
+        "migration_job": migration_job_name(input.version),
     })
+}
+
+/// The migration Job's name for `version`: `db-migrate-<version as a DNS
+/// label>-<6 hex of the SHA-256 of the exact version>`, at most 63
+/// characters. Versions that read alike (`V1.4.2`, `v1.4.2`, `1_4_2`) get
+/// different Jobs, so one's completed migration never stands in for another's.
+pub fn migration_job_name(version: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let hash: String = Sha256::digest(version.as_bytes())[..3]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut readable: String = version
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    // 63 - "db-migrate-" (11) - "-" (1) - hash (6)
+    readable.truncate(45);
+    let readable = readable.trim_matches('-');
+    if readable.is_empty() {
+        format!("db-migrate-{hash}")
+    } else {
+        format!("db-migrate-{readable}-{hash}")
+    }
 }
 
 /// Splits multi-document YAML on `---` lines, dropping empty documents.
@@ -500,6 +538,23 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains("second"), "{err}");
+    }
+
+    #[test]
+    fn every_exact_version_gets_its_own_migration_job() {
+        let names: Vec<String> = ["V1.4.2", "v1.4.2", "1.4.2", "1-4-2", "1_4_2"]
+            .iter()
+            .map(|v| migration_job_name(v))
+            .collect();
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        assert!(names[2].starts_with("db-migrate-1-4-2-"), "{names:?}");
+        let long = migration_job_name(&"x".repeat(128));
+        assert!(
+            long.len() <= 63 && crate::environment::is_dns_label(&long),
+            "{long}"
+        );
+        assert!(crate::environment::is_dns_label(&migration_job_name("_.-")));
     }
 
     #[test]

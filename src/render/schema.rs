@@ -225,18 +225,26 @@ fn check_typed_at<T: for<'de> Deserialize<'de>>(object: &Value, prefix: &str, re
             .map(|_| ignored)
             .map_err(|e| e.to_string())
     };
+    let report_ignored = |report: &mut Report, ignored: Vec<String>| {
+        for path in ignored {
+            report.at(
+                &join(&path),
+                "unknown field (misspelled, or not in this apiVersion)",
+            );
+        }
+    };
+    // The common case, a valid object: no copy to shrink.
+    if let Ok(ignored) = attempt(object) {
+        report_ignored(report, ignored);
+        return;
+    }
     // Each round locates the first type error, reports it and removes the
     // offending field, so that the next round finds the next one.
     let mut doc = object.clone();
     for _ in 0..MAX_TYPE_ERRORS {
         match attempt(&doc) {
             Ok(ignored) => {
-                for path in ignored {
-                    report.at(
-                        &join(&path),
-                        "unknown field (misspelled, or not in this apiVersion)",
-                    );
-                }
+                report_ignored(report, ignored);
                 return;
             }
             Err(message) => {
@@ -639,24 +647,29 @@ fn one_of(node: &Value, at: &str, field: &str, allowed: &[&str], report: &mut Re
 }
 
 /// A `{cpu: …, memory: …}` map: every quantity must parse.
-fn check_resource_map(map: &Value, at: &str, report: &mut Report) {
+fn check_resource_map(map: &Value, at: &dyn fmt::Display, report: &mut Report) {
     let Some(map) = map.as_object() else {
-        report.at(at, "expected a map of resource quantities");
+        report.at(&at.to_string(), "expected a map of resource quantities");
         return;
     };
     for (resource, quantity) in map {
-        let mut path = at.to_string();
-        push_step(&mut path, &Step::Key(resource.clone()));
+        let number;
         let text = match quantity {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.as_str(),
+            Value::Number(n) => {
+                number = n.to_string();
+                number.as_str()
+            }
             other => {
-                report.at(&path, format!("expected a quantity, got {other}"));
+                report.at(
+                    &child_path(at, resource),
+                    format!("expected a quantity, got {other}"),
+                );
                 continue;
             }
         };
-        if let Err(error) = parse_quantity_for(resource, &text) {
-            report.at(&path, error);
+        if let Err(error) = parse_quantity_for(resource, text) {
+            report.at(&child_path(at, resource), error);
         }
     }
 }
@@ -675,15 +688,15 @@ fn parse_quantity_for(resource: &str, text: &str) -> Result<(), String> {
 
 /// Walks `pattern` (dot-separated keys, `[*]` for every list item) and calls
 /// `visit` with each node it reaches and that node's concrete path.
-fn each_at<'a>(node: &'a Value, pattern: &str, visit: &mut dyn FnMut(&'a Value, String)) {
-    fn walk<'a>(
+fn each_at<'a>(node: &'a Value, pattern: &str, visit: &mut dyn FnMut(&'a Value, &Trail<'_>)) {
+    fn walk<'a, 'p>(
         node: &'a Value,
-        steps: &[&str],
-        path: String,
-        visit: &mut dyn FnMut(&'a Value, String),
+        steps: &[&'p str],
+        trail: &mut Trail<'p>,
+        visit: &mut dyn FnMut(&'a Value, &Trail<'_>),
     ) {
         let Some((first, rest)) = steps.split_first() else {
-            visit(node, path);
+            visit(node, trail);
             return;
         };
         let (key, every) = match first.strip_suffix("[*]") {
@@ -693,18 +706,57 @@ fn each_at<'a>(node: &'a Value, pattern: &str, visit: &mut dyn FnMut(&'a Value, 
         let Some(child) = node.get(key) else {
             return;
         };
-        let mut child_path = path;
-        push_step(&mut child_path, &Step::Key(key.to_string()));
+        trail.0.push(TrailStep::Key(key));
         if every {
             for (i, item) in child.as_array().into_iter().flatten().enumerate() {
-                walk(item, rest, format!("{child_path}[{i}]"), visit);
+                trail.0.push(TrailStep::Index(i));
+                walk(item, rest, trail, visit);
+                trail.0.pop();
             }
         } else {
-            walk(child, rest, child_path, visit);
+            walk(child, rest, trail, visit);
         }
+        trail.0.pop();
     }
     let steps: Vec<&str> = pattern.split('.').filter(|s| !s.is_empty()).collect();
-    walk(node, &steps, String::new(), visit);
+    walk(node, &steps, &mut Trail(Vec::new()), visit);
+}
+
+/// Where [`each_at`] is, as steps; formatted (like [`format_path`]) only
+/// when a violation needs the path.
+struct Trail<'p>(Vec<TrailStep<'p>>);
+
+#[derive(Clone, Copy)]
+enum TrailStep<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+impl Trail<'_> {
+    /// The path of the node's child `key`.
+    fn child(&self, key: &str) -> String {
+        child_path(self, key)
+    }
+}
+
+/// `parent` (a path) and its child `key`.
+fn child_path(parent: &dyn fmt::Display, key: &str) -> String {
+    let mut path = parent.to_string();
+    push_step(&mut path, &Step::Key(key.to_string()));
+    path
+}
+
+impl fmt::Display for Trail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut path = String::new();
+        for step in &self.0 {
+            match *step {
+                TrailStep::Key(key) => push_step(&mut path, &Step::Key(key.to_string())),
+                TrailStep::Index(i) => push_step(&mut path, &Step::Index(i)),
+            }
+        }
+        f.write_str(&path)
+    }
 }
 
 /// Where a kind keeps its pod template, if it has one.
@@ -767,17 +819,14 @@ fn required_fields(kind: &str) -> Vec<(String, &'static str)> {
 
 fn check_required(kind: &str, object: &Value, report: &mut Report) {
     for (parent, field) in required_fields(kind) {
-        each_at(object, &parent, &mut |node, path| {
-            let mut at = path;
-            push_step(&mut at, &Step::Key(field.to_string()));
-            match node.get(field) {
-                None | Some(Value::Null) => report.at(&at, "required field is missing"),
-                Some(Value::String(s)) if s.is_empty() => report.at(&at, "must not be empty"),
-                Some(Value::Array(items)) if items.is_empty() => {
-                    report.at(&at, "must not be empty")
-                }
-                Some(_) => {}
-            }
+        each_at(object, &parent, &mut |node, trail| {
+            let problem = match node.get(field) {
+                None | Some(Value::Null) => "required field is missing",
+                Some(Value::String(s)) if s.is_empty() => "must not be empty",
+                Some(Value::Array(items)) if items.is_empty() => "must not be empty",
+                Some(_) => return,
+            };
+            report.at(&trail.child(field), problem);
         });
     }
 }
@@ -817,9 +866,9 @@ fn check_quantities(kind: &str, object: &Value, report: &mut Report) {
         _ => {}
     }
     for pattern in maps {
-        each_at(object, &pattern, &mut |node, path| {
+        each_at(object, &pattern, &mut |node, trail| {
             if node.is_object() {
-                check_resource_map(node, &path, report);
+                check_resource_map(node, trail, report);
             }
         });
     }
@@ -829,13 +878,11 @@ fn check_quantities(kind: &str, object: &Value, report: &mut Report) {
         for list in ["containers", "initContainers"] {
             for bound in ["requests", "limits"] {
                 let pattern = format!("{template}.spec.{list}[*].resources.{bound}");
-                each_at(object, &pattern, &mut |node, path| {
+                each_at(object, &pattern, &mut |node, trail| {
                     for resource in node.as_object().into_iter().flatten().map(|(k, _)| k) {
                         if !is_container_resource(resource) {
-                            let mut at = path.clone();
-                            push_step(&mut at, &Step::Key(resource.clone()));
                             report.at(
-                                &at,
+                                &trail.child(resource),
                                 "unknown resource (expected cpu, memory, ephemeral-storage, hugepages-<size>, or a domain-qualified extended resource)",
                             );
                         }
@@ -880,15 +927,16 @@ fn check_names_and_labels(kind: &str, object: &Value, report: &mut Report) {
         label_maps.push(format!("{template}.metadata.labels"));
     }
     for pattern in label_maps {
-        each_at(object, &pattern, &mut |labels, path| {
+        each_at(object, &pattern, &mut |labels, trail| {
             for (key, value) in labels.as_object().into_iter().flatten() {
-                let mut at = path.clone();
-                push_step(&mut at, &Step::Key(key.clone()));
                 if let Some(problem) = qualified_name_problem(key) {
-                    report.at(&at, format!("invalid label key: {problem}"));
+                    report.at(&trail.child(key), format!("invalid label key: {problem}"));
                 }
                 if let Some(problem) = value.as_str().and_then(label_value_problem) {
-                    report.at(&at, format!("invalid label value {value}: {problem}"));
+                    report.at(
+                        &trail.child(key),
+                        format!("invalid label value {value}: {problem}"),
+                    );
                 }
             }
         });
@@ -947,7 +995,7 @@ fn is_alphanumeric_edge(text: &str) -> bool {
 }
 
 /// RFC 1123 label: at most 63 lowercase alphanumerics or `-`, alphanumeric at both ends.
-fn dns_label_problem(name: &str) -> Option<String> {
+pub(crate) fn dns_label_problem(name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some("longer than 63 characters".into());
     }
@@ -962,7 +1010,7 @@ fn dns_label_problem(name: &str) -> Option<String> {
 }
 
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
-fn dns_subdomain_problem(name: &str) -> Option<String> {
+pub(crate) fn dns_subdomain_problem(name: &str) -> Option<String> {
     if name.len() > 253 {
         return Some("longer than 253 characters".into());
     }
@@ -980,7 +1028,7 @@ fn dns_subdomain_problem(name: &str) -> Option<String> {
 
 /// A label or annotation key: an optional DNS-subdomain prefix and `/`,
 /// then a name of at most 63 alphanumerics, `-`, `_`, `.`.
-fn qualified_name_problem(key: &str) -> Option<String> {
+pub(crate) fn qualified_name_problem(key: &str) -> Option<String> {
     let (prefix, name) = match key.split_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),
@@ -996,7 +1044,7 @@ fn qualified_name_problem(key: &str) -> Option<String> {
 
 /// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`,
 /// alphanumeric at both ends.
-fn label_value_problem(value: &str) -> Option<String> {
+pub(crate) fn label_value_problem(value: &str) -> Option<String> {
     if value.is_empty() {
         return None;
     }

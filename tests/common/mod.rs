@@ -2,6 +2,10 @@
 //! pointing at it, and the `fintechctl` binary with test secrets.
 #![allow(dead_code)]
 
+pub mod prometheus;
+pub mod servers;
+pub mod stores;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -24,8 +28,13 @@ pub struct Cluster {
 
 /// Images become ready quickly; Job pods run `job_command`.
 pub fn behaviors(extra_images: &str, job_command: &str) -> Behaviors {
+    behaviors_with(extra_images, job_command, "")
+}
+
+/// [`behaviors`] with more top-level sections (`ports:`, `exec:`).
+pub fn behaviors_with(extra_images: &str, job_command: &str, sections: &str) -> Behaviors {
     let yaml = format!(
-        "images:\n{extra_images}  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\njobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", {job_command:?}]\n"
+        "images:\n{extra_images}  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\njobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", {job_command:?}]\n{sections}"
     );
     Behaviors::from_yaml(&yaml).expect("test behaviours parse")
 }

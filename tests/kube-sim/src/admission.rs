@@ -97,195 +97,227 @@ pub fn default_object(rd: &ResDef, obj: &mut Value, store: &mut Store) {
             }
         }
     }
-    match (rd.group, rd.plural) {
-        ("", "pods") => {
-            if let Some(spec) = obj.get_mut("spec") {
-                default_pod_spec(spec);
-                set_default(spec, "serviceAccountName", json!("default"));
-                set_default(spec, "serviceAccount", json!("default"));
-                set_default(spec, "enableServiceLinks", json!(true));
-                set_default(spec, "priority", json!(0));
-            }
-            if obj.get("status").is_none_or(|s| s.get("phase").is_none()) {
-                let qos = qos_class(obj);
-                obj["status"] = json!({"phase": "Pending", "qosClass": qos});
-            }
+    if let Some(f) = rd.defaults {
+        f(obj, store);
+    }
+}
+
+/// Defaulting for pods (the apiserver's SetDefaults_* and strategy).
+pub fn default_pod(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    if let Some(spec) = obj.get_mut("spec") {
+        default_pod_spec(spec);
+        set_default(spec, "serviceAccountName", json!("default"));
+        set_default(spec, "serviceAccount", json!("default"));
+        set_default(spec, "enableServiceLinks", json!(true));
+        set_default(spec, "priority", json!(0));
+    }
+    if obj.get("status").is_none_or(|s| s.get("phase").is_none()) {
+        let qos = qos_class(obj);
+        obj["status"] = json!({"phase": "Pending", "qosClass": qos});
+    }
+}
+
+/// Defaulting for namespaces (the apiserver's SetDefaults_* and strategy).
+pub fn default_namespace(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    let name = name_of(obj);
+    if let Some(m) = obj.get_mut("metadata") {
+        set_default(m, "labels", json!({}));
+        if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
+            l.insert("kubernetes.io/metadata.name".into(), json!(name));
         }
-        ("", "namespaces") => {
-            let name = name_of(obj);
-            if let Some(m) = obj.get_mut("metadata") {
-                set_default(m, "labels", json!({}));
-                if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
-                    l.insert("kubernetes.io/metadata.name".into(), json!(name));
-                }
-            }
-            set_default(obj, "spec", json!({"finalizers": ["kubernetes"]}));
-            if obj.pointer("/metadata/deletionTimestamp").is_none() {
-                obj["status"] = json!({"phase": "Active"});
-            }
+    }
+    set_default(obj, "spec", json!({"finalizers": ["kubernetes"]}));
+    if obj.pointer("/metadata/deletionTimestamp").is_none() {
+        obj["status"] = json!({"phase": "Active"});
+    }
+}
+
+/// Defaulting for services (the apiserver's SetDefaults_* and strategy).
+pub fn default_service(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "type", json!("ClusterIP"));
+    set_default(spec, "sessionAffinity", json!("None"));
+    let headless = spec.get("clusterIP").and_then(|c| c.as_str()) == Some("None");
+    if spec.get("type").and_then(|t| t.as_str()) != Some("ExternalName") {
+        if spec.get("clusterIP").is_none_or(|c| c.as_str() == Some("")) {
+            store.next_cluster_ip += 1;
+            let n = store.next_cluster_ip;
+            spec["clusterIP"] = json!(format!("10.96.{}.{}", n / 250, n % 250));
         }
-        ("", "services") => {
-            set_default(obj, "spec", json!({}));
-            let spec = obj.get_mut("spec").unwrap();
-            set_default(spec, "type", json!("ClusterIP"));
-            set_default(spec, "sessionAffinity", json!("None"));
-            let headless = spec.get("clusterIP").and_then(|c| c.as_str()) == Some("None");
-            if spec.get("type").and_then(|t| t.as_str()) != Some("ExternalName") {
-                if spec.get("clusterIP").is_none_or(|c| c.as_str() == Some("")) {
-                    store.next_cluster_ip += 1;
-                    let n = store.next_cluster_ip;
-                    spec["clusterIP"] = json!(format!("10.96.{}.{}", n / 250, n % 250));
-                }
-                let ip = spec["clusterIP"].clone();
-                set_default(spec, "clusterIPs", json!([ip]));
-                set_default(spec, "ipFamilies", json!(["IPv4"]));
-                set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
-                set_default(spec, "internalTrafficPolicy", json!("Cluster"));
-            }
-            let _ = headless;
-            if let Some(Value::Array(ps)) = spec.get_mut("ports") {
-                for p in ps.iter_mut() {
-                    set_default(p, "protocol", json!("TCP"));
-                    let port = p.get("port").cloned().unwrap_or(Value::Null);
-                    set_default(p, "targetPort", port);
-                }
-            }
-            set_default(obj, "status", json!({"loadBalancer": {}}));
+        let ip = spec["clusterIP"].clone();
+        set_default(spec, "clusterIPs", json!([ip]));
+        set_default(spec, "ipFamilies", json!(["IPv4"]));
+        set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+        set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+    }
+    let _ = headless;
+    if let Some(Value::Array(ps)) = spec.get_mut("ports") {
+        for p in ps.iter_mut() {
+            set_default(p, "protocol", json!("TCP"));
+            let port = p.get("port").cloned().unwrap_or(Value::Null);
+            set_default(p, "targetPort", port);
         }
-        ("apps", "deployments") => {
-            set_default(obj, "spec", json!({}));
-            let spec = obj.get_mut("spec").unwrap();
-            set_default(spec, "replicas", json!(1));
-            set_default(spec, "revisionHistoryLimit", json!(10));
-            set_default(spec, "progressDeadlineSeconds", json!(600));
-            set_default(
-                spec,
-                "strategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
-            );
-            if let Some(st) = spec.get_mut("strategy")
-                && st
-                    .get("type")
-                    .and_then(|t| t.as_str())
-                    .unwrap_or("RollingUpdate")
-                    == "RollingUpdate"
-            {
-                set_default(st, "type", json!("RollingUpdate"));
-                set_default(st, "rollingUpdate", json!({}));
-                let ru = st.get_mut("rollingUpdate").unwrap();
-                set_default(ru, "maxUnavailable", json!("25%"));
-                set_default(ru, "maxSurge", json!("25%"));
-            }
-            default_template(obj);
-        }
-        ("apps", "daemonsets") => {
-            set_default(obj, "spec", json!({}));
-            let spec = obj.get_mut("spec").unwrap();
-            set_default(spec, "revisionHistoryLimit", json!(10));
-            set_default(
-                spec,
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
-            );
-            default_template(obj);
-        }
-        ("apps", "replicasets") => {
-            set_default(obj, "spec", json!({}));
-            set_default(obj.get_mut("spec").unwrap(), "replicas", json!(1));
-            default_template(obj);
-        }
-        ("apps", "statefulsets") => {
-            set_default(obj, "spec", json!({}));
-            let spec = obj.get_mut("spec").unwrap();
-            set_default(spec, "replicas", json!(1));
-            set_default(spec, "podManagementPolicy", json!("OrderedReady"));
-            set_default(spec, "revisionHistoryLimit", json!(10));
-            set_default(
-                spec,
-                "updateStrategy",
-                json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
-            );
-            default_template(obj);
-        }
-        ("batch", "jobs") => {
-            let uid = util::str_of(obj, "metadata.uid");
-            let name = name_of(obj);
-            set_default(obj, "spec", json!({}));
-            let spec = obj.get_mut("spec").unwrap();
-            set_default(spec, "backoffLimit", json!(6));
-            set_default(spec, "completions", json!(1));
-            set_default(spec, "parallelism", json!(1));
-            set_default(spec, "completionMode", json!("NonIndexed"));
-            set_default(spec, "suspend", json!(false));
-            set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
-            if spec.get("selector").is_none() && !uid.is_empty() {
-                spec["selector"] =
-                    json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
-                if let Some(t) = spec.get_mut("template") {
-                    set_default(t, "metadata", json!({}));
-                    let m = t.get_mut("metadata").unwrap();
-                    set_default(m, "labels", json!({}));
-                    if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
-                        l.insert("batch.kubernetes.io/controller-uid".into(), json!(uid));
-                        l.insert("batch.kubernetes.io/job-name".into(), json!(name));
-                        l.insert("controller-uid".into(), json!(uid));
-                        l.insert("job-name".into(), json!(name));
-                    }
-                }
-            }
-            default_template(obj);
-        }
-        ("apiextensions.k8s.io", "customresourcedefinitions") => {
-            // established at once, names accepted as given
-            let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
-            let stored: Vec<Value> = obj
-                .pointer("/spec/versions")
-                .and_then(|v| v.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter(|v| v.get("storage").and_then(|s| s.as_bool()) == Some(true))
-                        .map(|v| json!(util::str_of(v, "name")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let now = util::now_rfc3339();
-            let prev = |t: &str| {
-                obj.pointer("/status/conditions")
-                    .and_then(|c| c.as_array())
-                    .and_then(|a| a.iter().find(|c| util::str_of(c, "type") == t))
-                    .map(|c| util::str_of(c, "lastTransitionTime"))
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| now.clone())
-            };
-            obj["status"] = json!({
-                "conditions": [
-                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": prev("NamesAccepted")},
-                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": prev("Established")}
-                ],
-                "acceptedNames": names,
-                "storedVersions": stored,
-            });
-        }
-        ("", "secrets") => {
-            if obj
-                .get("type")
-                .and_then(|t| t.as_str())
-                .is_none_or(|t| t.is_empty())
-            {
-                obj["type"] = json!("Opaque");
-            }
-            merge_string_data(obj);
-        }
-        ("", "persistentvolumeclaims") => {
-            if obj.get("status").is_none() {
-                obj["status"] = json!({"phase": "Pending"});
-            }
-            if let Some(spec) = obj.get_mut("spec") {
-                set_default(spec, "volumeMode", json!("Filesystem"));
-                set_default(spec, "storageClassName", json!("standard"));
+    }
+    set_default(obj, "status", json!({"loadBalancer": {}}));
+}
+
+/// Defaulting for deployments.apps (the apiserver's SetDefaults_* and strategy).
+pub fn default_deployment(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "replicas", json!(1));
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    set_default(spec, "progressDeadlineSeconds", json!(600));
+    set_default(
+        spec,
+        "strategy",
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}),
+    );
+    if let Some(st) = spec.get_mut("strategy")
+        && st
+            .get("type")
+            .and_then(|t| t.as_str())
+            .unwrap_or("RollingUpdate")
+            == "RollingUpdate"
+    {
+        set_default(st, "type", json!("RollingUpdate"));
+        set_default(st, "rollingUpdate", json!({}));
+        let ru = st.get_mut("rollingUpdate").unwrap();
+        set_default(ru, "maxUnavailable", json!("25%"));
+        set_default(ru, "maxSurge", json!("25%"));
+    }
+    default_template(obj);
+}
+
+/// Defaulting for daemonsets.apps (the apiserver's SetDefaults_* and strategy).
+pub fn default_daemonset(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    set_default(
+        spec,
+        "updateStrategy",
+        json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+    );
+    default_template(obj);
+}
+
+/// Defaulting for replicasets.apps (the apiserver's SetDefaults_* and strategy).
+pub fn default_replicaset(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    set_default(obj.get_mut("spec").unwrap(), "replicas", json!(1));
+    default_template(obj);
+}
+
+/// Defaulting for statefulsets.apps (the apiserver's SetDefaults_* and strategy).
+pub fn default_statefulset(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "replicas", json!(1));
+    set_default(spec, "podManagementPolicy", json!("OrderedReady"));
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    set_default(
+        spec,
+        "updateStrategy",
+        json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}),
+    );
+    default_template(obj);
+}
+
+/// Defaulting for jobs.batch (the apiserver's SetDefaults_* and strategy).
+pub fn default_job(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    let uid = util::str_of(obj, "metadata.uid");
+    let name = name_of(obj);
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "backoffLimit", json!(6));
+    set_default(spec, "completions", json!(1));
+    set_default(spec, "parallelism", json!(1));
+    set_default(spec, "completionMode", json!("NonIndexed"));
+    set_default(spec, "suspend", json!(false));
+    set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
+    if spec.get("selector").is_none() && !uid.is_empty() {
+        spec["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+        if let Some(t) = spec.get_mut("template") {
+            set_default(t, "metadata", json!({}));
+            let m = t.get_mut("metadata").unwrap();
+            set_default(m, "labels", json!({}));
+            if let Some(l) = m.get_mut("labels").and_then(|l| l.as_object_mut()) {
+                l.insert("batch.kubernetes.io/controller-uid".into(), json!(uid));
+                l.insert("batch.kubernetes.io/job-name".into(), json!(name));
+                l.insert("controller-uid".into(), json!(uid));
+                l.insert("job-name".into(), json!(name));
             }
         }
-        _ => {}
+    }
+    default_template(obj);
+}
+
+/// Defaulting for customresourcedefinitions.apiextensions.k8s.io (the apiserver's SetDefaults_* and strategy).
+pub fn default_crd(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    // established at once, names accepted as given
+    let names = obj.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let stored: Vec<Value> = obj
+        .pointer("/spec/versions")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter(|v| v.get("storage").and_then(|s| s.as_bool()) == Some(true))
+                .map(|v| json!(util::str_of(v, "name")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let now = util::now_rfc3339();
+    let prev = |t: &str| {
+        obj.pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .and_then(|a| a.iter().find(|c| util::str_of(c, "type") == t))
+            .map(|c| util::str_of(c, "lastTransitionTime"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| now.clone())
+    };
+    obj["status"] = json!({
+        "conditions": [
+            {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": prev("NamesAccepted")},
+            {"type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": prev("Established")}
+        ],
+        "acceptedNames": names,
+        "storedVersions": stored,
+    });
+}
+
+/// Defaulting for secrets (the apiserver's SetDefaults_* and strategy).
+pub fn default_secret(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    if obj
+        .get("type")
+        .and_then(|t| t.as_str())
+        .is_none_or(|t| t.is_empty())
+    {
+        obj["type"] = json!("Opaque");
+    }
+    merge_string_data(obj);
+}
+
+/// Defaulting for persistentvolumeclaims (the apiserver's SetDefaults_* and strategy).
+pub fn default_pvc(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    if obj.get("status").is_none() {
+        obj["status"] = json!({"phase": "Pending"});
+    }
+    if let Some(spec) = obj.get_mut("spec") {
+        set_default(spec, "volumeMode", json!("Filesystem"));
+        set_default(spec, "storageClassName", json!("standard"));
     }
 }
 
@@ -440,6 +472,10 @@ fn selector_matches_labels(sel: &Value, labels: &Value) -> bool {
     ml.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// Field errors: (field, reason, message).
+pub type Causes = Vec<(String, &'static str, String)>;
+
+/// The checks every kind gets, then the kind's own (`ResDef::validate`).
 pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
     let name = name_of(obj);
     for k in ["metadata", "spec", "status"] {
@@ -450,130 +486,117 @@ pub fn validate(rd: &ResDef, obj: &Value) -> Result<(), ApiError> {
             )));
         }
     }
-    let mut causes: Vec<(String, &str, String)> = Vec::new();
-    if rd.key() == resources::CRD_KEY {
-        let plural = util::str_of(obj, "spec.names.plural");
-        let group = util::str_of(obj, "spec.group");
-        if name != format!("{plural}.{group}") {
-            causes.push((
-                "metadata.name".into(),
-                "FieldValueInvalid",
-                format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
-            ));
-        }
-        if util::str_of(obj, "spec.names.kind").is_empty() {
-            causes.push((
-                "spec.names.kind".into(),
-                "FieldValueRequired",
-                "Required value".into(),
-            ));
-        }
-    }
-    let check_containers =
-        |spec: Option<&Value>, prefix: &str, causes: &mut Vec<(String, &str, String)>| {
-            let cs = spec
-                .and_then(|s| s.get("containers"))
-                .and_then(|c| c.as_array());
-            match cs {
-                None => causes.push((
-                    format!("{prefix}.containers"),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(cs) if cs.is_empty() => causes.push((
-                    format!("{prefix}.containers"),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(cs) => {
-                    for (i, c) in cs.iter().enumerate() {
-                        if util::str_of(c, "name").is_empty() {
-                            causes.push((
-                                format!("{prefix}.containers[{i}].name"),
-                                "FieldValueRequired",
-                                "Required value".into(),
-                            ));
-                        }
-                        if util::str_of(c, "image").is_empty() {
-                            causes.push((
-                                format!("{prefix}.containers[{i}].image"),
-                                "FieldValueRequired",
-                                "Required value".into(),
-                            ));
-                        }
-                    }
-                }
-            }
-        };
-    match (rd.group, rd.plural) {
-        ("", "pods") => check_containers(obj.get("spec"), "spec", &mut causes),
-        ("apps", "deployments")
-        | ("apps", "replicasets")
-        | ("apps", "statefulsets")
-        | ("apps", "daemonsets") => {
-            let sel = obj.pointer("/spec/selector");
-            match sel {
-                None => causes.push((
-                    "spec.selector".into(),
-                    "FieldValueRequired",
-                    "Required value".into(),
-                )),
-                Some(sel) => {
-                    let labels = obj
-                        .pointer("/spec/template/metadata/labels")
-                        .cloned()
-                        .unwrap_or(json!({}));
-                    if !selector_matches_labels(sel, &labels) {
-                        causes.push((
-                            "spec.template.metadata.labels".into(),
-                            "FieldValueInvalid",
-                            format!(
-                                "Invalid value: {}: `selector` does not match template `labels`",
-                                go_map(&labels)
-                            ),
-                        ));
-                    }
-                }
-            }
-            check_containers(
-                obj.pointer("/spec/template/spec"),
-                "spec.template.spec",
-                &mut causes,
-            );
-        }
-        ("batch", "jobs") => {
-            check_containers(
-                obj.pointer("/spec/template/spec"),
-                "spec.template.spec",
-                &mut causes,
-            );
-            let rp = util::str_of(obj, "spec.template.spec.restartPolicy");
-            if rp == "Always" {
-                causes.push((
-                    "spec.template.spec.restartPolicy".into(),
-                    "FieldValueNotSupported",
-                    "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
-                        .into(),
-                ));
-            }
-        }
-        ("", "configmaps") | ("", "secrets") => {
-            if let Some(d) = obj.get("data").filter(|d| !d.is_null())
-                && !d.is_object()
-            {
-                causes.push((
-                    "data".into(),
-                    "FieldValueInvalid",
-                    "Invalid value: must be a map".into(),
-                ));
-            }
-        }
-        _ => {}
+    let mut causes: Causes = Vec::new();
+    if let Some(f) = rd.validate {
+        f(obj, &mut causes);
     }
     if causes.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid(rd, &name, causes))
+    }
+}
+
+fn required(causes: &mut Causes, field: String) {
+    causes.push((field, "FieldValueRequired", "Required value".into()));
+}
+
+fn check_containers(spec: Option<&Value>, prefix: &str, causes: &mut Causes) {
+    match spec
+        .and_then(|s| s.get("containers"))
+        .and_then(|c| c.as_array())
+    {
+        None => required(causes, format!("{prefix}.containers")),
+        Some(cs) if cs.is_empty() => required(causes, format!("{prefix}.containers")),
+        Some(cs) => {
+            for (i, c) in cs.iter().enumerate() {
+                if util::str_of(c, "name").is_empty() {
+                    required(causes, format!("{prefix}.containers[{i}].name"));
+                }
+                if util::str_of(c, "image").is_empty() {
+                    required(causes, format!("{prefix}.containers[{i}].image"));
+                }
+            }
+        }
+    }
+}
+
+/// Pods: containers with names and images.
+pub fn validate_pod(obj: &Value, causes: &mut Causes) {
+    check_containers(obj.get("spec"), "spec", causes);
+}
+
+/// Deployments, ReplicaSets, StatefulSets, DaemonSets: a selector matching the template.
+pub fn validate_workload(obj: &Value, causes: &mut Causes) {
+    match obj.pointer("/spec/selector") {
+        None => required(causes, "spec.selector".into()),
+        Some(sel) => {
+            let labels = obj
+                .pointer("/spec/template/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({}));
+            if !selector_matches_labels(sel, &labels) {
+                causes.push((
+                    "spec.template.metadata.labels".into(),
+                    "FieldValueInvalid",
+                    format!(
+                        "Invalid value: {}: `selector` does not match template `labels`",
+                        go_map(&labels)
+                    ),
+                ));
+            }
+        }
+    }
+    check_containers(
+        obj.pointer("/spec/template/spec"),
+        "spec.template.spec",
+        causes,
+    );
+}
+
+/// Jobs: containers, and a restartPolicy a Job may have.
+pub fn validate_job(obj: &Value, causes: &mut Causes) {
+    check_containers(
+        obj.pointer("/spec/template/spec"),
+        "spec.template.spec",
+        causes,
+    );
+    if util::str_of(obj, "spec.template.spec.restartPolicy") == "Always" {
+        causes.push((
+            "spec.template.spec.restartPolicy".into(),
+            "FieldValueNotSupported",
+            "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"".into(),
+        ));
+    }
+}
+
+/// ConfigMaps and Secrets: `data` is a map.
+pub fn validate_data(obj: &Value, causes: &mut Causes) {
+    if let Some(d) = obj.get("data").filter(|d| !d.is_null())
+        && !d.is_object()
+    {
+        causes.push((
+            "data".into(),
+            "FieldValueInvalid",
+            "Invalid value: must be a map".into(),
+        ));
+    }
+}
+
+/// CustomResourceDefinitions: named `plural.group`, with a kind.
+pub fn validate_crd(obj: &Value, causes: &mut Causes) {
+    let name = name_of(obj);
+    let plural = util::str_of(obj, "spec.names.plural");
+    let group = util::str_of(obj, "spec.group");
+    if name != format!("{plural}.{group}") {
+        causes.push((
+            "metadata.name".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{name}\": must be spec.names.plural+\".\"+spec.group"),
+        ));
+    }
+    if util::str_of(obj, "spec.names.kind").is_empty() {
+        required(causes, "spec.names.kind".into());
     }
 }
 

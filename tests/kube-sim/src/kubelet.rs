@@ -33,6 +33,48 @@ pub enum CState {
     },
 }
 
+/// A container's life in the simulated kubelet. Each step has one transition per
+/// behaviour (see `step_pod`):
+///
+/// ```text
+/// Created ─► Pulling ─┬─(image-pull-error)─► PullFailed ─► PullBackOff ─► PullFailed …
+///                     └─► Starting ─(config error: stays)─► Running ─► Terminated
+/// Terminated ─(restartPolicy says restart)─► CrashBackOff ─► Starting
+///            └─(no restart)──────────────────► Done
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Created by the kubelet: the image pull starts next (Pulling event).
+    Created,
+    /// Pulling the image.
+    Pulling,
+    /// The pull failed (ErrImagePull); ImagePullBackOff next.
+    PullFailed,
+    /// ImagePullBackOff: pulling again after the back-off.
+    PullBackOff,
+    /// Resolving the environment and starting (CreateContainerConfigError retries here).
+    Starting,
+    /// Running (ready behaviour, never-ready, a command, or crash-loop until runFor).
+    Running,
+    /// Exited; the restart policy decides.
+    Terminated,
+    /// CrashLoopBackOff: started again after the back-off.
+    CrashBackOff,
+    /// Exited for good.
+    Done,
+}
+
+impl Step {
+    /// The container exists in the runtime (imageID / containerID are reported).
+    pub fn created(self, restarts: u32) -> bool {
+        match self {
+            Step::Running | Step::Terminated | Step::CrashBackOff | Step::Done => true,
+            Step::Starting => restarts > 0,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct ProcOut {
     pub out: Vec<u8>,
@@ -48,8 +90,8 @@ pub struct CSim {
     pub restarts: u32,
     pub state: CState,
     pub last_terminated: Option<Value>,
-    /// Simulated steps: 0 created, 1 pulling, 2 started/pull-failed, ...
-    pub step: u32,
+    /// Where the container is in its life.
+    pub step: Step,
     pub next_at: Instant,
     pub log: Vec<u8>,
     /// (byte offset in `log`, when those bytes were written) for timestamps / sinceSeconds.
@@ -138,13 +180,38 @@ pub fn emit_event(
     };
     let uid = uid_of(obj);
     let now = util::now_rfc3339();
+    // client-go's EventAggregator: after 10 distinct messages of similar events within
+    // 10 minutes, further ones are folded into one "(combined from similar events)" event
+    let similar_key = format!("{uid}\x00{component}\x00{typ}\x00{reason}");
+    let message = {
+        let window = Duration::from_secs(600);
+        let e = st
+            .event_similar
+            .entry(similar_key)
+            .or_insert_with(|| (Default::default(), Instant::now()));
+        if e.1.elapsed() > window {
+            *e = (Default::default(), Instant::now());
+        }
+        if e.0.len() >= 10 && !e.0.contains(message) {
+            format!("(combined from similar events): {message}")
+        } else {
+            e.0.insert(message.to_string());
+            message.to_string()
+        }
+    };
+    let combined = message.starts_with("(combined from similar events): ");
+    let message = message.as_str();
     let existing = st
         .list(erd, Some(&ns))
         .into_iter()
         .find(|e| {
             util::str_of(e, "involvedObject.uid") == uid
                 && util::str_of(e, "reason") == reason
-                && util::str_of(e, "message") == message
+                && util::str_of(e, "type") == typ
+                && (util::str_of(e, "message") == message
+                    || (combined
+                        && util::str_of(e, "message")
+                            .starts_with("(combined from similar events): ")))
                 && util::str_of(e, "source.component") == component
         })
         .cloned();
@@ -152,6 +219,7 @@ pub fn emit_event(
         let c = e.get("count").and_then(|c| c.as_i64()).unwrap_or(1);
         e["count"] = json!(c + 1);
         e["lastTimestamp"] = json!(now);
+        e["message"] = json!(message);
         st.put(erd, e, component);
         return;
     }
@@ -377,7 +445,7 @@ fn new_psim(k: &mut Kubelet, pod: &Value, beh: &Behaviors, now: Instant) -> PodS
                     message: String::new(),
                 },
                 last_terminated: None,
-                step: 0,
+                step: Step::Created,
                 next_at: now,
                 log: Vec::new(),
                 log_marks: Vec::new(),
@@ -594,8 +662,15 @@ fn step_pod(
         let wait = scaled(sh, Duration::from_millis(500))
             .min(scaled(sh, Duration::from_secs(grace.max(0) as u64)));
         let at = ps.deleting_since.unwrap() + wait;
-        if now >= at {
+        let finalizers = pod
+            .pointer("/metadata/finalizers")
+            .and_then(|f| f.as_array())
+            .is_some_and(|a| !a.is_empty());
+        if now >= at && !finalizers {
             st.remove_now(prd, &ns, &name);
+        } else if now >= at {
+            // the kubelet is done; the apiserver keeps the pod until its finalizers go
+            // (the next write — removing them — wakes this up again)
         } else {
             *due = (*due).min(at);
         }
@@ -686,274 +761,42 @@ fn step_pod(
         .unwrap_or_default();
     let mut changed = false;
     for (i, c) in ps.containers.iter_mut().enumerate() {
-        let fp = format!("spec.containers{{{}}}", c.name);
-        let spec = specs.get(i).cloned().unwrap_or(json!({}));
         if now < c.next_at {
             continue;
         }
-        match (c.step, c.behavior.behavior) {
-            (0, _) => {
-                emit_event(
-                    st,
-                    pod,
-                    "Normal",
-                    "Pulling",
-                    &format!("Pulling image \"{}\"", c.image),
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.step = 1;
-                c.next_at = now + scaled(sh, Duration::from_millis(100));
-                changed = true;
+        let turn = Turn {
+            sh,
+            pod,
+            beh,
+            now,
+            host,
+            fp: format!("spec.containers{{{}}}", c.name),
+            spec: specs.get(i).cloned().unwrap_or(json!({})),
+            pod_ip: ps.ip.clone(),
+            pod_name: ps.name.clone(),
+            pod_ns: ps.ns.clone(),
+            pod_uid: ps.uid.clone(),
+            is_job: ps.is_job,
+            restart_policy: ps.restart_policy.clone(),
+        };
+        changed |= match (c.step, c.behavior.behavior) {
+            (Step::Created, _) => pull(&turn, st, c),
+            (Step::Pulling | Step::PullBackOff, BehaviorKind::ImagePullError) => {
+                pull_fails(&turn, st, c)
             }
-            (1, BehaviorKind::ImagePullError) | (10, BehaviorKind::ImagePullError) => {
-                if c.step == 10 {
-                    emit_event(
-                        st,
-                        pod,
-                        "Normal",
-                        "Pulling",
-                        &format!("Pulling image \"{}\"", c.image),
-                        "kubelet",
-                        host,
-                        Some(&fp),
-                    );
-                }
-                let msg = format!(
-                    "Failed to pull image \"{0}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{0}\": failed to resolve reference \"{0}\": {0}: not found",
-                    c.image
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    &msg,
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ErrImagePull",
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "ErrImagePull".into(),
-                    message: msg,
-                };
-                c.step = 11;
-                c.next_at = now + scaled(sh, Duration::from_secs(1));
-                changed = true;
-            }
-            (11, BehaviorKind::ImagePullError) => {
-                let msg = format!("Back-off pulling image \"{}\"", c.image);
-                emit_event(
-                    st,
-                    pod,
-                    "Normal",
-                    "BackOff",
-                    &msg,
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "Failed",
-                    "Error: ImagePullBackOff",
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "ImagePullBackOff".into(),
-                    message: msg,
-                };
-                c.step = 10;
-                c.next_at = now + scaled(sh, c.backoff);
-                c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
-                changed = true;
-            }
-            (1, _) | (5, _) => {
-                // config check before creating the container
-                match resolve_env(st, pod, &spec) {
-                    Err(msg) => {
-                        emit_event(
-                            st,
-                            pod,
-                            "Warning",
-                            "Failed",
-                            &format!("Error: {msg}"),
-                            "kubelet",
-                            host,
-                            Some(&fp),
-                        );
-                        c.state = CState::Waiting {
-                            reason: "CreateContainerConfigError".into(),
-                            message: msg,
-                        };
-                        c.step = 5;
-                        c.next_at = now + scaled(sh, Duration::from_secs(2));
-                        changed = true;
-                        continue;
-                    }
-                    Ok(env) => {
-                        if c.step == 1 || c.restarts == 0 {
-                            emit_event(
-                                st,
-                                pod,
-                                "Normal",
-                                "Pulled",
-                                &format!(
-                                    "Successfully pulled image \"{}\" in 312ms (312ms including waiting). Image size: 52428800 bytes.",
-                                    c.image
-                                ),
-                                "kubelet",
-                                host,
-                                Some(&fp),
-                            );
-                        }
-                        start_container(sh, st, pod, c, &env, beh, host, &fp, now, &ps.ip);
-                        changed = true;
-                    }
-                }
-            }
-            (2, kind) => {
-                // running
-                if let Some(p) = c.proc.clone() {
-                    let g = p.lock().unwrap();
-                    if g.out.len() > c.proc_seen {
-                        c.log_marks
-                            .push((c.log.len(), std::time::SystemTime::now()));
-                        let from = c.proc_seen;
-                        c.log.extend_from_slice(&g.out[from..]);
-                        c.proc_seen = g.out.len();
-                    }
-                    if let Some(code) = g.exit {
-                        drop(g);
-                        terminate(c, code, if code == 0 { "Completed" } else { "Error" });
-                        changed = true;
-                    }
-                    continue;
-                }
-                match kind {
-                    BehaviorKind::Ready => {
-                        if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
-                            if ps.is_job || ps.restart_policy != "Always" {
-                                terminate(c, 0, "Completed");
-                            } else {
-                                c.ready = true;
-                            }
-                            changed = true;
-                        }
-                        c.next_at = c
-                            .ready_at
-                            .unwrap_or(now)
-                            .max(now + Duration::from_millis(1));
-                    }
-                    BehaviorKind::NeverReady => {
-                        emit_event(
-                            st,
-                            pod,
-                            "Warning",
-                            "Unhealthy",
-                            "Readiness probe failed: HTTP probe failed with statuscode: 503",
-                            "kubelet",
-                            host,
-                            Some(&fp),
-                        );
-                        c.next_at = now + scaled(sh, Duration::from_secs(10));
-                        changed = true;
-                    }
-                    BehaviorKind::CrashLoop | BehaviorKind::OomKilled => {
-                        let oom = kind == BehaviorKind::OomKilled;
-                        let code = if oom {
-                            137
-                        } else {
-                            c.behavior.exit_code.unwrap_or(1)
-                        };
-                        let reason = match (oom, code) {
-                            (true, _) => "OOMKilled",
-                            (false, 0) => "Completed",
-                            _ => "Error",
-                        };
-                        terminate(c, code, reason);
-                        changed = true;
-                    }
-                    BehaviorKind::ImagePullError => {}
-                }
-            }
-            (3, _) => {
-                // terminated: restart?
-                let CState::Terminated { exit, .. } = c.state.clone() else {
-                    continue;
-                };
-                let restart = match ps.restart_policy.as_str() {
-                    "Never" => false,
-                    "OnFailure" => exit != 0 && !ps.is_job,
-                    _ => true,
-                };
-                if !restart {
-                    c.step = 99;
-                    changed = true;
-                    continue;
-                }
-                c.restarts += 1;
-                c.last_terminated = Some(state_json(&c.state, &c.container_id));
-                let msg = format!(
-                    "back-off {}s restarting failed container={} pod={}_{}({})",
-                    c.backoff.as_secs(),
-                    c.name,
-                    ps.name,
-                    ps.ns,
-                    ps.uid
-                );
-                emit_event(
-                    st,
-                    pod,
-                    "Warning",
-                    "BackOff",
-                    &format!(
-                        "Back-off restarting failed container {} in pod {}_{}({})",
-                        c.name, ps.name, ps.ns, ps.uid
-                    ),
-                    "kubelet",
-                    host,
-                    Some(&fp),
-                );
-                c.state = CState::Waiting {
-                    reason: "CrashLoopBackOff".into(),
-                    message: msg,
-                };
-                c.step = 4;
-                c.next_at = now + scaled(sh, c.backoff);
-                c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
-                changed = true;
-            }
-            (4, _) => {
-                // restart after back-off
-                c.prev_log = std::mem::take(&mut c.log);
-                c.prev_log_marks = std::mem::take(&mut c.log_marks);
-                c.step = 5;
-                changed = true;
-            }
-            _ => {}
-        }
+            (Step::PullFailed, _) => pull_back_off(&turn, st, c),
+            (Step::Pulling | Step::Starting, _) => start(&turn, st, c),
+            (Step::Running, kind) => run(&turn, st, c, kind),
+            (Step::Terminated, _) => exited(&turn, st, c),
+            (Step::CrashBackOff, _) => restart(&turn, st, c),
+            (Step::PullBackOff, _) | (Step::Done, _) => false,
+        };
     }
     for c in &ps.containers {
         let pending = match (c.step, c.behavior.behavior) {
-            (99, _) => false,
-            (2, _) if c.proc.is_some() => true,
-            (2, BehaviorKind::Ready) => !c.ready,
+            (Step::Done, _) => false,
+            (Step::Running, _) if c.proc.is_some() => true,
+            (Step::Running, BehaviorKind::Ready) => !c.ready,
             _ => true,
         };
         if pending {
@@ -968,6 +811,306 @@ fn step_pod(
     if changed || pod.pointer("/status/containerStatuses").is_none() {
         write_status(st, pod, ps);
     }
+}
+
+/// What a container's transition needs to know about its pod and the kubelet.
+struct Turn<'a> {
+    sh: &'a Shared,
+    pod: &'a Value,
+    beh: &'a Behaviors,
+    now: Instant,
+    host: Option<&'a str>,
+    /// `spec.containers{NAME}`, the events' fieldPath
+    fp: String,
+    /// the container's spec
+    spec: Value,
+    pod_ip: String,
+    pod_name: String,
+    pod_ns: String,
+    pod_uid: String,
+    is_job: bool,
+    restart_policy: String,
+}
+
+/// Created: start pulling the image (Pulling event).
+fn pull(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    emit_event(
+        st,
+        pod,
+        "Normal",
+        "Pulling",
+        &format!("Pulling image \"{}\"", c.image),
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.step = Step::Pulling;
+    c.next_at = now + scaled(sh, Duration::from_millis(100));
+    true
+}
+
+/// image-pull-error: the pull fails (Failed events, ErrImagePull).
+fn pull_fails(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    if c.step == Step::PullBackOff {
+        emit_event(
+            st,
+            pod,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image \"{}\"", c.image),
+            "kubelet",
+            host,
+            Some(fp),
+        );
+    }
+    let msg = format!(
+        "Failed to pull image \"{0}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{0}\": failed to resolve reference \"{0}\": {0}: not found",
+        c.image
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        &msg,
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        "Error: ErrImagePull",
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "ErrImagePull".into(),
+        message: msg,
+    };
+    c.step = Step::PullFailed;
+    c.next_at = now + scaled(sh, Duration::from_secs(1));
+    true
+}
+
+/// After a failed pull: ImagePullBackOff, pulling again after the back-off.
+fn pull_back_off(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    let msg = format!("Back-off pulling image \"{}\"", c.image);
+    emit_event(
+        st,
+        pod,
+        "Normal",
+        "BackOff",
+        &msg,
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "Failed",
+        "Error: ImagePullBackOff",
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "ImagePullBackOff".into(),
+        message: msg,
+    };
+    c.step = Step::PullBackOff;
+    c.next_at = now + scaled(sh, c.backoff);
+    c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
+    true
+}
+
+/// Pulled (or restarting): resolve the environment (CreateContainerConfigError while it fails), then start.
+fn start(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, beh, now, host) = (t.sh, t.pod, t.beh, t.now, t.host);
+    let fp = &t.fp;
+    let spec = &t.spec;
+    // config check before creating the container
+    match resolve_env(st, pod, spec) {
+        Err(msg) => {
+            emit_event(
+                st,
+                pod,
+                "Warning",
+                "Failed",
+                &format!("Error: {msg}"),
+                "kubelet",
+                host,
+                Some(fp),
+            );
+            c.state = CState::Waiting {
+                reason: "CreateContainerConfigError".into(),
+                message: msg,
+            };
+            c.step = Step::Starting;
+            c.next_at = now + scaled(sh, Duration::from_secs(2));
+            return true;
+        }
+        Ok(env) => {
+            if c.step == Step::Pulling || c.restarts == 0 {
+                emit_event(
+                    st,
+                    pod,
+                    "Normal",
+                    "Pulled",
+                    &format!(
+                        "Successfully pulled image \"{}\" in 312ms (312ms including waiting). Image size: 52428800 bytes.",
+                        c.image
+                    ),
+                    "kubelet",
+                    host,
+                    Some(fp),
+                );
+            }
+            start_container(sh, st, pod, c, &env, beh, host, fp, now, &t.pod_ip);
+        }
+    }
+    true
+}
+
+/// Running: one transition per behaviour (a command's exit, ready, never-ready, crash-loop / oom-killed).
+fn run(t: &Turn, st: &mut Store, c: &mut CSim, kind: BehaviorKind) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    let mut changed = false;
+    // running
+    if let Some(p) = c.proc.clone() {
+        let g = p.lock().unwrap();
+        if g.out.len() > c.proc_seen {
+            c.log_marks
+                .push((c.log.len(), std::time::SystemTime::now()));
+            let from = c.proc_seen;
+            c.log.extend_from_slice(&g.out[from..]);
+            c.proc_seen = g.out.len();
+        }
+        if let Some(code) = g.exit {
+            drop(g);
+            terminate(c, code, if code == 0 { "Completed" } else { "Error" });
+            changed = true;
+        }
+        return changed;
+    }
+    match kind {
+        BehaviorKind::Ready => {
+            if !c.ready && c.ready_at.is_some_and(|t| now >= t) {
+                if t.is_job || t.restart_policy != "Always" {
+                    terminate(c, 0, "Completed");
+                } else {
+                    c.ready = true;
+                }
+                changed = true;
+            }
+            c.next_at = c
+                .ready_at
+                .unwrap_or(now)
+                .max(now + Duration::from_millis(1));
+        }
+        BehaviorKind::NeverReady => {
+            emit_event(
+                st,
+                pod,
+                "Warning",
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                "kubelet",
+                host,
+                Some(fp),
+            );
+            c.next_at = now + scaled(sh, Duration::from_secs(10));
+            changed = true;
+        }
+        BehaviorKind::CrashLoop | BehaviorKind::OomKilled => {
+            let oom = kind == BehaviorKind::OomKilled;
+            let code = if oom {
+                137
+            } else {
+                c.behavior.exit_code.unwrap_or(1)
+            };
+            let reason = match (oom, code) {
+                (true, _) => "OOMKilled",
+                (false, 0) => "Completed",
+                _ => "Error",
+            };
+            terminate(c, code, reason);
+            changed = true;
+        }
+        BehaviorKind::ImagePullError => {}
+    }
+    changed
+}
+
+/// Exited: the restart policy decides between Done and CrashLoopBackOff.
+fn exited(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
+    let (sh, pod, now, host) = (t.sh, t.pod, t.now, t.host);
+    let fp = &t.fp;
+    // terminated: restart?
+    let CState::Terminated { exit, .. } = c.state.clone() else {
+        return false;
+    };
+    let restart = match t.restart_policy.as_str() {
+        "Never" => false,
+        "OnFailure" => exit != 0 && !t.is_job,
+        _ => true,
+    };
+    if !restart {
+        c.step = Step::Done;
+        return true;
+    }
+    c.restarts += 1;
+    c.last_terminated = Some(state_json(&c.state, &c.container_id));
+    let msg = format!(
+        "back-off {}s restarting failed container={} pod={}_{}({})",
+        c.backoff.as_secs(),
+        c.name,
+        t.pod_name,
+        t.pod_ns,
+        t.pod_uid
+    );
+    emit_event(
+        st,
+        pod,
+        "Warning",
+        "BackOff",
+        &format!(
+            "Back-off restarting failed container {} in pod {}_{}({})",
+            c.name, t.pod_name, t.pod_ns, t.pod_uid
+        ),
+        "kubelet",
+        host,
+        Some(fp),
+    );
+    c.state = CState::Waiting {
+        reason: "CrashLoopBackOff".into(),
+        message: msg,
+    };
+    c.step = Step::CrashBackOff;
+    c.next_at = now + scaled(sh, c.backoff);
+    c.backoff = (c.backoff * 2).min(Duration::from_secs(300));
+    true
+}
+
+/// CrashLoopBackOff over: start again (the old log becomes --previous).
+fn restart(_: &Turn, _: &mut Store, c: &mut CSim) -> bool {
+    // restart after back-off
+    c.prev_log = std::mem::take(&mut c.log);
+    c.prev_log_marks = std::mem::take(&mut c.log_marks);
+    c.step = Step::Starting;
+    true
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1007,7 +1150,7 @@ fn start_container(
         started_at: util::now_rfc3339(),
     };
     c.container_id = container_id();
-    c.step = 2;
+    c.step = Step::Running;
     c.ready = false;
     let ready_after = c
         .behavior
@@ -1117,7 +1260,7 @@ fn terminate(c: &mut CSim, code: i32, reason: &str) {
         finished_at: util::now_rfc3339(),
     };
     c.ready = false;
-    c.step = 3;
+    c.step = Step::Terminated;
     c.next_at = Instant::now();
 }
 
@@ -1158,7 +1301,7 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
         .any(|c| matches!(c.state, CState::Running { .. }));
     let all_term = ps.containers.iter().all(|c| {
         matches!(c.state, CState::Terminated { .. })
-            && (c.step == 99 || ps.restart_policy == "Never" || ps.is_job)
+            && (c.step == Step::Done || ps.restart_policy == "Never" || ps.is_job)
     });
     let phase = if all_term && !ps.containers.is_empty() {
         let ok = ps
@@ -1258,10 +1401,10 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
                 "ready": c.ready,
                 "restartCount": c.restarts,
                 "image": image,
-                "imageID": if c.step >= 2 { format!("{}@sha256:{:016x}{:016x}{:016x}{:016x}", c.image.split(':').next().unwrap_or(""), 1u64, 2u64, 3u64, 4u64) } else { String::new() },
+                "imageID": if c.step.created(c.restarts) { format!("{}@sha256:{:016x}{:016x}{:016x}{:016x}", c.image.split(':').next().unwrap_or(""), 1u64, 2u64, 3u64, 4u64) } else { String::new() },
                 "started": matches!(c.state, CState::Running { .. }),
             });
-            if c.step >= 2 {
+            if c.step.created(c.restarts) {
                 s["containerID"] = json!(c.container_id);
             }
             s

@@ -19,6 +19,7 @@ mod controllers;
 pub mod error;
 mod fields;
 mod kubelet;
+mod metrics;
 mod nodes;
 mod openapi;
 mod proto;
@@ -29,6 +30,7 @@ mod server;
 mod spdy;
 mod store;
 mod streams;
+mod table;
 mod util;
 
 pub use error::ApiError;

@@ -65,3 +65,100 @@ pub fn make_controlling_terminal() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The master side as a non-blocking tokio reader / writer (epoll, no blocking threads: a
+/// command that leaves a background process holding the terminal cannot pin a thread).
+pub struct PtyIo(tokio::io::unix::AsyncFd<OwnedFd>);
+
+impl PtyIo {
+    pub fn new(master: &OwnedFd) -> io::Result<PtyIo> {
+        let fd = master.try_clone()?;
+        // SAFETY: fcntl on a descriptor we own.
+        unsafe {
+            let flags = check(libc::fcntl(fd.as_raw_fd(), libc::F_GETFL))?;
+            check(libc::fcntl(
+                fd.as_raw_fd(),
+                libc::F_SETFL,
+                flags | libc::O_NONBLOCK,
+            ))?;
+        }
+        // SAFETY: the AsyncFd owns the descriptor, so it stays open while registered.
+        Ok(PtyIo(unsafe { tokio::io::unix::AsyncFd::register(fd)? }))
+    }
+}
+
+impl tokio::io::AsyncRead for PtyIo {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        loop {
+            let mut guard = std::task::ready!(self.0.poll_read_ready(cx))?;
+            let unfilled = buf.initialize_unfilled();
+            // SAFETY: reading into an initialized buffer of the given length.
+            let r = unsafe {
+                libc::read(
+                    guard.get_inner().as_raw_fd(),
+                    unfilled.as_mut_ptr().cast(),
+                    unfilled.len(),
+                )
+            };
+            if r >= 0 {
+                buf.advance(r as usize);
+                return std::task::Poll::Ready(Ok(()));
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => guard.clear_ready(),
+                io::ErrorKind::Interrupted => {}
+                // EIO: every slave descriptor is closed (the command exited)
+                _ if e.raw_os_error() == Some(libc::EIO) => {
+                    return std::task::Poll::Ready(Ok(()));
+                }
+                _ => return std::task::Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for PtyIo {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        loop {
+            let mut guard = std::task::ready!(self.0.poll_write_ready(cx))?;
+            // SAFETY: writing from a valid slice.
+            let r = unsafe {
+                libc::write(
+                    guard.get_inner().as_raw_fd(),
+                    data.as_ptr().cast(),
+                    data.len(),
+                )
+            };
+            if r >= 0 {
+                return std::task::Poll::Ready(Ok(r as usize));
+            }
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::WouldBlock => guard.clear_ready(),
+                io::ErrorKind::Interrupted => {}
+                _ => return std::task::Poll::Ready(Err(e)),
+            }
+        }
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}

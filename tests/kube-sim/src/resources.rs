@@ -1,6 +1,15 @@
 //! The table of resources kube-sim serves.
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+use crate::admission as adm;
+use crate::store::Store;
+use crate::table::{self as t, Printer};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One kind kube-sim serves, in one place: discovery (group, version, names, scope,
+/// verbs, subresources), storage (generation), admission (defaults) and `kubectl get`
+/// (printer). Adding a kind is adding one entry to [`RESOURCES`].
+#[derive(Clone, Copy)]
 pub struct ResDef {
     pub group: &'static str,
     pub version: &'static str,
@@ -22,6 +31,95 @@ pub struct ResDef {
     pub custom: bool,
     /// A CRD's additionalPrinterColumns: (name, type, jsonPath).
     pub printer_columns: &'static [(&'static str, &'static str, &'static str)],
+    /// The registry keeps `metadata.generation` (bumped on changes outside metadata and
+    /// status).
+    pub generation: bool,
+    /// Defaulting on every write (the apiserver's SetDefaults_* and strategy).
+    pub defaults: Option<fn(&mut Value, &mut Store)>,
+    /// The server-side Table columns (NAME / AGE without one).
+    pub printer: Option<&'static Printer>,
+    /// The kind's own validation (after the checks every kind gets).
+    pub validate: Option<fn(&Value, &mut adm::Causes)>,
+}
+
+impl std::fmt::Debug for ResDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ResDef({}/{} {})", self.group, self.version, self.plural)
+    }
+}
+
+/// A built-in kind with the common settings; the builder methods below add the rest.
+const fn kind(
+    group: &'static str,
+    version: &'static str,
+    plural: &'static str,
+    singular: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+) -> ResDef {
+    ResDef {
+        group,
+        version,
+        plural,
+        singular,
+        kind,
+        namespaced,
+        short: NONE,
+        categories: NONE,
+        status: false,
+        readonly: false,
+        subresources: NONE,
+        create_only: false,
+        custom: false,
+        printer_columns: &[],
+        generation: false,
+        defaults: None,
+        printer: None,
+        validate: None,
+    }
+}
+
+impl ResDef {
+    const fn short(mut self, s: &'static [&'static str]) -> Self {
+        self.short = s;
+        self
+    }
+    const fn in_all(mut self) -> Self {
+        self.categories = ALL;
+        self
+    }
+    const fn with_status(mut self) -> Self {
+        self.status = true;
+        self
+    }
+    const fn subresources(mut self, s: &'static [&'static str]) -> Self {
+        self.subresources = s;
+        self
+    }
+    const fn generation(mut self) -> Self {
+        self.generation = true;
+        self
+    }
+    const fn defaults(mut self, f: fn(&mut Value, &mut Store)) -> Self {
+        self.defaults = Some(f);
+        self
+    }
+    const fn validate(mut self, f: fn(&Value, &mut adm::Causes)) -> Self {
+        self.validate = Some(f);
+        self
+    }
+    const fn printer(mut self, p: &'static Printer) -> Self {
+        self.printer = Some(p);
+        self
+    }
+    const fn readonly(mut self) -> Self {
+        self.readonly = true;
+        self
+    }
+    const fn categories(mut self, c: &'static [&'static str]) -> Self {
+        self.categories = c;
+        self
+    }
 }
 
 impl ResDef {
@@ -67,51 +165,19 @@ impl ResDef {
 const ALL: &[&str] = &["all"];
 const NONE: &[&str] = &[];
 
-macro_rules! r {
-    ($g:expr, $v:expr, $p:expr, $s:expr, $k:expr, $ns:expr, $short:expr, $cat:expr, $st:expr, $sub:expr) => {
-        ResDef {
-            group: $g,
-            version: $v,
-            plural: $p,
-            singular: $s,
-            kind: $k,
-            namespaced: $ns,
-            short: $short,
-            categories: $cat,
-            status: $st,
-            readonly: false,
-            subresources: $sub,
-            create_only: false,
-            custom: false,
-            printer_columns: &[],
-        }
-    };
-}
-
 pub static RESOURCES: &[ResDef] = &[
-    r!(
-        "",
-        "v1",
-        "namespaces",
-        "namespace",
-        "Namespace",
-        false,
-        &["ns"],
-        NONE,
-        true,
-        &["finalize"]
-    ),
-    r!(
-        "",
-        "v1",
-        "pods",
-        "pod",
-        "Pod",
-        true,
-        &["po"],
-        ALL,
-        true,
-        &[
+    kind("", "v1", "namespaces", "namespace", "Namespace", false)
+        .short(&["ns"])
+        .with_status()
+        .subresources(&["finalize"])
+        .defaults(adm::default_namespace)
+        .printer(&t::NAMESPACES),
+    kind("", "v1", "pods", "pod", "Pod", true)
+        .validate(adm::validate_pod)
+        .short(&["po"])
+        .in_all()
+        .with_status()
+        .subresources(&[
             "log",
             "exec",
             "attach",
@@ -120,407 +186,286 @@ pub static RESOURCES: &[ResDef] = &[
             "eviction",
             "ephemeralcontainers",
             "resize",
-            "binding"
-        ]
-    ),
-    r!(
-        "",
-        "v1",
-        "services",
-        "service",
-        "Service",
-        true,
-        &["svc"],
-        ALL,
-        true,
-        &["proxy"]
-    ),
-    r!(
-        "",
-        "v1",
-        "endpoints",
-        "endpoints",
-        "Endpoints",
-        true,
-        &["ep"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
-        "",
-        "v1",
-        "configmaps",
-        "configmap",
-        "ConfigMap",
-        true,
-        &["cm"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
-        "", "v1", "secrets", "secret", "Secret", true, NONE, NONE, false, NONE
-    ),
-    r!(
+            "binding",
+        ])
+        .defaults(adm::default_pod)
+        .printer(&t::PODS),
+    kind("", "v1", "services", "service", "Service", true)
+        .short(&["svc"])
+        .in_all()
+        .with_status()
+        .subresources(&["proxy"])
+        .defaults(adm::default_service)
+        .printer(&t::SERVICES),
+    kind("", "v1", "endpoints", "endpoints", "Endpoints", true).short(&["ep"]),
+    kind("", "v1", "configmaps", "configmap", "ConfigMap", true)
+        .validate(adm::validate_data)
+        .short(&["cm"])
+        .printer(&t::CONFIGMAPS),
+    kind("", "v1", "secrets", "secret", "Secret", true)
+        .validate(adm::validate_data)
+        .defaults(adm::default_secret)
+        .printer(&t::SECRETS),
+    kind(
         "",
         "v1",
         "serviceaccounts",
         "serviceaccount",
         "ServiceAccount",
         true,
-        &["sa"],
-        NONE,
-        false,
-        &["token"]
-    ),
-    r!(
-        "",
-        "v1",
-        "events",
-        "event",
-        "Event",
-        true,
-        &["ev"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["sa"])
+    .subresources(&["token"]),
+    kind("", "v1", "events", "event", "Event", true)
+        .short(&["ev"])
+        .printer(&t::EVENTS),
+    kind(
         "",
         "v1",
         "persistentvolumeclaims",
         "persistentvolumeclaim",
         "PersistentVolumeClaim",
         true,
-        &["pvc"],
-        NONE,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["pvc"])
+    .with_status()
+    .defaults(adm::default_pvc)
+    .printer(&t::PVCS),
+    kind(
         "",
         "v1",
         "persistentvolumes",
         "persistentvolume",
         "PersistentVolume",
         false,
-        &["pv"],
-        NONE,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["pv"])
+    .with_status(),
+    kind(
         "",
         "v1",
         "resourcequotas",
         "resourcequota",
         "ResourceQuota",
         true,
-        &["quota"],
-        NONE,
-        true,
-        NONE
-    ),
-    r!(
-        "",
-        "v1",
-        "limitranges",
-        "limitrange",
-        "LimitRange",
-        true,
-        &["limits"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
-        "",
-        "v1",
-        "nodes",
-        "node",
-        "Node",
-        false,
-        &["no"],
-        NONE,
-        true,
-        &["proxy"]
-    ),
-    r!(
+    )
+    .short(&["quota"])
+    .with_status(),
+    kind("", "v1", "limitranges", "limitrange", "LimitRange", true).short(&["limits"]),
+    kind("", "v1", "nodes", "node", "Node", false)
+        .short(&["no"])
+        .with_status()
+        .subresources(&["proxy"])
+        .printer(&t::NODES),
+    kind(
         "",
         "v1",
         "replicationcontrollers",
         "replicationcontroller",
         "ReplicationController",
         true,
-        &["rc"],
-        ALL,
-        true,
-        &["scale"]
-    ),
-    r!(
+    )
+    .short(&["rc"])
+    .in_all()
+    .with_status()
+    .subresources(&["scale"])
+    .generation(),
+    kind(
         "apps",
         "v1",
         "deployments",
         "deployment",
         "Deployment",
         true,
-        &["deploy"],
-        ALL,
-        true,
-        &["scale"]
-    ),
-    r!(
+    )
+    .validate(adm::validate_workload)
+    .short(&["deploy"])
+    .in_all()
+    .with_status()
+    .subresources(&["scale"])
+    .generation()
+    .defaults(adm::default_deployment)
+    .printer(&t::DEPLOYMENTS),
+    kind(
         "apps",
         "v1",
         "replicasets",
         "replicaset",
         "ReplicaSet",
         true,
-        &["rs"],
-        ALL,
-        true,
-        &["scale"]
-    ),
-    r!(
+    )
+    .validate(adm::validate_workload)
+    .short(&["rs"])
+    .in_all()
+    .with_status()
+    .subresources(&["scale"])
+    .generation()
+    .defaults(adm::default_replicaset)
+    .printer(&t::REPLICASETS),
+    kind(
         "apps",
         "v1",
         "statefulsets",
         "statefulset",
         "StatefulSet",
         true,
-        &["sts"],
-        ALL,
-        true,
-        &["scale"]
-    ),
-    r!(
-        "apps",
-        "v1",
-        "daemonsets",
-        "daemonset",
-        "DaemonSet",
-        true,
-        &["ds"],
-        ALL,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .validate(adm::validate_workload)
+    .short(&["sts"])
+    .in_all()
+    .with_status()
+    .subresources(&["scale"])
+    .generation()
+    .defaults(adm::default_statefulset)
+    .printer(&t::STATEFULSETS),
+    kind("apps", "v1", "daemonsets", "daemonset", "DaemonSet", true)
+        .validate(adm::validate_workload)
+        .short(&["ds"])
+        .in_all()
+        .with_status()
+        .generation()
+        .defaults(adm::default_daemonset),
+    kind(
         "apps",
         "v1",
         "controllerrevisions",
         "controllerrevision",
         "ControllerRevision",
         true,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
-        "batch", "v1", "jobs", "job", "Job", true, NONE, ALL, true, NONE
-    ),
-    r!(
-        "batch",
-        "v1",
-        "cronjobs",
-        "cronjob",
-        "CronJob",
-        true,
-        &["cj"],
-        ALL,
-        true,
-        NONE
-    ),
-    r!(
+    kind("batch", "v1", "jobs", "job", "Job", true)
+        .validate(adm::validate_job)
+        .in_all()
+        .with_status()
+        .generation()
+        .defaults(adm::default_job)
+        .printer(&t::JOBS),
+    kind("batch", "v1", "cronjobs", "cronjob", "CronJob", true)
+        .short(&["cj"])
+        .in_all()
+        .with_status()
+        .generation(),
+    kind(
         "autoscaling",
         "v2",
         "horizontalpodautoscalers",
         "horizontalpodautoscaler",
         "HorizontalPodAutoscaler",
         true,
-        &["hpa"],
-        ALL,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["hpa"])
+    .in_all()
+    .with_status()
+    .generation()
+    .printer(&t::HPAS),
+    kind(
         "policy",
         "v1",
         "poddisruptionbudgets",
         "poddisruptionbudget",
         "PodDisruptionBudget",
         true,
-        &["pdb"],
-        NONE,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["pdb"])
+    .with_status()
+    .generation(),
+    kind(
         "networking.k8s.io",
         "v1",
         "networkpolicies",
         "networkpolicy",
         "NetworkPolicy",
         true,
-        &["netpol"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["netpol"])
+    .generation(),
+    kind(
         "networking.k8s.io",
         "v1",
         "ingresses",
         "ingress",
         "Ingress",
         true,
-        &["ing"],
-        NONE,
-        true,
-        NONE
-    ),
-    r!(
+    )
+    .short(&["ing"])
+    .with_status()
+    .generation(),
+    kind(
         "networking.k8s.io",
         "v1",
         "ingressclasses",
         "ingressclass",
         "IngressClass",
         false,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "rbac.authorization.k8s.io",
         "v1",
         "roles",
         "role",
         "Role",
         true,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "rbac.authorization.k8s.io",
         "v1",
         "rolebindings",
         "rolebinding",
         "RoleBinding",
         true,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "rbac.authorization.k8s.io",
         "v1",
         "clusterroles",
         "clusterrole",
         "ClusterRole",
         false,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "rbac.authorization.k8s.io",
         "v1",
         "clusterrolebindings",
         "clusterrolebinding",
         "ClusterRoleBinding",
         false,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "coordination.k8s.io",
         "v1",
         "leases",
         "lease",
         "Lease",
         true,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
-        "events.k8s.io",
-        "v1",
-        "events",
-        "event",
-        "Event",
-        true,
-        &["ev"],
-        NONE,
-        false,
-        NONE
-    ),
-    r!(
+    kind("events.k8s.io", "v1", "events", "event", "Event", true).short(&["ev"]),
+    kind(
         "discovery.k8s.io",
         "v1",
         "endpointslices",
         "endpointslice",
         "EndpointSlice",
         true,
-        NONE,
-        NONE,
-        false,
-        NONE
     ),
-    r!(
+    kind(
         "storage.k8s.io",
         "v1",
         "storageclasses",
         "storageclass",
         "StorageClass",
         false,
-        &["sc"],
-        NONE,
+    )
+    .short(&["sc"]),
+    kind("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", true).readonly(),
+    kind(
+        "metrics.k8s.io",
+        "v1beta1",
+        "nodes",
+        "",
+        "NodeMetrics",
         false,
-        NONE
-    ),
-    ResDef {
-        group: "metrics.k8s.io",
-        version: "v1beta1",
-        plural: "pods",
-        singular: "",
-        kind: "PodMetrics",
-        namespaced: true,
-        short: NONE,
-        categories: NONE,
-        status: false,
-        readonly: true,
-        subresources: NONE,
-        create_only: false,
-        custom: false,
-        printer_columns: &[],
-    },
-    ResDef {
-        group: "metrics.k8s.io",
-        version: "v1beta1",
-        plural: "nodes",
-        singular: "",
-        kind: "NodeMetrics",
-        namespaced: false,
-        short: NONE,
-        categories: NONE,
-        status: false,
-        readonly: true,
-        subresources: NONE,
-        create_only: false,
-        custom: false,
-        printer_columns: &[],
-    },
+    )
+    .readonly(),
     review(
         "authentication.k8s.io",
         "selfsubjectreviews",
@@ -536,38 +481,28 @@ pub static RESOURCES: &[ResDef] = &[
         "selfsubjectrulesreviews",
         "SelfSubjectRulesReview",
     ),
-    r!(
+    kind(
         "apiextensions.k8s.io",
         "v1",
         "customresourcedefinitions",
         "customresourcedefinition",
         "CustomResourceDefinition",
         false,
-        &["crd", "crds"],
-        &["api-extensions"],
-        true,
-        NONE
-    ),
+    )
+    .validate(adm::validate_crd)
+    .short(&["crd", "crds"])
+    .categories(&["api-extensions"])
+    .with_status()
+    .generation()
+    .defaults(adm::default_crd)
+    .printer(&t::CRDS),
 ];
 
 /// A resource that is only ever created and answered (the access reviews).
-const fn review(group: &'static str, plural: &'static str, kind: &'static str) -> ResDef {
-    ResDef {
-        group,
-        version: "v1",
-        plural,
-        singular: "",
-        kind,
-        namespaced: false,
-        short: NONE,
-        categories: NONE,
-        status: false,
-        readonly: false,
-        subresources: NONE,
-        create_only: true,
-        custom: false,
-        printer_columns: &[],
-    }
+const fn review(group: &'static str, plural: &'static str, k: &'static str) -> ResDef {
+    let mut d = kind(group, "v1", plural, "", k, false);
+    d.create_only = true;
+    d
 }
 
 pub const VPA_GROUP: &str = "autoscaling.k8s.io";
@@ -666,15 +601,18 @@ fn leak_list(v: Vec<String>) -> &'static [&'static str] {
     )
 }
 
-/// Definitions made from CRDs are leaked once and shared (they never change).
-fn intern(d: ResDef) -> &'static ResDef {
-    static INTERNED: std::sync::Mutex<Vec<&'static ResDef>> = std::sync::Mutex::new(Vec::new());
+/// Definitions made from CRDs are leaked once per distinct definition and shared (they
+/// never change), so re-creating a CRD does not leak again.
+fn intern(key: String, make: impl FnOnce() -> ResDef) -> &'static ResDef {
+    static INTERNED: std::sync::Mutex<Option<HashMap<String, &'static ResDef>>> =
+        std::sync::Mutex::new(None);
     let mut g = INTERNED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(x) = g.iter().find(|x| ***x == d) {
+    let m = g.get_or_insert_with(HashMap::new);
+    if let Some(x) = m.get(&key) {
         return x;
     }
-    let x: &'static ResDef = Box::leak(Box::new(d));
-    g.push(x);
+    let x: &'static ResDef = Box::leak(Box::new(make()));
+    m.insert(key, x);
     x
 }
 
@@ -716,37 +654,44 @@ pub fn from_crd(crd: &serde_json::Value) -> Vec<&'static ResDef> {
         if name.is_empty() {
             continue;
         }
-        let cols: Vec<(&'static str, &'static str, &'static str)> = v
+        let cols: Vec<(String, String, String)> = v
             .get("additionalPrinterColumns")
             .and_then(|c| c.as_array())
             .map(|a| {
                 a.iter()
-                    .map(|c| {
-                        (
-                            leak(&str_of(c, "name")),
-                            leak(&str_of(c, "type")),
-                            leak(&str_of(c, "jsonPath")),
-                        )
-                    })
+                    .map(|c| (str_of(c, "name"), str_of(c, "type"), str_of(c, "jsonPath")))
                     .collect()
             })
             .unwrap_or_default();
         let scale = v.pointer("/subresources/scale").is_some();
-        out.push(intern(ResDef {
-            group: leak(&group),
-            version: leak(&name),
-            plural: leak(&plural),
-            singular: leak(&singular),
-            kind: leak(&kind),
-            namespaced,
-            short: leak_list(strs("/spec/names/shortNames")),
-            categories: leak_list(strs("/spec/names/categories")),
-            status: v.pointer("/subresources/status").is_some(),
-            readonly: false,
-            subresources: if scale { &["scale"] } else { &[] },
-            create_only: false,
-            custom: true,
-            printer_columns: Box::leak(cols.into_boxed_slice()),
+        let status = v.pointer("/subresources/status").is_some();
+        let shorts = strs("/spec/names/shortNames");
+        let cats = strs("/spec/names/categories");
+        let key = format!(
+            "{group}|{name}|{plural}|{singular}|{kind}|{namespaced}|{shorts:?}|{cats:?}|{status}|{scale}|{cols:?}"
+        );
+        out.push(intern(key, || {
+            let mut d = self::kind(
+                leak(&group),
+                leak(&name),
+                leak(&plural),
+                leak(&singular),
+                leak(&kind),
+                namespaced,
+            );
+            d.short = leak_list(shorts);
+            d.categories = leak_list(cats);
+            d.status = status;
+            d.subresources = if scale { &["scale"] } else { &[] };
+            d.custom = true;
+            d.generation = true;
+            d.printer_columns = Box::leak(
+                cols.iter()
+                    .map(|(a, b, c)| (leak(a), leak(b), leak(c)))
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            );
+            d
         }));
     }
     out

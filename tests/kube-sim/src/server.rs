@@ -26,7 +26,24 @@ pub fn full(b: impl Into<Bytes>) -> Body {
         .boxed()
 }
 
+tokio::task_local! {
+    /// The request's Accept header prefers protobuf (`application/vnd.kubernetes.protobuf`).
+    static WANTS_PROTOBUF: bool;
+}
+
+/// An object answer: protobuf when the client asked for it first and the kind has a
+/// protobuf schema (as the apiserver's content negotiation), JSON otherwise.
 pub fn json_response(code: u16, v: &Value) -> Response<Body> {
+    if WANTS_PROTOBUF.try_with(|w| *w).unwrap_or(false)
+        && let Some(pb) = crate::proto::encode(v)
+    {
+        return Response::builder()
+            .status(code)
+            .header(header::CONTENT_TYPE, crate::proto::MEDIA_TYPE)
+            .header("Audit-Id", util::new_uid())
+            .body(full(pb))
+            .unwrap();
+    }
     Response::builder()
         .status(code)
         .header(header::CONTENT_TYPE, "application/json")
@@ -154,6 +171,20 @@ impl Query {
 }
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    let wants_pb = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split(',').next())
+        .is_some_and(|first| {
+            let mut parts = first.split(';').map(str::trim);
+            parts.next() == Some(crate::proto::MEDIA_TYPE)
+                && !parts.any(|p| p.starts_with("stream="))
+        });
+    WANTS_PROTOBUF.scope(wants_pb, handle_inner(sh, req)).await
+}
+
+async fn handle_inner(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let is_resource =
         path.starts_with("/api/") || (path.starts_with("/apis/") && path.matches('/').count() > 3);
@@ -707,6 +738,9 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
                     return streams::proxy(sh, rd, &ns, &name, &t.rest, req).await;
                 }
                 Some("scale") => return scale(sh, rd, &ns, &name, &q, req).await,
+                Some("token") if rd.plural == "serviceaccounts" => {
+                    return token_request(&sh, &ns, &name, req).await;
+                }
                 Some("eviction") if rd.plural == "pods" => {
                     let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
                     let r = st.delete(rd, &ns, &name, &WriteOpts::default());
@@ -787,7 +821,7 @@ async fn object_op(
     let is_table = wants_table(&req);
     if method == Method::GET {
         if rd.readonly {
-            let obj = crate::controllers::metrics_get(&sh, rd, ns, name)
+            let obj = crate::metrics::metrics_get(&sh, rd, ns, name)
                 .ok_or_else(|| ApiError::not_found(rd, name))?;
             return Ok(json_response(200, &obj));
         }
@@ -800,7 +834,7 @@ async fn object_op(
         if is_table && sub.is_none() {
             return Ok(json_response(
                 200,
-                &crate::controllers::table(rd, vec![obj], json!({})),
+                &crate::table::table(rd, vec![obj], json!({})),
             ));
         }
         return Ok(json_response(200, &obj));
@@ -890,6 +924,61 @@ async fn object_op(
     Ok(json_response(code, &v))
 }
 
+/// `serviceaccounts/NAME/token` (`kubectl create token`): a TokenRequest with a token
+/// that looks like a JWT (nothing checks it: kube-sim accepts any token).
+async fn token_request(
+    sh: &Shared,
+    ns: &str,
+    name: &str,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let sa = {
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
+        st.get(resources::builtin("", "serviceaccounts"), ns, name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(resources::builtin("", "serviceaccounts"), name))?
+    };
+    let (_, b) = read_body(req).await?;
+    let body = if b.is_empty() {
+        json!({})
+    } else {
+        parse_json_body(&b)?
+    };
+    let secs = body
+        .pointer("/spec/expirationSeconds")
+        .and_then(|s| s.as_i64())
+        .unwrap_or(3600);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let claims = json!({"aud": body.pointer("/spec/audiences").cloned().unwrap_or(json!(["https://kubernetes.default.svc"])),
+        "exp": now + secs, "iat": now, "iss": "https://kubernetes.default.svc", "sub": format!("system:serviceaccount:{ns}:{name}"),
+        "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": util::str_of(&sa, "metadata.uid")}}});
+    let token = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "RS256", "kid": "kube-sim"})),
+        b64(&claims),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(util::new_uid())
+    );
+    let mut out = body;
+    out["apiVersion"] = json!("authentication.k8s.io/v1");
+    out["kind"] = json!("TokenRequest");
+    out["metadata"] =
+        json!({"name": name, "namespace": ns, "creationTimestamp": util::now_rfc3339()});
+    if out.get("spec").is_none_or(|s| !s.is_object()) {
+        out["spec"] = json!({});
+    }
+    out["spec"]["expirationSeconds"] = json!(secs);
+    if out["spec"].get("audiences").is_none() {
+        out["spec"]["audiences"] = json!(["https://kubernetes.default.svc"]);
+    }
+    out["status"] =
+        json!({"token": token, "expirationTimestamp": util::fmt_epoch(now + secs, None)});
+    Ok(json_response(201, &out))
+}
+
 fn wants_table(req: &Request<Incoming>) -> bool {
     req.headers()
         .get(header::ACCEPT)
@@ -967,7 +1056,7 @@ fn list(
     let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let (mut items, rv) = if rd.readonly {
         (
-            crate::controllers::metrics_list(sh, rd, ns),
+            crate::metrics::metrics_list(sh, rd, ns),
             sh.store.lock().unwrap_or_else(|e| e.into_inner()).rv,
         )
     } else {
@@ -998,10 +1087,7 @@ fn list(
         meta["remainingItemCount"] = json!(remaining);
     }
     if wants_table(req) {
-        return Ok(json_response(
-            200,
-            &crate::controllers::table(rd, items, meta),
-        ));
+        return Ok(json_response(200, &crate::table::table(rd, items, meta)));
     }
     Ok(json_response(
         200,
@@ -1050,7 +1136,7 @@ fn obj_line(rd: &ResDef, as_table: bool, first: &mut bool, typ: &str, obj: &Valu
         return ev_line(typ, obj);
     }
     let rv = util::str_of(obj, "metadata.resourceVersion");
-    let mut t = crate::controllers::table(rd, vec![obj.clone()], json!({"resourceVersion": rv}));
+    let mut t = crate::table::table(rd, vec![obj.clone()], json!({"resourceVersion": rv}));
     if !*first {
         t["columnDefinitions"] = json!([]);
     }
@@ -1088,7 +1174,7 @@ async fn watch(
         let sub = st.tx.subscribe();
         if rd.readonly {
             drop(st);
-            let items = crate::controllers::metrics_list(&sh, rd, ns.as_deref());
+            let items = crate::metrics::metrics_list(&sh, rd, ns.as_deref());
             for it in items {
                 initial.push(obj_line(rd, as_table, &mut first, "ADDED", &it));
             }

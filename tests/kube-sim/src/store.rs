@@ -44,6 +44,9 @@ impl WriteOpts {
 
 pub type Objects = BTreeMap<(String, String), Value>;
 
+/// The garbage collector's finalizer for foreground cascading deletion.
+pub const FOREGROUND: &str = "foregroundDeletion";
+
 pub struct Store {
     pub rv: u64,
     pub objs: HashMap<String, Objects>,
@@ -55,6 +58,9 @@ pub struct Store {
     pub next_cluster_ip: u32,
     /// The resources the stored CustomResourceDefinitions serve.
     pub crds: Vec<&'static ResDef>,
+    /// The event recorders' aggregator: similar events (same object, source, type and
+    /// reason) → the distinct messages seen and when the window started.
+    pub event_similar: HashMap<String, (std::collections::HashSet<String>, std::time::Instant)>,
 }
 
 fn meta(v: &Value) -> &Value {
@@ -95,24 +101,9 @@ fn spec_part(v: &Value) -> Value {
     c
 }
 
-/// Resources whose registry strategy maintains metadata.generation.
+/// Resources whose registry strategy maintains metadata.generation (the kind table says).
 pub fn has_generation(rd: &ResDef) -> bool {
-    rd.custom
-        || matches!(
-            rd.plural,
-            "deployments"
-                | "replicasets"
-                | "statefulsets"
-                | "daemonsets"
-                | "jobs"
-                | "cronjobs"
-                | "horizontalpodautoscalers"
-                | "poddisruptionbudgets"
-                | "networkpolicies"
-                | "ingresses"
-                | "replicationcontrollers"
-                | "customresourcedefinitions"
-        )
+    rd.generation || rd.custom
 }
 
 fn valid_dns_subdomain(s: &str) -> bool {
@@ -139,6 +130,7 @@ impl Store {
             tx,
             next_cluster_ip: 0,
             crds: Vec::new(),
+            event_similar: HashMap::new(),
         }
     }
 
@@ -871,8 +863,8 @@ impl Store {
         Some(o)
     }
 
-    /// Garbage-collect dependents of `uid` (or orphan them).
-    fn cascade(&mut self, uid: &str, orphan: bool) {
+    /// The objects with an ownerReference to `uid`.
+    pub fn dependents_of(&self, uid: &str) -> Vec<(&'static ResDef, Value)> {
         let mut deps: Vec<(&'static ResDef, Value)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for rd in self.catalog().iter() {
@@ -891,6 +883,88 @@ impl Store {
                 }
             }
         }
+        deps
+    }
+
+    /// The garbage collector's foreground deletion: an owner carrying the
+    /// `foregroundDeletion` finalizer has its dependents deleted (in the foreground
+    /// themselves when they have dependents), and loses the finalizer — and so goes — once
+    /// no dependent with `blockOwnerDeletion: true` is left.
+    pub fn foreground_gc(&mut self) {
+        let mut owners: Vec<(&'static ResDef, Value)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for rd in self.catalog().iter() {
+            if !seen.insert(rd.key()) {
+                continue;
+            }
+            if let Some(m) = self.objs.get(&rd.key()) {
+                for v in m.values() {
+                    if v.pointer("/metadata/deletionTimestamp").is_some()
+                        && v.pointer("/metadata/finalizers")
+                            .and_then(|f| f.as_array())
+                            .is_some_and(|a| a.iter().any(|f| f == FOREGROUND))
+                    {
+                        owners.push((rd, v.clone()));
+                    }
+                }
+            }
+        }
+        for (rd, owner) in owners {
+            let uid = uid_of(&owner);
+            let deps = self.dependents_of(&uid);
+            let mut blocking = false;
+            for (drd, d) in &deps {
+                let blocks = d
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(|r| r.as_array())
+                    .is_some_and(|a| {
+                        a.iter().any(|r| {
+                            util::str_of(r, "uid") == uid
+                                && r.get("blockOwnerDeletion").and_then(|b| b.as_bool())
+                                    == Some(true)
+                        })
+                    });
+                blocking |= blocks;
+                if d.pointer("/metadata/deletionTimestamp").is_none() {
+                    let mut o = WriteOpts::manager("generic-garbage-collector");
+                    if !self.dependents_of(&uid_of(d)).is_empty() {
+                        o.propagation = Some("Foreground".into());
+                    }
+                    let _ = self.delete(drd, &ns_of(d), &name_of(d), &o);
+                }
+            }
+            if !blocking {
+                let Some(cur) = self.get(rd, &ns_of(&owner), &name_of(&owner)).cloned() else {
+                    continue;
+                };
+                let mut n = cur.clone();
+                let fins: Vec<Value> = n
+                    .pointer("/metadata/finalizers")
+                    .and_then(|f| f.as_array())
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|f| f != FOREGROUND)
+                    .collect();
+                if fins.is_empty() {
+                    meta_mut(&mut n).shift_remove("finalizers");
+                } else {
+                    meta_mut(&mut n).insert("finalizers".into(), Value::Array(fins));
+                }
+                let _ = self.write_over(
+                    rd,
+                    &cur,
+                    n,
+                    &WriteOpts::manager("generic-garbage-collector"),
+                    "Update",
+                );
+            }
+        }
+    }
+
+    /// Garbage-collect dependents of `uid` (or orphan them).
+    fn cascade(&mut self, uid: &str, orphan: bool) {
+        let deps = self.dependents_of(uid);
         for (rd, v) in deps {
             let refs: Vec<Value> = v
                 .pointer("/metadata/ownerReferences")
@@ -970,6 +1044,36 @@ impl Store {
                 "Succeeded" | "Failed"
             );
         let is_ns = rd.plural == "namespaces" && rd.group.is_empty();
+        if opts.propagation.as_deref() == Some("Foreground")
+            && !is_ns
+            && !self.dependents_of(&uid_of(&old)).is_empty()
+        {
+            // deletionTimestamp + the foregroundDeletion finalizer: the object stays until
+            // the garbage collector has removed its blocking dependents
+            let mut n = old.clone();
+            let m = meta_mut(&mut n);
+            if !m.contains_key("deletionTimestamp") {
+                m.insert("deletionTimestamp".into(), json!(util::now_rfc3339()));
+                m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+            let fins = m.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(a) = fins.as_array_mut()
+                && !a.iter().any(|f| f == FOREGROUND)
+            {
+                a.push(json!(FOREGROUND));
+            }
+            if n == old {
+                return Ok(old);
+            }
+            let rv = self.next_rv();
+            meta_mut(&mut n).insert("resourceVersion".into(), json!(rv.to_string()));
+            self.objs
+                .entry(rd.key())
+                .or_default()
+                .insert((ns.to_string(), name.to_string()), n.clone());
+            self.record(rd, "MODIFIED", &n, Some(old));
+            return Ok(n);
+        }
         if rd.key() == resources::CRD_KEY {
             // the apiextensions finalizer: the custom resources go with their definition
             let key = format!(

@@ -2,7 +2,7 @@
 
 use crate::Shared;
 use crate::error::ApiError;
-use crate::kubelet::{CState, rd, resolve_env};
+use crate::kubelet::{CState, Step, rd, resolve_env};
 use crate::resources::ResDef;
 use crate::server::{Body, Query, error_response, stream_response, text_response};
 use crate::util;
@@ -97,12 +97,15 @@ pub async fn logs(
                             "previous terminated container \"{cname}\" in pod \"{name}\" not found"
                         )));
                     }
-                    let (prev, marks) =
-                        if matches!(cs.state, CState::Running { .. }) || cs.step >= 5 {
-                            (cs.prev_log.clone(), cs.prev_log_marks.clone())
-                        } else {
-                            (cs.log.clone(), cs.log_marks.clone())
-                        };
+                    let (prev, marks) = if matches!(cs.state, CState::Running { .. })
+                        || matches!(
+                            cs.step,
+                            Step::Starting | Step::PullBackOff | Step::PullFailed | Step::Done
+                        ) {
+                        (cs.prev_log.clone(), cs.prev_log_marks.clone())
+                    } else {
+                        (cs.log.clone(), cs.log_marks.clone())
+                    };
                     (prev, marks, false)
                 } else {
                     if matches!(cs.state, CState::Waiting { .. })
@@ -418,19 +421,15 @@ async fn run_exec(
     };
     type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
     type Writer = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;
-    let pty_file = |m: &std::os::fd::OwnedFd| -> Option<tokio::fs::File> {
-        m.try_clone()
-            .ok()
-            .map(|fd| tokio::fs::File::from_std(std::fs::File::from(fd)))
-    };
+    let pty_io = |m: &std::os::fd::OwnedFd| crate::pty::PtyIo::new(m).ok();
     let (mut child_stdin, outputs): (Option<Writer>, Vec<(u8, Option<Reader>)>) = match &pty {
         Some(m) => (
             if stdin {
-                pty_file(m).map(|f| Box::new(f) as Writer)
+                pty_io(m).map(|f| Box::new(f) as Writer)
             } else {
                 None
             },
-            vec![(1u8, pty_file(m).map(|f| Box::new(f) as Reader))],
+            vec![(1u8, pty_io(m).map(|f| Box::new(f) as Reader))],
         ),
         None => (
             child.stdin.take().map(|s| Box::new(s) as Writer),
@@ -528,6 +527,8 @@ async fn run_exec(
         }));
     }
     let mut clean = true;
+    let pump_aborts: Vec<tokio::task::AbortHandle> =
+        pumps.iter().map(|p| p.abort_handle()).collect();
     let all_pumps = async {
         for p in pumps {
             if !p.await.unwrap_or(false) {
@@ -535,8 +536,22 @@ async fn run_exec(
             }
         }
     };
+    // with a TTY the session ends when the command exits, even if a background process
+    // still holds the terminal: what it wrote so far is drained, then the status goes
+    let tty_exit = async {
+        if pty.is_none() {
+            return futures::future::pending::<()>().await;
+        }
+        let _ = child.wait().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     tokio::select! {
         _ = all_pumps => {}
+        _ = tty_exit => {
+            for a in &pump_aborts {
+                a.abort();
+            }
+        }
         _ = &mut gone_rx => {
             let _ = child.kill().await;
             reader.abort();

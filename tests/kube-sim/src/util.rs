@@ -36,6 +36,55 @@ fn fmt_secs(secs: i64) -> String {
     )
 }
 
+/// Seconds and nanoseconds since the epoch of an RFC 3339 timestamp (`Z` or `±hh:mm`).
+pub fn parse_rfc3339(s: &str) -> Option<(i64, i32)> {
+    let (d, t) = s.split_once('T')?;
+    let mut dp = d.split('-');
+    let y: i64 = dp.next()?.parse().ok()?;
+    let m: i64 = dp.next()?.parse().ok()?;
+    let dd: i64 = dp.next()?.parse().ok()?;
+    let (t, offset) = if let Some(t) = t.strip_suffix('Z') {
+        (t, 0)
+    } else if let Some(i) = t.rfind(['+', '-']) {
+        let (a, b) = t.split_at(i);
+        let sign = if b.starts_with('-') { -1 } else { 1 };
+        let (oh, om) = b[1..].split_once(':')?;
+        (
+            a,
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
+        )
+    } else {
+        (t, 0)
+    };
+    let (hms, frac) = t.split_once('.').unwrap_or((t, ""));
+    let mut tp = hms.split(':');
+    let h: i64 = tp.next()?.parse().ok()?;
+    let mi: i64 = tp.next()?.parse().ok()?;
+    let se: i64 = tp.next()?.parse().ok()?;
+    let nanos: i32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{:0<9}", &frac[..frac.len().min(9)]).parse().ok()?
+    };
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    Some((days * 86400 + h * 3600 + mi * 60 + se - offset, nanos))
+}
+
+/// Format seconds (+ microseconds when `micros` is Some) as RFC 3339.
+pub fn fmt_epoch(secs: i64, micros: Option<u32>) -> String {
+    let base = fmt_secs(secs);
+    match micros {
+        Some(us) => format!("{}.{us:06}Z", &base[..base.len() - 1]),
+        None => base,
+    }
+}
+
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);

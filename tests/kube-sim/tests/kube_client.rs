@@ -597,6 +597,27 @@ async fn exec_with_a_tty_resizes_and_propagates_the_exit_code() {
     assert_eq!(out.trim(), "24 80");
     let status = ap.take_status().unwrap().await.unwrap();
     assert_eq!(status.status.as_deref(), Some("Success"));
+    // the session ends with the command, even if a process it left holds the terminal
+    let started = std::time::Instant::now();
+    let mut ap = pods
+        .exec(
+            "toolbox",
+            ["sh", "-c", "setsid sleep 5 & echo bg; exit 2"],
+            &AttachParams::interactive_tty(),
+        )
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(4), ap.take_status().unwrap())
+        .await
+        .expect("the exec ends when its command does")
+        .unwrap();
+    assert_eq!(
+        status.details.unwrap().causes.unwrap()[0]
+            .message
+            .as_deref(),
+        Some("2")
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
     sim.shutdown().await;
 }
 

@@ -1560,3 +1560,453 @@ async fn replica_failure_condition_on_quota() {
     assert!(cleared);
     k.sim.shutdown().await;
 }
+
+/// Item 7: `-o wide` columns for pods, deployments, services and nodes; repeated events are
+/// aggregated into one Event with a count (`kubectl events` shows `(xN over …)`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_columns_and_aggregated_events() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "-f", &f]).await;
+    let svc = k.write(
+        "s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n",
+    );
+    k.ok(&["apply", "-f", &svc]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let header = |out: &str| -> Vec<String> {
+        out.lines()
+            .next()
+            .unwrap()
+            .split("  ")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let pods = k.ok(&["get", "pods", "-o", "wide"]).await;
+    assert_eq!(
+        header(&pods),
+        [
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "IP",
+            "NODE",
+            "NOMINATED NODE",
+            "READINESS GATES"
+        ],
+        "{pods}"
+    );
+    let row = pods.lines().nth(1).unwrap();
+    assert!(
+        row.contains(" 10.244.")
+            && row.contains(" kube-sim-node-")
+            && row.trim_end().ends_with("<none>"),
+        "{row}"
+    );
+    let plain = k.ok(&["get", "pods"]).await;
+    assert_eq!(
+        header(&plain),
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    );
+    let deps = k.ok(&["get", "deployments", "-o", "wide"]).await;
+    assert_eq!(
+        header(&deps),
+        [
+            "NAME",
+            "READY",
+            "UP-TO-DATE",
+            "AVAILABLE",
+            "AGE",
+            "CONTAINERS",
+            "IMAGES",
+            "SELECTOR"
+        ],
+        "{deps}"
+    );
+    let row: Vec<&str> = deps.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[5..], ["nginx", "nginx:1.25", "app=web"], "{deps}");
+    let svcs = k.ok(&["get", "services", "web", "-o", "wide"]).await;
+    assert!(
+        header(&svcs).ends_with(&["AGE".to_string(), "SELECTOR".to_string()]),
+        "{svcs}"
+    );
+    assert!(
+        svcs.lines().nth(1).unwrap().trim_end().ends_with("app=web"),
+        "{svcs}"
+    );
+    let nodes = k.ok(&["get", "nodes", "-o", "wide"]).await;
+    assert_eq!(
+        header(&nodes),
+        [
+            "NAME",
+            "STATUS",
+            "ROLES",
+            "AGE",
+            "VERSION",
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME"
+        ],
+        "{nodes}"
+    );
+    assert!(
+        nodes.contains("172.18.0.2") && nodes.contains("containerd://2.1.1"),
+        "{nodes}"
+    );
+
+    // a quota makes the ReplicaSet fail over and over: one aggregated event, not dozens
+    let q = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\nspec:\n  hard: {pods: \"2\"}\n",
+    );
+    k.ok(&["apply", "-f", &q]).await;
+    k.ok(&["scale", "deployment/web", "--replicas=4"]).await;
+    let rs = || {
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .into_iter()
+            .next()
+            .unwrap()
+    };
+    let failed = || {
+        let uid = rs()["metadata"]["uid"].clone();
+        k.sim
+            .list("v1", "Event", Some("default"))
+            .into_iter()
+            .filter(|e| e["involvedObject"]["uid"] == uid && e["reason"] == "FailedCreate")
+            .collect::<Vec<_>>()
+    };
+    let mut combined = None;
+    for _ in 0..300 {
+        if let Some(e) = failed().into_iter().find(|e| {
+            e["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("(combined from similar events): Error creating: pods ")
+                && e["count"].as_i64().unwrap() >= 3
+        }) {
+            combined = Some(e);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let combined = combined.expect("an aggregated FailedCreate event");
+    assert!(failed().len() <= 11, "{:?}", failed().len());
+    let name = rs()["metadata"]["name"].as_str().unwrap().to_string();
+    let events = k
+        .ok(&["events", "--for", &format!("replicaset/{name}")])
+        .await;
+    assert!(
+        events.lines().any(|l| l.contains("FailedCreate")
+            && l.contains(" (x")
+            && l.contains("(combined from similar events)")),
+        "{events}\n{combined}"
+    );
+    k.sim.shutdown().await;
+}
+
+/// Item 3: `--cascade=foreground`: the Deployment stays (deletionTimestamp, the
+/// foregroundDeletion finalizer) until its ReplicaSet and pods are gone, so `--wait`
+/// returns only then; a dependent without blockOwnerDeletion does not hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreground_deletion_waits_for_dependents() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    // a finalizer holds one pod, so the cascade cannot finish before we look
+    let pod = k.sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    k.ok(&[
+        "patch",
+        "pod",
+        &pod,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/hold"]}}"#,
+    ])
+    .await;
+    // without waiting: the owner is still there, marked for foreground deletion
+    k.ok(&[
+        "delete",
+        "deployment",
+        "web",
+        "--cascade=foreground",
+        "--wait=false",
+    ])
+    .await;
+    let d = k.sim.get("apps/v1", "Deployment", Some("default"), "web");
+    if let Some(d) = d {
+        assert!(d["metadata"]["deletionTimestamp"].is_string(), "{d}");
+        assert_eq!(
+            d["metadata"]["finalizers"],
+            serde_json::json!(["foregroundDeletion"])
+        );
+    } else {
+        panic!("the Deployment went before its dependents");
+    }
+    // the pod with the finalizer is terminating, and holds the ReplicaSet and the Deployment
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held = k.sim.get("v1", "Pod", Some("default"), &pod).unwrap();
+    assert!(held["metadata"]["deletionTimestamp"].is_string(), "{held}");
+    assert!(
+        k.sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .is_some()
+    );
+    assert_eq!(
+        k.sim.list("apps/v1", "ReplicaSet", Some("default")).len(),
+        1
+    );
+    k.ok(&[
+        "patch",
+        "pod",
+        &pod,
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ])
+    .await;
+    k.ok(&["wait", "--for=delete", "deployment/web", "--timeout=30s"])
+        .await;
+    assert!(
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .is_empty()
+    );
+    assert!(k.sim.list("v1", "Pod", Some("default")).is_empty());
+
+    // --wait (kubectl's default) returns only when everything is gone
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    k.ok(&["delete", "deployment", "web", "--cascade=foreground"])
+        .await;
+    assert!(
+        k.sim
+            .get("apps/v1", "Deployment", Some("default"), "web")
+            .is_none()
+    );
+    assert!(
+        k.sim
+            .list("apps/v1", "ReplicaSet", Some("default"))
+            .is_empty()
+    );
+    assert!(k.sim.list("v1", "Pod", Some("default")).is_empty());
+
+    // a dependent that does not block: the owner goes at once, the dependent after it
+    let owner = k.sim.create(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner", "namespace": "default"}})).unwrap();
+    let uid = owner["metadata"]["uid"].as_str().unwrap().to_string();
+    k.sim.create(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dep", "namespace": "default",
+        "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid, "blockOwnerDeletion": false}],
+        "finalizers": ["example.com/hold"]}})).unwrap();
+    k.ok(&[
+        "delete",
+        "configmap",
+        "owner",
+        "--cascade=foreground",
+        "--timeout=20s",
+    ])
+    .await;
+    let dep = k
+        .sim
+        .get("v1", "ConfigMap", Some("default"), "dep")
+        .unwrap();
+    assert!(dep["metadata"]["deletionTimestamp"].is_string(), "{dep}");
+    k.sim.shutdown().await;
+}
+
+/// Item 2: kubectl's typed generators send protobuf bodies; every built-in kind is decoded
+/// (zero values Go's marshaller writes are not stored), and a client that asks for
+/// protobuf gets protobuf.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_bodies_from_kubectl_generators() {
+    let k = setup().await;
+    for args in [
+        vec![
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx:1.25",
+            "--replicas=2",
+            "--port=80",
+        ],
+        vec!["create", "job", "migrate", "--image=reg/api-gateway:1"],
+        vec![
+            "autoscale",
+            "deployment",
+            "web",
+            "--min=2",
+            "--max=5",
+            "--cpu-percent=80",
+        ],
+        vec![
+            "expose",
+            "deployment",
+            "web",
+            "--port=80",
+            "--target-port=80",
+        ],
+        vec![
+            "create",
+            "cronjob",
+            "cj",
+            "--image=busybox:1",
+            "--schedule=*/5 * * * *",
+        ],
+        vec!["create", "role", "r", "--verb=get", "--resource=pods"],
+        vec!["create", "rolebinding", "rb", "--role=r", "--user=jane"],
+        vec![
+            "create",
+            "clusterrole",
+            "cr",
+            "--verb=get",
+            "--resource=nodes",
+        ],
+        vec![
+            "create",
+            "pdb",
+            "pdb",
+            "--selector=app=web",
+            "--min-available=1",
+        ],
+        vec!["create", "ingress", "ing", "--rule=foo.example/bar=web:80"],
+        vec!["create", "quota", "q", "--hard=pods=20"],
+        vec!["create", "serviceaccount", "sa1"],
+        vec!["create", "priorityclass", "never-served", "--value=5"],
+        vec![
+            "run",
+            "toolbox",
+            "--image=busybox:1",
+            "--restart=Never",
+            "--",
+            "sleep",
+            "1",
+        ],
+    ] {
+        let o = k.run(&args).await;
+        if args[1] == "priorityclass" {
+            // a kind kube-sim does not serve
+            assert_ne!(o.code, 0);
+            continue;
+        }
+        assert_eq!(o.code, 0, "kubectl {args:?}: {}", o.stderr);
+    }
+    let d = k
+        .sim
+        .get("apps/v1", "Deployment", Some("default"), "web")
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 2);
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "nginx:1.25");
+    assert_eq!(
+        c["ports"],
+        serde_json::json!([{"containerPort": 80, "protocol": "TCP"}])
+    );
+    assert!(
+        c.get("stdin").is_none() && c.get("workingDir").is_none(),
+        "{c}"
+    );
+    assert!(d["metadata"].get("generateName").is_none(), "{d}");
+    let hpa = k
+        .sim
+        .get(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            Some("default"),
+            "web",
+        )
+        .unwrap();
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        80
+    );
+    let svc = k.sim.get("v1", "Service", Some("default"), "web").unwrap();
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 80);
+    assert_eq!(svc["spec"]["selector"], serde_json::json!({"app": "web"}));
+    let ing = k
+        .sim
+        .get("networking.k8s.io/v1", "Ingress", Some("default"), "ing")
+        .unwrap();
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+        80
+    );
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/migrate",
+        "--timeout=30s",
+    ])
+    .await;
+    assert_eq!(
+        k.ok(&["logs", "job/migrate"]).await,
+        "upgraded\nto-stderr\n"
+    );
+    let token = k.ok(&["create", "token", "sa1"]).await;
+    assert!(
+        token.starts_with("eyJ") && token.matches('.').count() == 2,
+        "{token}"
+    );
+    // eviction (protobuf Eviction body) through drain
+    let o = k
+        .run(&[
+            "drain",
+            "kube-sim-node-1",
+            "--ignore-daemonsets",
+            "--timeout=30s",
+        ])
+        .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    k.ok(&["uncordon", "kube-sim-node-1"]).await;
+
+    // answers in protobuf when asked
+    let raw = |path: &str| {
+        let port = k.sim.port();
+        let path = path.to_string();
+        async move {
+            use tokio::io::AsyncReadExt;
+            let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: application/vnd.kubernetes.protobuf, application/json\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).await.unwrap();
+            buf
+        }
+    };
+    let resp = raw("/apis/apps/v1/namespaces/default/deployments/web").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        text.to_lowercase()
+            .contains("content-type: application/vnd.kubernetes.protobuf"),
+        "{text}"
+    );
+    let body_at = resp.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert!(resp[body_at..].starts_with(b"k8s\0"), "{text}");
+    assert!(text.contains("nginx:1.25"));
+    let resp = raw("/api/v1/namespaces/default/pods").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(text.contains("PodList"), "{text}");
+    let resp = raw("/api/v1/namespaces/default/configmaps/nope").await;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    assert!(
+        text.starts_with("HTTP/1.1 404")
+            && text.contains("k8s\0")
+            && text.contains("configmaps \"nope\" not found"),
+        "{text}"
+    );
+    k.sim.shutdown().await;
+}

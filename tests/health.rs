@@ -1,0 +1,214 @@
+//! `fintechctl health` against kube-sim with real servers behind the
+//! port-forward and the service proxy: a real PostgreSQL (initdb + pg_ctl)
+//! and redis-server, local HTTP services; stopped servers show as down.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::servers::{self, Mode};
+use common::stores::{Postgres, Redis};
+use common::{SECRETS, behaviors_with, cluster, run, text};
+use serde_json::Value;
+
+fn secret(name: &str) -> &'static str {
+    SECRETS.iter().find(|(k, _)| *k == name).unwrap().1
+}
+
+struct Platform {
+    c: common::Cluster,
+    postgres: Postgres,
+    redis: Redis,
+}
+
+async fn platform(ml: Mode) -> Platform {
+    let postgres = Postgres::start(
+        "fintech_ai_user",
+        secret("POSTGRES_PASSWORD"),
+        "fintech_ai",
+        Some("abc123"),
+    );
+    let redis = Redis::start(secret("REDIS_PASSWORD"));
+    let loopback = |port: u16| -> SocketAddr { ([127, 0, 0, 1], port).into() };
+    let targets: Vec<(&str, u16, SocketAddr)> = vec![
+        ("api-gateway", 8000, servers::http(Mode::Healthy).await),
+        ("ml-service", 8001, servers::http(ml).await),
+        ("frontend", 3000, servers::http(Mode::Healthy).await),
+        ("postgres", 5432, loopback(postgres.port)),
+        ("redis", 6379, loopback(redis.port)),
+    ];
+    let c = cluster(behaviors_with(
+        "",
+        "echo ok",
+        &servers::ports_yaml(&targets),
+    ))
+    .await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
+    Platform { c, postgres, redis }
+}
+
+async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
+    let mut cmd = c.fintechctl();
+    cmd.args(["health", "local", "-o", "json", "--check-timeout", "5s"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    for (_, value) in SECRETS {
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "a secret leaked"
+        );
+    }
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}\n{stderr}"));
+    (out.status.code(), report, stderr)
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {report:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
+    let p = platform(Mode::Healthy).await;
+    let (code, report, stderr) = health(&p.c).await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_eq!(report["healthy"], true);
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "pass", "{pg:#}");
+    let ev = pg["evidence"].to_string();
+    assert!(ev.contains("alembic revision abc123"), "{ev}");
+    assert!(ev.contains("SELECT 1 in"), "{ev}");
+    assert!(ev.contains("connections used"), "{ev}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "pass", "{redis:#}");
+    assert!(redis["evidence"].to_string().contains("role master"));
+    assert!(
+        redis["evidence"]
+            .to_string()
+            .contains("of 64.0 MiB maxmemory used")
+    );
+    assert_eq!(check(&report, "service/api-gateway")["status"], "pass");
+    insta::with_settings!({filters => vec![
+        (r#""elapsed": [0-9.]+"#, r#""elapsed": "[SECS]""#),
+        (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
+        (r#"/tmp/[^`"]+"#, "[TMP]"),
+        (r"\d+ of (\d+) connections used \(\d+ %\)", "[N] of $1 connections used ([N] %)"),
+        (r"revision abc123, \d+/", "revision abc123, [N]/"),
+        (r"\d+(\.\d+)? (B|KiB|MiB) of", "[BYTES] of"),
+        (r"\(\d+ %\)", "([N] %)"),
+        (r#"GET http://localhost:\d+[^"]*: [^"]*"#, "GET [MONITORING]: [WHY]"),
+    ]}, {
+        insta::assert_json_snapshot!("health_local_healthy", report);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_stores_and_a_503_service_show_as_down() {
+    let mut p = platform(Mode::NotReady).await;
+    p.redis.stop();
+    p.postgres.stop();
+    let (code, report, stderr) = health(&p.c).await;
+    assert_eq!(code, Some(1), "{report:#}");
+    assert_eq!(report["healthy"], false);
+    for id in ["postgres", "redis", "service/ml-service"] {
+        assert_eq!(check(&report, id)["status"], "fail", "{id}: {report:#}");
+    }
+    assert!(
+        check(&report, "service/ml-service")["evidence"]
+            .to_string()
+            .contains("GET /ready: 503")
+    );
+    assert_eq!(
+        check(&report, "service/api-gateway")["status"],
+        "pass",
+        "the others are still up"
+    );
+    assert!(stderr.contains("local is unhealthy:"), "{stderr}");
+    assert_eq!(report["checks"][0]["status"], "fail", "worst first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_prints_one_json_document_per_round() {
+    let p = platform(Mode::Healthy).await;
+    let mut cmd = p.c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--watch",
+        "300ms",
+        "--check-timeout",
+        "5s",
+    ]);
+    let mut capture = std::process::Command::new(assert_cmd::cargo::cargo_bin("fintechctl"));
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => capture.env(k, v),
+            None => capture.env_remove(k),
+        };
+    }
+    capture
+        .args(cmd.get_args())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let child = capture.spawn().unwrap();
+    let pid = child.id();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    unsafe extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    // SAFETY: signalling our own child by its pid.
+    unsafe { kill(pid as i32, 15) };
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "SIGTERM ends the watch");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let rounds: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rounds.len() >= 2, "{stdout}");
+    assert_eq!(rounds[0]["round"], 1);
+    assert_eq!(rounds[1]["round"], 2);
+    assert!(rounds.iter().all(|r| r["healthy"] == true));
+}
+
+/// The benchmark: `health`'s wall time on a healthy simulated cluster (real
+/// PostgreSQL and Redis behind the port-forward, local HTTP services behind
+/// the service proxy), 7 runs of the binary, median / min / max printed.
+/// Ignored by default: `cargo nextest run --test health --run-ignored only --no-capture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run explicitly"]
+async fn bench_health_wall_time_on_a_healthy_cluster() {
+    let p = platform(Mode::Healthy).await;
+    // Monitoring URLs that refuse at once (nothing listens), as on a laptop
+    // without port-forwards to Grafana and Jaeger.
+    let mut times = Vec::new();
+    for _ in 0..7 {
+        let mut cmd = p.c.fintechctl();
+        cmd.args(["health", "local", "-o", "json"]);
+        let started = std::time::Instant::now();
+        let out = run(cmd).await;
+        times.push(started.elapsed());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    }
+    times.sort();
+    println!(
+        "health local (healthy, 7 runs): median {:?}, min {:?}, max {:?}",
+        times[3], times[0], times[6]
+    );
+    assert!(
+        times[3] < std::time::Duration::from_secs(2),
+        "one screen in under 2 s: {times:?}"
+    );
+}
