@@ -8,8 +8,8 @@
 //! `cluster`, `cloud`, `redact`) never print: they return values or report
 //! through traits that `ui` implements.
 
-pub mod checks;
 pub mod backup;
+pub mod checks;
 pub mod cli;
 pub mod cloud;
 pub mod cluster;
