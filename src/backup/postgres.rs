@@ -291,8 +291,19 @@ pub async fn list_archive(
     entry: &super::manifest::PartEntry,
     progress: &dyn Progress,
 ) -> Result<usize, PgError> {
+    // The list goes to a file in the pod and is printed only once the whole
+    // dump was read: pg_restore prints the table of contents at once and
+    // then reads to the end of the archive, and output flowing back while
+    // stdin is still being fed stalled the exec session (seen with kube-sim).
     let mut running = target
-        .start(&sh("exec pg_restore --list", &[]), true)
+        .start(
+            &sh(
+                "f=\"$(mktemp)\" || exit 1; pg_restore --list -f \"$f\"; rc=$?; \
+                 if [ \"$rc\" -eq 0 ]; then cat \"$f\"; fi; rm -f \"$f\"; exit \"$rc\"",
+                &[],
+            ),
+            true,
+        )
         .await?;
     let mut stdin = running
         .stdin
