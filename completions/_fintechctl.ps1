@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Is the platform serving right now? Services, data stores and monitoring on one screen')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back')
+            [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -348,6 +349,146 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'fintechctl;debug' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'An interactive shell (or a command) in a pod of a component, with a TTY')
+            [CompletionResult]::new('port-forward', 'port-forward', [CompletionResultType]::ParameterValue, 'Forward local ports to a ready pod of a component (Ctrl-C to stop)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'CPU and memory use of every pod and container against its requests and limits')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fintechctl;debug;logs' {
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only lines newer than this, e.g. 10m, 1h')
+            [CompletionResult]::new('--grep', '--grep', [CompletionResultType]::ParameterName, 'Only lines matching this regular expression')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Lines of each container to start with (default: all; 10 with --follow)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Keep streaming: new pods are picked up, restarted containers followed')
+            [CompletionResult]::new('--follow', '--follow', [CompletionResultType]::ParameterName, 'Keep streaming: new pods are picked up, restarted containers followed')
+            [CompletionResult]::new('--previous', '--previous', [CompletionResultType]::ParameterName, 'The previous (crashed) instance of each container')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'fintechctl;debug;shell' {
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'This pod (default: the only running pod, else a picker on a terminal)')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'This container (default: the pod''s first)')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'This container (default: the pod''s first)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'fintechctl;debug;port-forward' {
+            [CompletionResult]::new('--address', '--address', [CompletionResultType]::ParameterName, 'Local address to listen on')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'fintechctl;debug;top' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'fintechctl;debug;bundle' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Where to write the bundle (default: ./fintechctl-debug-<env>-<time>.tar.gz)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'fintechctl;debug;help' {
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'An interactive shell (or a command) in a pod of a component, with a TTY')
+            [CompletionResult]::new('port-forward', 'port-forward', [CompletionResultType]::ParameterValue, 'Forward local ports to a ready pod of a component (Ctrl-C to stop)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'CPU and memory use of every pod and container against its requests and limits')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'fintechctl;debug;help;logs' {
+            break
+        }
+        'fintechctl;debug;help;shell' {
+            break
+        }
+        'fintechctl;debug;help;port-forward' {
+            break
+        }
+        'fintechctl;debug;help;top' {
+            break
+        }
+        'fintechctl;debug;help;bundle' {
+            break
+        }
+        'fintechctl;debug;help;help' {
+            break
+        }
         'fintechctl;completions' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of the data printed on stdout')
@@ -372,6 +513,7 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Is the platform serving right now? Services, data stores and monitoring on one screen')
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back')
+            [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -416,6 +558,29 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             break
         }
         'fintechctl;help;restore' {
+            break
+        }
+        'fintechctl;help;debug' {
+            [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)')
+            [CompletionResult]::new('shell', 'shell', [CompletionResultType]::ParameterValue, 'An interactive shell (or a command) in a pod of a component, with a TTY')
+            [CompletionResult]::new('port-forward', 'port-forward', [CompletionResultType]::ParameterValue, 'Forward local ports to a ready pod of a component (Ctrl-C to stop)')
+            [CompletionResult]::new('top', 'top', [CompletionResultType]::ParameterValue, 'CPU and memory use of every pod and container against its requests and limits')
+            [CompletionResult]::new('bundle', 'bundle', [CompletionResultType]::ParameterValue, 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)')
+            break
+        }
+        'fintechctl;help;debug;logs' {
+            break
+        }
+        'fintechctl;help;debug;shell' {
+            break
+        }
+        'fintechctl;help;debug;port-forward' {
+            break
+        }
+        'fintechctl;help;debug;top' {
+            break
+        }
+        'fintechctl;help;debug;bundle' {
             break
         }
         'fintechctl;help;completions' {

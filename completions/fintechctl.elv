@@ -42,6 +42,7 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
             cand backup 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune'
             cand restore 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
+            cand debug 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -326,6 +327,133 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'fintechctl;debug'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand logs 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+            cand shell 'An interactive shell (or a command) in a pod of a component, with a TTY'
+            cand port-forward 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+            cand top 'CPU and memory use of every pod and container against its requests and limits'
+            cand bundle 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;debug;logs'= {
+            cand --since 'Only lines newer than this, e.g. 10m, 1h'
+            cand --grep 'Only lines matching this regular expression'
+            cand --tail 'Lines of each container to start with (default: all; 10 with --follow)'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -f 'Keep streaming: new pods are picked up, restarted containers followed'
+            cand --follow 'Keep streaming: new pods are picked up, restarted containers followed'
+            cand --previous 'The previous (crashed) instance of each container'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;debug;shell'= {
+            cand --pod 'This pod (default: the only running pod, else a picker on a terminal)'
+            cand -c 'This container (default: the pod''s first)'
+            cand --container 'This container (default: the pod''s first)'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;debug;port-forward'= {
+            cand --address 'Local address to listen on'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;debug;top'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;debug;bundle'= {
+            cand --to 'Where to write the bundle (default: ./fintechctl-debug-<env>-<time>.tar.gz)'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;debug;help'= {
+            cand logs 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+            cand shell 'An interactive shell (or a command) in a pod of a component, with a TTY'
+            cand port-forward 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+            cand top 'CPU and memory use of every pod and container against its requests and limits'
+            cand bundle 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'fintechctl;debug;help;logs'= {
+        }
+        &'fintechctl;debug;help;shell'= {
+        }
+        &'fintechctl;debug;help;port-forward'= {
+        }
+        &'fintechctl;debug;help;top'= {
+        }
+        &'fintechctl;debug;help;bundle'= {
+        }
+        &'fintechctl;debug;help;help'= {
+        }
         &'fintechctl;completions'= {
             cand -o 'Output format of the data printed on stdout'
             cand --output 'Output format of the data printed on stdout'
@@ -349,6 +477,7 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
             cand backup 'Back up an environment''s data (PostgreSQL, Redis, the namespace''s objects); list, verify, prune'
             cand restore 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
+            cand debug 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -380,6 +509,23 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help;backup;prune'= {
         }
         &'fintechctl;help;restore'= {
+        }
+        &'fintechctl;help;debug'= {
+            cand logs 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+            cand shell 'An interactive shell (or a command) in a pod of a component, with a TTY'
+            cand port-forward 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+            cand top 'CPU and memory use of every pod and container against its requests and limits'
+            cand bundle 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
+        }
+        &'fintechctl;help;debug;logs'= {
+        }
+        &'fintechctl;help;debug;shell'= {
+        }
+        &'fintechctl;help;debug;port-forward'= {
+        }
+        &'fintechctl;help;debug;top'= {
+        }
+        &'fintechctl;help;debug;bundle'= {
         }
         &'fintechctl;help;completions'= {
         }

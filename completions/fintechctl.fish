@@ -47,6 +47,7 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "verify" -d 'G
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "backup" -d 'Back up an environment\'s data (PostgreSQL, Redis, the namespace\'s objects); list, verify, prune'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "restore" -d 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "debug" -d 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
@@ -290,6 +291,105 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l yes -d
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "logs" -d 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "shell" -d 'An interactive shell (or a command) in a pod of a component, with a TTY'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "port-forward" -d 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "top" -d 'CPU and memory use of every pod and container against its requests and limits'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "bundle" -d 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l since -d 'Only lines newer than this, e.g. 10m, 1h' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l grep -d 'Only lines matching this regular expression' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l tail -d 'Lines of each container to start with (default: all; 10 with --follow)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s f -l follow -d 'Keep streaming: new pods are picked up, restarted containers followed'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l previous -d 'The previous (crashed) instance of each container'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l pod -d 'This pod (default: the only running pod, else a picker on a terminal)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s c -l container -d 'This container (default: the pod\'s first)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l address -d 'Local address to listen on' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l to -d 'Where to write the bundle (default: ./fintechctl-debug-<env>-<time>.tar.gz)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "logs" -d 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "shell" -d 'An interactive shell (or a command) in a pod of a component, with a TTY'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "port-forward" -d 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "top" -d 'CPU and memory use of every pod and container against its requests and limits'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "bundle" -d 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -300,18 +400,24 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "backup" -d 'Back up an environment\'s data (PostgreSQL, Redis, the namespace\'s objects); list, verify, prune'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "restore" -d 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "backup" -d 'Back up an environment\'s data (PostgreSQL, Redis, the namespace\'s objects); list, verify, prune'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "restore" -d 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "debug" -d 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List an environment\'s backups, newest first: id, time, size, parts, status'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "logs" -d 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "shell" -d 'An interactive shell (or a command) in a pod of a component, with a TTY'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "port-forward" -d 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "top" -d 'CPU and memory use of every pod and container against its requests and limits'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from debug" -f -a "bundle" -d 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'

@@ -124,7 +124,7 @@ pub enum Command {
     /// Print an environment's manifests, validated, in the order they are applied
     #[command(
         after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
-fintechctl render staging --only api-gateway -o json"
+fintechctl render staging --version 1.4.2 --only api-gateway -o json"
     )]
     Render(RenderArgs),
 
@@ -156,7 +156,7 @@ fintechctl migrate production --exec    # inside a running api-gateway pod, as t
     /// Show what a deploy would change, as a unified diff (exit 1 when something would)
     #[command(
         after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
-fintechctl diff staging --only api-gateway -o json"
+fintechctl diff staging --version 1.4.2 --only api-gateway -o json"
     )]
     Diff(DiffArgs),
 
@@ -195,6 +195,20 @@ fintechctl restore production latest --only postgres           # asks you to typ
 fintechctl restore local 20261129T203320Z-4f9a1c --identity ~/.config/fintech/backup.age"
     )]
     Restore(RestoreArgs),
+
+    /// Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  fintechctl debug production                 # triage: what is wrong, worst first\n  \
+fintechctl debug staging ml-service -o json\n  \
+fintechctl debug logs production api-gateway -f --since 10m --grep 'ERROR|Traceback'\n  \
+fintechctl debug shell staging api-gateway -- python -c 'import app'\n  \
+fintechctl debug port-forward production api-gateway 8000\n  \
+fintechctl debug top production\n  \
+fintechctl debug bundle production --to incident-4711.tar.gz"
+    )]
+    Debug(DebugArgs),
 
     /// Print a shell completion script
     #[command(
@@ -529,6 +543,160 @@ pub struct RestoreArgs {
     /// How long the deploy lock outlives this run's last renewal, in seconds
     #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "SECONDS", default_value = "30", value_parser = parse_lock_ttl)]
     pub lock_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    #[command(subcommand)]
+    pub command: Option<DebugCommand>,
+
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT", required = true)]
+    pub environment: Option<String>,
+
+    /// Only this component (e.g. api-gateway); default: all of the environment's
+    #[arg(value_name = "COMPONENT")]
+    pub component: Option<String>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Logs of all pods of the components, interleaved with a pod/container prefix (like stern)
+    #[command(
+        after_help = "Examples:\n  fintechctl debug logs production api-gateway ml-service -f\n  \
+fintechctl debug logs staging --since 10m --grep 'ERROR|Traceback'\n  \
+fintechctl debug logs production ml-service --previous"
+    )]
+    Logs(DebugLogsArgs),
+    /// An interactive shell (or a command) in a pod of a component, with a TTY
+    #[command(
+        after_help = "Examples:\n  fintechctl debug shell production api-gateway\n  \
+fintechctl debug shell staging ml-service --pod ml-service-7d9f-x2k4p -- python -c 'import torch'"
+    )]
+    Shell(DebugShellArgs),
+    /// Forward local ports to a ready pod of a component (Ctrl-C to stop)
+    #[command(
+        name = "port-forward",
+        after_help = "Examples:\n  fintechctl debug port-forward production api-gateway 8000\n  \
+fintechctl debug port-forward staging ml-service 18001:8001"
+    )]
+    PortForward(DebugPortForwardArgs),
+    /// CPU and memory use of every pod and container against its requests and limits
+    #[command(after_help = "Example:\n  fintechctl debug top production")]
+    Top(DebugTopArgs),
+    /// Write a .tar.gz with everything on-call needs for an incident (secrets redacted)
+    #[command(after_help = "Examples:\n  fintechctl debug bundle production\n  \
+fintechctl debug bundle staging --to /tmp/incident.tar.gz")]
+    Bundle(DebugBundleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DebugLogsArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Components whose pods to show (default: all of the environment's)
+    #[arg(value_name = "COMPONENT")]
+    pub components: Vec<String>,
+
+    /// Keep streaming: new pods are picked up, restarted containers followed
+    #[arg(short, long)]
+    pub follow: bool,
+
+    /// Only lines newer than this, e.g. 10m, 1h
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Only lines matching this regular expression
+    #[arg(long, value_name = "REGEX")]
+    pub grep: Option<String>,
+
+    /// The previous (crashed) instance of each container
+    #[arg(long, conflicts_with = "follow")]
+    pub previous: bool,
+
+    /// Lines of each container to start with (default: all; 10 with --follow)
+    #[arg(long, value_name = "N")]
+    pub tail: Option<i64>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugShellArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Component whose pod to enter, e.g. api-gateway
+    #[arg(value_name = "COMPONENT")]
+    pub component: String,
+
+    /// This pod (default: the only running pod, else a picker on a terminal)
+    #[arg(long, value_name = "NAME")]
+    pub pod: Option<String>,
+
+    /// This container (default: the pod's first)
+    #[arg(short, long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// The command to run (default: /bin/bash, else /bin/sh)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugPortForwardArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Component to forward to, e.g. api-gateway
+    #[arg(value_name = "COMPONENT")]
+    pub component: String,
+
+    /// `[LOCAL:]REMOTE` port pairs, e.g. 8000 or 18000:8000 (LOCAL 0: any free port)
+    #[arg(value_name = "[LOCAL:]REMOTE", required = true)]
+    pub ports: Vec<String>,
+
+    /// Local address to listen on
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1")]
+    pub address: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugTopArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugBundleArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Where to write the bundle (default: ./fintechctl-debug-<env>-<time>.tar.gz)
+    #[arg(long, value_name = "FILE")]
+    pub to: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
 }
 
 /// A duration such as `90s`, `10m`, `1h30m` or `500ms`, longer than zero.

@@ -33,6 +33,7 @@ fn main() {
                 Settings::Rollback(s) => commands::rollback::run(s, &common, &printer),
                 Settings::Diff(s) => commands::diff::run(s, &common, &printer),
                 Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
+                Settings::Debug(s) => commands::debug::run(s, &common, &printer),
                 Settings::Completions(shell) => commands::completions::run(*shell, &printer),
                 Settings::Verify(s) => commands::verify::run(s, &common, &printer),
                 Settings::Health(s) => commands::health::run(s, &common, &printer),

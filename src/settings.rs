@@ -99,6 +99,7 @@ pub enum Settings {
     Rollback(Box<RollbackSettings>),
     Diff(Box<DiffSettings>),
     Completions(clap_complete::Shell),
+    Debug(Box<DebugSettings>),
     Verify(Box<VerifySettings>),
     Health(Box<HealthSettings>),
     Backup(Box<BackupSettings>),
@@ -280,6 +281,7 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
             }))
         }
         Command::Completions(args) => Settings::Completions(args.shell),
+        Command::Debug(args) => Settings::Debug(Box::new(debug(g, args, process)?)),
         Command::Verify(args) => Settings::Verify(Box::new(verify(g, args, process)?)),
         Command::Health(args) => Settings::Health(Box::new(health(g, args, process)?)),
         Command::Backup(args) => backup_settings(g, args, process)?,
@@ -420,6 +422,198 @@ fn health(
         secrets,
         env,
     })
+}
+
+/// `fintechctl debug …`: which operation, on which environment; every flag
+/// checked here (exit 2 naming the flag and what was expected).
+#[derive(Debug)]
+pub struct DebugSettings {
+    pub env: Environment,
+    pub access: ClusterAccess,
+    pub action: DebugAction,
+    /// Whether stdin is a terminal (the shell's raw mode and pod picker).
+    pub interactive: bool,
+}
+
+/// The triage or one of `debug`'s subcommands.
+#[derive(Debug)]
+pub enum DebugAction {
+    /// `debug <env> [COMPONENT]`.
+    Triage {
+        component: Option<String>,
+    },
+    Logs(LogsSettings),
+    Shell(ShellSettings),
+    PortForward(PortForwardSettings),
+    Top,
+    /// `debug bundle <env> [--to FILE]`.
+    Bundle {
+        to: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsSettings {
+    /// Empty: every component of the environment.
+    pub components: Vec<String>,
+    pub follow: bool,
+    pub since: Option<Duration>,
+    pub grep: Option<regex::Regex>,
+    pub previous: bool,
+    pub tail: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShellSettings {
+    pub component: String,
+    pub pod: Option<String>,
+    pub container: Option<String>,
+    /// Empty: a login shell (`/bin/bash`, else `/bin/sh`).
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PortForwardSettings {
+    pub component: String,
+    pub address: std::net::IpAddr,
+    /// (local, remote); local 0 = any free port.
+    pub ports: Vec<(u16, u16)>,
+}
+
+fn debug(
+    g: &GlobalArgs,
+    args: &crate::cli::DebugArgs,
+    process: &ProcessEnv,
+) -> Result<DebugSettings, Failure> {
+    use crate::cli::DebugCommand;
+    let (environment, cluster) = match &args.command {
+        None => (args.environment.clone().unwrap_or_default(), &args.cluster),
+        Some(DebugCommand::Logs(a)) => (a.environment.clone(), &a.cluster),
+        Some(DebugCommand::Shell(a)) => (a.environment.clone(), &a.cluster),
+        Some(DebugCommand::PortForward(a)) => (a.environment.clone(), &a.cluster),
+        Some(DebugCommand::Top(a)) => (a.environment.clone(), &a.cluster),
+        Some(DebugCommand::Bundle(a)) => (a.environment.clone(), &a.cluster),
+    };
+    let env = environments(g).load(&environment)?;
+    let known = crate::cluster::triage::component_names(&env);
+    let component = |what: &str, name: &str| -> Result<String, Failure> {
+        if known.iter().any(|k| k == name) {
+            return Ok(name.to_string());
+        }
+        Err(Failure::invalid(format!(
+            "{what}: unknown component `{name}`; components of {}: {}",
+            env.name,
+            known.join(", ")
+        )))
+    };
+    let action = match &args.command {
+        None => DebugAction::Triage {
+            component: args
+                .component
+                .as_deref()
+                .map(|c| component("COMPONENT", c))
+                .transpose()?,
+        },
+        Some(DebugCommand::Logs(a)) => {
+            let components = a
+                .components
+                .iter()
+                .map(|c| component("COMPONENT", c))
+                .collect::<Result<Vec<_>, _>>()?;
+            let since = a
+                .since
+                .as_deref()
+                .map(|s| {
+                    crate::cli::parse_duration(s)
+                        .map_err(|e| Failure::invalid(format!("--since: {e}")))
+                })
+                .transpose()?;
+            let grep = a
+                .grep
+                .as_deref()
+                .map(|re| {
+                    regex::Regex::new(re).map_err(|e| {
+                        Failure::invalid(format!(
+                            "--grep: `{re}` is not a regular expression: {}",
+                            e.to_string().lines().last().unwrap_or_default().trim()
+                        ))
+                    })
+                })
+                .transpose()?;
+            if let Some(tail) = a.tail
+                && tail < 0
+            {
+                return Err(Failure::invalid(format!(
+                    "--tail: `{tail}` is not a number of lines (expected 0 or more)"
+                )));
+            }
+            DebugAction::Logs(LogsSettings {
+                components,
+                follow: a.follow,
+                since,
+                grep,
+                previous: a.previous,
+                tail: a.tail,
+            })
+        }
+        Some(DebugCommand::Shell(a)) => DebugAction::Shell(ShellSettings {
+            component: component("COMPONENT", &a.component)?,
+            pod: a.pod.clone(),
+            container: a.container.clone(),
+            command: a.command.clone(),
+        }),
+        Some(DebugCommand::PortForward(a)) => {
+            let address = a.address.parse().map_err(|_| {
+                Failure::invalid(format!(
+                    "--address: `{}` is not an IP address (expected e.g. 127.0.0.1 or ::1)",
+                    a.address
+                ))
+            })?;
+            let ports = a
+                .ports
+                .iter()
+                .map(|p| parse_port_pair(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            DebugAction::PortForward(PortForwardSettings {
+                component: component("COMPONENT", &a.component)?,
+                address,
+                ports,
+            })
+        }
+        Some(DebugCommand::Top(_)) => DebugAction::Top,
+        Some(DebugCommand::Bundle(a)) => DebugAction::Bundle { to: a.to.clone() },
+    };
+    Ok(DebugSettings {
+        access: access(g, cluster, process),
+        env,
+        action,
+        interactive: process.interactive,
+    })
+}
+
+/// `8000` or `18000:8000` (`LOCAL:REMOTE`; LOCAL 0 = any free port).
+pub fn parse_port_pair(text: &str) -> Result<(u16, u16), Failure> {
+    let bad = |why: &str| {
+        Failure::invalid(format!(
+            "port `{text}`: {why} (expected REMOTE or LOCAL:REMOTE, e.g. 8000 or 18000:8000)"
+        ))
+    };
+    let port = |s: &str, what: &str, zero_ok: bool| -> Result<u16, Failure> {
+        match s.trim().parse::<u32>() {
+            Ok(0) if !zero_ok => Err(bad(&format!("the {what} port must be 1-65535"))),
+            Ok(n) if n <= 65535 => Ok(n as u16),
+            Ok(_) => Err(bad(&format!("the {what} port is out of range 1-65535"))),
+            Err(_) => Err(bad(&format!("the {what} port `{s}` is not a number"))),
+        }
+    };
+    match text.split(':').collect::<Vec<_>>().as_slice() {
+        [remote] => {
+            let remote = port(remote, "remote", false)?;
+            Ok((remote, remote))
+        }
+        [local, remote] => Ok((port(local, "local", true)?, port(remote, "remote", false)?)),
+        _ => Err(bad("more than one `:`")),
+    }
 }
 
 fn change(args: &ChangeArgs, rollback_on_failure: bool, process: &ProcessEnv) -> ChangeSettings {

@@ -1,7 +1,10 @@
 //! The debug bundle against kube-sim: the evidence of a crash-looping
 //! Deployment (previous container's log, BackOff event, describe text) is
-//! collected and written atomically, without secret values (issue 5,
-//! "deploy --rollback-on-failure").
+//! collected and written atomically as a .tar.gz, without secret values
+//! (issue 5, "deploy --rollback-on-failure"; issue 13, the format shared
+//! with `debug bundle`).
+
+mod common;
 
 use std::time::Duration;
 
@@ -137,17 +140,36 @@ async fn bundle_of_a_crash_loop_keeps_the_previous_log_and_the_backoff_event() {
     .unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
-        name.starts_with("fintechctl-debug-production-") && name.ends_with("Z.json"),
+        name.starts_with("fintechctl-debug-production-") && name.ends_with("Z.tar.gz"),
         "{name}"
     );
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("boom"));
+    let files = common::bundle_files(&path);
+    let previous = &files[&format!("pods/{pod_name}/logs/api.previous.log")].0;
+    assert!(previous.contains("boom"), "{previous}");
+    assert!(
+        files[&format!("pods/{pod_name}/events.txt")]
+            .0
+            .contains("BackOff")
+    );
+    assert!(
+        files[&format!("pods/{pod_name}/describe.txt")]
+            .0
+            .contains("Restart Count:")
+    );
+    let text = common::bundle_text(&path);
     assert!(
         !text.contains("test-only-jwt-0004"),
         "a secret value reached the bundle"
     );
-    let read: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(read["failures"][0]["workload"], "Deployment/api-gateway");
+    let read: Value = serde_json::from_str(&files["failures.json"].0).unwrap();
+    assert_eq!(read[0]["workload"], "Deployment/api-gateway");
+    assert!(files.values().all(|(_, mode)| *mode == 0o600));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the bundle is its owner's only");
+    }
     // Only the bundle itself is left in the directory: no temp file.
     assert_eq!(
         std::fs::read_dir(path.parent().unwrap()).unwrap().count(),

@@ -148,7 +148,7 @@ async fn failed_production_deploy_keeps_evidence_and_rolls_back() {
         .collect();
     assert_eq!(bundles.len(), 1, "{bundles:?}");
     let path = bundles[0].path();
-    let content = std::fs::read_to_string(&path).unwrap();
+    let content = common::bundle_text(&path);
     assert!(
         path.file_name()
             .unwrap()

@@ -60,6 +60,11 @@ pub enum ProblemKind {
     QuotaExceeded,
     /// The deployment controller gave up (`spec.progressDeadlineSeconds`).
     ProgressDeadlineExceeded,
+    /// The workload does not exist (triage: a component never deployed or deleted).
+    Missing,
+    /// Fewer pods ready than wanted, without a cause on the pods themselves
+    /// (triage: a node gone NotReady, pods still starting or Pending).
+    Unavailable,
 }
 
 /// Which container's logs tell the story.
@@ -426,18 +431,24 @@ pub async fn failure_card(
     workload: &str,
     problem: &Problem,
 ) -> FailureCard {
+    failure_card_with(client, namespace, workload, problem, CARD_LOG_LINES).await
+}
+
+/// [`failure_card`] keeping `log_lines` log lines (the triage keeps 30).
+pub async fn failure_card_with(
+    client: &kube::Client,
+    namespace: &str,
+    workload: &str,
+    problem: &Problem,
+    log_lines: i64,
+) -> FailureCard {
     let logs = async {
         match (&problem.pod, problem.logs) {
             (Some(pod), source @ (LogSource::Current | LogSource::Previous)) => {
                 let previous = source == LogSource::Previous;
                 let container = problem.container.as_deref();
                 evidence(logs::last_lines(
-                    client,
-                    namespace,
-                    pod,
-                    container,
-                    previous,
-                    CARD_LOG_LINES,
+                    client, namespace, pod, container, previous, log_lines,
                 ))
                 .await
             }

@@ -13,11 +13,13 @@ pub mod kinds;
 pub mod liveness;
 pub mod lock;
 pub mod logs;
+pub mod metrics;
 pub mod migration;
 pub mod prerequisites;
 pub mod prune;
 pub mod records;
 pub mod rollout;
+pub mod triage;
 pub mod wait;
 
 /// A client error as a person reads it: for an API error, the server's

@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod completions;
+pub mod debug;
 pub mod deploy;
 pub mod diff;
 pub mod health;

@@ -179,5 +179,7 @@ pub enum ColorChoice {
     Never,
 }
 pub mod backup;
+pub mod debug;
 pub mod prompt;
 pub mod reporters;
+pub mod shell;

@@ -350,6 +350,13 @@ pub fn summary_table(rollouts: &[RolloutOutcome]) -> String {
 
 /// One failure card on stderr: what failed, where, why, and the evidence.
 pub fn print_card(printer: &Printer, card: &FailureCard) {
+    let (title, details) = card_lines(card);
+    printer.error_block(title, &details);
+}
+
+/// A failure card's title and its indented lines: what `print_card` shows
+/// and what the triage builds on.
+pub fn card_lines(card: &FailureCard) -> (String, Vec<String>) {
     let mut details = Vec::new();
     if let Some(pod) = &card.pod {
         details.push(format!(
@@ -378,8 +385,8 @@ pub fn print_card(printer: &Printer, card: &FailureCard) {
     for missing in &card.missing {
         details.push(format!("(could not fetch {missing})"));
     }
-    printer.error_block(
+    (
         format!("{} failed: {}", card.workload, card.reason),
-        &details,
-    );
+        details,
+    )
 }

@@ -157,3 +157,33 @@ pub fn spawn(
         .stderr(stderr);
     child.spawn().expect("fintechctl starts")
 }
+
+/// Every file of a debug bundle (`.tar.gz`) by its path below the bundle's
+/// own directory, and the archive's entry modes.
+pub fn bundle_files(path: &std::path::Path) -> std::collections::BTreeMap<String, (String, u32)> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).expect("bundle readable");
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut files = std::collections::BTreeMap::new();
+    for entry in archive.entries().expect("a tar.gz") {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mode = entry.header().mode().unwrap();
+        let mut text = String::new();
+        entry.read_to_string(&mut text).unwrap();
+        let inner = name
+            .split_once('/')
+            .map(|(_, i)| i.to_string())
+            .unwrap_or(name);
+        files.insert(inner, (text, mode));
+    }
+    files
+}
+
+/// All of a bundle's files as one text.
+pub fn bundle_text(path: &std::path::Path) -> String {
+    bundle_files(path)
+        .into_iter()
+        .map(|(name, (text, _))| format!("== {name}\n{text}\n"))
+        .collect()
+}
