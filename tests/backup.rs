@@ -16,6 +16,29 @@ use kube_sim::Behaviors;
 
 const NS: &str = "fintech-ai-local";
 
+/// Placeholders for what changes from run to run in a `-o json` document.
+fn filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{8}T\d{6}Z-[0-9a-f]{6}", "[ID]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (
+            r#""(elapsed|size|rawSize|bytesPerSecond|archiveEntries|tables)": [0-9.]+"#,
+            r#""$1": "[N]""#,
+        ),
+        (r#""sha256": "[0-9a-f]{64}""#, r#""sha256": "[SHA256]""#),
+        (r"/tmp/[^`\x22 ]+?/store", "[TMP]/store"),
+        (r"fintechctl_drill_[0-9a-f]{6}", "fintechctl_drill_[ID]"),
+    ]
+}
+
+macro_rules! snapshot {
+    ($name:expr, $json:expr) => {
+        insta::with_settings!({filters => filters(), sort_maps => false}, {
+            insta::assert_snapshot!($name, serde_json::to_string_pretty(&$json).unwrap());
+        });
+    };
+}
+
 struct World {
     c: Cluster,
     pg: Postgres,
@@ -728,6 +751,7 @@ async fn a_drill_restores_into_a_scratch_database_compares_and_drops_it() {
     let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let id = report["id"].as_str().unwrap().to_string();
+    snapshot!("backup_report", report);
     w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
     let out = run(w.cmd(&[
         "backup",
@@ -752,6 +776,9 @@ async fn a_drill_restores_into_a_scratch_database_compares_and_drops_it() {
     );
     assert_eq!(report["drill"]["alembicRevision"], "a1b2c3d4e5f6");
     assert_eq!(report["drill"]["dropped"], true);
+    snapshot!("verify_drill_report", report);
+    let list = w.list().await;
+    snapshot!("list_report", list);
     let scratch = report["drill"]["database"].as_str().unwrap();
     let left = w.pg.psql_db(
         "postgres",

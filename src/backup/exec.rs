@@ -74,6 +74,28 @@ impl Ended {
     }
 }
 
+/// Feeds a command's stdin while draining its stdout, and stops feeding
+/// when the command is gone (its stdout ended): the stdin pipe does not
+/// tell a writer that nobody reads any more, so a command that exits
+/// without reading all its input (`pg_restore --list`, a failed
+/// `pg_restore`) would otherwise block the feed forever. Returns the feed's
+/// result (`None`: cut short because the command ended) and the drain's.
+pub async fn feed_and_drain<F, D>(feed: F, drain: D) -> (Option<F::Output>, D::Output)
+where
+    F: std::future::Future,
+    D: std::future::Future,
+{
+    let mut feed = std::pin::pin!(feed);
+    let mut drain = std::pin::pin!(drain);
+    tokio::select! {
+        fed = &mut feed => {
+            let drained = drain.await;
+            (Some(fed), drained)
+        }
+        drained = &mut drain => (None, drained),
+    }
+}
+
 impl Target {
     /// Starts `command` (argv, no shell unless it is `sh -c …`).
     pub async fn start(&self, command: &[String], stdin: bool) -> Result<Running, ExecError> {
@@ -163,7 +185,7 @@ impl Target {
             }
             out
         };
-        let ((), out) = futures::join!(write, read);
+        let (_, out) = feed_and_drain(write, read).await;
         let ended = running.finish().await?;
         Ok((out, ended))
     }

@@ -291,8 +291,19 @@ pub async fn list_archive(
     entry: &super::manifest::PartEntry,
     progress: &dyn Progress,
 ) -> Result<usize, PgError> {
+    // The list goes to a file in the pod and is printed only once the whole
+    // dump was read: pg_restore prints the table of contents at once and
+    // then reads to the end of the archive, and output flowing back while
+    // stdin is still being fed stalled the exec session (seen with kube-sim).
     let mut running = target
-        .start(&sh("exec pg_restore --list", &[]), true)
+        .start(
+            &sh(
+                "f=\"$(mktemp)\" || exit 1; pg_restore --list -f \"$f\"; rc=$?; \
+                 if [ \"$rc\" -eq 0 ]; then cat \"$f\"; fi; rm -f \"$f\"; exit \"$rc\"",
+                &[],
+            ),
+            true,
+        )
         .await?;
     let mut stdin = running
         .stdin
@@ -329,11 +340,14 @@ pub async fn list_archive(
             Err(e) => Err(PgError::from(e)),
         }
     };
-    let (fed, n) = futures::join!(feed, count);
+    let (fed, n) = super::exec::feed_and_drain(feed, count).await;
     drop(stdin);
     let ended = running.finish().await?;
-    fed?;
     command_ok("pg_restore --list", &ended)?;
+    // Cut short: pg_restore read the table of contents and ended.
+    if let Some(fed) = fed {
+        fed?;
+    }
     Ok(n)
 }
 
@@ -341,6 +355,7 @@ pub async fn list_archive(
 /// `pg_restore --clean --if-exists --single-transaction --exit-on-error`
 /// reading the decompressed dump from exec stdin, checksum checked on the
 /// way (the last chunk held back until it matched).
+#[allow(clippy::too_many_arguments)]
 pub async fn restore(
     target: &Target,
     db: &Database,
@@ -388,16 +403,30 @@ pub async fn restore(
         .await
         .map_err(PgError::from)
     };
-    let (fed, ()) = futures::join!(feed, drain);
-    if fed.is_err() {
-        // Never let a restore from bytes that failed their check complete.
-        running.abort();
-        return fed;
+    let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
+    match fed {
+        Some(Err(e)) => {
+            // Never let a restore from bytes that failed their check complete.
+            running.abort();
+            Err(e)
+        }
+        Some(Ok(n)) => {
+            drop(stdin);
+            let ended = running.finish().await?;
+            command_ok("pg_restore", &ended)?;
+            Ok(n)
+        }
+        // pg_restore ended before it read everything: its exit status and
+        // stderr say why.
+        None => {
+            drop(stdin);
+            let ended = running.finish().await?;
+            command_ok("pg_restore", &ended)?;
+            Err(PgError::Protocol(
+                "pg_restore ended before it read the whole dump".into(),
+            ))
+        }
     }
-    drop(stdin);
-    let ended = running.finish().await?;
-    command_ok("pg_restore", &ended)?;
-    fed
 }
 
 /// Tables whose row counts differ: `schema.table: expected N, found M`.

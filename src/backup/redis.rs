@@ -165,16 +165,23 @@ mv \"$tmp\" \"$dir/$file\"";
         .take()
         .ok_or_else(|| RedisError::Check("the restore has no stdin".into()))?;
     let stream_in = store.read_stream(env, id, &entry.file).await?;
-    let fed = stream::decompress_into(
+    let stdout = running.stdout.take();
+    let drain = async {
+        if let Some(mut stdout) = stdout {
+            let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
+        }
+    };
+    let feed = stream::decompress_into(
         stream_in,
         &mut stdin,
         &entry.file,
         entry.size,
         &entry.sha256,
         progress,
-    )
-    .await;
-    if let Err(e) = fed {
+    );
+    // The script may end before reading (a refusal): stop feeding then.
+    let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
+    if let Some(Err(e)) = fed {
         running.abort();
         return Err(e.into());
     }

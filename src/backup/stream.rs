@@ -267,3 +267,133 @@ pub async fn decompress_into<W: AsyncWrite + Unpin>(
     progress.progress(file, written, written, started.elapsed());
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backup::id::BackupId;
+    use crate::backup::store::{Location, Store, StoreConfig};
+
+    fn store(dir: &std::path::Path) -> Store {
+        Store::open(&StoreConfig {
+            location: Location::Filesystem(dir.to_path_buf()),
+            vars: Vec::new(),
+        })
+        .unwrap()
+    }
+
+    /// Several MiB that compress, but not to nothing.
+    fn payload() -> Vec<u8> {
+        (0..3_000_000u32)
+            .flat_map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes())
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_part_round_trips_and_a_changed_byte_is_caught_before_the_last_chunk_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let id = BackupId::parse("20261129T203320Z-abcdef").unwrap();
+        let data = payload();
+        let mut upload = store.upload("local", &id, "p.zst").await.unwrap();
+        let written = compress_into(
+            data.as_slice(),
+            &mut upload,
+            "p",
+            std::time::Duration::from_secs(5),
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap();
+        upload.commit().await.unwrap();
+        assert_eq!(written.raw, data.len() as u64);
+        let path = dir.path().join("local").join(id.as_str()).join("p.zst");
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), written.size);
+        assert!(written.size < written.raw, "compressed");
+
+        let stream = store.read_stream("local", &id, "p.zst").await.unwrap();
+        check(
+            stream,
+            "p.zst",
+            written.size,
+            &written.sha256,
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap();
+        let mut out: Vec<u8> = Vec::new();
+        let stream = store.read_stream("local", &id, "p.zst").await.unwrap();
+        decompress_into(
+            stream,
+            &mut out,
+            "p.zst",
+            written.size,
+            &written.sha256,
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap();
+        assert!(out == data, "decompressed bytes equal the original");
+
+        // A flipped byte: the check names the file, and the restore's sink
+        // never receives the whole stream.
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 10;
+        bytes[last] ^= 0x40;
+        std::fs::write(&path, &bytes).unwrap();
+        let stream = store.read_stream("local", &id, "p.zst").await.unwrap();
+        let err = check(
+            stream,
+            "p.zst",
+            written.size,
+            &written.sha256,
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().starts_with("p.zst: sha256"), "{err}");
+        let mut out: Vec<u8> = Vec::new();
+        let stream = store.read_stream("local", &id, "p.zst").await.unwrap();
+        let err = decompress_into(
+            stream,
+            &mut out,
+            "p.zst",
+            written.size,
+            &written.sha256,
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap_err();
+        assert!(out.len() < data.len(), "the tail was held back: {err}");
+    }
+
+    #[tokio::test]
+    async fn a_stalled_source_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let id = BackupId::parse("20261129T203320Z-abcdef").unwrap();
+        let mut upload = store.upload("local", &id, "p.zst").await.unwrap();
+        let (_keep_open, reader) = tokio::io::duplex(64);
+        let err = compress_into(
+            reader,
+            &mut upload,
+            "postgres",
+            std::time::Duration::from_millis(200),
+            &super::super::NoProgress,
+        )
+        .await
+        .unwrap_err();
+        upload.abort().await;
+        assert!(
+            err.to_string().contains("the exec stream was lost"),
+            "{err}"
+        );
+        assert!(
+            !dir.path()
+                .join("local")
+                .join(id.as_str())
+                .join("p.zst")
+                .exists()
+        );
+    }
+}

@@ -510,6 +510,7 @@ fn done(part: PartKind, e: &PartEntry) -> PartOutcome {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn backup_postgres(
     conn: &Connection,
     env: &Environment,
