@@ -93,6 +93,8 @@ fn stable_json(text: &str) -> String {
             "$1-[HASH]",
         ),
         (r" \(x\d+\)", " (xN)"),
+        // kube-sim, like the event recorder, folds repeats after a while.
+        (r"\(combined from similar events\): ", ""),
         (r"by \S+@\S+ at", "by [WHO] at"),
         (r"kube-sim-node-\d", "[NODE]"),
     ];
