@@ -85,7 +85,7 @@ fn stable(text: &str) -> String {
 /// [`stable`] keeping the indentation.
 fn stable_json(text: &str) -> String {
     let filters = [
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
         (r"\b\d+(\.\d+)?(ms|s|m\d\ds|h\d\dm)\b", "[AGE]"),
         (r"-[a-z0-9]{8,10}-[a-z0-9]{5}\b", "-[HASH]-[POD]"),
         (

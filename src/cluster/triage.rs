@@ -650,7 +650,7 @@ fn recent_change(record: &ReleaseRecord, drift: &[String]) -> RecentChange {
             Some(ci) => format!("{} ({})", record.user, ci.provider),
             None => format!("{}@{}", record.user, record.host),
         },
-        started_at: record.started_at.to_string(),
+        started_at: record.started_at.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
         drift: drift.to_vec(),
     }
 }
