@@ -124,7 +124,7 @@ pub enum Command {
     /// Print an environment's manifests, validated, in the order they are applied
     #[command(
         after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
-fintechctl render staging --only api-gateway -o json"
+fintechctl render staging --version 1.4.2 --only api-gateway -o json"
     )]
     Render(RenderArgs),
 
@@ -156,7 +156,7 @@ fintechctl migrate production --exec    # inside a running api-gateway pod, as t
     /// Show what a deploy would change, as a unified diff (exit 1 when something would)
     #[command(
         after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
-fintechctl diff staging --only api-gateway -o json"
+fintechctl diff staging --version 1.4.2 --only api-gateway -o json"
     )]
     Diff(DiffArgs),
 
@@ -175,6 +175,26 @@ fintechctl verify local --skip alerts,tls"
 fintechctl health staging --watch          # redraw every 5s\n  \
 fintechctl health local --watch 2s -o json # one JSON document per round")]
     Health(HealthArgs),
+
+    /// Back up an environment's data (PostgreSQL, Redis, the namespace's objects); list, verify, prune
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        after_help = "Examples:\n  fintechctl backup production\n  \
+fintechctl backup local --only postgres --to /var/backups/fintech\n  \
+fintechctl backup list production\n  \
+fintechctl backup verify production 20261129T203320Z-4f9a1c --drill\n  \
+fintechctl backup prune staging"
+    )]
+    Backup(BackupArgs),
+
+    /// Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back
+    #[command(
+        after_help = "Examples:\n  fintechctl restore staging 20261129T203320Z-4f9a1c --dry-run\n  \
+fintechctl restore production latest --only postgres           # asks you to type `production`\n  \
+fintechctl restore local 20261129T203320Z-4f9a1c --identity ~/.config/fintech/backup.age"
+    )]
+    Restore(RestoreArgs),
 
     /// Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand
     #[command(
@@ -381,6 +401,148 @@ pub struct HealthArgs {
     /// Deadline of each check (a request, a query, a port-forward)
     #[arg(long, value_name = "DURATION", default_value = "1500ms", value_parser = parse_duration)]
     pub check_timeout: std::time::Duration,
+}
+
+/// Where backups are: the environment's `backup` entry unless given.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Backup store instead of the environment's `backup` entry: a directory, file:///DIR,
+    /// s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]
+    #[arg(long = "to", visible_alias = "from", value_name = "URL")]
+    pub store: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT", required = true)]
+    pub environment: Option<String>,
+
+    /// Only these parts (comma-separated): postgres, redis, resources
+    #[arg(long, value_name = "PART", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// How long the whole backup may take, e.g. 30m, 2h
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// Do not delete expired backups after a successful one
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// A dump stream that carries no data for this long is taken as lost (the part fails)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub stall_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// List an environment's backups, newest first: id, time, size, parts, status
+    List(BackupListArgs),
+    /// Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)
+    Verify(BackupVerifyArgs),
+    /// Delete backups older than `backup.retentionDays` (never the newest complete one)
+    Prune(BackupPruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupVerifyArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Backup ID (see `backup list`), or `latest`
+    #[arg(value_name = "ID")]
+    pub backup: String,
+
+    /// Also restore the dump into a scratch database on the same server, compare row counts
+    /// and the alembic revision with the manifest, and drop it
+    #[arg(long)]
+    pub drill: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// How long the verification may take
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupPruneArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Say what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    /// Backup ID (see `backup list`), or `latest` (the newest complete one)
+    #[arg(value_name = "ID")]
+    pub backup: String,
+
+    /// Only these parts (comma-separated): postgres, redis, resources
+    #[arg(long, value_name = "PART", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Verify the backup and show the plan, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Answer yes to confirmations (required for production without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+
+    /// age identity file that decrypts the backup's Secrets (resources part)
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// How long the whole restore may take
+    #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// How long the deploy lock outlives this run's last renewal, in seconds
+    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "SECONDS", default_value = "30", value_parser = parse_lock_ttl)]
+    pub lock_ttl: std::time::Duration,
 }
 
 #[derive(Debug, Args)]

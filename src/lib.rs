@@ -9,6 +9,7 @@
 //! through traits that `ui` implements.
 
 pub mod checks;
+pub mod backup;
 pub mod cli;
 pub mod cloud;
 pub mod cluster;

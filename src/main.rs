@@ -37,6 +37,11 @@ fn main() {
                 Settings::Completions(shell) => commands::completions::run(*shell, &printer),
                 Settings::Verify(s) => commands::verify::run(s, &common, &printer),
                 Settings::Health(s) => commands::health::run(s, &common, &printer),
+                Settings::Backup(s) => commands::backup::run(s, &common, &printer),
+                Settings::BackupList(s) => commands::backup::list(s, &common, &printer),
+                Settings::BackupVerify(s) => commands::backup::verify(s, &common, &printer),
+                Settings::BackupPrune(s) => commands::backup::prune(s, &common, &printer),
+                Settings::Restore(s) => commands::restore::run(s, &common, &printer),
             };
             match result {
                 Ok(status) => status,

@@ -64,6 +64,16 @@ impl ProcessEnv {
         self.vars.get(name).filter(|v| !v.is_empty()).cloned()
     }
 
+    /// The variables whose names start with one of `prefixes` (the cloud
+    /// SDKs' `AWS_*`, `AZURE_*`, `GOOGLE_*`), for the backup store.
+    pub fn with_prefixes(&self, prefixes: &[&str]) -> Vec<(String, String)> {
+        self.vars
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && prefixes.iter().any(|p| k.starts_with(p)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
         move |name| self.get(name)
     }
@@ -92,6 +102,11 @@ pub enum Settings {
     Debug(Box<DebugSettings>),
     Verify(Box<VerifySettings>),
     Health(Box<HealthSettings>),
+    Backup(Box<BackupSettings>),
+    BackupList(Box<BackupListSettings>),
+    BackupVerify(Box<BackupVerifySettings>),
+    BackupPrune(Box<BackupPruneSettings>),
+    Restore(Box<RestoreSettings>),
 }
 
 #[derive(Debug)]
@@ -269,6 +284,8 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         Command::Debug(args) => Settings::Debug(Box::new(debug(g, args, process)?)),
         Command::Verify(args) => Settings::Verify(Box::new(verify(g, args, process)?)),
         Command::Health(args) => Settings::Health(Box::new(health(g, args, process)?)),
+        Command::Backup(args) => backup_settings(g, args, process)?,
+        Command::Restore(args) => Settings::Restore(Box::new(restore_settings(g, args, process)?)),
     };
     match &settings {
         Settings::Render(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
@@ -689,6 +706,209 @@ pub fn confirmation_possible(
         ));
     }
     Ok(())
+}
+
+// ---- backup and restore -------------------------------------------------
+
+/// Where a backup command's store is, and the cloud variables it reads.
+fn store_config(
+    env: &Environment,
+    args: &crate::cli::StoreArgs,
+    process: &ProcessEnv,
+) -> Result<crate::backup::store::StoreConfig, Failure> {
+    use crate::backup::store::{Location, StoreConfig};
+    // Relative store directories are taken from where the command runs.
+    let base = std::env::current_dir()
+        .ok()
+        .or_else(|| process.get("PWD").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let location = match &args.store {
+        Some(url) => {
+            Location::parse(url, &base).map_err(|e| Failure::invalid(format!("--to: {e}")))?
+        }
+        None => Location::from_environment(&env.backup, &base)
+            .map_err(|e| Failure::invalid(format!("environment {}: {e}", env.name)))?,
+    };
+    Ok(StoreConfig {
+        location,
+        vars: process.with_prefixes(&["AWS_", "AZURE_", "GOOGLE_"]),
+    })
+}
+
+/// `--only` parts; an unknown one names the known ones.
+fn parts(only: &[String]) -> Result<Vec<crate::backup::PartKind>, Failure> {
+    use crate::backup::PartKind;
+    let mut out = Vec::new();
+    for name in only {
+        let part = PartKind::parse(name).ok_or_else(|| {
+            Failure::invalid(format!(
+                "--only: unknown part `{name}`; expected postgres, redis or resources"
+            ))
+        })?;
+        if !out.contains(&part) {
+            out.push(part);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn backup_ref(s: &str) -> Result<crate::backup::id::BackupRef, Failure> {
+    crate::backup::id::BackupRef::parse(s).map_err(|e| Failure::invalid(format!("ID: {e}")))
+}
+
+fn recipients(env: &Environment) -> Result<crate::backup::crypt::Recipients, Failure> {
+    crate::backup::crypt::Recipients::parse(&env.backup.recipients)
+        .map_err(|e| Failure::invalid(format!("environment {}: backup.recipients: {e}", env.name)))
+}
+
+/// `backup <env>`.
+#[derive(Debug)]
+pub struct BackupSettings {
+    pub env: Environment,
+    pub access: ClusterAccess,
+    pub store: crate::backup::store::StoreConfig,
+    /// The parts asked for (all when empty: every part the environment has).
+    pub only: Vec<crate::backup::PartKind>,
+    pub timeout: Duration,
+    pub prune: bool,
+    pub recipients: crate::backup::crypt::Recipients,
+    pub identity: Identity,
+    /// A dump stream that carries nothing for this long was lost.
+    pub stall_timeout: Duration,
+}
+
+/// `backup list <env>`.
+#[derive(Debug)]
+pub struct BackupListSettings {
+    pub env: Environment,
+    pub store: crate::backup::store::StoreConfig,
+}
+
+/// `backup verify <env> ID`.
+#[derive(Debug)]
+pub struct BackupVerifySettings {
+    pub env: Environment,
+    pub access: ClusterAccess,
+    pub store: crate::backup::store::StoreConfig,
+    pub backup: crate::backup::id::BackupRef,
+    pub drill: bool,
+    pub timeout: Duration,
+}
+
+/// `backup prune <env>`.
+#[derive(Debug)]
+pub struct BackupPruneSettings {
+    pub env: Environment,
+    pub store: crate::backup::store::StoreConfig,
+    pub dry_run: bool,
+}
+
+/// `restore <env> ID`.
+#[derive(Debug)]
+pub struct RestoreSettings {
+    pub env: Environment,
+    pub access: ClusterAccess,
+    pub store: crate::backup::store::StoreConfig,
+    pub backup: crate::backup::id::BackupRef,
+    pub only: Vec<crate::backup::PartKind>,
+    pub dry_run: bool,
+    pub yes: bool,
+    /// `--identity`, read and checked.
+    pub identities: Option<crate::backup::crypt::Identities>,
+    pub timeout: Duration,
+    pub lock_ttl: Duration,
+    pub identity: Identity,
+}
+
+fn backup_settings(
+    g: &GlobalArgs,
+    args: &crate::cli::BackupArgs,
+    process: &ProcessEnv,
+) -> Result<Settings, Failure> {
+    use crate::cli::BackupAction;
+    Ok(match &args.action {
+        Some(BackupAction::List(a)) => {
+            let env = environments(g).load(&a.environment)?;
+            Settings::BackupList(Box::new(BackupListSettings {
+                store: store_config(&env, &a.store, process)?,
+                env,
+            }))
+        }
+        Some(BackupAction::Verify(a)) => {
+            let env = environments(g).load(&a.environment)?;
+            Settings::BackupVerify(Box::new(BackupVerifySettings {
+                store: store_config(&env, &a.store, process)?,
+                access: access(g, &a.cluster, process),
+                backup: backup_ref(&a.backup)?,
+                drill: a.drill,
+                timeout: a.timeout,
+                env,
+            }))
+        }
+        Some(BackupAction::Prune(a)) => {
+            let env = environments(g).load(&a.environment)?;
+            Settings::BackupPrune(Box::new(BackupPruneSettings {
+                store: store_config(&env, &a.store, process)?,
+                dry_run: a.dry_run,
+                env,
+            }))
+        }
+        None => {
+            let name = args
+                .environment
+                .as_deref()
+                .ok_or_else(|| Failure::invalid("backup: an ENVIRONMENT is required"))?;
+            let env = environments(g).load(name)?;
+            Settings::Backup(Box::new(BackupSettings {
+                store: store_config(&env, &args.store, process)?,
+                access: access(g, &args.cluster, process),
+                only: parts(&args.only)?,
+                timeout: args.timeout,
+                prune: !args.no_prune,
+                recipients: recipients(&env)?,
+                identity: Identity::detect(process.lookup(), process.args.join(" ")),
+                stall_timeout: args.stall_timeout,
+                env,
+            }))
+        }
+    })
+}
+
+fn restore_settings(
+    g: &GlobalArgs,
+    args: &crate::cli::RestoreArgs,
+    process: &ProcessEnv,
+) -> Result<RestoreSettings, Failure> {
+    let env = environments(g).load(&args.environment)?;
+    let identities =
+        match &args.identity {
+            None => None,
+            Some(path) => {
+                let text = crate::files::read_capped(path, 64 * 1024).map_err(|e| {
+                    Failure::invalid(format!("--identity `{}`: {}", path.display(), e.cause()))
+                })?;
+                Some(crate::backup::crypt::Identities::parse(&text).map_err(|e| {
+                    Failure::invalid(format!("--identity `{}`: {e}", path.display()))
+                })?)
+            }
+        };
+    if !args.dry_run {
+        confirmation_possible(&env, args.yes, process)?;
+    }
+    Ok(RestoreSettings {
+        store: store_config(&env, &args.store, process)?,
+        access: access(g, &args.cluster, process),
+        backup: backup_ref(&args.backup)?,
+        only: parts(&args.only)?,
+        dry_run: args.dry_run,
+        yes: args.yes,
+        identities,
+        timeout: args.timeout,
+        lock_ttl: args.lock_ttl,
+        identity: Identity::detect(process.lookup(), process.args.join(" ")),
+        env,
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! terminal's reporter and confirmer, and presents the result through the
 //! [`Printer`](crate::ui::Printer).
 
+pub mod backup;
 pub mod completions;
 pub mod debug;
 pub mod deploy;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod history;
 pub mod migrate;
 pub mod render;
+pub mod restore;
 pub mod rollback;
 pub mod verify;
 

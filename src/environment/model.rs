@@ -308,6 +308,10 @@ pub struct Backup {
     #[serde(default)]
     pub prefix: Option<String>,
     pub retention_days: u32,
+    /// age public keys (`age1…`) the Secrets in a backup are encrypted to;
+    /// without any, Secrets are listed by name only, never stored.
+    #[serde(default)]
+    pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

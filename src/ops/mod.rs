@@ -5,12 +5,14 @@
 //! a flag or an environment variable. The terminal implements the traits in
 //! `ui`; tests implement them by recording and by answering.
 
+pub mod backup;
 pub mod debug;
 pub mod deploy;
 pub mod diff;
 pub mod health;
 pub mod migrate;
 pub mod pipeline;
+pub mod restore;
 pub mod rollback;
 pub mod rollouts;
 pub mod verify;

@@ -109,14 +109,11 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
             .map_err(|e| template_error(name, &e))?;
         for (index, doc) in split_documents(&text).into_iter().enumerate() {
             let document = index + 1;
-            let value: Value =
-                serde_saphyr::from_str_with_options(doc, yaml_options()).map_err(|e| {
-                    RenderError::Yaml {
-                        template: name.clone(),
-                        document,
-                        message: e.to_string().lines().next().unwrap_or_default().to_string(),
-                    }
-                })?;
+            let value: Value = super::yaml::parse_document(doc).map_err(|e| RenderError::Yaml {
+                template: name.clone(),
+                document,
+                message: e.to_string().lines().next().unwrap_or_default().to_string(),
+            })?;
             if value.is_null() {
                 continue;
             }

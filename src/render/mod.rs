@@ -10,5 +10,6 @@ pub mod policy;
 pub mod quantity;
 pub mod schema;
 pub mod selector;
+pub mod yaml;
 
 pub use manifest::{Manifest, Phase};

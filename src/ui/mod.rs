@@ -178,6 +178,7 @@ pub enum ColorChoice {
     Always,
     Never,
 }
+pub mod backup;
 pub mod debug;
 pub mod prompt;
 pub mod reporters;

@@ -220,11 +220,17 @@ pub struct FaultState {
     pub watch_drop_after: Option<usize>,
     /// Exec / attach / port-forward streams are cut after this many bytes from the pod.
     pub exec_cut_after: Option<u64>,
+    /// Watches end in the middle of their next event (half a JSON line):
+    /// what a dropped connection looks like to a client.
+    pub watch_cut_mid_event: bool,
 }
 
 /// Handle for runtime fault injection (cheap to clone).
 #[derive(Debug, Clone, Default)]
-pub struct Faults(Arc<Mutex<(FaultState, u64)>>);
+pub struct Faults(
+    Arc<Mutex<(FaultState, u64)>>,
+    Arc<std::sync::atomic::AtomicU64>,
+);
 
 impl Faults {
     pub fn set_latency(&self, d: Option<Duration>) {
@@ -244,6 +250,17 @@ impl Faults {
     }
     pub fn drop_watches_after(&self, n: Option<usize>) {
         self.0.lock().unwrap().0.watch_drop_after = n;
+    }
+    /// Cut every watch in the middle of its next event (see [`FaultState::watch_cut_mid_event`]).
+    pub fn cut_watches_mid_event(&self, on: bool) {
+        self.0.lock().unwrap().0.watch_cut_mid_event = on;
+    }
+    /// API requests answered so far (resource and discovery requests alike).
+    pub fn requests(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    pub(crate) fn count_request(&self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     pub fn cut_exec_after(&self, bytes: Option<u64>) {
         self.0.lock().unwrap().0.exec_cut_after = bytes;

@@ -1211,6 +1211,7 @@ async fn watch(
         }
     };
     let drop_after = sh.faults.state().watch_drop_after;
+    let cut_mid_event = sh.faults.state().watch_cut_mid_event;
     let key = rd.key();
     let api_version = rd.api_version();
     let kind = rd.kind;
@@ -1260,7 +1261,13 @@ async fn watch(
                                 continue;
                             }
                             if let Some((t, o)) = filter_event(&ev, ns.as_deref(), &ls, &fs) {
-                                if tx.send(obj_line(rd, as_table, &mut first, t, &o)).await.is_err() {
+                                let line = obj_line(rd, as_table, &mut first, t, &o);
+                                if cut_mid_event {
+                                    let half = line.len() / 2;
+                                    let _ = tx.send(line.slice(..half)).await;
+                                    return;
+                                }
+                                if tx.send(line).await.is_err() {
                                     return;
                                 }
                                 sent += 1;

@@ -324,6 +324,11 @@ pub async fn exec(
             return;
         };
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+        // client-go registers its streams only after the upgrade; a status sent at once (a
+        // command that ends in microseconds) can reach it first ("Unknown stream id 3,
+        // discarding message", then "closed all streams"). A kubelet's CRI exec takes tens
+        // of milliseconds before anything comes back: so does kube-sim's.
+        tokio::time::sleep(Duration::from_millis(50)).await;
         if kind == "exec" {
             run_exec(ws, cmd, env, stdin, tty, v5, cut).await;
         } else {

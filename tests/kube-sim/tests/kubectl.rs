@@ -480,7 +480,7 @@ async fn exec_streams_exit_codes_and_64mib() {
     assert_eq!(o.stdout, "out\n");
     assert!(o.stderr.starts_with("err\n"), "{}", o.stderr);
     let o = k.run(&["exec", &pod, "--", "true"]).await;
-    assert_eq!(o.code, 0);
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let o = k
         .run_stdin(
             &["exec", "-i", &pod, "--", "sh", "-c", "tr a-z A-Z"],

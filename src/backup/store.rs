@@ -1,0 +1,618 @@
+//! Where backups live: one interface over local directories, S3, Azure
+//! Blob Storage and Google Cloud Storage (the `object_store` crate: multipart
+//! streaming uploads, credentials from the environment and the Azure CLI).
+//!
+//! Layout: `<root>/<env>/<backup id>/<part file>`, `manifest.json` last.
+//! Parts are uploaded under a temporary name (`.<file>.partial`) and
+//! renamed into place once whole, so a part that exists under its own name
+//! is complete; a prefix without `manifest.json` is an incomplete backup.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+
+use super::id::BackupId;
+use super::manifest::Manifest;
+use super::{MANIFEST_FILE, VERIFIED_FILE};
+use crate::environment::{Backup, BackupProvider};
+
+/// Parts are uploaded in chunks of this size (S3's minimum part size),
+/// at most [`UPLOAD_CONCURRENCY`] at a time: the memory an upload holds.
+pub const UPLOAD_CHUNK: usize = 5 * 1024 * 1024;
+pub const UPLOAD_CONCURRENCY: usize = 2;
+
+/// Where the store is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A local directory.
+    Filesystem(PathBuf),
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
+    /// `account` from the environment's `backup.account`, else from the
+    /// Azure variables (`AZURE_STORAGE_ACCOUNT_NAME`).
+    Azure {
+        account: Option<String>,
+        container: String,
+        prefix: String,
+    },
+    Gcs {
+        bucket: String,
+        prefix: String,
+    },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let join = |prefix: &str| {
+            if prefix.is_empty() {
+                String::new()
+            } else {
+                format!("/{prefix}")
+            }
+        };
+        match self {
+            Location::Filesystem(dir) => write!(f, "{}", dir.display()),
+            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}{}", join(prefix)),
+            Location::Azure {
+                account,
+                container,
+                prefix,
+            } => match account {
+                Some(a) => write!(f, "azure://{a}/{container}{}", join(prefix)),
+                None => write!(f, "az://{container}{}", join(prefix)),
+            },
+            Location::Gcs { bucket, prefix } => write!(f, "gs://{bucket}{}", join(prefix)),
+        }
+    }
+}
+
+fn clean_prefix(p: &str) -> String {
+    p.split('/')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Location {
+    /// The environment's `backup` entry; a relative `path` is taken from
+    /// `base` (the current directory).
+    pub fn from_environment(backup: &Backup, base: &std::path::Path) -> Result<Self, String> {
+        let prefix = clean_prefix(backup.prefix.as_deref().unwrap_or(""));
+        let need = |what: Option<&String>, field: &str| {
+            what.cloned().ok_or_else(|| {
+                format!(
+                    "backup.{field} is required for provider {:?}",
+                    backup.provider
+                )
+            })
+        };
+        Ok(match backup.provider {
+            BackupProvider::Filesystem => {
+                let path = PathBuf::from(need(backup.path.as_ref(), "path")?);
+                let path = if path.is_absolute() {
+                    path
+                } else {
+                    base.join(path)
+                };
+                Location::Filesystem(if prefix.is_empty() {
+                    path
+                } else {
+                    path.join(prefix)
+                })
+            }
+            BackupProvider::Aws => Location::S3 {
+                bucket: need(backup.container.as_ref(), "container")?,
+                prefix,
+            },
+            BackupProvider::Gcp => Location::Gcs {
+                bucket: need(backup.container.as_ref(), "container")?,
+                prefix,
+            },
+            BackupProvider::Azure => Location::Azure {
+                account: backup.account.clone(),
+                container: need(backup.container.as_ref(), "container")?,
+                prefix,
+            },
+        })
+    }
+
+    /// `--to`: `file:///dir`, a path, `s3://bucket/prefix`,
+    /// `az://container/prefix`, `azure://account/container/prefix`,
+    /// `gs://bucket/prefix`.
+    pub fn parse(url: &str, base: &std::path::Path) -> Result<Self, String> {
+        const EXPECTED: &str = "expected file:///DIR, a directory, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]";
+        let url = url.trim();
+        let Some((scheme, rest)) = url.split_once("://") else {
+            if url.is_empty() {
+                return Err(format!("an empty store: {EXPECTED}"));
+            }
+            let path = PathBuf::from(url);
+            return Ok(Location::Filesystem(if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            }));
+        };
+        let mut segments = rest.splitn(2, '/');
+        let first = segments.next().unwrap_or("").to_string();
+        let tail = clean_prefix(segments.next().unwrap_or(""));
+        let named = |what: &str| {
+            if first.is_empty() {
+                Err(format!("`{url}` names no {what}: {EXPECTED}"))
+            } else {
+                Ok(first.clone())
+            }
+        };
+        match scheme {
+            "file" => {
+                if !rest.starts_with('/') {
+                    return Err(format!("`{url}` is not an absolute file URL: {EXPECTED}"));
+                }
+                Ok(Location::Filesystem(PathBuf::from(rest)))
+            }
+            "s3" => Ok(Location::S3 {
+                bucket: named("bucket")?,
+                prefix: tail,
+            }),
+            "gs" => Ok(Location::Gcs {
+                bucket: named("bucket")?,
+                prefix: tail,
+            }),
+            "az" | "abfs" => Ok(Location::Azure {
+                account: None,
+                container: named("container")?,
+                prefix: tail,
+            }),
+            "azure" => {
+                let account = named("account")?;
+                let mut rest = tail.splitn(2, '/');
+                let container = rest.next().unwrap_or("").to_string();
+                if container.is_empty() {
+                    return Err(format!("`{url}` names no container: {EXPECTED}"));
+                }
+                Ok(Location::Azure {
+                    account: Some(account),
+                    container,
+                    prefix: clean_prefix(rest.next().unwrap_or("")),
+                })
+            }
+            other => Err(format!(
+                "`{url}`: `{other}://` is not a supported store: {EXPECTED}"
+            )),
+        }
+    }
+}
+
+/// How to open the store: where, and the cloud variables (`AWS_*`,
+/// `AZURE_*`, `GOOGLE_*`) read with the settings.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub location: Location,
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("backup store {store}: {action}: {source}")]
+    Store {
+        store: String,
+        action: String,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error("backup store {store}: {message}")]
+    Other { store: String, message: String },
+}
+
+/// An open store.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<dyn ObjectStore>,
+    root: String,
+    display: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.display)
+    }
+}
+
+/// A backup as the store shows it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub id: BackupId,
+    /// Objects under the backup's prefix: name and size.
+    pub objects: Vec<(String, u64)>,
+    pub manifest: Option<Result<Manifest, String>>,
+    /// `verified.json`'s content, when `backup verify` passed.
+    pub verified: Option<serde_json::Value>,
+}
+
+impl Listed {
+    pub fn complete(&self) -> Option<&Manifest> {
+        self.manifest.as_ref().and_then(|m| m.as_ref().ok())
+    }
+    pub fn size(&self) -> u64 {
+        self.objects.iter().map(|(_, s)| s).sum()
+    }
+}
+
+impl Store {
+    /// Opens the store; nothing is read or written yet (a filesystem
+    /// store's directory is created).
+    pub fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        // reqwest (rustls without a built-in provider) uses the process
+        // default: ring, as kube does. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let display = config.location.to_string();
+        let err = |action: &str| {
+            let store = display.clone();
+            let action = action.to_string();
+            move |source| StoreError::Store {
+                store,
+                action,
+                source,
+            }
+        };
+        let vars = |prefix: &'static str| {
+            config
+                .vars
+                .iter()
+                .filter(move |(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect::<Vec<_>>()
+        };
+        let (inner, root): (Arc<dyn ObjectStore>, String) = match &config.location {
+            Location::Filesystem(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Other {
+                    store: display.clone(),
+                    message: format!("cannot create the directory: {e}"),
+                })?;
+                let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
+                    .map_err(err("opening"))?;
+                (Arc::new(fs), String::new())
+            }
+            Location::S3 { bucket, prefix } => {
+                let mut b = object_store::aws::AmazonS3Builder::new();
+                for (k, v) in vars("AWS_") {
+                    if let Ok(key) = k.parse() {
+                        b = b.with_config(key, v);
+                    }
+                }
+                let b = b.with_bucket_name(bucket);
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
+            }
+            Location::Gcs { bucket, prefix } => {
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::new();
+                for (k, v) in vars("GOOGLE_") {
+                    if let Ok(key) = k.parse() {
+                        b = b.with_config(key, v);
+                    }
+                }
+                let b = b.with_bucket_name(bucket);
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
+            }
+            Location::Azure {
+                account,
+                container,
+                prefix,
+            } => {
+                let mut b = object_store::azure::MicrosoftAzureBuilder::new();
+                let mut explicit_credentials = false;
+                for (k, v) in vars("AZURE_") {
+                    if let Ok(key) = k.parse() {
+                        explicit_credentials |= k.contains("key")
+                            || k.contains("secret")
+                            || k.contains("sas")
+                            || k.contains("token")
+                            || k.contains("emulator");
+                        b = b.with_config(key, v);
+                    }
+                }
+                if let Some(account) = account {
+                    b = b.with_account(account);
+                }
+                // The operator's `az login`, as the runbook's
+                // `az storage blob upload` used, unless told otherwise.
+                if !explicit_credentials {
+                    b = b.with_use_azure_cli(true);
+                }
+                let b = b.with_container_name(container);
+                (
+                    Arc::new(b.build().map_err(err("configuring"))?),
+                    prefix.clone(),
+                )
+            }
+        };
+        Ok(Store {
+            inner,
+            root,
+            display,
+        })
+    }
+
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    fn env_dir(&self, env: &str) -> Path {
+        if self.root.is_empty() {
+            Path::from(env)
+        } else {
+            Path::from(format!("{}/{env}", self.root))
+        }
+    }
+
+    fn path(&self, env: &str, id: &BackupId, file: &str) -> Path {
+        self.env_dir(env).join(id.as_str()).join(file)
+    }
+
+    /// Where a backup is, for messages.
+    pub fn describe(&self, env: &str, id: &BackupId) -> String {
+        format!("{}/{env}/{id}/", self.display.trim_end_matches('/'))
+    }
+
+    fn fail(&self, action: String) -> impl FnOnce(object_store::Error) -> StoreError {
+        let store = self.display.clone();
+        move |source| StoreError::Store {
+            store,
+            action,
+            source,
+        }
+    }
+
+    /// Every backup of `env`, newest first, with its objects and manifest.
+    pub async fn list(&self, env: &str) -> Result<Vec<Listed>, StoreError> {
+        let dir = self.env_dir(env);
+        let mut objects: std::collections::BTreeMap<String, Vec<(String, u64)>> =
+            Default::default();
+        let mut listing = self.inner.list(Some(&dir));
+        while let Some(item) = listing.next().await {
+            let meta = match item {
+                Ok(meta) => meta,
+                // A directory that does not exist yet lists as empty.
+                Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) => return Err(self.fail(format!("listing {dir}"))(e)),
+            };
+            let Some(rel) = meta.location.prefix_match(&dir) else {
+                continue;
+            };
+            let parts: Vec<String> = rel.map(|p| p.as_ref().to_string()).collect();
+            if parts.len() != 2 {
+                continue;
+            }
+            objects
+                .entry(parts[0].clone())
+                .or_default()
+                .push((parts[1].clone(), meta.size));
+        }
+        let mut out = Vec::new();
+        for (name, objs) in objects {
+            let Ok(id) = BackupId::parse(&name) else {
+                continue;
+            };
+            let manifest = if objs.iter().any(|(n, _)| n == MANIFEST_FILE) {
+                Some(match self.read_small(env, &id, MANIFEST_FILE).await {
+                    Ok(bytes) => Manifest::from_json(&bytes),
+                    Err(e) => Err(e.to_string()),
+                })
+            } else {
+                None
+            };
+            let verified = if objs.iter().any(|(n, _)| n == VERIFIED_FILE) {
+                self.read_small(env, &id, VERIFIED_FILE)
+                    .await
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+            } else {
+                None
+            };
+            out.push(Listed {
+                id,
+                objects: objs,
+                manifest,
+                verified,
+            });
+        }
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(out)
+    }
+
+    /// A small object (manifest, marker), whole.
+    pub async fn read_small(
+        &self,
+        env: &str,
+        id: &BackupId,
+        file: &str,
+    ) -> Result<Bytes, StoreError> {
+        let path = self.path(env, id, file);
+        let got = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(self.fail(format!("reading {path}")))?;
+        got.bytes()
+            .await
+            .map_err(self.fail(format!("reading {path}")))
+    }
+
+    /// A part as a stream of chunks.
+    pub async fn read_stream(
+        &self,
+        env: &str,
+        id: &BackupId,
+        file: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, StoreError>>, StoreError> {
+        let path = self.path(env, id, file);
+        let got = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(self.fail(format!("reading {path}")))?;
+        let display = self.display.clone();
+        Ok(got
+            .into_stream()
+            .map(move |r| {
+                r.map_err(|source| StoreError::Store {
+                    store: display.clone(),
+                    action: format!("reading {path}"),
+                    source,
+                })
+            })
+            .boxed())
+    }
+
+    /// Writes a small object whole: under a temporary name, then renamed.
+    pub async fn put_small(
+        &self,
+        env: &str,
+        id: &BackupId,
+        file: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let tmp = self.path(env, id, &format!(".{file}.partial"));
+        let path = self.path(env, id, file);
+        self.inner
+            .put(&tmp, bytes.into())
+            .await
+            .map_err(self.fail(format!("writing {tmp}")))?;
+        self.inner
+            .rename(&tmp, &path)
+            .await
+            .map_err(self.fail(format!("committing {path}")))
+    }
+
+    /// Starts a streamed upload of `file`.
+    pub async fn upload(&self, env: &str, id: &BackupId, file: &str) -> Result<Upload, StoreError> {
+        let tmp = self.path(env, id, &format!(".{file}.partial"));
+        let path = self.path(env, id, file);
+        let multipart = self
+            .inner
+            .put_multipart(&tmp)
+            .await
+            .map_err(self.fail(format!("starting the upload of {tmp}")))?;
+        Ok(Upload {
+            store: self.clone(),
+            writer: WriteMultipart::new_with_chunk_size(multipart, UPLOAD_CHUNK),
+            tmp,
+            path,
+        })
+    }
+
+    /// Deletes every object of a backup (the manifest first, so a deletion
+    /// cut short leaves an incomplete backup, never a complete one with
+    /// parts missing).
+    pub async fn delete(&self, env: &str, id: &BackupId) -> Result<(), StoreError> {
+        let dir = self.env_dir(env).join(id.as_str());
+        let manifest = dir.clone().join(MANIFEST_FILE);
+        match self.inner.delete(&manifest).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(self.fail(format!("deleting {manifest}"))(e)),
+        }
+        let objects: Vec<_> = self
+            .inner
+            .list(Some(&dir))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect();
+        for meta in objects {
+            match self.inner.delete(&meta.location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.fail(format!("deleting {}", meta.location))(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A part being uploaded under its temporary name.
+pub struct Upload {
+    store: Store,
+    writer: WriteMultipart,
+    tmp: Path,
+    path: Path,
+}
+
+impl Upload {
+    /// Queues `bytes`, waiting while [`UPLOAD_CONCURRENCY`] chunks are in flight.
+    pub async fn write(&mut self, bytes: Bytes) -> Result<(), StoreError> {
+        self.writer
+            .wait_for_capacity(UPLOAD_CONCURRENCY)
+            .await
+            .map_err(self.store.fail(format!("uploading {}", self.tmp)))?;
+        self.writer.put(bytes);
+        Ok(())
+    }
+
+    /// Completes the upload and renames it to its own name.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let fail = self
+            .store
+            .fail(format!("completing the upload of {}", self.tmp));
+        self.writer.finish().await.map_err(fail)?;
+        self.store
+            .inner
+            .rename(&self.tmp, &self.path)
+            .await
+            .map_err(self.store.fail(format!("committing {}", self.path)))
+    }
+
+    /// Gives up: the parts uploaded so far are deleted where the store can.
+    pub async fn abort(self) {
+        let _ = self.writer.abort().await;
+        let _ = self.store.inner.delete(&self.tmp).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_parse_or_say_what_is_supported() {
+        let base = std::path::Path::new("/work");
+        assert_eq!(
+            Location::parse("s3://bucket/a/b/", base).unwrap(),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("azure://acct/cont/p", base).unwrap(),
+            Location::Azure {
+                account: Some("acct".into()),
+                container: "cont".into(),
+                prefix: "p".into()
+            }
+        );
+        assert_eq!(
+            Location::parse("backups", base).unwrap(),
+            Location::Filesystem("/work/backups".into())
+        );
+        assert_eq!(
+            Location::parse("file:///var/b", base).unwrap(),
+            Location::Filesystem("/var/b".into())
+        );
+        for bad in ["ftp://x/y", "s3://", "azure://acct", ""] {
+            let err = Location::parse(bad, base).unwrap_err();
+            assert!(err.contains("expected file:///DIR"), "{bad}: {err}");
+        }
+    }
+}

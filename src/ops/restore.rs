@@ -1,0 +1,670 @@
+//! `restore <env> ID`: a backup's checksums verified before anything is
+//! touched (and its Secrets decrypted), the plan shown, the typed
+//! confirmation on a protected environment, the deploy lock taken (a deploy
+//! during a restore is refused, and vice versa), the writers (api-gateway,
+//! ml-service) scaled to zero, the parts restored — PostgreSQL with
+//! `pg_restore --clean --if-exists --single-transaction` through exec
+//! stdin, Redis from its RDB, the objects with server-side apply — and the
+//! writers put back to their previous counts, also on failure and on
+//! Ctrl-C. Afterwards the restored alembic revision is compared with the
+//! one the deployed version runs on.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+use serde::Serialize;
+
+use crate::backup::id::BackupId;
+use crate::backup::manifest::Manifest;
+use crate::backup::store::Store;
+use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, resources, stream};
+use crate::cluster::connect::Connection;
+use crate::cluster::lock::{self, LockError, LockHolder, LockOptions};
+use crate::environment::{Environment, Placement};
+use crate::exit::{ExitStatus, Failure};
+use crate::interrupt::{Stop, StopReason};
+use crate::redact::Redactor;
+use crate::render::labels;
+use crate::settings::RestoreSettings;
+
+use super::backup::{
+    BackupReporter, PartOutcome, PartStatus, check_parts, database, find, in_cluster_target,
+    learn_secrets, require_complete, store_failure,
+};
+use super::deploy::connect_reporting;
+use super::pipeline::ReportError;
+use super::{Confirmer, Question};
+
+/// The Deployments that write to the data stores: scaled to zero while
+/// their data is replaced.
+pub const WRITERS: [&str; 2] = ["api-gateway", "ml-service"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestoreOutcome {
+    /// A dry run: verified and planned.
+    #[default]
+    Planned,
+    Restored,
+    Failed,
+    Interrupted,
+    Refused,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WriterScale {
+    pub name: String,
+    pub previous: i32,
+    /// Whether it was put back to `previous`.
+    pub restored: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlembicCheck {
+    /// In the backup's manifest.
+    pub backup: Option<String>,
+    /// What the live database had before the restore (the deployed version's).
+    pub before: Option<String>,
+    /// What it has after.
+    pub after: Option<String>,
+    pub migrate_needed: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreReport {
+    pub environment: String,
+    pub namespace: String,
+    pub store: String,
+    pub id: String,
+    pub dry_run: bool,
+    pub outcome: RestoreOutcome,
+    /// The checksums of the parts, checked before anything was touched.
+    pub checked: Vec<PartOutcome>,
+    pub parts: Vec<PartOutcome>,
+    pub writers: Vec<WriterScale>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alembic: Option<AlembicCheck>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ReportError>,
+    #[serde(serialize_with = "crate::cluster::serialize_secs")]
+    pub elapsed: Duration,
+}
+
+fn outcome_of(status: ExitStatus) -> RestoreOutcome {
+    match status {
+        ExitStatus::Interrupted => RestoreOutcome::Interrupted,
+        ExitStatus::Refused => RestoreOutcome::Refused,
+        _ => RestoreOutcome::Failed,
+    }
+}
+
+fn stop_failure(stop: &Stop, whereabouts: &str) -> Failure {
+    let reason = stop.reason().unwrap_or(StopReason::Signal("interrupt"));
+    let status = match reason {
+        StopReason::Signal(_) => ExitStatus::Interrupted,
+        StopReason::ApiLost(_) => ExitStatus::Unreachable,
+        _ => ExitStatus::Failed,
+    };
+    Failure::new(status, format!("{reason}; {whereabouts}"))
+}
+
+pub async fn restore(
+    settings: &RestoreSettings,
+    reporter: &dyn BackupReporter,
+    confirmer: &dyn Confirmer,
+    redactor: &Redactor,
+    stop: Stop,
+) -> (RestoreReport, Result<ExitStatus, Failure>) {
+    let started = Instant::now();
+    let env = &settings.env;
+    let mut report = RestoreReport {
+        environment: env.name.clone(),
+        namespace: env.namespace.name.clone(),
+        store: settings.store.location.to_string(),
+        id: settings.backup.to_string(),
+        dry_run: settings.dry_run,
+        ..RestoreReport::default()
+    };
+    let result = run(settings, reporter, confirmer, redactor, &stop, &mut report).await;
+    report.elapsed = started.elapsed();
+    match &result {
+        Ok(_) if settings.dry_run => report.outcome = RestoreOutcome::Planned,
+        Ok(_) => report.outcome = RestoreOutcome::Restored,
+        Err(f) => {
+            report.outcome = outcome_of(f.status);
+            report.error = Some(ReportError {
+                exit_code: f.status.code(),
+                message: f.message.clone(),
+                details: f.details.clone(),
+            });
+        }
+    }
+    (report, result)
+}
+
+async fn run(
+    settings: &RestoreSettings,
+    reporter: &dyn BackupReporter,
+    confirmer: &dyn Confirmer,
+    redactor: &Redactor,
+    stop: &Stop,
+    report: &mut RestoreReport,
+) -> Result<ExitStatus, Failure> {
+    let env = &settings.env;
+    let ns = &env.namespace.name;
+    let store = Store::open(&settings.store).map_err(store_failure)?;
+    let listed = find(&store, &env.name, &settings.backup).await?;
+    report.id = listed.id.to_string();
+    let manifest = require_complete(&listed)?;
+    let id = listed.id.clone();
+    let in_backup: Vec<PartKind> = {
+        let mut p: Vec<PartKind> = manifest.parts.iter().map(|e| e.part).collect();
+        p.dedup();
+        p
+    };
+    let parts: Vec<PartKind> = if settings.only.is_empty() {
+        in_backup.clone()
+    } else {
+        for p in &settings.only {
+            if !in_backup.contains(p) {
+                return Err(Failure::new(
+                    ExitStatus::Failed,
+                    format!(
+                        "backup {id} has no {p} part (it has: {})",
+                        names(&in_backup)
+                    ),
+                ));
+            }
+        }
+        settings.only.clone()
+    };
+
+    // 1. Nothing is touched before every selected part reads back whole.
+    reporter.status(
+        "Checking",
+        &format!("{id}: the checksums of {}", names(&parts)),
+    );
+    let checked = tokio::select! {
+        c = check_parts(&store, &env.name, &id, &manifest, &parts, reporter) => c,
+        _ = stop.stopped() => return Err(stop_failure(stop, "nothing was changed")),
+    };
+    report.checked = checked;
+    let bad: Vec<String> = report
+        .checked
+        .iter()
+        .filter(|p| p.status == PartStatus::Failed)
+        .filter_map(|p| p.message.clone())
+        .collect();
+    if !bad.is_empty() {
+        return Err(Failure::new(
+            ExitStatus::Failed,
+            format!("backup {id} is damaged; refusing to restore from it, nothing was changed"),
+        )
+        .with_details(bad));
+    }
+    // The Secrets decrypt now, or the plan says they will not be restored.
+    let mut secrets: Option<Vec<serde_json::Value>> = None;
+    if parts.contains(&PartKind::Resources) && manifest.parts.iter().any(|p| p.file == SECRETS_FILE)
+    {
+        match &settings.identities {
+            Some(identities) => {
+                let sealed = store
+                    .read_small(&env.name, &id, SECRETS_FILE)
+                    .await
+                    .map_err(store_failure)?;
+                let plain = identities.decrypt(&sealed).map_err(|e| {
+                    Failure::invalid(format!(
+                        "--identity cannot decrypt the backup's Secrets ({SECRETS_FILE}): {e}"
+                    ))
+                })?;
+                let parsed =
+                    resources::from_yaml(&String::from_utf8_lossy(&plain)).map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("{SECRETS_FILE}: {e}"))
+                    })?;
+                let mut r = redactor.clone();
+                for s in &parsed {
+                    r.learn_secret(s);
+                }
+                reporter.learn(&r);
+                secrets = Some(parsed);
+            }
+            None => report.notes.push(format!(
+                "the backup's Secrets are encrypted: without --identity they are not restored ({})",
+                manifest
+                    .resources
+                    .as_ref()
+                    .map(|r| r.secrets.join(", "))
+                    .unwrap_or_default()
+            )),
+        }
+    }
+
+    let conn = connect_reporting(env, &settings.access, reporter).await?;
+    let mut redactor = redactor.clone();
+    learn_secrets(&conn, ns, &mut redactor, reporter).await;
+
+    // 2. The plan.
+    let deployments: Api<Deployment> = Api::namespaced(conn.client.clone(), ns);
+    let mut writers = Vec::new();
+    for name in WRITERS {
+        match deployments.get_opt(name).await {
+            Ok(Some(d)) => writers.push(WriterScale {
+                name: name.to_string(),
+                previous: d.spec.and_then(|s| s.replicas).unwrap_or(1),
+                restored: false,
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                return Err(Failure::new(
+                    ExitStatus::Unreachable,
+                    format!(
+                        "reading Deployment/{name}: {}",
+                        crate::cluster::api_message(&e)
+                    ),
+                ));
+            }
+        }
+    }
+    reporter.status(
+        "Plan",
+        &format!(
+            "restore {id} ({}, taken {}{}) into {} ({ns})",
+            names(&parts),
+            manifest.started_at,
+            manifest
+                .release
+                .as_ref()
+                .map(|r| format!(" from version {}", r.version))
+                .unwrap_or_default(),
+            env.name
+        ),
+    );
+    for p in &parts {
+        let what = match p {
+            PartKind::Postgres => format!(
+                "PostgreSQL database {}: replaced (pg_restore --clean --if-exists --single-transaction)",
+                env.data.postgres.database
+            ),
+            PartKind::Redis => {
+                "Redis: every key replaced by the RDB snapshot (the server restarts)".to_string()
+            }
+            PartKind::Resources => format!(
+                "objects re-applied with server-side apply{}",
+                if secrets.is_some() {
+                    ", Secrets included"
+                } else {
+                    ", Secrets not included"
+                }
+            ),
+        };
+        reporter.status("  restore", &what);
+    }
+    for w in &writers {
+        reporter.status(
+            "  scale",
+            &format!(
+                "Deployment/{} to 0 during the restore, then back to {}",
+                w.name, w.previous
+            ),
+        );
+    }
+    for note in &report.notes {
+        reporter.warn(note);
+    }
+    report.writers = writers.clone();
+    if settings.dry_run {
+        reporter.status("Dry run", &format!("{id} verified; nothing was changed"));
+        return Ok(ExitStatus::Success);
+    }
+
+    // 3. Confirmation, then the lock.
+    if env.release.protected && !settings.yes {
+        confirmer.confirm(&Question::TypeName {
+            environment: env.name.clone(),
+            namespace: ns.clone(),
+            action: format!(
+                "restore backup {id} ({}), replacing the live data",
+                names(&parts)
+            ),
+        })?;
+    }
+    let holder = LockHolder::current(&settings.identity);
+    let options = LockOptions {
+        lease_duration: settings.lock_ttl,
+        force: false,
+        on_lost: Some(stop.clone()),
+    };
+    let guard = lock::acquire(&conn.client, ns, holder, &options)
+        .await
+        .map_err(Failure::from)?;
+    if let Some(expired) = guard.expired() {
+        reporter.warn(&format!("took over an expired deploy lock of {expired}"));
+    }
+
+    let result = restore_locked(
+        &conn,
+        env,
+        &store,
+        &id,
+        &manifest,
+        &parts,
+        secrets,
+        &mut writers,
+        reporter,
+        stop,
+        report,
+    )
+    .await;
+
+    // 4. Writers back, whatever happened.
+    for w in writers.iter_mut() {
+        match scale(&deployments, &w.name, w.previous).await {
+            Ok(()) => {
+                w.restored = true;
+                reporter.status("Scaled", &format!("Deployment/{} back to {}", w.name, w.previous));
+            }
+            Err(e) => reporter.warn(&format!(
+                "scaling Deployment/{} back to {}: {e}; do it by hand: kubectl -n {ns} scale deployment/{} --replicas={}",
+                w.name, w.previous, w.name, w.previous
+            )),
+        }
+    }
+    report.writers = writers;
+    match guard.release().await {
+        Ok(()) => {}
+        Err(LockError::Lost { .. }) if matches!(stop.reason(), Some(StopReason::LockLost(_))) => {}
+        Err(e) => reporter.warn(&format!("releasing the deploy lock: {e}")),
+    }
+    result
+}
+
+fn names(parts: &[PartKind]) -> String {
+    parts
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn scale(api: &Api<Deployment>, name: &str, replicas: i32) -> Result<(), String> {
+    let patch = serde_json::json!({"spec": {"replicas": replicas}});
+    api.patch_scale(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| crate::cluster::api_message(&e))
+}
+
+/// Waits until the writers have no pods left (bounded: a pod stuck
+/// terminating is warned about, not waited for forever).
+async fn wait_scaled_down(conn: &Connection, ns: &str, reporter: &dyn BackupReporter) {
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: Api<Pod> = Api::namespaced(conn.client.clone(), ns);
+    let selector = format!("app in ({})", WRITERS.join(","));
+    let started = Instant::now();
+    loop {
+        let left = pods
+            .list(&kube::api::ListParams::default().labels(&selector))
+            .await
+            .map(|l| l.items.len())
+            .unwrap_or(0);
+        if left == 0 {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            reporter.warn(&format!(
+                "{left} writer pod(s) still terminating; restoring anyway"
+            ));
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn restore_locked(
+    conn: &Connection,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    parts: &[PartKind],
+    secrets: Option<Vec<serde_json::Value>>,
+    writers: &mut [WriterScale],
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+    report: &mut RestoreReport,
+) -> Result<ExitStatus, Failure> {
+    let ns = &env.namespace.name;
+    let db = database(env);
+    let pg_target = if parts.contains(&PartKind::Postgres) {
+        match env.data.postgres.placement {
+            Placement::InCluster => Some(in_cluster_target(conn, ns, "postgres").await?),
+            Placement::Managed => {
+                return Err(Failure::new(
+                    ExitStatus::Failed,
+                    "managed PostgreSQL is restored through a toolbox pod, which this fintechctl does not create yet; nothing was changed",
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let before = match &pg_target {
+        Some(t) => postgres::facts(t, &db, None)
+            .await
+            .ok()
+            .and_then(|(a, _)| a),
+        None => None,
+    };
+    let deployments: Api<Deployment> = Api::namespaced(conn.client.clone(), ns);
+    for w in writers.iter() {
+        scale(&deployments, &w.name, 0).await.map_err(|e| {
+            Failure::new(
+                ExitStatus::Unreachable,
+                format!("scaling Deployment/{} to 0: {e}", w.name),
+            )
+        })?;
+        reporter.status(
+            "Scaled",
+            &format!("Deployment/{} to 0 (was {})", w.name, w.previous),
+        );
+    }
+    wait_scaled_down(conn, ns, reporter).await;
+
+    for part in parts {
+        if stop.is_stopped() {
+            return Err(stop_failure(stop, "the remaining parts were not restored"));
+        }
+        let started = Instant::now();
+        let entry = manifest.part(*part).cloned();
+        let Some(entry) = entry else { continue };
+        reporter.part_started(*part, &format!("from {}", entry.file));
+        let work = async {
+            match part {
+                PartKind::Postgres => {
+                    let target = pg_target.as_ref().expect("resolved above");
+                    postgres::restore(
+                        target, &db, None, true, store, &env.name, id, &entry, reporter,
+                    )
+                    .await
+                    .map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("restoring PostgreSQL: {e}"))
+                            .with_details(e.details())
+                    })?;
+                    let (after, tables) =
+                        postgres::facts(target, &db, None).await.map_err(|e| {
+                            Failure::new(
+                                ExitStatus::Failed,
+                                format!("reading the restored database: {e}"),
+                            )
+                            .with_details(e.details())
+                        })?;
+                    let expected = manifest.postgres.clone().unwrap_or_default();
+                    let mismatches = postgres::compare_tables(&expected.tables, &tables);
+                    let migrate_needed = after.is_some() && before.is_some() && after != before;
+                    report.alembic = Some(AlembicCheck {
+                        backup: expected.alembic_revision.clone(),
+                        before: before.clone(),
+                        after: after.clone(),
+                        migrate_needed,
+                    });
+                    if !mismatches.is_empty() {
+                        return Err(Failure::new(
+                            ExitStatus::Failed,
+                            "the restored database does not match the backup's row counts",
+                        )
+                        .with_details(mismatches));
+                    }
+                    Ok(entry.raw_size)
+                }
+                PartKind::Redis => {
+                    if env.data.redis.placement == Placement::Managed {
+                        return Err(Failure::new(
+                            ExitStatus::Failed,
+                            "managed Redis cannot be restored by this fintechctl (`az redis import`)",
+                        ));
+                    }
+                    let target = in_cluster_target(conn, ns, "redis").await?;
+                    let keys = redis::restore(
+                        &target,
+                        env.data.redis.port,
+                        store,
+                        &env.name,
+                        id,
+                        &entry,
+                        Duration::from_secs(180),
+                        reporter,
+                    )
+                    .await
+                    .map_err(|e| {
+                        Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
+                            .with_details(e.details())
+                    })?;
+                    let expected = manifest.redis.clone().unwrap_or_default().keys;
+                    if keys != expected {
+                        return Err(Failure::new(
+                            ExitStatus::Failed,
+                            format!(
+                                "Redis holds {keys:?} key(s) after the restore, the backup {expected:?}"
+                            ),
+                        ));
+                    }
+                    Ok(entry.raw_size)
+                }
+                PartKind::Resources => {
+                    let bytes = read_all(store, &env.name, id, &entry).await?;
+                    let mut objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
+                        .map_err(|e| {
+                            Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file))
+                        })?;
+                    // The writers stay at zero until the end; their counts come back then.
+                    for o in objects.iter_mut() {
+                        if o["kind"] == "Deployment"
+                            && WRITERS.contains(&o["metadata"]["name"].as_str().unwrap_or(""))
+                            && let Some(spec) = o.get_mut("spec").and_then(|s| s.as_object_mut())
+                        {
+                            spec.insert("replicas".into(), serde_json::json!(0));
+                        }
+                    }
+                    if let Some(s) = &secrets {
+                        objects.extend(s.iter().cloned());
+                    }
+                    let applied = resources::apply(&conn.client, ns, &objects).await.map_err(
+                        |(what, e)| {
+                            Failure::new(
+                                ExitStatus::Failed,
+                                format!("applying {what}: {}", crate::cluster::api_message(&e)),
+                            )
+                        },
+                    )?;
+                    reporter.status(
+                        "Applied",
+                        &format!("{} object(s) with server-side apply", applied.len()),
+                    );
+                    Ok(entry.raw_size)
+                }
+            }
+        };
+        let result = tokio::select! {
+            r = work => r,
+            _ = stop.stopped() => Err(stop_failure(stop, &format!("while restoring {part}: a PostgreSQL restore in one transaction is rolled back; the writers are scaled back"))),
+        };
+        match result {
+            Ok(raw) => {
+                let outcome = PartOutcome {
+                    file: Some(entry.file.clone()),
+                    size: entry.size,
+                    raw_size: raw,
+                    sha256: Some(entry.sha256.clone()),
+                    ..PartOutcome::new(*part, PartStatus::Done)
+                };
+                let mut outcome = outcome;
+                outcome.elapsed = started.elapsed();
+                reporter.part_finished(&outcome);
+                report.parts.push(outcome);
+            }
+            Err(failure) => {
+                let mut outcome = PartOutcome::new(*part, PartStatus::Failed);
+                outcome.file = Some(entry.file.clone());
+                outcome.message = Some(failure.message.clone());
+                outcome.details = failure.details.clone();
+                outcome.elapsed = started.elapsed();
+                reporter.part_finished(&outcome);
+                report.parts.push(outcome);
+                return Err(failure);
+            }
+        }
+    }
+    if let Some(a) = &report.alembic {
+        if a.migrate_needed {
+            reporter.warn(&format!(
+                "the restored database is at alembic revision {}, the deployed version ran on {}: run `fintechctl migrate {}` before traffic returns",
+                a.after.as_deref().unwrap_or("none"),
+                a.before.as_deref().unwrap_or("none"),
+                env.name
+            ));
+        } else {
+            reporter.status(
+                "Schema",
+                &format!(
+                    "alembic revision {} matches the deployed version's; no migration needed",
+                    a.after.as_deref().unwrap_or("none")
+                ),
+            );
+        }
+    }
+    let _ = labels::MANAGER;
+    reporter.status("Restored", &format!("{id} into {} ({ns})", env.name));
+    Ok(ExitStatus::Success)
+}
+
+async fn read_all(
+    store: &Store,
+    env: &str,
+    id: &BackupId,
+    entry: &crate::backup::manifest::PartEntry,
+) -> Result<Vec<u8>, Failure> {
+    let stream_in = store
+        .read_stream(env, id, &entry.file)
+        .await
+        .map_err(store_failure)?;
+    let mut out: Vec<u8> = Vec::new();
+    stream::decompress_into(
+        stream_in,
+        &mut out,
+        &entry.file,
+        entry.size,
+        &entry.sha256,
+        &super::backup::NoProgressReporter,
+    )
+    .await
+    .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    Ok(out)
+}

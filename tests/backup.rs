@@ -1,0 +1,919 @@
+//! `fintechctl backup` and `restore` against kube-sim with a real
+//! PostgreSQL and a real redis-server behind its exec: the round trip
+//! (every table equal by row checksums, Redis keys of every type), the
+//! faults (a cut exec stream, a flipped byte, pg_dump failing, an upload
+//! failing halfway, Ctrl-C during a restore) and no secret value in the
+//! store or the output.
+
+mod common;
+mod data_stores;
+
+use std::path::{Path, PathBuf};
+
+use common::{Cluster, SECRETS, cluster, run, text};
+use data_stores::{Postgres, Redis, environments, store_contents};
+use kube_sim::Behaviors;
+
+const NS: &str = "fintech-ai-local";
+
+struct World {
+    c: Cluster,
+    pg: Postgres,
+    redis: Redis,
+    envs: PathBuf,
+    store: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn behaviors(extra_exec_env: &str) -> Behaviors {
+    let yaml = format!(
+        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\n\
+jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo upgraded\"]\n\
+exec:\n  - pod: \"postgres-*\"\n    env: {{ PGHOST: 127.0.0.1{extra_exec_env} }}\n"
+    );
+    Behaviors::from_yaml(&yaml).expect("behaviours parse")
+}
+
+/// kube-sim with `local` deployed, PostgreSQL seeded with awkward data and
+/// Redis with keys of every type behind its exec.
+async fn world(recipients: &[String], extra_exec_env: &str, large_rows: usize) -> World {
+    let pg = Postgres::start();
+    pg.seed(large_rows);
+    let redis = Redis::start("test-only-redis-0002");
+    redis.seed();
+    let c = cluster(behaviors(extra_exec_env)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let envs = environments(dir.path(), pg.port, redis.port, &store, recipients);
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "--timeout",
+        "90s",
+        "--environments-dir",
+    ])
+    .arg(&envs);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
+    World {
+        c,
+        pg,
+        redis,
+        envs,
+        store,
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn cmd(&self, args: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.c.fintechctl();
+        cmd.args(args).arg("--environments-dir").arg(&self.envs);
+        cmd
+    }
+
+    async fn backup(&self, extra: &[&str]) -> (serde_json::Value, String, std::process::Output) {
+        let mut args = vec!["backup", "local", "-o", "json", "--timeout", "100s"];
+        args.extend_from_slice(extra);
+        let out = run(self.cmd(&args)).await;
+        let (stdout, stderr) = text(&out);
+        let report: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}\n{stderr}"));
+        (report, stderr, out)
+    }
+
+    async fn list(&self) -> serde_json::Value {
+        let out = run(self.cmd(&["backup", "list", "local", "-o", "json"])).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn replicas(&self, name: &str) -> i64 {
+        self.c
+            .get("apps/v1", "Deployment", NS, name)
+            .and_then(|d| d["spec"]["replicas"].as_i64())
+            .unwrap_or(-1)
+    }
+
+    fn part_file(&self, id: &str, file: &str) -> PathBuf {
+        self.store.join("local").join(id).join(file)
+    }
+}
+
+/// The planted values (the test secrets) in every form they could leak in.
+fn assert_no_secret(what: &str, haystack: &[u8]) {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(haystack);
+    for (_, value) in SECRETS {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(value);
+        assert!(
+            !text.contains(value),
+            "{what} holds the secret value {value}"
+        );
+        assert!(
+            !text.contains(&b64[..b64.len() - 4]),
+            "{what} holds {value} in base64"
+        );
+    }
+}
+
+fn age_identity(dir: &Path) -> (String, PathBuf) {
+    use age::secrecy::ExposeSecret;
+    let id = age::x25519::Identity::generate();
+    let path = dir.join("backup.agekey");
+    std::fs::write(
+        &path,
+        format!("# test key\n{}\n", id.to_string().expose_secret()),
+    )
+    .unwrap();
+    (id.to_public().to_string(), path)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_every_table_and_every_redis_key_after_the_data_was_damaged() {
+    let keys = tempfile::tempdir().unwrap();
+    let (recipient, identity) = age_identity(keys.path());
+    let w = world(&[recipient], "", 20_000).await;
+    let tables = w.pg.checksums();
+    let redis_keys = w.redis.snapshot();
+    assert!(tables.len() >= 4, "{tables:?}");
+    assert!(
+        redis_keys.iter().any(|k| k.contains(" stream ")),
+        "{redis_keys:?}"
+    );
+
+    let (report, stderr, out) = w.backup(&[]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(report["outcome"], "complete", "{report}");
+    assert_eq!(report["manifest"], true);
+    let id = report["id"].as_str().unwrap().to_string();
+    let statuses: Vec<(String, String)> = report["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["part"].as_str().unwrap().into(),
+                p["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("postgres".into(), "done".into()),
+            ("redis".into(), "done".into()),
+            ("resources".into(), "done".into())
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.part_file(&id, "manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["postgres"]["alembicRevision"], "a1b2c3d4e5f6");
+    let ledger = manifest["postgres"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "ledger")
+        .unwrap();
+    assert_eq!(ledger["rows"], 20_000);
+    assert_eq!(manifest["release"]["version"], "1.4.2");
+    assert_eq!(manifest["redis"]["keys"]["db0"], 7);
+    assert!(w.part_file(&id, "secrets.yaml.age").exists());
+    // No secret value in the store (parts decompressed), the output or the logs.
+    for (path, bytes) in store_contents(&w.store) {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+    assert_no_secret("stdout", &out.stdout);
+    assert_no_secret("stderr", &out.stderr);
+
+    let list = w.list().await;
+    assert_eq!(list["backups"][0]["id"], id.as_str());
+    assert_eq!(list["backups"][0]["status"], "complete");
+    let out = run(w.cmd(&["backup", "verify", "local", &id, "--timeout", "100s"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert!(
+        text(&out).1.contains("pg_restore --list read"),
+        "{}",
+        text(&out).1
+    );
+    assert_eq!(w.list().await["backups"][0]["status"], "verified");
+
+    // Damage everything, then restore.
+    w.pg.psql(
+        "DELETE FROM ledger WHERE id % 2 = 0; UPDATE accounts SET owner = 'mallory'; \
+         DROP SCHEMA \"Ünïcode schema\" CASCADE; UPDATE alembic_version SET version_num = 'ffffffffffff';",
+    );
+    w.redis.cli(&["FLUSHALL"]);
+    w.redis.cli(&["SET", "intruder", "1"]);
+    assert_ne!(w.pg.checksums(), tables);
+
+    let identity = identity.display().to_string();
+    let restore = w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+        "--identity",
+        &identity,
+    ]);
+    let out = run(restore).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outcome"], "restored", "{report}");
+    assert_eq!(
+        w.pg.checksums(),
+        tables,
+        "every table equal after the restore"
+    );
+    assert_eq!(w.redis.snapshot(), redis_keys, "every Redis key back");
+    assert_eq!(report["alembic"]["after"], "a1b2c3d4e5f6");
+    assert_eq!(report["alembic"]["before"], "ffffffffffff");
+    assert_eq!(report["alembic"]["migrateNeeded"], true);
+    assert!(stderr.contains("fintechctl migrate local"), "{stderr}");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back to its previous count");
+    }
+    let writers = report["writers"].as_array().unwrap();
+    assert!(writers.iter().all(|w| w["restored"] == true), "{report}");
+    assert!(stderr.contains("Deployment/api-gateway to 0"), "{stderr}");
+    assert!(
+        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .is_none(),
+        "the deploy lock is released"
+    );
+    assert_no_secret("restore stdout", &out.stdout);
+    assert_no_secret("restore stderr", &out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_exec_stream_is_a_failed_backup_that_list_shows_incomplete_and_restore_refuses() {
+    let w = world(&[], "", 20_000).await;
+    w.c.sim.faults().cut_exec_after(Some(64 * 1024));
+    let (report, stderr, out) = w
+        .backup(&["--only", "postgres", "--stall-timeout", "3s"])
+        .await;
+    w.c.sim.faults().cut_exec_after(None);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(report["manifest"], false);
+    assert!(stderr.contains("the exec stream was lost"), "{stderr}");
+    assert!(stderr.contains("no manifest was written"), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    assert!(!w.part_file(&id, "manifest.json").exists());
+    assert!(
+        !w.part_file(&id, "postgres.dump.zst").exists(),
+        "no part under its own name"
+    );
+
+    let list = w.list().await;
+    assert_eq!(list["backups"][0]["id"], id.as_str());
+    assert_eq!(list["backups"][0]["status"], "incomplete");
+    let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("is incomplete"), "{}", text(&out).1);
+    let out = run(w.cmd(&["backup", "verify", "local", &id])).await;
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_is_named_by_verify_and_restore_refuses_before_touching_anything() {
+    let w = world(&[], "", 5_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    let path = w.part_file(&id, "postgres.dump.zst");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+
+    let out = run(w.cmd(&["backup", "verify", "local", &id])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the postgres part (postgres.dump.zst) does not match"),
+        "{stderr}"
+    );
+
+    let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("is damaged; refusing to restore"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("postgres.dump.zst"), "{stderr}");
+    assert!(!stderr.contains("to 0"), "no writer was scaled: {stderr}");
+    assert_eq!(
+        w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'")
+            .trim(),
+        "1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_dump_exiting_non_zero_fails_the_backup_with_its_stderr() {
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_dump");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nprintf 'PGDMP-partial'\necho 'pg_dump: error: query failed: ERROR:  permission denied for table ledger' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
+    let w = world(&[], &path, 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("pg_dump exited with code 1"), "{stderr}");
+    assert!(
+        stderr.contains("permission denied for table ledger"),
+        "{stderr}"
+    );
+    assert_eq!(report["manifest"], false);
+    let id = report["id"].as_str().unwrap();
+    assert!(!w.part_file(id, "manifest.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_failing_halfway_leaves_no_manifest() {
+    let w = world(&[], "", 40_000).await;
+    // A file-size limit: the store's writes fail part-way (EFBIG).
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "trap '' XFSZ; exec prlimit --fsize=200000 \"$@\"",
+        "sh",
+    ])
+    .arg(assert_cmd::cargo::cargo_bin("fintechctl"));
+    let base = w.cmd(&["backup", "local", "--only", "postgres", "-o", "json"]);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(base.get_args());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["manifest"], false, "{report}");
+    let id = report["id"].as_str().unwrap();
+    assert!(!w.part_file(id, "manifest.json").exists());
+    assert_eq!(w.list().await["backups"][0]["status"], "incomplete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_a_restore_puts_the_writers_back() {
+    // pg_restore waits before it starts: the signal lands mid-restore.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_restore");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\nsleep 30\nexec /usr/bin/pg_restore \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
+    let w = world(&[], &path, 1_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+
+    let cmd = w.cmd(&["restore", "local", &id, "--yes"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id();
+    let seen = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = Vec::new();
+        let mut signalled = false;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if !signalled && line.contains("Starting") && line.contains("postgres") {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let _ = std::process::Command::new("kill")
+                    .args(["-INT", &pid.to_string()])
+                    .status();
+                signalled = true;
+            }
+            lines.push(line);
+        }
+        (lines.join("\n"), child.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    let (stderr, status) = seen;
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGINT)"), "{stderr}");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(
+            w.replicas(writer),
+            1,
+            "{writer} back after Ctrl-C: {stderr}"
+        );
+    }
+    assert!(
+        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .is_none(),
+        "the deploy lock is released"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_during_a_held_deploy_lock_is_refused() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.c.sim
+        .create(
+            serde_json::json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "fintechctl-lock", "namespace": NS,
+                "annotations": {"fintechctl.io/lock-command": "deploy local --version 1.5.0"}},
+            "spec": {"holderIdentity": "ci@runner:42", "leaseDurationSeconds": 3600,
+                "renewTime": k8s_openapi::jiff::Timestamp::now().to_string()}}),
+        )
+        .unwrap();
+    let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("locked by ci@runner"), "{stderr}");
+    assert_eq!(w.replicas("api-gateway"), 1);
+}
+
+// ---- the cloud stores, against their emulators ---------------------------
+
+/// A `moto_server` (S3) on a free port, killed on drop.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = data_stores::free_port();
+        let spawn = |program: &str, pre: &[&str]| {
+            std::process::Command::new(program)
+                .args(pre)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+        };
+        let child = spawn("moto_server", &[])
+            .or_else(|_| spawn("python3", &["-m", "moto.server"]))
+            .unwrap_or_else(|e| {
+                panic!("cannot start moto ({e}): .ci/install.d/30-aws.sh installs moto[server]")
+            });
+        wait_listening(port, "moto_server (.ci/install.d/30-aws.sh)");
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{what} did not start listening"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// A raw HTTP/1.1 request; returns the status line.
+fn http(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.lines().next().unwrap_or("").to_string()
+}
+
+/// Azurite's blob service on a free port, killed on drop.
+struct Azurite {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+impl Azurite {
+    fn start() -> Azurite {
+        let port = data_stores::free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = std::process::Command::new("azurite-blob")
+            .args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--skipApiVersionCheck",
+                "--silent",
+                "--location",
+            ])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start azurite-blob ({e}): .ci/install.d/42-azurite.sh installs it")
+            });
+        wait_listening(port, "azurite-blob (.ci/install.d/42-azurite.sh)");
+        Azurite {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// Creates a container (Shared Key authorization, as the Azure CLI signs).
+    fn create_container(&self, name: &str) {
+        use base64::Engine as _;
+        let date = httpdate();
+        let version = "2021-08-06";
+        let to_sign = format!(
+            "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n/{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{name}\nrestype:container"
+        );
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &b64.decode(AZURITE_KEY).unwrap());
+        let signature = b64.encode(ring::hmac::sign(&key, to_sign.as_bytes()).as_ref());
+        let status = http(
+            self.port,
+            &format!(
+                "PUT /{AZURITE_ACCOUNT}/{name}?restype=container HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nx-ms-date: {date}\r\nx-ms-version: {version}\r\nAuthorization: SharedKey {AZURITE_ACCOUNT}:{signature}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.port
+            ),
+        );
+        assert!(status.contains("201"), "creating the container: {status}");
+    }
+}
+
+impl Drop for Azurite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Now as an HTTP date (RFC 7231).
+fn httpdate() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%a, %d %b %Y %H:%M:%S GMT"])
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// backup → list → verify → restore through a store given with `--to`.
+async fn round_trip_through(w: &World, url: &str, vars: &[(&str, String)]) {
+    let with = |args: &[&str]| {
+        let mut cmd = w.cmd(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+    let out = run(with(&[
+        "backup",
+        "local",
+        "--to",
+        url,
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let id = report["id"].as_str().unwrap().to_string();
+    assert_eq!(report["manifest"], true, "{report}");
+    assert!(
+        report["location"].as_str().unwrap().starts_with(url),
+        "{report}"
+    );
+
+    let out = run(with(&[
+        "backup", "list", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["backups"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["backups"][0]["status"], "complete");
+    assert_eq!(
+        list["backups"][0]["parts"],
+        serde_json::json!(["postgres", "redis", "resources"])
+    );
+
+    let out = run(with(&[
+        "backup",
+        "verify",
+        "local",
+        &id,
+        "--to",
+        url,
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let tables = w.pg.checksums();
+    w.pg.psql("DELETE FROM ledger; UPDATE accounts SET balance = 0;");
+    let out = run(with(&[
+        "restore",
+        "local",
+        &id,
+        "--only",
+        "postgres",
+        "--to",
+        url,
+        "--yes",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(w.pg.checksums(), tables);
+
+    let out = run(with(&[
+        "backup", "list", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["backups"][0]["status"], "verified", "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_round_trip_through_s3_on_moto() {
+    let moto = Moto::start();
+    let port: u16 = moto.url.rsplit(':').next().unwrap().parse().unwrap();
+    let status = http(
+        port,
+        &format!(
+            "PUT /fintech-backups HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(status.contains("200"), "creating the bucket: {status}");
+    let w = world(&[], "", 2_000).await;
+    let vars = [
+        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_ENDPOINT", moto.url.clone()),
+        ("AWS_ALLOW_HTTP", "true".to_string()),
+    ];
+    round_trip_through(&w, "s3://fintech-backups/platform", &vars).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_round_trip_through_azure_blob_on_azurite() {
+    let azurite = Azurite::start();
+    azurite.create_container("database-backups");
+    let w = world(&[], "", 2_000).await;
+    let vars = [
+        ("AZURE_STORAGE_ACCOUNT_NAME", AZURITE_ACCOUNT.to_string()),
+        ("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY.to_string()),
+        (
+            "AZURE_STORAGE_ENDPOINT",
+            format!("http://127.0.0.1:{}/{AZURITE_ACCOUNT}", azurite.port),
+        ),
+        ("AZURE_ALLOW_HTTP", "true".to_string()),
+    ];
+    round_trip_through(&w, "az://database-backups/staging", &vars).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_restores_into_a_scratch_database_compares_and_drops_it() {
+    let w = world(&[], "", 3_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+    let out = run(w.cmd(&[
+        "backup",
+        "verify",
+        "local",
+        &id,
+        "--drill",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["verified"], true);
+    assert_eq!(
+        report["drill"]["mismatches"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert_eq!(report["drill"]["alembicRevision"], "a1b2c3d4e5f6");
+    assert_eq!(report["drill"]["dropped"], true);
+    let scratch = report["drill"]["database"].as_str().unwrap();
+    let left = w.pg.psql_db(
+        "postgres",
+        &format!("SELECT count(*) FROM pg_database WHERE datname = '{scratch}'"),
+    );
+    assert_eq!(left.trim(), "0", "the scratch database is gone");
+    // The live database was not touched.
+    assert_eq!(
+        w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'")
+            .trim(),
+        "1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_expired_and_stale_incomplete_backups_but_never_the_newest_complete() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "resources", "--no-prune"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let fresh = report["id"].as_str().unwrap().to_string();
+    let local = w.store.join("local");
+    let copy = |from: &str, to: &str, with_manifest: bool| {
+        let dir = local.join(to);
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in ["resources.yaml.zst", "started.json"] {
+            std::fs::copy(local.join(from).join(f), dir.join(f)).unwrap();
+        }
+        if with_manifest {
+            let m = std::fs::read_to_string(local.join(from).join("manifest.json")).unwrap();
+            std::fs::write(dir.join("manifest.json"), m.replace(from, to)).unwrap();
+        }
+    };
+    copy(&fresh, "20200101T000000Z-00000a", true); // expired (retention 3 days)
+    copy(&fresh, "20200102T000000Z-00000b", false); // incomplete, years old
+    // The store's newest complete backup is `fresh`; make it incomplete so
+    // the expired one becomes the newest complete: it must stay.
+    let out = run(w.cmd(&["backup", "prune", "local", "--dry-run", "-o", "json"])).await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"])
+    );
+    assert!(
+        local.join("20200101T000000Z-00000a").exists(),
+        "a dry run deletes nothing"
+    );
+
+    std::fs::remove_file(local.join(&fresh).join("manifest.json")).unwrap();
+    let out = run(w.cmd(&["backup", "prune", "local", "-o", "json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b"]),
+        "{report}"
+    );
+    assert!(
+        local
+            .join("20200101T000000Z-00000a")
+            .join("manifest.json")
+            .exists(),
+        "the newest complete stays"
+    );
+    assert!(
+        !local
+            .join("20200102T000000Z-00000b")
+            .join("started.json")
+            .exists()
+    );
+}
+
+#[test]
+fn bad_input_is_exit_2_naming_the_flag_before_any_cluster_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_key = dir.path().join("key.txt");
+    std::fs::write(&not_a_key, "ssh-ed25519 AAAA not an age key\n").unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "backup".into(),
+                "local".into(),
+                "--only".into(),
+                "postgres,mysql".into(),
+            ],
+            "--only: unknown part `mysql`",
+        ),
+        (
+            vec![
+                "backup".into(),
+                "verify".into(),
+                "local".into(),
+                "yesterday".into(),
+            ],
+            "is not a backup ID",
+        ),
+        (
+            vec![
+                "restore".into(),
+                "local".into(),
+                "20261129T203320Z-4F9A1C".into(),
+            ],
+            "is not a backup ID",
+        ),
+        (
+            vec![
+                "backup".into(),
+                "local".into(),
+                "--to".into(),
+                "ftp://host/dir".into(),
+            ],
+            "--to: `ftp://host/dir`: `ftp://` is not a supported store",
+        ),
+        (
+            vec![
+                "restore".into(),
+                "local".into(),
+                "latest".into(),
+                "--identity".into(),
+                not_a_key.display().to_string(),
+            ],
+            "not an age identity",
+        ),
+        (
+            vec![
+                "restore".into(),
+                "local".into(),
+                "latest".into(),
+                "--identity".into(),
+                "/nonexistent/key".into(),
+            ],
+            "--identity `/nonexistent/key`",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = assert_cmd::Command::cargo_bin("fintechctl")
+            .unwrap()
+            .args(&args)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_restore_without_a_terminal_or_yes_is_refused_before_anything() {
+    let out = assert_cmd::Command::cargo_bin("fintechctl")
+        .unwrap()
+        .args([
+            "restore",
+            "production",
+            "latest",
+            "--to",
+            "/nonexistent/store",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+}
