@@ -451,25 +451,40 @@ async fn judge(
 /// Identical lines (a controller that posts a new event for every retry)
 /// as one, with how often it came.
 pub fn collapse_repeats(lines: &[String]) -> Vec<String> {
-    // A FailedCreate names the pod it could not create, a new name each time.
-    let key = |line: &str| match line.split_once("pods \"") {
-        Some((before, after)) => {
-            format!(
-                "{before}{}",
-                after.split_once('"').map_or("", |(_, rest)| rest)
-            )
+    // A line's own repeat count (`… (x4)`, the event's count).
+    let split_count = |line: &str| -> (String, usize) {
+        if let Some(open) = line.rfind(" (x")
+            && line.ends_with(')')
+            && let Ok(n) = line[open + 3..line.len() - 1].parse::<usize>()
+        {
+            return (line[..open].to_string(), n);
         }
-        None => line.to_string(),
+        (line.to_string(), 1)
+    };
+    // A FailedCreate names the pod it could not create, a new name each
+    // time; the event recorder folds repeats into "combined" events.
+    let key = |line: &str| {
+        let line = line.replace("(combined from similar events): ", "");
+        match line.split_once("pods \"") {
+            Some((before, after)) => {
+                format!(
+                    "{before}{}",
+                    after.split_once('"').map_or("", |(_, rest)| rest)
+                )
+            }
+            None => line.to_string(),
+        }
     };
     let mut out: Vec<(String, String, usize)> = Vec::new();
     for line in lines {
-        let k = key(line);
+        let (base, n) = split_count(line);
+        let k = key(&base);
         match out.iter_mut().find(|(seen, _, _)| *seen == k) {
-            Some((_, last, n)) => {
-                *last = line.clone();
-                *n += 1;
+            Some((_, last, total)) => {
+                *last = base;
+                *total += n;
             }
-            None => out.push((k, line.clone(), 1)),
+            None => out.push((k, base, n)),
         }
     }
     out.into_iter()
@@ -635,7 +650,7 @@ fn recent_change(record: &ReleaseRecord, drift: &[String]) -> RecentChange {
             Some(ci) => format!("{} ({})", record.user, ci.provider),
             None => format!("{}@{}", record.user, record.host),
         },
-        started_at: record.started_at.to_string(),
+        started_at: record.started_at.strftime("%Y-%m-%d %H:%M:%SZ").to_string(),
         drift: drift.to_vec(),
     }
 }
@@ -811,4 +826,29 @@ fn cluster_causes(
         }
     }
     causes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_refusals_collapse_into_one_line_with_their_count() {
+        let lines = vec![
+            "FailedCreate: Error creating: pods \"a-1\" is forbidden: exceeded quota".to_string(),
+            "FailedCreate: Error creating: pods \"a-2\" is forbidden: exceeded quota".to_string(),
+            "FailedCreate: (combined from similar events): Error creating: pods \"a-3\" is forbidden: exceeded quota (x4)".to_string(),
+            "BackOff: Back-off restarting failed container".to_string(),
+        ];
+        let collapsed = collapse_repeats(&lines);
+        assert_eq!(collapsed.len(), 2, "{collapsed:#?}");
+        assert!(
+            collapsed[0].ends_with("exceeded quota (x6)"),
+            "{collapsed:#?}"
+        );
+        assert_eq!(
+            collapsed[1],
+            "BackOff: Back-off restarting failed container"
+        );
+    }
 }

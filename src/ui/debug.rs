@@ -138,7 +138,10 @@ pub fn card_text(card: &TriageCard, now: Timestamp) -> String {
             ]);
         }
         for row in table.to_string().lines() {
-            lines.push(format!("  {}", row.trim_end()));
+            lines.push(format!(
+                "  {}",
+                row.strip_prefix(' ').unwrap_or(row).trim_end()
+            ));
         }
     }
     if !card.usage.is_empty() {
