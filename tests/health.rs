@@ -6,6 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::kafka::Broker;
 use common::servers::{self, Mode};
 use common::stores::{Postgres, Redis};
 use common::{SECRETS, behaviors_with, cluster, run, text};
@@ -19,9 +20,11 @@ struct Platform {
     c: common::Cluster,
     postgres: Postgres,
     redis: Redis,
+    kafka: Broker,
 }
 
 async fn platform(ml: Mode) -> Platform {
+    let kafka = Broker::start(secret("KAFKA_PASSWORD")).await;
     let postgres = Postgres::start(
         "fintech_ai_user",
         secret("POSTGRES_PASSWORD"),
@@ -36,6 +39,7 @@ async fn platform(ml: Mode) -> Platform {
         ("frontend", 3000, servers::http(Mode::Healthy).await),
         ("postgres", 5432, loopback(postgres.port)),
         ("redis", 6379, loopback(redis.port)),
+        ("kafka", 9092, kafka.addr),
     ];
     let c = cluster(behaviors_with(
         "",
@@ -47,7 +51,12 @@ async fn platform(ml: Mode) -> Platform {
     cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
-    Platform { c, postgres, redis }
+    Platform {
+        c,
+        postgres,
+        redis,
+        kafka,
+    }
 }
 
 async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
@@ -96,6 +105,15 @@ async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
             .contains("of 64.0 MiB maxmemory used")
     );
     assert_eq!(check(&report, "service/api-gateway")["status"], "pass");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    assert!(
+        kafka["evidence"]
+            .to_string()
+            .contains("1 broker(s) (1 kafka:9092), controller 1, 2 topic(s)"),
+        "{kafka:#}"
+    );
+    assert_eq!(p.kafka.seen(), vec!["Metadata v4 all topics=true"]);
     insta::with_settings!({filters => vec![
         (r#""elapsed": [0-9.]+"#, r#""elapsed": "[SECS]""#),
         (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
@@ -115,10 +133,11 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
     let mut p = platform(Mode::NotReady).await;
     p.redis.stop();
     p.postgres.stop();
+    p.kafka.stop();
     let (code, report, stderr) = health(&p.c).await;
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["healthy"], false);
-    for id in ["postgres", "redis", "service/ml-service"] {
+    for id in ["postgres", "redis", "kafka", "service/ml-service"] {
         assert_eq!(check(&report, id)["status"], "fail", "{id}: {report:#}");
     }
     assert!(
@@ -210,5 +229,45 @@ async fn bench_health_wall_time_on_a_healthy_cluster() {
     assert!(
         times[3] < std::time::Duration::from_secs(2),
         "one screen in under 2 s: {times:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
+    let p = platform(Mode::Healthy).await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = include_str!("../environments/local.yaml").replace(
+        "    bootstrapServers: kafka:9092\n",
+        "    bootstrapServers: kafka:9092\n    username: fintech\n    saslMechanism: PLAIN\n",
+    );
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    let mut cmd = p.c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--check-timeout",
+        "5s",
+        "--environments-dir",
+    ])
+    .arg(dir.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    assert!(
+        kafka["evidence"]
+            .to_string()
+            .contains("SASL PLAIN authenticated")
+    );
+    assert_eq!(
+        p.kafka.seen(),
+        vec![
+            "SaslHandshake v1 PLAIN",
+            "SaslAuthenticate v0 user=fintech ok=true",
+            "Metadata v4 all topics=true"
+        ]
     );
 }

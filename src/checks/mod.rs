@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod drift;
 pub mod http;
+pub mod kafka;
 pub mod live;
 pub mod prometheus;
 pub mod stores;

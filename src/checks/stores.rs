@@ -480,3 +480,86 @@ mod tests {
         assert_eq!(info_field(info, "role"), None);
     }
 }
+
+/// Kafka's first bootstrap server and credentials.
+#[derive(Debug, Clone)]
+pub struct KafkaTarget {
+    pub route: Route,
+    pub plain: Option<super::kafka::Plain>,
+    /// Managed Kafka (Event Hubs) speaks TLS only.
+    pub tls: bool,
+}
+
+/// The `kafka` health check: broker metadata (brokers, topic count).
+pub async fn kafka(
+    client: &kube::Client,
+    namespace: &str,
+    target: &KafkaTarget,
+    deadline: Duration,
+) -> CheckResult {
+    let started = Instant::now();
+    let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
+        Ok(opened) => opened,
+        Err(None) => return unreachable_from_here("kafka", &target.route),
+        Err(Some(why)) => {
+            return CheckResult::failed(
+                "kafka",
+                format!("{}: {why}", target.route.describe()),
+                None,
+            );
+        }
+    };
+    if target.tls {
+        if let Some(t) = task {
+            t.abort();
+        }
+        return CheckResult {
+            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
+            ..CheckResult::warned(
+                "kafka",
+                format!(
+                    "{host}:{port} answers; the metadata request over TLS is not made by this version"
+                ),
+                None,
+            )
+        };
+    }
+    let answer = super::kafka::ask(&host, port, target.plain.as_ref(), deadline).await;
+    if let Some(t) = task {
+        t.abort();
+    }
+    let mut f = Findings::default();
+    let summary = match answer {
+        Ok((meta, latency)) => {
+            if target.plain.is_some() {
+                f.pass("SASL PLAIN authenticated");
+            }
+            f.pass(format!(
+                "metadata in {}: {} broker(s) ({}), controller {}, {} topic(s)",
+                crate::human::duration(latency),
+                meta.brokers.len(),
+                meta.brokers.join(", "),
+                meta.controller,
+                meta.topics
+            ));
+            if meta.brokers.is_empty() {
+                f.fail("the metadata lists no broker");
+            }
+            format!(
+                "up ({}), {} broker(s), {} topic(s)",
+                crate::human::duration(latency),
+                meta.brokers.len(),
+                meta.topics
+            )
+        }
+        Err(e) => {
+            f.fail(format!("{}: {e}", target.route.describe()));
+            f.hint("`kubectl logs` of the Kafka pod; with SASL, the password in Secret fintech-ai-secrets (kafka-password)");
+            format!("down: {e}")
+        }
+    };
+    let mut r = f.finish(super::CheckId::Release, summary);
+    r.id = "kafka".into();
+    r.elapsed = started.elapsed();
+    r
+}
