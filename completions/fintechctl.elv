@@ -38,6 +38,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand history 'List an environment''s revisions, newest first'
             cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+            cand verify 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+            cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -168,6 +170,50 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'fintechctl;verify'= {
+            cand --version 'Platform release: the image tag of every application service (required for production)'
+            cand --env-file 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins'
+            cand --tls-cert 'TLS certificate (PEM) for the ingress secret'
+            cand --tls-key 'TLS private key (PEM) for the ingress secret'
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --only 'Run only these checks (comma-separated ids, see below)'
+            cand --skip 'Skip these checks (comma-separated ids, see below)'
+            cand --bake 'After the checks pass, keep querying the alert expressions for this long and fail the moment one crosses its threshold, e.g. 5m'
+            cand --bake-interval 'How often --bake queries Prometheus'
+            cand --http-timeout 'Deadline of each HTTP request a check makes (service proxy, Prometheus)'
+            cand --timeout 'How long the checks may take altogether (not counting --bake)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --strict 'Warnings fail too (exit 1), and an unreachable Prometheus is a failure'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'fintechctl;health'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --env-file 'Read the data stores'' passwords from this file when the cluster''s Secret cannot be read'
+            cand --watch 'Check again every INTERVAL (default 5s) until interrupted, redrawing in place on a terminal'
+            cand --check-timeout 'Deadline of each check (a request, a query, a port-forward)'
+            cand -o 'Output format of the data printed on stdout'
+            cand --output 'Output format of the data printed on stdout'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'fintechctl;completions'= {
             cand -o 'Output format of the data printed on stdout'
             cand --output 'Output format of the data printed on stdout'
@@ -187,6 +233,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand history 'List an environment''s revisions, newest first'
             cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
             cand diff 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+            cand verify 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+            cand health 'Is the platform serving right now? Services, data stores and monitoring on one screen'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -201,6 +249,10 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help;rollback'= {
         }
         &'fintechctl;help;diff'= {
+        }
+        &'fintechctl;help;verify'= {
+        }
+        &'fintechctl;help;health'= {
         }
         &'fintechctl;help;completions'= {
         }

@@ -43,6 +43,8 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "migrate" -d '
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "history" -d 'List an environment\'s revisions, newest first'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
@@ -161,6 +163,46 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l only -d 'Run only these checks (comma-separated ids, see below)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l skip -d 'Skip these checks (comma-separated ids, see below)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l bake -d 'After the checks pass, keep querying the alert expressions for this long and fail the moment one crosses its threshold, e.g. 5m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l bake-interval -d 'How often --bake queries Prometheus' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l http-timeout -d 'Deadline of each HTTP request a check makes (service proxy, Prometheus)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l timeout -d 'How long the checks may take altogether (not counting --bake)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l strict -d 'Warnings fail too (exit 1), and an unreachable Prometheus is a failure'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l env-file -d 'Read the data stores\' passwords from this file when the cluster\'s Secret cannot be read' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l watch -d 'Check again every INTERVAL (default 5s) until interrupted, redrawing in place on a terminal' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l check-timeout -d 'Deadline of each check (a request, a query, a port-forward)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
+json\t'One JSON document'
+yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
 json\t'One JSON document'
 yaml\t'YAML'"
@@ -171,11 +213,13 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
