@@ -454,3 +454,46 @@ mod tls {
         assert_eq!(r.status, Status::Fail);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpa_recommendation_far_from_the_request_warns() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
+    c.sim
+        .create(serde_json::json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+            "metadata": {"name": "frontend-vpa", "namespace": NS},
+            "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "frontend"},
+                "updatePolicy": {"updateMode": "Off"}}}))
+        .unwrap();
+    // What the recommender would write: far above the 100m cpu request,
+    // equal to the 128Mi memory request.
+    let client = kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap();
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler"),
+        "verticalpodautoscalers",
+    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, NS, &resource);
+    api.patch_status(
+        "frontend-vpa",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            serde_json::json!({"status": {"recommendation": {"containerRecommendations": [
+            {"containerName": "frontend", "target": {"cpu": "1", "memory": "128Mi"}}]}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let (code, report, _) = verify(&c, &["--only", "autoscaling"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    let autoscaling = check(&report, "autoscaling");
+    assert_eq!(autoscaling["status"], "warn", "{autoscaling:#}");
+    let ev = evidence(autoscaling);
+    assert!(
+        ev.contains("VPA/frontend-vpa: frontend cpu recommendation 1 vs request 100m (10.0x)"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("VPA/frontend-vpa: frontend memory recommendation 128Mi vs request 128.0 MiB"),
+        "{ev}"
+    );
+}
