@@ -271,3 +271,82 @@ async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_store_out_of_reach_is_said_plainly_and_fails_nothing_else() {
+    let p = platform(Mode::Healthy).await;
+    // PostgreSQL "managed" at a loopback port nothing listens on: what an
+    // Azure database behind its firewall looks like from a laptop.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let original = include_str!("../environments/local.yaml");
+    let (start, end) = (
+        original.find("  postgres:\n").unwrap(),
+        original.find("  redis:\n").unwrap(),
+    );
+    let local = format!(
+        "{}  postgres:\n    placement: managed\n    host: 127.0.0.1\n    port: {closed}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: disable\n{}",
+        &original[..start],
+        &original[end..]
+    );
+    assert!(local.contains("placement: managed"));
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    let mut cmd = p.c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--check-timeout",
+        "5s",
+        "--environments-dir",
+    ])
+    .arg(dir.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a store out of reach is not a failure: {stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "warn", "{pg:#}");
+    assert_eq!(
+        pg["summary"],
+        format!("127.0.0.1:{closed} not reachable from here")
+    );
+    assert_eq!(check(&report, "redis")["status"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_screen_lists_what_is_down_first_with_its_evidence() {
+    let mut p = platform(Mode::Healthy).await;
+    p.redis.stop();
+    let mut cmd = p.c.fintechctl();
+    cmd.args(["health", "local", "--check-timeout", "5s"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].contains("WHAT") && lines[0].contains("STATE"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains("redis") && lines[1].contains("DOWN"),
+        "worst first:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\nredis:\n  • pod redis-0:6379 (port-forward):"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("error: local is unhealthy: redis"),
+        "{stderr}"
+    );
+}

@@ -497,3 +497,55 @@ async fn a_vpa_recommendation_far_from_the_request_warns() {
         "{ev}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_table_puts_failures_first_with_evidence_and_hint() {
+    let c = deployed(Mode::Healthy, Mode::NotReady, Mode::Healthy).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["verify", "local", "--only", "http,pods,endpoints"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].trim_start().starts_with("CHECK"), "{stdout}");
+    assert!(
+        lines[1].trim_start().starts_with("http") && lines[1].contains("FAIL"),
+        "worst first:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\nhttp (fail):\n  • GET ml-service:8001/ready: 503"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  hint: `kubectl logs -l app=ml-service`"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("pass") && stderr.contains("pods: "),
+        "progress on stderr: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_verify_waiting_on_a_hung_service_with_130() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Hangs).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["verify", "local", "--only", "http", "--http-timeout", "60s"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    unsafe extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    // SAFETY: signalling our own child by its pid.
+    unsafe { kill(child.id() as i32, 2) };
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
