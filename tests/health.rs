@@ -350,3 +350,73 @@ async fn the_text_screen_lists_what_is_down_first_with_its_evidence() {
         "{stderr}"
     );
 }
+
+/// `local` with PostgreSQL "managed" at 127.0.0.1:`port` with `ssl_mode`.
+fn managed_postgres_env(port: u16, ssl_mode: &str) -> tempfile::TempDir {
+    let original = include_str!("../environments/local.yaml");
+    let (start, end) = (
+        original.find("  postgres:\n").unwrap(),
+        original.find("  redis:\n").unwrap(),
+    );
+    let local = format!(
+        "{}  postgres:\n    placement: managed\n    host: 127.0.0.1\n    port: {port}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: {ssl_mode}\n{}",
+        &original[..start],
+        &original[end..]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_postgres_is_queried_over_tls_as_its_ssl_mode_says() {
+    let p = platform(Mode::Healthy).await;
+    let tls = Postgres::start_with(
+        "fintech_ai_user",
+        secret("POSTGRES_PASSWORD"),
+        "fintech_ai",
+        Some("def456"),
+        true,
+    );
+    let health_with = |dir: &tempfile::TempDir| {
+        let mut cmd = p.c.fintechctl();
+        cmd.args([
+            "health",
+            "local",
+            "-o",
+            "json",
+            "--check-timeout",
+            "5s",
+            "--environments-dir",
+        ])
+        .arg(dir.path());
+        cmd
+    };
+    // require: encrypted, the certificate not checked (libpq's meaning).
+    let dir = managed_postgres_env(tls.port, "require");
+    let out = run(health_with(&dir)).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "pass", "{pg:#}");
+    let ev = pg["evidence"].to_string();
+    assert!(ev.contains("over TLS (sslMode require)"), "{ev}");
+    assert!(ev.contains("alembic revision def456"), "{ev}");
+    // verify-full: a self-signed certificate is refused.
+    let dir = managed_postgres_env(tls.port, "verify-full");
+    let out = run(health_with(&dir)).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "fail", "{pg:#}");
+    assert!(
+        pg["summary"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{pg:#}"
+    );
+}

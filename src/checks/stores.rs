@@ -115,8 +115,9 @@ pub struct PostgresTarget {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
-    /// `sslMode: require` (managed): TLS is needed and not spoken here.
-    pub tls: bool,
+    /// libpq's `sslMode`: `disable`, `require` (encrypted), `verify-ca` /
+    /// `verify-full` (the certificate checked too).
+    pub ssl_mode: String,
 }
 
 /// The `postgres` health check.
@@ -138,21 +139,6 @@ pub async fn postgres(
             );
         }
     };
-    if target.tls {
-        if let Some(t) = task {
-            t.abort();
-        }
-        return CheckResult {
-            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
-            ..CheckResult::warned(
-                "postgres",
-                format!(
-                    "{host}:{port} answers; the query over TLS (sslMode require) is not made by this version"
-                ),
-                None,
-            )
-        };
-    }
     let result =
         tokio::time::timeout(deadline, postgres_queries(&host, port, target, deadline)).await;
     if let Some(t) = task {
@@ -175,10 +161,15 @@ pub async fn postgres(
         }
         Ok(Ok(facts)) => {
             f.pass(format!(
-                "SELECT 1 in {} as {} on {}",
+                "SELECT 1 in {} as {} on {}{}",
                 crate::human::duration(facts.latency),
                 target.user,
-                target.database
+                target.database,
+                match facts.tls {
+                    Some(true) => format!(", over TLS (sslMode {})", target.ssl_mode),
+                    Some(false) => ", not encrypted".to_string(),
+                    None => String::new(),
+                }
             ));
             match &facts.alembic {
                 Some(rev) => f.pass(format!("alembic revision {rev}")),
@@ -217,6 +208,8 @@ pub async fn postgres(
 
 struct PostgresFacts {
     latency: Duration,
+    /// `pg_stat_ssl.ssl` of this connection (`None`: not readable).
+    tls: Option<bool>,
     alembic: Option<String>,
     connections: i64,
     max_connections: i64,
@@ -240,11 +233,20 @@ async fn postgres_queries(
         config.password(p);
     }
     let started = Instant::now();
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| describe_pg(&e))?;
-    let driver = tokio::spawn(connection);
+    let client = if target.ssl_mode == "disable" {
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| describe_pg(&e))?;
+        tokio::spawn(connection);
+        client
+    } else {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        let tls = super::pgtls::Rustls::for_mode(&target.ssl_mode)?;
+        let (client, connection) = config.connect(tls).await.map_err(|e| describe_pg(&e))?;
+        tokio::spawn(connection);
+        client
+    };
     let one: i32 = client
         .query_one("SELECT 1", &[])
         .await
@@ -269,8 +271,17 @@ async fn postgres_queries(
         )
         .await
         .map_err(|e| describe_pg(&e))?;
-    driver.abort();
+    let tls = client
+        .query_opt(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get::<_, bool>(0));
     Ok(PostgresFacts {
+        tls,
         latency,
         alembic,
         connections: row.get(0),

@@ -157,7 +157,7 @@ async fn one_round(
         user: pg.user.clone(),
         password: password("postgres-password", "postgres_password"),
         database: pg.database.clone(),
-        tls: pg.placement == Placement::Managed && pg.ssl_mode != "disable",
+        ssl_mode: pg.ssl_mode.clone(),
     };
     let rd = env.data.redis.clone();
     let redis_target = RedisTarget {
