@@ -6,6 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
+use common::kafka::Broker;
 use common::servers::{self, Mode};
 use common::stores::{Postgres, Redis};
 use common::{SECRETS, behaviors_with, cluster, run, text};
@@ -19,9 +20,11 @@ struct Platform {
     c: common::Cluster,
     postgres: Postgres,
     redis: Redis,
+    kafka: Broker,
 }
 
 async fn platform(ml: Mode) -> Platform {
+    let kafka = Broker::start(secret("KAFKA_PASSWORD")).await;
     let postgres = Postgres::start(
         "fintech_ai_user",
         secret("POSTGRES_PASSWORD"),
@@ -36,6 +39,7 @@ async fn platform(ml: Mode) -> Platform {
         ("frontend", 3000, servers::http(Mode::Healthy).await),
         ("postgres", 5432, loopback(postgres.port)),
         ("redis", 6379, loopback(redis.port)),
+        ("kafka", 9092, kafka.addr),
     ];
     let c = cluster(behaviors_with(
         "",
@@ -47,7 +51,12 @@ async fn platform(ml: Mode) -> Platform {
     cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
-    Platform { c, postgres, redis }
+    Platform {
+        c,
+        postgres,
+        redis,
+        kafka,
+    }
 }
 
 async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
@@ -96,6 +105,15 @@ async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
             .contains("of 64.0 MiB maxmemory used")
     );
     assert_eq!(check(&report, "service/api-gateway")["status"], "pass");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    assert!(
+        kafka["evidence"]
+            .to_string()
+            .contains("1 broker(s) (1 kafka:9092), controller 1, 2 topic(s)"),
+        "{kafka:#}"
+    );
+    assert_eq!(p.kafka.seen(), vec!["Metadata v4 all topics=true"]);
     insta::with_settings!({filters => vec![
         (r#""elapsed": [0-9.]+"#, r#""elapsed": "[SECS]""#),
         (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
@@ -115,10 +133,11 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
     let mut p = platform(Mode::NotReady).await;
     p.redis.stop();
     p.postgres.stop();
+    p.kafka.stop();
     let (code, report, stderr) = health(&p.c).await;
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["healthy"], false);
-    for id in ["postgres", "redis", "service/ml-service"] {
+    for id in ["postgres", "redis", "kafka", "service/ml-service"] {
         assert_eq!(check(&report, id)["status"], "fail", "{id}: {report:#}");
     }
     assert!(
@@ -210,5 +229,194 @@ async fn bench_health_wall_time_on_a_healthy_cluster() {
     assert!(
         times[3] < std::time::Duration::from_secs(2),
         "one screen in under 2 s: {times:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
+    let p = platform(Mode::Healthy).await;
+    let dir = tempfile::tempdir().unwrap();
+    let local = include_str!("../environments/local.yaml").replace(
+        "    bootstrapServers: kafka:9092\n",
+        "    bootstrapServers: kafka:9092\n    username: fintech\n    saslMechanism: PLAIN\n",
+    );
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    let mut cmd = p.c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--check-timeout",
+        "5s",
+        "--environments-dir",
+    ])
+    .arg(dir.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    assert!(
+        kafka["evidence"]
+            .to_string()
+            .contains("SASL PLAIN authenticated")
+    );
+    assert_eq!(
+        p.kafka.seen(),
+        vec![
+            "SaslHandshake v1 PLAIN",
+            "SaslAuthenticate v0 user=fintech ok=true",
+            "Metadata v4 all topics=true"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_store_out_of_reach_is_said_plainly_and_fails_nothing_else() {
+    let p = platform(Mode::Healthy).await;
+    // PostgreSQL "managed" at a loopback port nothing listens on: what an
+    // Azure database behind its firewall looks like from a laptop.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let original = include_str!("../environments/local.yaml");
+    let (start, end) = (
+        original.find("  postgres:\n").unwrap(),
+        original.find("  redis:\n").unwrap(),
+    );
+    let local = format!(
+        "{}  postgres:\n    placement: managed\n    host: 127.0.0.1\n    port: {closed}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: disable\n{}",
+        &original[..start],
+        &original[end..]
+    );
+    assert!(local.contains("placement: managed"));
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    let mut cmd = p.c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--check-timeout",
+        "5s",
+        "--environments-dir",
+    ])
+    .arg(dir.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a store out of reach is not a failure: {stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "warn", "{pg:#}");
+    assert_eq!(
+        pg["summary"],
+        format!("127.0.0.1:{closed} not reachable from here")
+    );
+    assert_eq!(check(&report, "redis")["status"], "pass");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_screen_lists_what_is_down_first_with_its_evidence() {
+    let mut p = platform(Mode::Healthy).await;
+    p.redis.stop();
+    let mut cmd = p.c.fintechctl();
+    cmd.args(["health", "local", "--check-timeout", "5s"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].contains("WHAT") && lines[0].contains("STATE"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].contains("redis") && lines[1].contains("DOWN"),
+        "worst first:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\nredis:\n  • pod redis-0:6379 (port-forward):"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("error: local is unhealthy: redis"),
+        "{stderr}"
+    );
+}
+
+/// `local` with PostgreSQL "managed" at 127.0.0.1:`port` with `ssl_mode`.
+fn managed_postgres_env(port: u16, ssl_mode: &str) -> tempfile::TempDir {
+    let original = include_str!("../environments/local.yaml");
+    let (start, end) = (
+        original.find("  postgres:\n").unwrap(),
+        original.find("  redis:\n").unwrap(),
+    );
+    let local = format!(
+        "{}  postgres:\n    placement: managed\n    host: 127.0.0.1\n    port: {port}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: {ssl_mode}\n{}",
+        &original[..start],
+        &original[end..]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_postgres_is_queried_over_tls_as_its_ssl_mode_says() {
+    let p = platform(Mode::Healthy).await;
+    let tls = Postgres::start_with(
+        "fintech_ai_user",
+        secret("POSTGRES_PASSWORD"),
+        "fintech_ai",
+        Some("def456"),
+        true,
+    );
+    let health_with = |dir: &tempfile::TempDir| {
+        let mut cmd = p.c.fintechctl();
+        cmd.args([
+            "health",
+            "local",
+            "-o",
+            "json",
+            "--check-timeout",
+            "5s",
+            "--environments-dir",
+        ])
+        .arg(dir.path());
+        cmd
+    };
+    // require: encrypted, the certificate not checked (libpq's meaning).
+    let dir = managed_postgres_env(tls.port, "require");
+    let out = run(health_with(&dir)).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "pass", "{pg:#}");
+    let ev = pg["evidence"].to_string();
+    assert!(ev.contains("over TLS (sslMode require)"), "{ev}");
+    assert!(ev.contains("alembic revision def456"), "{ev}");
+    // verify-full: a self-signed certificate is refused.
+    let dir = managed_postgres_env(tls.port, "verify-full");
+    let out = run(health_with(&dir)).await;
+    let (stdout, _) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "fail", "{pg:#}");
+    assert!(
+        pg["summary"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{pg:#}"
     );
 }

@@ -454,3 +454,98 @@ mod tls {
         assert_eq!(r.status, Status::Fail);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpa_recommendation_far_from_the_request_warns() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
+    c.sim
+        .create(serde_json::json!({"apiVersion": "autoscaling.k8s.io/v1", "kind": "VerticalPodAutoscaler",
+            "metadata": {"name": "frontend-vpa", "namespace": NS},
+            "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "frontend"},
+                "updatePolicy": {"updateMode": "Off"}}}))
+        .unwrap();
+    // What the recommender would write: far above the 100m cpu request,
+    // equal to the 128Mi memory request.
+    let client = kube::Client::try_from(kube::Config::new(c.sim.url().parse().unwrap())).unwrap();
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("autoscaling.k8s.io", "v1", "VerticalPodAutoscaler"),
+        "verticalpodautoscalers",
+    );
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client, NS, &resource);
+    api.patch_status(
+        "frontend-vpa",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(
+            serde_json::json!({"status": {"recommendation": {"containerRecommendations": [
+            {"containerName": "frontend", "target": {"cpu": "1", "memory": "128Mi"}}]}}}),
+        ),
+    )
+    .await
+    .unwrap();
+    let (code, report, _) = verify(&c, &["--only", "autoscaling"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    let autoscaling = check(&report, "autoscaling");
+    assert_eq!(autoscaling["status"], "warn", "{autoscaling:#}");
+    let ev = evidence(autoscaling);
+    assert!(
+        ev.contains("VPA/frontend-vpa: frontend cpu recommendation 1 vs request 100m (10.0x)"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("VPA/frontend-vpa: frontend memory recommendation 128Mi vs request 128.0 MiB"),
+        "{ev}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_table_puts_failures_first_with_evidence_and_hint() {
+    let c = deployed(Mode::Healthy, Mode::NotReady, Mode::Healthy).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["verify", "local", "--only", "http,pods,endpoints"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].trim_start().starts_with("CHECK"), "{stdout}");
+    assert!(
+        lines[1].trim_start().starts_with("http") && lines[1].contains("FAIL"),
+        "worst first:\n{stdout}"
+    );
+    assert!(
+        stdout.contains("\nhttp (fail):\n  • GET ml-service:8001/ready: 503"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  hint: `kubectl logs -l app=ml-service`"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("pass") && stderr.contains("pods: "),
+        "progress on stderr: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_a_verify_waiting_on_a_hung_service_with_130() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Hangs).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["verify", "local", "--only", "http", "--http-timeout", "60s"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    unsafe extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    // SAFETY: signalling our own child by its pid.
+    unsafe { kill(child.id() as i32, 2) };
+    let started = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -7,7 +7,9 @@
 pub mod capacity;
 pub mod drift;
 pub mod http;
+pub mod kafka;
 pub mod live;
+pub mod pgtls;
 pub mod prometheus;
 pub mod stores;
 pub mod tls;

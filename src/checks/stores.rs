@@ -115,8 +115,9 @@ pub struct PostgresTarget {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
-    /// `sslMode: require` (managed): TLS is needed and not spoken here.
-    pub tls: bool,
+    /// libpq's `sslMode`: `disable`, `require` (encrypted), `verify-ca` /
+    /// `verify-full` (the certificate checked too).
+    pub ssl_mode: String,
 }
 
 /// The `postgres` health check.
@@ -138,21 +139,6 @@ pub async fn postgres(
             );
         }
     };
-    if target.tls {
-        if let Some(t) = task {
-            t.abort();
-        }
-        return CheckResult {
-            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
-            ..CheckResult::warned(
-                "postgres",
-                format!(
-                    "{host}:{port} answers; the query over TLS (sslMode require) is not made by this version"
-                ),
-                None,
-            )
-        };
-    }
     let result =
         tokio::time::timeout(deadline, postgres_queries(&host, port, target, deadline)).await;
     if let Some(t) = task {
@@ -175,10 +161,15 @@ pub async fn postgres(
         }
         Ok(Ok(facts)) => {
             f.pass(format!(
-                "SELECT 1 in {} as {} on {}",
+                "SELECT 1 in {} as {} on {}{}",
                 crate::human::duration(facts.latency),
                 target.user,
-                target.database
+                target.database,
+                match facts.tls {
+                    Some(true) => format!(", over TLS (sslMode {})", target.ssl_mode),
+                    Some(false) => ", not encrypted".to_string(),
+                    None => String::new(),
+                }
             ));
             match &facts.alembic {
                 Some(rev) => f.pass(format!("alembic revision {rev}")),
@@ -217,6 +208,8 @@ pub async fn postgres(
 
 struct PostgresFacts {
     latency: Duration,
+    /// `pg_stat_ssl.ssl` of this connection (`None`: not readable).
+    tls: Option<bool>,
     alembic: Option<String>,
     connections: i64,
     max_connections: i64,
@@ -240,11 +233,20 @@ async fn postgres_queries(
         config.password(p);
     }
     let started = Instant::now();
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| describe_pg(&e))?;
-    let driver = tokio::spawn(connection);
+    let client = if target.ssl_mode == "disable" {
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| describe_pg(&e))?;
+        tokio::spawn(connection);
+        client
+    } else {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        let tls = super::pgtls::Rustls::for_mode(&target.ssl_mode)?;
+        let (client, connection) = config.connect(tls).await.map_err(|e| describe_pg(&e))?;
+        tokio::spawn(connection);
+        client
+    };
     let one: i32 = client
         .query_one("SELECT 1", &[])
         .await
@@ -269,8 +271,17 @@ async fn postgres_queries(
         )
         .await
         .map_err(|e| describe_pg(&e))?;
-    driver.abort();
+    let tls = client
+        .query_opt(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get::<_, bool>(0));
     Ok(PostgresFacts {
+        tls,
         latency,
         alembic,
         connections: row.get(0),
@@ -479,4 +490,87 @@ mod tests {
         assert_eq!(info_field(info, "maxmemory").as_deref(), Some("0"));
         assert_eq!(info_field(info, "role"), None);
     }
+}
+
+/// Kafka's first bootstrap server and credentials.
+#[derive(Debug, Clone)]
+pub struct KafkaTarget {
+    pub route: Route,
+    pub plain: Option<super::kafka::Plain>,
+    /// Managed Kafka (Event Hubs) speaks TLS only.
+    pub tls: bool,
+}
+
+/// The `kafka` health check: broker metadata (brokers, topic count).
+pub async fn kafka(
+    client: &kube::Client,
+    namespace: &str,
+    target: &KafkaTarget,
+    deadline: Duration,
+) -> CheckResult {
+    let started = Instant::now();
+    let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
+        Ok(opened) => opened,
+        Err(None) => return unreachable_from_here("kafka", &target.route),
+        Err(Some(why)) => {
+            return CheckResult::failed(
+                "kafka",
+                format!("{}: {why}", target.route.describe()),
+                None,
+            );
+        }
+    };
+    if target.tls {
+        if let Some(t) = task {
+            t.abort();
+        }
+        return CheckResult {
+            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
+            ..CheckResult::warned(
+                "kafka",
+                format!(
+                    "{host}:{port} answers; the metadata request over TLS is not made by this version"
+                ),
+                None,
+            )
+        };
+    }
+    let answer = super::kafka::ask(&host, port, target.plain.as_ref(), deadline).await;
+    if let Some(t) = task {
+        t.abort();
+    }
+    let mut f = Findings::default();
+    let summary = match answer {
+        Ok((meta, latency)) => {
+            if target.plain.is_some() {
+                f.pass("SASL PLAIN authenticated");
+            }
+            f.pass(format!(
+                "metadata in {}: {} broker(s) ({}), controller {}, {} topic(s)",
+                crate::human::duration(latency),
+                meta.brokers.len(),
+                meta.brokers.join(", "),
+                meta.controller,
+                meta.topics
+            ));
+            if meta.brokers.is_empty() {
+                f.fail("the metadata lists no broker");
+            }
+            format!(
+                "up ({}), {} broker(s), {} topic(s)",
+                crate::human::duration(latency),
+                meta.brokers.len(),
+                meta.topics
+            )
+        }
+        Err(e) => {
+            f.fail(format!("{}: {e}", target.route.describe()));
+            f.hint("`kubectl logs` of the Kafka pod; with SASL, the password in Secret fintech-ai-secrets (kafka-password)");
+            format!("down: {e}")
+        }
+    };
+    let mut r = f.finish(super::CheckId::Release, summary);
+    r.id = "kafka".into();
+    r.elapsed = started.elapsed();
+    r
 }

@@ -11,7 +11,8 @@ use kube::Api;
 use serde::Serialize;
 
 use crate::checks::http::{self, Probe};
-use crate::checks::stores::{self, PostgresTarget, RedisTarget, Route};
+use crate::checks::kafka::Plain;
+use crate::checks::stores::{self, KafkaTarget, PostgresTarget, RedisTarget, Route};
 use crate::checks::{CheckResult, Findings, Status, prometheus};
 use crate::cluster::connect::Connection;
 use crate::environment::{Environment, Placement};
@@ -156,7 +157,7 @@ async fn one_round(
         user: pg.user.clone(),
         password: password("postgres-password", "postgres_password"),
         database: pg.database.clone(),
-        tls: pg.placement == Placement::Managed && pg.ssl_mode != "disable",
+        ssl_mode: pg.ssl_mode.clone(),
     };
     let rd = env.data.redis.clone();
     let redis_target = RedisTarget {
@@ -173,15 +174,40 @@ async fn one_round(
         password: password("redis-password", "redis_password"),
         tls: rd.tls,
     };
-    let (services, postgres, redis, monitoring) = tokio::join!(
+    let kf = env.data.kafka.clone();
+    let (kafka_host, kafka_port) = first_server(&kf.bootstrap_servers);
+    let kafka_target = KafkaTarget {
+        route: match kf.placement {
+            Placement::InCluster => Route::Pod {
+                pod: format!("{}-0", first_label(&kafka_host)),
+                port: kafka_port,
+            },
+            Placement::Managed => Route::Direct {
+                host: kafka_host.clone(),
+                port: kafka_port,
+            },
+        },
+        plain: kf
+            .sasl_mechanism
+            .as_deref()
+            .filter(|m| m.eq_ignore_ascii_case("PLAIN"))
+            .map(|_| Plain {
+                username: kf.username.clone().unwrap_or_default(),
+                password: password("kafka-password", "kafka_password").unwrap_or_default(),
+            }),
+        tls: kf.placement == Placement::Managed,
+    };
+    let (services, postgres, redis, kafka, monitoring) = tokio::join!(
         services,
         stores::postgres(client, ns, &postgres_target, deadline),
         stores::redis(client, ns, &redis_target, deadline),
+        stores::kafka(client, ns, &kafka_target, deadline),
         monitoring(env, deadline),
     );
     let mut checks: Vec<CheckResult> = services;
     checks.push(postgres);
     checks.push(redis);
+    checks.push(kafka);
     checks.extend(monitoring);
     crate::checks::worst_first(&mut checks);
     let healthy = !checks.iter().any(|c| c.status == Status::Fail);
@@ -193,6 +219,15 @@ async fn one_round(
         healthy,
         checks,
         elapsed: started.elapsed(),
+    }
+}
+
+/// The first `host:port` of a bootstrap list (`kafka:9092,kafka-2:9092`).
+fn first_server(list: &str) -> (String, u16) {
+    let first = list.split(',').next().unwrap_or("").trim();
+    match first.rsplit_once(':') {
+        Some((host, port)) => (host.to_string(), port.parse().unwrap_or(9092)),
+        None => (first.to_string(), 9092),
     }
 }
 

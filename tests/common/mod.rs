@@ -2,6 +2,7 @@
 //! pointing at it, and the `fintechctl` binary with test secrets.
 #![allow(dead_code)]
 
+pub mod kafka;
 pub mod prometheus;
 pub mod servers;
 pub mod stores;

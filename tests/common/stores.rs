@@ -65,6 +65,17 @@ impl Postgres {
     /// A server whose superuser is `user` with `password`, with `database`
     /// created and, when given, an `alembic_version` at `revision`.
     pub fn start(user: &str, password: &str, database: &str, revision: Option<&str>) -> Postgres {
+        Self::start_with(user, password, database, revision, false)
+    }
+
+    /// [`Postgres::start`], with `ssl=on` and a self-signed certificate (rcgen) when `tls`.
+    pub fn start_with(
+        user: &str,
+        password: &str,
+        database: &str,
+        revision: Option<&str>,
+        tls: bool,
+    ) -> Postgres {
         let initdb = require("initdb", "postgresql");
         let pg_ctl = require("pg_ctl", "postgresql");
         let psql = require("psql", "postgresql-client");
@@ -93,16 +104,44 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
+        let mut options = format!(
+            "-p {port} -c listen_addresses=127.0.0.1 -k {}",
+            dir.path().display()
+        );
+        if tls {
+            use std::os::unix::fs::PermissionsExt;
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+            ])
+            .unwrap();
+            let cert = params.self_signed(&key).unwrap();
+            std::fs::write(data.join("server.crt"), cert.pem()).unwrap();
+            std::fs::write(data.join("server.key"), key.serialize_pem()).unwrap();
+            std::fs::set_permissions(
+                data.join("server.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+            if is_root() {
+                let status = Command::new("chown")
+                    .arg("postgres")
+                    .arg(data.join("server.crt"))
+                    .arg(data.join("server.key"))
+                    .status()
+                    .unwrap();
+                assert!(status.success());
+            }
+            options.push_str(" -c ssl=on");
+        }
         let out = as_postgres(&pg_ctl)
             .arg("-D")
             .arg(&data)
             .arg("-l")
             .arg(dir.path().join("log"))
             .arg("-o")
-            .arg(format!(
-                "-p {port} -c listen_addresses=127.0.0.1 -k {}",
-                dir.path().display()
-            ))
+            .arg(&options)
             .args(["-w", "start"])
             .output()
             .unwrap();

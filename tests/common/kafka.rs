@@ -1,0 +1,142 @@
+//! A stand-in Kafka broker for the health tests: it decodes each request
+//! with the kafka-protocol crate (so what fintechctl sends must be valid
+//! Kafka wire format) and answers SaslHandshake, SaslAuthenticate and
+//! Metadata as a one-broker KRaft cluster with two topics would.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, MetadataRequest, MetadataResponse, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, TopicName,
+    metadata_response::{MetadataResponseBroker, MetadataResponseTopic},
+};
+use kafka_protocol::protocol::{
+    Decodable, Encodable, HeaderVersion, StrBytes, decode_request_header_from_buffer,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// What the broker saw: `Metadata v4`, `SaslAuthenticate v0 user=…`.
+#[derive(Clone, Default)]
+pub struct Seen(pub Arc<Mutex<Vec<String>>>);
+
+pub struct Broker {
+    pub addr: SocketAddr,
+    pub seen: Seen,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Broker {
+    /// `password`: the SASL PLAIN password it accepts (any user).
+    pub async fn start(password: &str) -> Broker {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Seen::default();
+        let log = seen.clone();
+        let password = password.to_string();
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let log = log.clone();
+                let password = password.clone();
+                tokio::spawn(async move {
+                    loop {
+                        let mut size = [0u8; 4];
+                        if socket.read_exact(&mut size).await.is_err() {
+                            return;
+                        }
+                        let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+                        if socket.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        let mut buf = Bytes::from(body);
+                        let header = decode_request_header_from_buffer(&mut buf)
+                            .expect("a valid request header");
+                        let version = header.request_api_version;
+                        let key = ApiKey::try_from(header.request_api_key).unwrap();
+                        let mut out = BytesMut::new();
+                        let answer = |out: &mut BytesMut, header_version: i16| {
+                            ResponseHeader::default()
+                                .with_correlation_id(header.correlation_id)
+                                .encode(out, header_version)
+                                .unwrap();
+                        };
+                        match key {
+                            ApiKey::SaslHandshake => {
+                                let r = SaslHandshakeRequest::decode(&mut buf, version).unwrap();
+                                log.0
+                                    .lock()
+                                    .unwrap()
+                                    .push(format!("SaslHandshake v{version} {}", r.mechanism));
+                                answer(&mut out, SaslHandshakeResponse::header_version(version));
+                                SaslHandshakeResponse::default()
+                                    .with_mechanisms(vec![StrBytes::from_static_str("PLAIN")])
+                                    .encode(&mut out, version)
+                                    .unwrap();
+                            }
+                            ApiKey::SaslAuthenticate => {
+                                let r = SaslAuthenticateRequest::decode(&mut buf, version).unwrap();
+                                let token = String::from_utf8_lossy(&r.auth_bytes).to_string();
+                                let mut parts = token.split('\0').skip(1);
+                                let user = parts.next().unwrap_or("").to_string();
+                                let ok = parts.next() == Some(password.as_str());
+                                log.0.lock().unwrap().push(format!(
+                                    "SaslAuthenticate v{version} user={user} ok={ok}"
+                                ));
+                                answer(&mut out, SaslAuthenticateResponse::header_version(version));
+                                let mut resp = SaslAuthenticateResponse::default();
+                                if !ok {
+                                    resp = resp.with_error_code(58).with_error_message(Some(
+                                        StrBytes::from_static_str(
+                                            "Authentication failed: Invalid username or password",
+                                        ),
+                                    ));
+                                }
+                                resp.encode(&mut out, version).unwrap();
+                            }
+                            ApiKey::Metadata => {
+                                let r = MetadataRequest::decode(&mut buf, version).unwrap();
+                                log.0.lock().unwrap().push(format!(
+                                    "Metadata v{version} all topics={}",
+                                    r.topics.is_none()
+                                ));
+                                answer(&mut out, MetadataResponse::header_version(version));
+                                let topic = |name: &'static str| {
+                                    MetadataResponseTopic::default()
+                                        .with_name(Some(TopicName(StrBytes::from_static_str(name))))
+                                };
+                                MetadataResponse::default()
+                                    .with_brokers(vec![
+                                        MetadataResponseBroker::default()
+                                            .with_node_id(BrokerId(1))
+                                            .with_host(StrBytes::from_static_str("kafka"))
+                                            .with_port(9092),
+                                    ])
+                                    .with_controller_id(BrokerId(1))
+                                    .with_topics(vec![topic("documents"), topic("predictions")])
+                                    .encode(&mut out, version)
+                                    .unwrap();
+                            }
+                            other => panic!("unexpected request {other:?}"),
+                        }
+                        let mut frame = (out.len() as i32).to_be_bytes().to_vec();
+                        frame.extend_from_slice(&out);
+                        if socket.write_all(&frame).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Broker { addr, seen, task }
+    }
+
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.0.lock().unwrap().clone()
+    }
+}
