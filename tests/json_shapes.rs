@@ -114,4 +114,29 @@ async fn every_cluster_command_prints_one_camel_case_document() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     snapshot!("history", json(&stdout));
+
+    // A second release, then back to the first.
+    let out = run(cmd(&[
+        "deploy",
+        "local",
+        "--version",
+        "1.4.3",
+        "--timeout",
+        "60s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let out = run(cmd(&["rollback", "local", "--yes", "--timeout", "60s"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let mut rolled = json(&stdout);
+    for key in ["plan", "applied"] {
+        if let Some(n) = rolled[key].as_array().map(Vec::len) {
+            rolled[key] = serde_json::json!(format!("[{n} objects]"));
+        }
+    }
+    if let Some(rollouts) = rolled["rollouts"].as_array_mut() {
+        rollouts.sort_by_key(|r| r["workload"].as_str().unwrap_or_default().to_string());
+    }
+    snapshot!("rollback", rolled);
 }

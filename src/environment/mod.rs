@@ -521,6 +521,19 @@ mod tests {
     }
 
     #[test]
+    fn a_managed_store_may_be_an_ip_address_an_ingress_host_may_not() {
+        let text = PRODUCTION.replace(
+            "host: fintech-ai-postgres.postgres.database.azure.com",
+            "host: 10.20.0.4",
+        );
+        parse("p.yaml", &text, "production").expect("a private endpoint's address");
+        let text = PRODUCTION.replace("host: app.fintech-ai-platform.com", "host: 10.20.0.5");
+        let err = parse("p.yaml", &text, "production").unwrap_err();
+        assert!(err.to_string().contains("ingress.host"), "{err}");
+        assert!(err.to_string().contains("not an IP address"), "{err}");
+    }
+
+    #[test]
     fn hpa_bounds_are_checked() {
         let text = include_str!("../../environments/production.yaml")
             .replace("minReplicas: 3", "minReplicas: 30");

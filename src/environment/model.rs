@@ -15,7 +15,7 @@ pub struct Environment {
     pub description: Option<String>,
     pub cluster: Cluster,
     pub namespace: Namespace,
-    pub release: Release,
+    pub release: ReleasePolicy,
     pub quota: Quota,
     pub limit_range: LimitRange,
     pub services: Services,
@@ -86,7 +86,7 @@ pub struct Namespace {
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Release {
+pub struct ReleasePolicy {
     /// Refuse to render or deploy without `--version` (and never `latest`).
     pub require_version: bool,
     /// Image tag used when `--version` is not given (environments that allow it).

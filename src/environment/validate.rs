@@ -491,8 +491,9 @@ fn image(out: &mut Findings, field: &str, value: &str, kind: ImageKind) {
     }
 }
 
-/// A DNS name (optionally `*.` wildcard) as an Ingress rule's host.
-fn host(out: &mut Findings, field: &str, value: &str, wildcard: bool) {
+/// A DNS name (optionally `*.` wildcard) as an Ingress rule's host; a
+/// managed store's host may also be an IP address (a private endpoint).
+fn host(out: &mut Findings, field: &str, value: &str, wildcard: bool, ip_ok: bool) {
     if !no_control_characters(out, field, value) {
         return;
     }
@@ -500,6 +501,9 @@ fn host(out: &mut Findings, field: &str, value: &str, wildcard: bool) {
         Some(rest) if wildcard => rest,
         _ => value,
     };
+    if ip_ok && value.parse::<std::net::IpAddr>().is_ok() {
+        return;
+    }
     let problem = if value.contains("://") || value.contains(['/', ':']) {
         Some("a host name only, without scheme, port or path".to_string())
     } else if name.parse::<std::net::Ipv4Addr>().is_ok() {
@@ -656,7 +660,7 @@ fn ingress(env: &Environment, out: &mut Findings) {
     if i.enabled && i.host.is_empty() {
         out.add("ingress.host", "is required when the ingress is enabled");
     } else if !i.host.is_empty() {
-        host(out, "ingress.host", &i.host, true);
+        host(out, "ingress.host", &i.host, true, false);
     }
     if let Some(problem) = dns_subdomain_problem(&i.class_name) {
         out.add(
@@ -740,7 +744,7 @@ fn data(env: &Environment, out: &mut Findings) {
                 ),
             );
         } else if placement == Placement::Managed {
-            host(out, field, value, false);
+            host(out, field, value, false, true);
         }
     }
     for (field, value) in [

@@ -281,7 +281,19 @@ impl Pipeline<'_> {
             .plan_and_execute(change, report, &mut guard, doing)
             .await;
         if let Some(guard) = guard {
-            match guard.release().await {
+            let released = match self.api_lost_grace() {
+                // The API server is gone: one short try, then the Lease's
+                // TTL frees the lock (never a wait on a dead server).
+                Some(grace) => tokio::time::timeout(grace, guard.release()).await.ok(),
+                None => Some(guard.release().await),
+            };
+            let Some(released) = released else {
+                self.reporter.warn(
+                    "the deploy lock was not released (no API server); it expires after its TTL",
+                );
+                return result;
+            };
+            match released {
                 Ok(()) => {}
                 // Already reported as the reason the run stopped.
                 Err(LockError::Lost { .. })
@@ -744,6 +756,13 @@ impl Pipeline<'_> {
         Ok((record, result))
     }
 
+    /// After the API server was lost, cleanup writes (the record, the
+    /// lock) get one short try instead of the full request deadline.
+    fn api_lost_grace(&self) -> Option<std::time::Duration> {
+        matches!(self.stop.reason(), Some(StopReason::ApiLost(_)))
+            .then_some(std::time::Duration::from_secs(2))
+    }
+
     /// Finishes a record of a run that did not succeed; a failure to save
     /// it is a warning (the run's own failure is what matters).
     async fn finish_quietly(
@@ -752,7 +771,22 @@ impl Pipeline<'_> {
         status: ReleaseStatus,
         cards: &[FailureCard],
     ) {
-        if let Err(e) = self.history().finish(record, status, cards).await {
+        let finished = match self.api_lost_grace() {
+            Some(grace) => {
+                match tokio::time::timeout(grace, self.history().finish(record, status, cards))
+                    .await
+                {
+                    Ok(result) => result.map_err(|e| e.to_string()),
+                    Err(_) => Err("no answer".to_string()),
+                }
+            }
+            None => self
+                .history()
+                .finish(record, status, cards)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = finished {
             if matches!(self.stop.reason(), Some(StopReason::ApiLost(_))) {
                 self.reporter.warn(&format!(
                     "revision {} could not be recorded as {status} (no API server); the next deploy marks it abandoned",
