@@ -1,6 +1,7 @@
-# tests/backup.rs runs a real PostgreSQL 15 (initdb / pg_ctl in a temporary
-# directory, as the postgres user when root) and its client tools (psql,
-# pg_dump, pg_restore) behind kube-sim's exec. Machines of this kind ship the
+# tests/health.rs and tests/backup.rs run a real PostgreSQL 15 (initdb /
+# pg_ctl in a temporary directory, as the postgres user when root) and its
+# client tools (psql for the tests' own setup; pg_dump, pg_restore behind
+# kube-sim's exec). Machines of this kind ship the
 # server binaries linked into /usr/local/bin; elsewhere Debian's packages.
 if ! command -v initdb >/dev/null 2>&1 || ! command -v pg_dump >/dev/null 2>&1; then
   log "installing PostgreSQL 15 (server and client)"
