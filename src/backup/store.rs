@@ -99,7 +99,7 @@ impl Location {
                 let path = if path.is_absolute() {
                     path
                 } else {
-                    base.join(path)
+                    joined(base, &path)
                 };
                 Location::Filesystem(if prefix.is_empty() {
                     path
@@ -137,7 +137,7 @@ impl Location {
             return Ok(Location::Filesystem(if path.is_absolute() {
                 path
             } else {
-                base.join(path)
+                joined(base, &path)
             }));
         };
         let mut segments = rest.splitn(2, '/');
@@ -580,6 +580,19 @@ impl Upload {
     }
 }
 
+/// `base` joined with a relative `path`, without its `.` components (so a
+/// store shows as `/srv/backups`, not `/srv/./backups`).
+fn joined(base: &std::path::Path, path: &std::path::Path) -> PathBuf {
+    let mut out = base.to_path_buf();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,6 +620,10 @@ mod tests {
             Location::Filesystem("/work/backups".into())
         );
         assert_eq!(
+            Location::parse("./backups/./daily", base).unwrap(),
+            Location::Filesystem("/work/backups/daily".into())
+        );
+        assert_eq!(
             Location::parse("file:///var/b", base).unwrap(),
             Location::Filesystem("/var/b".into())
         );
@@ -616,3 +633,4 @@ mod tests {
         }
     }
 }
+
