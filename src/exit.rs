@@ -57,6 +57,18 @@ impl Failure {
     pub fn invalid(message: impl fmt::Display) -> Self {
         Self::new(ExitStatus::Invalid, message.to_string())
     }
+    /// The failure a stopped run ends with, said with where it was: a
+    /// signal is 130, a lost API server 3, a timeout or a lost lock 1.
+    pub fn stopped(stop: &crate::interrupt::Stop, whereabouts: &str) -> Self {
+        use crate::interrupt::StopReason;
+        let reason = stop.reason().unwrap_or(StopReason::Signal("interrupt"));
+        let status = match reason {
+            StopReason::Signal(_) => ExitStatus::Interrupted,
+            StopReason::TimedOut(_) | StopReason::LockLost(_) => ExitStatus::Failed,
+            StopReason::ApiLost(_) => ExitStatus::Unreachable,
+        };
+        Self::new(status, format!("{reason}; {whereabouts}"))
+    }
     pub fn with_details(mut self, details: Vec<String>) -> Self {
         self.details = details;
         self

@@ -27,7 +27,7 @@ use crate::cluster::exec::ExecError;
 use crate::cluster::records::ReleaseHistory;
 use crate::environment::{Environment, Placement};
 use crate::exit::{ExitStatus, Failure};
-use crate::interrupt::{Stop, StopReason};
+use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::{
     BackupListSettings, BackupPruneSettings, BackupSettings, BackupVerifySettings,
@@ -214,13 +214,7 @@ fn wanted(
 }
 
 fn stopped_failure(stop: &Stop, whereabouts: &str) -> Failure {
-    let reason = stop.reason().unwrap_or(StopReason::Signal("interrupt"));
-    let status = match reason {
-        StopReason::Signal(_) => ExitStatus::Interrupted,
-        StopReason::ApiLost(_) => ExitStatus::Unreachable,
-        _ => ExitStatus::Failed,
-    };
-    Failure::new(status, format!("{reason}; {whereabouts}"))
+    Failure::stopped(stop, whereabouts)
 }
 
 /// Takes a backup of `settings.env`.

@@ -93,17 +93,7 @@ pub async fn migrate<R: Reporter + MigrationReporter>(
         message: None,
         last_lines: Vec::new(),
     };
-    let interrupted = |what: String| {
-        let reason = stop.reason().map(|r| r.to_string()).unwrap_or_default();
-        Failure::new(
-            match stop.reason() {
-                Some(crate::interrupt::StopReason::Signal(_)) | None => ExitStatus::Interrupted,
-                Some(crate::interrupt::StopReason::ApiLost(_)) => ExitStatus::Unreachable,
-                Some(_) => ExitStatus::Failed,
-            },
-            format!("{reason}; {what}"),
-        )
-    };
+    let interrupted = |what: String| Failure::stopped(&stop, &what);
     if settings.exec {
         let pod = exec::ready_pod(&conn.client, namespace, "app=api-gateway").await?;
         reporter.status(

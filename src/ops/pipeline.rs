@@ -596,16 +596,7 @@ impl Pipeline<'_> {
     /// The failure a stop (signal, timeout, lost lock or API server) means,
     /// said with where the run was.
     fn stop_failure(&self, whereabouts: &str) -> Failure {
-        let reason = self
-            .stop
-            .reason()
-            .unwrap_or(StopReason::Signal("interrupt"));
-        let status = match reason {
-            StopReason::Signal(_) => ExitStatus::Interrupted,
-            StopReason::TimedOut(_) | StopReason::LockLost(_) => ExitStatus::Failed,
-            StopReason::ApiLost(_) => ExitStatus::Unreachable,
-        };
-        Failure::new(status, format!("{reason}; {whereabouts}"))
+        Failure::stopped(&self.stop, whereabouts)
     }
 
     /// Before a write: is the lock still ours? When another run took it, the

@@ -106,13 +106,7 @@ fn outcome_of(status: ExitStatus) -> RestoreOutcome {
 }
 
 fn stop_failure(stop: &Stop, whereabouts: &str) -> Failure {
-    let reason = stop.reason().unwrap_or(StopReason::Signal("interrupt"));
-    let status = match reason {
-        StopReason::Signal(_) => ExitStatus::Interrupted,
-        StopReason::ApiLost(_) => ExitStatus::Unreachable,
-        _ => ExitStatus::Failed,
-    };
-    Failure::new(status, format!("{reason}; {whereabouts}"))
+    Failure::stopped(stop, whereabouts)
 }
 
 pub async fn restore(
