@@ -1,5 +1,6 @@
 //! Kafka: a Metadata request (brokers, topics) with the kafka-protocol
-//! crate's encoders and decoders over a plain TCP stream — SASL PLAIN first
+//! crate's encoders and decoders over a plain TCP stream, or over a
+//! verified TLS session for SASL_SSL listeners (Event Hubs) — SASL PLAIN first
 //! when the environment sets `saslMechanism` (Event Hubs' `$ConnectionString`
 //! user). Versions: Metadata v4, SaslHandshake v1, SaslAuthenticate v0,
 //! every one that Kafka 4.0 still serves.
@@ -64,6 +65,10 @@ where
     frame.extend_from_slice(&body);
     stream
         .write_all(&frame)
+        .await
+        .map_err(|e| format!("sending {key:?}: {e}"))?;
+    stream
+        .flush()
         .await
         .map_err(|e| format!("sending {key:?}: {e}"))?;
     let mut size = [0u8; 4];
@@ -189,6 +194,35 @@ pub async fn ask(
     };
     match tokio::time::timeout(deadline, run).await {
         Ok(Ok(m)) => Ok((m, started.elapsed())),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            crate::human::duration(deadline)
+        )),
+    }
+}
+
+/// [`ask`] over a TLS session on `stream` whose certificate is verified for
+/// `server_name` (SASL_SSL, as Event Hubs' Kafka endpoint on 9093): the
+/// handshake and the exchange within `deadline`. Also says what TLS
+/// verified.
+pub async fn ask_tls<S>(
+    stream: S,
+    server_name: &str,
+    plain: Option<&Plain>,
+    deadline: Duration,
+) -> Result<(ClusterMetadata, Duration, String), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let started = Instant::now();
+    let run = async {
+        let (mut tls, verified) = super::storetls::connect(stream, server_name).await?;
+        let meta = metadata(&mut tls, plain).await?;
+        Ok::<_, String>((meta, verified))
+    };
+    match tokio::time::timeout(deadline, run).await {
+        Ok(Ok((m, verified))) => Ok((m, started.elapsed(), verified)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(format!(
             "no answer within {}",

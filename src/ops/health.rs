@@ -173,6 +173,7 @@ async fn one_round(
         },
         password: password("redis-password", "redis_password"),
         tls: rd.tls,
+        server_name: rd.host.clone(),
     };
     let kf = env.data.kafka.clone();
     let (kafka_host, kafka_port) = first_server(&kf.bootstrap_servers);
@@ -196,6 +197,7 @@ async fn one_round(
                 password: password("kafka-password", "kafka_password").unwrap_or_default(),
             }),
         tls: kf.placement == Placement::Managed,
+        server_name: kafka_host.clone(),
     };
     let (services, postgres, redis, kafka, monitoring) = tokio::join!(
         services,
