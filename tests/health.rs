@@ -500,7 +500,6 @@ const OTHER_PASSWORD: &str = "test-only-other-0009";
 async fn a_managed_redis_is_asked_over_tls_with_its_certificate_verified() {
     let p = platform(Mode::Healthy).await;
     let ca = TestCa::new("fintechctl test CA");
-    // The certificate names localhost only: 127.0.0.1 is another host.
     let leaf = ca.leaf(&["localhost"]);
     let managed = Redis::start_tls(secret("REDIS_PASSWORD"), &leaf, &ca);
 
@@ -523,8 +522,13 @@ async fn a_managed_redis_is_asked_over_tls_with_its_certificate_verified() {
         "{redis:#}"
     );
 
-    // The certificate does not name the host asked.
-    let dir = managed_redis_env("127.0.0.1", managed.port);
+    // A certificate from the trusted CA that names another host.
+    let elsewhere = Redis::start_tls(
+        secret("REDIS_PASSWORD"),
+        &ca.leaf(&["redis.example.net"]),
+        &ca,
+    );
+    let dir = managed_redis_env("localhost", elsewhere.port);
     let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
     assert_eq!(code, Some(1), "{report:#}");
     let redis = check(&report, "redis");
@@ -533,7 +537,7 @@ async fn a_managed_redis_is_asked_over_tls_with_its_certificate_verified() {
         redis["summary"]
             .as_str()
             .unwrap()
-            .contains("certificate does not cover host 127.0.0.1 (it is for localhost)"),
+            .contains("certificate does not cover host localhost (it is for redis.example.net)"),
         "{redis:#}"
     );
     assert!(
@@ -574,11 +578,11 @@ async fn a_managed_redis_is_asked_over_tls_with_its_certificate_verified() {
 async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_plainly() {
     let p = platform(Mode::Healthy).await;
     let ca = TestCa::new("fintechctl test CA");
-    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let leaf = ca.leaf(&["localhost"]);
     let managed = Redis::start_tls(OTHER_PASSWORD, &leaf, &ca);
 
     // The password fintechctl has (the cluster's Secret) is not this one.
-    let dir = managed_redis_env("127.0.0.1", managed.port);
+    let dir = managed_redis_env("localhost", managed.port);
     let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
     assert_eq!(code, Some(1), "{report:#}");
     let redis = check(&report, "redis");
@@ -599,21 +603,21 @@ async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_pl
         .local_addr()
         .unwrap()
         .port();
-    let dir = managed_redis_env("127.0.0.1", closed);
+    let dir = managed_redis_env("localhost", closed);
     let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
     assert_eq!(code, Some(0), "{report:#}");
     let redis = check(&report, "redis");
     assert_eq!(redis["status"], "warn", "{redis:#}");
     assert_eq!(
         redis["summary"],
-        format!("127.0.0.1:{closed} not reachable from here")
+        format!("localhost:{closed} not reachable from here")
     );
 
     // Accepts the connection but never answers the handshake: bounded by
     // --check-timeout.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let dir = managed_redis_env("127.0.0.1", port);
+    let dir = managed_redis_env("localhost", port);
     let started = std::time::Instant::now();
     let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "1s").await;
     assert!(
@@ -717,7 +721,14 @@ async fn a_managed_postgres_with_verify_full_trusts_a_ca_from_ssl_cert_file() {
         Some("def456"),
         Some(Some(&leaf)),
     );
-    let dir = managed_postgres_env(tls.port, "verify-full");
+    let dir = env_with_store(
+        "postgres",
+        "  redis:\n",
+        &format!(
+            "  postgres:\n    placement: managed\n    host: localhost\n    port: {}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: verify-full\n",
+            tls.port
+        ),
+    );
     let (code, report, stderr) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
     assert_eq!(code, Some(0), "{report:#}\n{stderr}");
     let pg = check(&report, "postgres");
