@@ -739,4 +739,21 @@ async fn a_managed_postgres_with_verify_full_trusts_a_ca_from_ssl_cert_file() {
             .contains("over TLS (sslMode verify-full)"),
         "{pg:#}"
     );
+    // Another CA: the certificate is not trusted, said plainly.
+    let stranger = TestCa::new("some other CA");
+    let (code, report, _) = health_in(&p.c, &dir, Some(&stranger.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "fail", "{pg:#}");
+    assert!(
+        pg["summary"]
+            .as_str()
+            .unwrap()
+            .contains("certificate for localhost is not trusted"),
+        "{pg:#}"
+    );
+    assert!(
+        pg["hint"].as_str().unwrap_or("").contains("SSL_CERT_FILE"),
+        "{pg:#}"
+    );
 }

@@ -178,6 +178,8 @@ pub struct PostgresTarget {
     /// libpq's `sslMode`: `disable`, `require` (encrypted), `verify-ca` /
     /// `verify-full` (the certificate checked too).
     pub ssl_mode: String,
+    /// The host the certificate must cover (the environment's `host`).
+    pub server_name: String,
 }
 
 /// The `postgres` health check.
@@ -216,7 +218,13 @@ pub async fn postgres(
         }
         Ok(Err(e)) => {
             f.fail(format!("{}: {e}", target.route.describe()));
-            f.hint("`kubectl logs` of the database pod, and the password in Secret fintech-ai-secrets (postgres-password)");
+            f.hint(failure_hint(
+                &e,
+                &target.route,
+                &target.server_name,
+                "`kubectl logs` of the database pod, and the password in Secret fintech-ai-secrets (postgres-password)",
+                "the password in Secret fintech-ai-secrets (postgres-password), and the server's firewall and `sslMode`",
+            ));
             format!("down: {e}")
         }
         Ok(Ok(facts)) => {

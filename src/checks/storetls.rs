@@ -23,7 +23,7 @@ use tokio_rustls::client::TlsStream;
 pub fn verified_config() -> Result<Arc<rustls::ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = rustls_platform_verifier::Verifier::new(provider.clone())
-        .map_err(|e| format!("loading this machine's trusted certificate roots: {e}"))?;
+        .map_err(|e| format!("{ROOTS}: {e}"))?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
@@ -57,8 +57,10 @@ where
 
 /// Whether `why` (from [`connect`]) is about the server's certificate.
 pub fn is_certificate_problem(why: &str) -> bool {
-    why.starts_with("certificate ")
+    why.starts_with("certificate ") || why.starts_with(ROOTS)
 }
+
+const ROOTS: &str = "loading this machine's trusted certificate roots";
 
 /// A failed handshake in plain words.
 pub fn describe(e: &io::Error, host: &str) -> String {

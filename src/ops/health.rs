@@ -158,6 +158,7 @@ async fn one_round(
         password: password("postgres-password", "postgres_password"),
         database: pg.database.clone(),
         ssl_mode: pg.ssl_mode.clone(),
+        server_name: pg.host.clone(),
     };
     let rd = env.data.redis.clone();
     let redis_target = RedisTarget {
