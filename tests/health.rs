@@ -707,6 +707,29 @@ async fn a_managed_kafka_is_asked_over_sasl_ssl() {
         "{kafka:#}"
     );
     assert_eq!(broker.seen().len(), before, "nothing sent before the check");
+
+    // A listener that never answers the handshake: --check-timeout bounds
+    // connect, handshake and exchange together.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = managed_kafka_env("localhost", silent.local_addr().unwrap().port());
+    let started = std::time::Instant::now();
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "1s").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "fail", "{kafka:#}");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1s"),
+        "{kafka:#}"
+    );
+    drop(silent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -202,31 +202,18 @@ pub async fn ask(
     }
 }
 
-/// [`ask`] over a TLS session on `stream` whose certificate is verified for
-/// `server_name` (SASL_SSL, as Event Hubs' Kafka endpoint on 9093): the
-/// handshake and the exchange within `deadline`. Also says what TLS
-/// verified.
+/// The exchange of [`ask`] over a TLS session on `stream` whose certificate
+/// is verified for `server_name` (SASL_SSL, as Event Hubs' Kafka endpoint on
+/// 9093); also says what TLS verified. The caller bounds it in time.
 pub async fn ask_tls<S>(
     stream: S,
     server_name: &str,
     plain: Option<&Plain>,
-    deadline: Duration,
-) -> Result<(ClusterMetadata, Duration, String), String>
+) -> Result<(ClusterMetadata, String), String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let started = Instant::now();
-    let run = async {
-        let (mut tls, verified) = super::storetls::connect(stream, server_name).await?;
-        let meta = metadata(&mut tls, plain).await?;
-        Ok::<_, String>((meta, verified))
-    };
-    match tokio::time::timeout(deadline, run).await {
-        Ok(Ok((m, verified))) => Ok((m, started.elapsed(), verified)),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(format!(
-            "no answer within {}",
-            crate::human::duration(deadline)
-        )),
-    }
+    let (mut tls, verified) = super::storetls::connect(stream, server_name).await?;
+    let meta = metadata(&mut tls, plain).await?;
+    Ok((meta, verified))
 }

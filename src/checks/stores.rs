@@ -644,13 +644,21 @@ pub async fn kafka(
                 );
             }
         };
+        // Connect, handshake and exchange within the one deadline.
         let left = deadline.saturating_sub(started.elapsed());
-        let answer =
-            super::kafka::ask_tls(stream, &target.server_name, target.plain.as_ref(), left).await;
+        let exchange = super::kafka::ask_tls(stream, &target.server_name, target.plain.as_ref());
+        let answer = match tokio::time::timeout(left, exchange).await {
+            Ok(Ok((meta, verified))) => Ok((meta, started.elapsed(), Some(verified))),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(format!(
+                "no answer within {}",
+                crate::human::duration(deadline)
+            )),
+        };
         if let Some(t) = task {
             t.abort();
         }
-        answer.map(|(meta, latency, verified)| (meta, latency, Some(verified)))
+        answer
     } else {
         let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
             Ok(opened) => opened,
