@@ -597,6 +597,21 @@ async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_pl
         "{redis:#}"
     );
 
+    // A plain (non-TLS) Redis where TLS is expected (it waits for a line
+    // that a ClientHello never ends): said plainly.
+    let dir = managed_redis_env("localhost", p.redis.port);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "2s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains("is this port the store's TLS port?"),
+        "{redis:#}"
+    );
+
     // Nothing listens: not reachable from here, a warning.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -632,7 +647,7 @@ async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_pl
         redis["summary"]
             .as_str()
             .unwrap()
-            .contains("no answer within 1"),
+            .contains("no TLS handshake from localhost within 1s"),
         "{redis:#}"
     );
     drop(silent);
@@ -726,7 +741,7 @@ async fn a_managed_kafka_is_asked_over_sasl_ssl() {
         kafka["summary"]
             .as_str()
             .unwrap()
-            .contains("no answer within 1s"),
+            .contains("no TLS handshake from localhost within 1s"),
         "{kafka:#}"
     );
     drop(silent);

@@ -1,6 +1,7 @@
 //! Kafka: a Metadata request (brokers, topics) with the kafka-protocol
 //! crate's encoders and decoders over a plain TCP stream, or over a
-//! verified TLS session for SASL_SSL listeners (Event Hubs) — SASL PLAIN first
+//! verified TLS session for SASL_SSL listeners (Event Hubs, see
+//! `stores::kafka`) — SASL PLAIN first
 //! when the environment sets `saslMechanism` (Event Hubs' `$ConnectionString`
 //! user). Versions: Metadata v4, SaslHandshake v1, SaslAuthenticate v0,
 //! every one that Kafka 4.0 still serves.
@@ -200,20 +201,4 @@ pub async fn ask(
             crate::human::duration(deadline)
         )),
     }
-}
-
-/// The exchange of [`ask`] over a TLS session on `stream` whose certificate
-/// is verified for `server_name` (SASL_SSL, as Event Hubs' Kafka endpoint on
-/// 9093); also says what TLS verified. The caller bounds it in time.
-pub async fn ask_tls<S>(
-    stream: S,
-    server_name: &str,
-    plain: Option<&Plain>,
-) -> Result<(ClusterMetadata, String), String>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut tls, verified) = super::storetls::connect(stream, server_name).await?;
-    let meta = metadata(&mut tls, plain).await?;
-    Ok((meta, verified))
 }

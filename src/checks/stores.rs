@@ -406,8 +406,13 @@ pub async fn redis(
                 );
             }
         };
-        let left = deadline.saturating_sub(started.elapsed());
-        let result = tokio::time::timeout(left, redis_over_tls(stream, target, started)).await;
+        // Connect, handshake and commands within the one deadline.
+        let until = tokio::time::Instant::from_std(started) + deadline;
+        let result = tokio::time::timeout_at(
+            until,
+            redis_over_tls(stream, target, started, until, deadline),
+        )
+        .await;
         if let Some(t) = task {
             t.abort();
         }
@@ -530,8 +535,11 @@ async fn redis_over_tls(
     stream: tokio::net::TcpStream,
     target: &RedisTarget,
     started: Instant,
+    until: tokio::time::Instant,
+    deadline: Duration,
 ) -> Result<RedisFacts, String> {
-    let (tls, verified) = super::storetls::connect(stream, &target.server_name).await?;
+    let (tls, verified) =
+        super::storetls::connect_by(stream, &target.server_name, until, deadline).await?;
     let answers = super::resp::ask(tls, target.password.as_deref()).await?;
     let latency = answers.pong_at.saturating_duration_since(started);
     Ok(RedisFacts::from_info(
@@ -645,16 +653,20 @@ pub async fn kafka(
             }
         };
         // Connect, handshake and exchange within the one deadline.
-        let left = deadline.saturating_sub(started.elapsed());
-        let exchange = super::kafka::ask_tls(stream, &target.server_name, target.plain.as_ref());
-        let answer = match tokio::time::timeout(left, exchange).await {
-            Ok(Ok((meta, verified))) => Ok((meta, started.elapsed(), Some(verified))),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(format!(
-                "no answer within {}",
-                crate::human::duration(deadline)
-            )),
-        };
+        let until = tokio::time::Instant::from_std(started) + deadline;
+        let answer = async {
+            let (mut tls, verified) =
+                super::storetls::connect_by(stream, &target.server_name, until, deadline).await?;
+            let exchange = super::kafka::metadata(&mut tls, target.plain.as_ref());
+            match tokio::time::timeout_at(until, exchange).await {
+                Ok(meta) => Ok((meta?, started.elapsed(), Some(verified))),
+                Err(_) => Err(format!(
+                    "no answer within {}",
+                    crate::human::duration(deadline)
+                )),
+            }
+        }
+        .await;
         if let Some(t) = task {
             t.abort();
         }

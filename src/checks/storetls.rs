@@ -55,6 +55,28 @@ where
     Ok((tls, format!("{version}, certificate verified for {host}")))
 }
 
+/// [`connect`] by `until` (`budget` is the whole check's timeout, for the
+/// message): a server that accepts the connection but never answers the
+/// handshake (a plain port, often) is said to be one.
+pub async fn connect_by<S>(
+    stream: S,
+    host: &str,
+    until: tokio::time::Instant,
+    budget: std::time::Duration,
+) -> Result<(TlsStream<S>, String), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::time::timeout_at(until, connect(stream, host))
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no TLS handshake from {host} within {}: is this port the store's TLS port?",
+                crate::human::duration(budget)
+            ))
+        })
+}
+
 /// Whether `why` (from [`connect`]) is about the server's certificate.
 pub fn is_certificate_problem(why: &str) -> bool {
     why.starts_with("certificate ") || why.starts_with(ROOTS)
