@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use common::kafka::Broker;
 use common::servers::{self, Mode};
-use common::stores::{Postgres, Redis};
+use common::stores::{Postgres, Redis, TestCa};
 use common::{SECRETS, behaviors_with, cluster, run, text};
 use serde_json::Value;
 
@@ -423,6 +423,381 @@ async fn a_managed_postgres_is_queried_over_tls_as_its_ssl_mode_says() {
             .unwrap()
             .to_lowercase()
             .contains("certificate"),
+        "{pg:#}"
+    );
+}
+
+/// `local` with the `data.<store>` section (up to the next one) replaced by `yaml`.
+fn env_with_store(store: &str, next: &str, yaml: &str) -> tempfile::TempDir {
+    let original = include_str!("../environments/local.yaml");
+    let (start, end) = (
+        original.find(&format!("  {store}:\n")).unwrap(),
+        original.find(next).unwrap(),
+    );
+    let local = format!("{}{yaml}{}", &original[..start], &original[end..]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    dir
+}
+
+/// Redis "managed" (TLS only, as Azure Cache for Redis) at `host`:`port`.
+fn managed_redis_env(host: &str, port: u16) -> tempfile::TempDir {
+    env_with_store(
+        "redis",
+        "  kafka:\n",
+        &format!(
+            "  redis:\n    placement: managed\n    host: {host}\n    port: {port}\n    tls: true\n"
+        ),
+    )
+}
+
+/// Kafka "managed" (SASL_SSL with PLAIN, as Event Hubs) at `host`:`port`.
+fn managed_kafka_env(host: &str, port: u16) -> tempfile::TempDir {
+    env_with_store(
+        "kafka",
+        "backup:\n",
+        &format!(
+            "  kafka:\n    placement: managed\n    bootstrapServers: {host}:{port}\n    username: $ConnectionString\n    saslMechanism: PLAIN\n"
+        ),
+    )
+}
+
+/// `health` with the environments in `dir`, trusting the roots in
+/// `ca_file` (SSL_CERT_FILE) when given; no test password in the output.
+async fn health_in(
+    c: &common::Cluster,
+    dir: &tempfile::TempDir,
+    ca_file: Option<&std::path::Path>,
+    check_timeout: &str,
+) -> (Option<i32>, Value, String) {
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "health",
+        "local",
+        "-o",
+        "json",
+        "--check-timeout",
+        check_timeout,
+        "--environments-dir",
+    ])
+    .arg(dir.path());
+    cmd.env_remove("SSL_CERT_DIR");
+    match ca_file {
+        Some(file) => cmd.env("SSL_CERT_FILE", file),
+        None => cmd.env_remove("SSL_CERT_FILE"),
+    };
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    for value in SECRETS.iter().map(|(_, v)| *v).chain([OTHER_PASSWORD]) {
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "a secret leaked:\n{stdout}\n{stderr}"
+        );
+    }
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}\n{stderr}"));
+    (out.status.code(), report, stderr)
+}
+
+/// A password the stores are given that fintechctl does not know.
+const OTHER_PASSWORD: &str = "test-only-other-0009";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_redis_is_asked_over_tls_with_its_certificate_verified() {
+    let p = platform(Mode::Healthy).await;
+    let ca = TestCa::new("fintechctl test CA");
+    let leaf = ca.leaf(&["localhost"]);
+    let managed = Redis::start_tls(secret("REDIS_PASSWORD"), &leaf, &ca);
+
+    // Trusted, for the host asked: PING and INFO over TLS.
+    let dir = managed_redis_env("localhost", managed.port);
+    let (code, report, stderr) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "pass", "{redis:#}");
+    let ev = redis["evidence"].to_string();
+    assert!(ev.contains("certificate verified for localhost"), "{ev}");
+    assert!(ev.contains("PONG in") && ev.contains("over TLS"), "{ev}");
+    assert!(ev.contains("role master"), "{ev}");
+    assert!(ev.contains("of 64.0 MiB maxmemory used"), "{ev}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains(", TLS), master"),
+        "{redis:#}"
+    );
+
+    // A certificate from the trusted CA that names another host.
+    let elsewhere = Redis::start_tls(
+        secret("REDIS_PASSWORD"),
+        &ca.leaf(&["redis.example.net"]),
+        &ca,
+    );
+    let dir = managed_redis_env("localhost", elsewhere.port);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains("certificate does not cover host localhost (it is for redis.example.net)"),
+        "{redis:#}"
+    );
+    assert!(
+        redis["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SSL_CERT_FILE"),
+        "{redis:#}"
+    );
+    assert_eq!(
+        check(&report, "postgres")["status"],
+        "pass",
+        "others unaffected"
+    );
+
+    // Signed by a CA this machine does not trust.
+    let stranger = TestCa::new("some other CA");
+    let dir = managed_redis_env("localhost", managed.port);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&stranger.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains("certificate for localhost is not trusted"),
+        "{redis:#}"
+    );
+    assert_eq!(
+        check(&report, "kafka")["status"],
+        "pass",
+        "others unaffected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_plainly() {
+    let p = platform(Mode::Healthy).await;
+    let ca = TestCa::new("fintechctl test CA");
+    let leaf = ca.leaf(&["localhost"]);
+    let managed = Redis::start_tls(OTHER_PASSWORD, &leaf, &ca);
+
+    // The password fintechctl has (the cluster's Secret) is not this one.
+    let dir = managed_redis_env("localhost", managed.port);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    let summary = redis["summary"].as_str().unwrap();
+    assert!(summary.contains("authentication refused"), "{redis:#}");
+    assert!(
+        redis["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("redis-password"),
+        "{redis:#}"
+    );
+
+    // A plain (non-TLS) Redis where TLS is expected (it waits for a line
+    // that a ClientHello never ends): said plainly.
+    let dir = managed_redis_env("localhost", p.redis.port);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "2s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains("is this port the store's TLS port?"),
+        "{redis:#}"
+    );
+
+    // Nothing listens: not reachable from here, a warning.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = managed_redis_env("localhost", closed);
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(0), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "warn", "{redis:#}");
+    assert_eq!(
+        redis["summary"],
+        format!("localhost:{closed} not reachable from here")
+    );
+
+    // Accepts the connection but never answers the handshake: bounded by
+    // --check-timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let dir = managed_redis_env("localhost", port);
+    let started = std::time::Instant::now();
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "1s").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let redis = check(&report, "redis");
+    assert_eq!(redis["status"], "fail", "{redis:#}");
+    assert!(
+        redis["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no TLS handshake from localhost within 1s"),
+        "{redis:#}"
+    );
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_kafka_is_asked_over_sasl_ssl() {
+    let p = platform(Mode::Healthy).await;
+    let ca = TestCa::new("fintechctl test CA");
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let broker = Broker::start_tls(secret("KAFKA_PASSWORD"), &leaf).await;
+    let dir = managed_kafka_env("localhost", broker.addr.port());
+    let (code, report, stderr) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    let ev = kafka["evidence"].to_string();
+    assert!(ev.contains("certificate verified for localhost"), "{ev}");
+    assert!(ev.contains("SASL PLAIN authenticated"), "{ev}");
+    assert!(
+        ev.contains("1 broker(s) (1 kafka:9092), controller 1, 2 topic(s)"),
+        "{ev}"
+    );
+    assert_eq!(
+        broker.seen(),
+        vec![
+            "SaslHandshake v1 PLAIN",
+            "SaslAuthenticate v0 user=$ConnectionString ok=true",
+            "Metadata v4 all topics=true"
+        ]
+    );
+
+    // The broker takes another password: the SASL error, no password.
+    let other = Broker::start_tls(OTHER_PASSWORD, &leaf).await;
+    let dir = managed_kafka_env("localhost", other.addr.port());
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "fail", "{kafka:#}");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("SASL authentication failed (error 58)"),
+        "{kafka:#}"
+    );
+    assert!(
+        kafka["hint"]
+            .as_str()
+            .unwrap_or("")
+            .contains("kafka-password"),
+        "{kafka:#}"
+    );
+    assert_eq!(
+        check(&report, "redis")["status"],
+        "pass",
+        "others unaffected"
+    );
+
+    // Its certificate is not trusted here: no SASL exchange at all.
+    let stranger = TestCa::new("some other CA");
+    let before = broker.seen().len();
+    let dir = managed_kafka_env("localhost", broker.addr.port());
+    let (code, report, _) = health_in(&p.c, &dir, Some(&stranger.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("certificate for localhost is not trusted"),
+        "{kafka:#}"
+    );
+    assert_eq!(broker.seen().len(), before, "nothing sent before the check");
+
+    // A listener that never answers the handshake: --check-timeout bounds
+    // connect, handshake and exchange together.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = managed_kafka_env("localhost", silent.local_addr().unwrap().port());
+    let started = std::time::Instant::now();
+    let (code, report, _) = health_in(&p.c, &dir, Some(&ca.file), "1s").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "fail", "{kafka:#}");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("no TLS handshake from localhost within 1s"),
+        "{kafka:#}"
+    );
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_postgres_with_verify_full_trusts_a_ca_from_ssl_cert_file() {
+    let p = platform(Mode::Healthy).await;
+    let ca = TestCa::new("fintechctl test CA");
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let tls = Postgres::start_tls(
+        "fintech_ai_user",
+        secret("POSTGRES_PASSWORD"),
+        "fintech_ai",
+        Some("def456"),
+        Some(Some(&leaf)),
+    );
+    let dir = env_with_store(
+        "postgres",
+        "  redis:\n",
+        &format!(
+            "  postgres:\n    placement: managed\n    host: localhost\n    port: {}\n    database: fintech_ai\n    user: fintech_ai_user\n    sslMode: verify-full\n",
+            tls.port
+        ),
+    );
+    let (code, report, stderr) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "pass", "{pg:#}");
+    assert!(
+        pg["evidence"]
+            .to_string()
+            .contains("over TLS (sslMode verify-full)"),
+        "{pg:#}"
+    );
+    // Another CA: the certificate is not trusted, said plainly.
+    let stranger = TestCa::new("some other CA");
+    let (code, report, _) = health_in(&p.c, &dir, Some(&stranger.file), "5s").await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let pg = check(&report, "postgres");
+    assert_eq!(pg["status"], "fail", "{pg:#}");
+    assert!(
+        pg["summary"]
+            .as_str()
+            .unwrap()
+            .contains("certificate for localhost is not trusted"),
+        "{pg:#}"
+    );
+    assert!(
+        pg["hint"].as_str().unwrap_or("").contains("SSL_CERT_FILE"),
         "{pg:#}"
     );
 }

@@ -1,5 +1,7 @@
 //! Kafka: a Metadata request (brokers, topics) with the kafka-protocol
-//! crate's encoders and decoders over a plain TCP stream — SASL PLAIN first
+//! crate's encoders and decoders over a plain TCP stream, or over a
+//! verified TLS session for SASL_SSL listeners (Event Hubs, see
+//! `stores::kafka`) — SASL PLAIN first
 //! when the environment sets `saslMechanism` (Event Hubs' `$ConnectionString`
 //! user). Versions: Metadata v4, SaslHandshake v1, SaslAuthenticate v0,
 //! every one that Kafka 4.0 still serves.
@@ -64,6 +66,10 @@ where
     frame.extend_from_slice(&body);
     stream
         .write_all(&frame)
+        .await
+        .map_err(|e| format!("sending {key:?}: {e}"))?;
+    stream
+        .flush()
         .await
         .map_err(|e| format!("sending {key:?}: {e}"))?;
     let mut size = [0u8; 4];

@@ -11,7 +11,9 @@ pub mod kafka;
 pub mod live;
 pub mod pgtls;
 pub mod prometheus;
+pub mod resp;
 pub mod stores;
+pub mod storetls;
 pub mod tls;
 pub mod workloads;
 

@@ -1,8 +1,8 @@
 //! TLS for tokio-postgres with rustls (ring), as libpq's `sslmode` means it:
 //! `require` encrypts without checking the certificate (libpq's own
 //! definition: "only try an SSL connection"), `verify-ca` / `verify-full`
-//! check it against the system's roots (rustls-platform-verifier) and the
-//! host name.
+//! check it against the system's roots (rustls-platform-verifier, as
+//! [`super::storetls`] does for Redis and Kafka) and the host name.
 
 use std::future::Future;
 use std::io;
@@ -73,14 +73,8 @@ impl Rustls {
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?;
         let config = match ssl_mode {
-            "verify-ca" | "verify-full" => {
-                let verifier = rustls_platform_verifier::Verifier::new(provider)
-                    .map_err(|e| format!("loading the system's certificate roots: {e}"))?;
-                builder
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(verifier))
-                    .with_no_client_auth()
-            }
+            // The same verification as the other managed stores (storetls).
+            "verify-ca" | "verify-full" => return Ok(Rustls(super::storetls::verified_config()?)),
             _ => builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
@@ -121,10 +115,17 @@ where
 
     fn connect(self, stream: S) -> Self::Future {
         Box::pin(async move {
+            let host = match &self.name {
+                ServerName::DnsName(name) => name.as_ref().to_string(),
+                ServerName::IpAddress(ip) => std::net::IpAddr::from(*ip).to_string(),
+                other => format!("{other:?}"),
+            };
             tokio_rustls::TlsConnector::from(self.config)
                 .connect(self.name, stream)
                 .await
                 .map(Stream)
+                // In plain words ("certificate for HOST is not trusted: …").
+                .map_err(|e| io::Error::new(e.kind(), super::storetls::describe(&e, &host)))
         })
     }
 }

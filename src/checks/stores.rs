@@ -6,6 +6,11 @@
 //! against `max_connections`) and the redis crate (`PING`, memory against
 //! `maxmemory`, role). Managed stores are tried directly; when they cannot
 //! be reached from this machine the check says so instead of failing.
+//! Stores that speak TLS only (Azure Cache for Redis on 6380, the Event Hubs
+//! Kafka endpoint on 9093) are asked over a tokio-rustls session whose
+//! certificate is verified ([`super::storetls`]): Redis with a few RESP
+//! commands ([`super::resp`]), Kafka with the same SASL PLAIN and Metadata
+//! exchange as in-cluster ([`super::kafka::metadata`]).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -97,6 +102,61 @@ async fn open(
     }
 }
 
+/// A TCP connection along the route (through the port-forward for a pod),
+/// for the stores asked over TLS; the forwarding task to stop afterwards.
+/// A managed store that cannot be reached gives `Err(None)`, as [`open`].
+async fn open_stream(
+    client: &kube::Client,
+    namespace: &str,
+    route: &Route,
+    deadline: Duration,
+) -> Result<(tokio::net::TcpStream, Option<tokio::task::JoinHandle<()>>), Option<String>> {
+    let (host, port, task) = match route {
+        Route::Pod { pod, port } => {
+            let (addr, task) = forward(client, namespace, pod, *port).await.map_err(Some)?;
+            (addr.ip().to_string(), addr.port(), Some(task))
+        }
+        Route::Direct { host, port } => (host.clone(), *port, None),
+    };
+    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+    match tokio::time::timeout(deadline, connect).await {
+        Ok(Ok(stream)) => Ok((stream, task)),
+        _ if task.is_none() => Err(None),
+        outcome => {
+            if let Some(t) = task {
+                t.abort();
+            }
+            Err(Some(match outcome {
+                Ok(Err(e)) => format!("connecting through the port-forward: {e}"),
+                _ => format!(
+                    "no connection through the port-forward within {}",
+                    crate::human::duration(deadline)
+                ),
+            }))
+        }
+    }
+}
+
+/// The hint for a store that answered but failed: the certificate, the
+/// managed service's key, or the pod's logs.
+fn failure_hint(
+    why: &str,
+    route: &Route,
+    host: &str,
+    pod_hint: &str,
+    managed_hint: &str,
+) -> String {
+    if super::storetls::is_certificate_problem(why) {
+        format!(
+            "the certificate must name {host} and chain to a root this machine trusts; for a private CA, point SSL_CERT_FILE at a PEM bundle that holds it (it replaces the system's roots)"
+        )
+    } else if matches!(route, Route::Direct { .. }) {
+        managed_hint.to_string()
+    } else {
+        pod_hint.to_string()
+    }
+}
+
 fn unreachable_from_here(id: &str, route: &Route) -> CheckResult {
     CheckResult {
         evidence: vec![format!("{}: no connection from this machine", route.describe())],
@@ -118,6 +178,8 @@ pub struct PostgresTarget {
     /// libpq's `sslMode`: `disable`, `require` (encrypted), `verify-ca` /
     /// `verify-full` (the certificate checked too).
     pub ssl_mode: String,
+    /// The host the certificate must cover (the environment's `host`).
+    pub server_name: String,
 }
 
 /// The `postgres` health check.
@@ -156,7 +218,13 @@ pub async fn postgres(
         }
         Ok(Err(e)) => {
             f.fail(format!("{}: {e}", target.route.describe()));
-            f.hint("`kubectl logs` of the database pod, and the password in Secret fintech-ai-secrets (postgres-password)");
+            f.hint(failure_hint(
+                &e,
+                &target.route,
+                &target.server_name,
+                "`kubectl logs` of the database pod, and the password in Secret fintech-ai-secrets (postgres-password)",
+                "the password in Secret fintech-ai-secrets (postgres-password), and the server's firewall and `sslMode`",
+            ));
             format!("down: {e}")
         }
         Ok(Ok(facts)) => {
@@ -314,6 +382,8 @@ pub struct RedisTarget {
     pub password: Option<String>,
     /// Managed Redis speaks TLS only (6380).
     pub tls: bool,
+    /// The host the certificate must cover (the environment's `host`).
+    pub server_name: String,
 }
 
 /// The `redis` health check.
@@ -324,34 +394,47 @@ pub async fn redis(
     deadline: Duration,
 ) -> CheckResult {
     let started = Instant::now();
-    let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
-        Ok(opened) => opened,
-        Err(None) => return unreachable_from_here("redis", &target.route),
-        Err(Some(why)) => {
-            return CheckResult::failed(
-                "redis",
-                format!("{}: {why}", target.route.describe()),
-                None,
-            );
-        }
-    };
-    if target.tls {
+    let result = if target.tls {
+        let (stream, task) = match open_stream(client, namespace, &target.route, deadline).await {
+            Ok(opened) => opened,
+            Err(None) => return unreachable_from_here("redis", &target.route),
+            Err(Some(why)) => {
+                return CheckResult::failed(
+                    "redis",
+                    format!("{}: {why}", target.route.describe()),
+                    None,
+                );
+            }
+        };
+        // Connect, handshake and commands within the one deadline.
+        let until = tokio::time::Instant::from_std(started) + deadline;
+        let result = tokio::time::timeout_at(
+            until,
+            redis_over_tls(stream, target, started, until, deadline),
+        )
+        .await;
         if let Some(t) = task {
             t.abort();
         }
-        return CheckResult {
-            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
-            ..CheckResult::warned(
-                "redis",
-                format!("{host}:{port} answers; PING over TLS is not made by this version"),
-                None,
-            )
+        result
+    } else {
+        let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
+            Ok(opened) => opened,
+            Err(None) => return unreachable_from_here("redis", &target.route),
+            Err(Some(why)) => {
+                return CheckResult::failed(
+                    "redis",
+                    format!("{}: {why}", target.route.describe()),
+                    None,
+                );
+            }
         };
-    }
-    let result = tokio::time::timeout(deadline, redis_queries(&host, port, target)).await;
-    if let Some(t) = task {
-        t.abort();
-    }
+        let result = tokio::time::timeout(deadline, redis_queries(&host, port, target)).await;
+        if let Some(t) = task {
+            t.abort();
+        }
+        result
+    };
     let mut f = Findings::default();
     let summary = match result {
         Err(_) => {
@@ -364,11 +447,26 @@ pub async fn redis(
         }
         Ok(Err(e)) => {
             f.fail(format!("{}: {e}", target.route.describe()));
-            f.hint("`kubectl logs` of the Redis pod, and the password in Secret fintech-ai-secrets (redis-password)");
+            f.hint(failure_hint(
+                &e,
+                &target.route,
+                &target.server_name,
+                "`kubectl logs` of the Redis pod, and the password in Secret fintech-ai-secrets (redis-password)",
+                "the access key in Secret fintech-ai-secrets (redis-password) against the cache's keys (`az redis list-keys`)",
+            ));
             format!("down: {e}")
         }
         Ok(Ok(facts)) => {
-            f.pass(format!("PONG in {}", crate::human::duration(facts.latency)));
+            match &facts.tls {
+                Some(line) => {
+                    f.pass(line.clone());
+                    f.pass(format!(
+                        "PONG in {} over TLS",
+                        crate::human::duration(facts.latency)
+                    ));
+                }
+                None => f.pass(format!("PONG in {}", crate::human::duration(facts.latency))),
+            }
             f.pass(format!("role {}", facts.role));
             let memory = if facts.maxmemory == 0 {
                 f.pass(format!(
@@ -393,8 +491,9 @@ pub async fn redis(
                 line
             };
             format!(
-                "up ({}), {}, {memory}",
+                "up ({}{}), {}, {memory}",
                 crate::human::duration(facts.latency),
+                if facts.tls.is_some() { ", TLS" } else { "" },
                 facts.role
             )
         }
@@ -407,9 +506,48 @@ pub async fn redis(
 
 struct RedisFacts {
     latency: Duration,
+    /// What the TLS handshake verified (`None`: not encrypted).
+    tls: Option<String>,
     role: String,
     used_memory: u64,
     maxmemory: u64,
+}
+
+impl RedisFacts {
+    fn from_info(latency: Duration, tls: Option<String>, memory: &str, replication: &str) -> Self {
+        RedisFacts {
+            latency,
+            tls,
+            role: info_field(replication, "role").unwrap_or_else(|| "unknown".into()),
+            used_memory: info_field(memory, "used_memory")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            maxmemory: info_field(memory, "maxmemory")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// TLS (verified for `target.server_name`), then AUTH, PING, INFO in RESP;
+/// the latency counts from `started` (the TCP connect) to PONG.
+async fn redis_over_tls(
+    stream: tokio::net::TcpStream,
+    target: &RedisTarget,
+    started: Instant,
+    until: tokio::time::Instant,
+    deadline: Duration,
+) -> Result<RedisFacts, String> {
+    let (tls, verified) =
+        super::storetls::connect_by(stream, &target.server_name, until, deadline).await?;
+    let answers = super::resp::ask(tls, target.password.as_deref()).await?;
+    let latency = answers.pong_at.saturating_duration_since(started);
+    Ok(RedisFacts::from_info(
+        latency,
+        Some(verified),
+        &answers.memory,
+        &answers.replication,
+    ))
 }
 
 fn info_field(info: &str, key: &str) -> Option<String> {
@@ -450,16 +588,7 @@ async fn redis_queries(host: &str, port: u16, target: &RedisTarget) -> Result<Re
         .query_async(&mut conn)
         .await
         .map_err(|e| describe_redis(&e))?;
-    Ok(RedisFacts {
-        latency,
-        role: info_field(&replication, "role").unwrap_or_else(|| "unknown".into()),
-        used_memory: info_field(&memory, "used_memory")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-        maxmemory: info_field(&memory, "maxmemory")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
-    })
+    Ok(RedisFacts::from_info(latency, None, &memory, &replication))
 }
 
 fn describe_redis(e: &redis::RedisError) -> String {
@@ -499,6 +628,8 @@ pub struct KafkaTarget {
     pub plain: Option<super::kafka::Plain>,
     /// Managed Kafka (Event Hubs) speaks TLS only.
     pub tls: bool,
+    /// The host the certificate must cover (the first bootstrap server's).
+    pub server_name: String,
 }
 
 /// The `kafka` health check: broker metadata (brokers, topic count).
@@ -509,39 +640,61 @@ pub async fn kafka(
     deadline: Duration,
 ) -> CheckResult {
     let started = Instant::now();
-    let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
-        Ok(opened) => opened,
-        Err(None) => return unreachable_from_here("kafka", &target.route),
-        Err(Some(why)) => {
-            return CheckResult::failed(
-                "kafka",
-                format!("{}: {why}", target.route.describe()),
-                None,
-            );
+    let answer = if target.tls {
+        let (stream, task) = match open_stream(client, namespace, &target.route, deadline).await {
+            Ok(opened) => opened,
+            Err(None) => return unreachable_from_here("kafka", &target.route),
+            Err(Some(why)) => {
+                return CheckResult::failed(
+                    "kafka",
+                    format!("{}: {why}", target.route.describe()),
+                    None,
+                );
+            }
+        };
+        // Connect, handshake and exchange within the one deadline.
+        let until = tokio::time::Instant::from_std(started) + deadline;
+        let answer = async {
+            let (mut tls, verified) =
+                super::storetls::connect_by(stream, &target.server_name, until, deadline).await?;
+            let exchange = super::kafka::metadata(&mut tls, target.plain.as_ref());
+            match tokio::time::timeout_at(until, exchange).await {
+                Ok(meta) => Ok((meta?, started.elapsed(), Some(verified))),
+                Err(_) => Err(format!(
+                    "no answer within {}",
+                    crate::human::duration(deadline)
+                )),
+            }
         }
-    };
-    if target.tls {
+        .await;
         if let Some(t) = task {
             t.abort();
         }
-        return CheckResult {
-            evidence: vec![format!("{host}:{port}: TCP connection accepted")],
-            ..CheckResult::warned(
-                "kafka",
-                format!(
-                    "{host}:{port} answers; the metadata request over TLS is not made by this version"
-                ),
-                None,
-            )
+        answer
+    } else {
+        let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
+            Ok(opened) => opened,
+            Err(None) => return unreachable_from_here("kafka", &target.route),
+            Err(Some(why)) => {
+                return CheckResult::failed(
+                    "kafka",
+                    format!("{}: {why}", target.route.describe()),
+                    None,
+                );
+            }
         };
-    }
-    let answer = super::kafka::ask(&host, port, target.plain.as_ref(), deadline).await;
-    if let Some(t) = task {
-        t.abort();
-    }
+        let answer = super::kafka::ask(&host, port, target.plain.as_ref(), deadline).await;
+        if let Some(t) = task {
+            t.abort();
+        }
+        answer.map(|(meta, latency)| (meta, latency, None))
+    };
     let mut f = Findings::default();
     let summary = match answer {
-        Ok((meta, latency)) => {
+        Ok((meta, latency, tls)) => {
+            if let Some(verified) = &tls {
+                f.pass(verified.clone());
+            }
             if target.plain.is_some() {
                 f.pass("SASL PLAIN authenticated");
             }
@@ -557,15 +710,22 @@ pub async fn kafka(
                 f.fail("the metadata lists no broker");
             }
             format!(
-                "up ({}), {} broker(s), {} topic(s)",
+                "up ({}{}), {} broker(s), {} topic(s)",
                 crate::human::duration(latency),
+                if tls.is_some() { ", TLS" } else { "" },
                 meta.brokers.len(),
                 meta.topics
             )
         }
         Err(e) => {
             f.fail(format!("{}: {e}", target.route.describe()));
-            f.hint("`kubectl logs` of the Kafka pod; with SASL, the password in Secret fintech-ai-secrets (kafka-password)");
+            f.hint(failure_hint(
+                &e,
+                &target.route,
+                &target.server_name,
+                "`kubectl logs` of the Kafka pod; with SASL, the password in Secret fintech-ai-secrets (kafka-password)",
+                "with SASL PLAIN, the password in Secret fintech-ai-secrets (kafka-password): for Event Hubs the namespace's connection string, with the user `$ConnectionString`",
+            ));
             format!("down: {e}")
         }
     };

@@ -158,6 +158,7 @@ async fn one_round(
         password: password("postgres-password", "postgres_password"),
         database: pg.database.clone(),
         ssl_mode: pg.ssl_mode.clone(),
+        server_name: pg.host.clone(),
     };
     let rd = env.data.redis.clone();
     let redis_target = RedisTarget {
@@ -173,6 +174,7 @@ async fn one_round(
         },
         password: password("redis-password", "redis_password"),
         tls: rd.tls,
+        server_name: rd.host.clone(),
     };
     let kf = env.data.kafka.clone();
     let (kafka_host, kafka_port) = first_server(&kf.bootstrap_servers);
@@ -196,6 +198,7 @@ async fn one_round(
                 password: password("kafka-password", "kafka_password").unwrap_or_default(),
             }),
         tls: kf.placement == Placement::Managed,
+        server_name: kafka_host.clone(),
     };
     let (services, postgres, redis, kafka, monitoring) = tokio::join!(
         services,

@@ -1,7 +1,9 @@
 //! Real data-store servers for the health tests: PostgreSQL from `initdb`
 //! and `pg_ctl` in a temporary directory, Redis from `redis-server`, each on
 //! a free loopback port and stopped on drop. A missing server program fails
-//! the test, naming the install script that provides it.
+//! the test, naming the install script that provides it. [`TestCa`] makes a
+//! certificate authority (rcgen) and server certificates signed by it, for
+//! the stores that speak TLS (`SSL_CERT_FILE` on fintechctl trusts it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -54,6 +56,82 @@ fn as_postgres(program: &Path) -> Command {
     }
 }
 
+/// A test certificate authority: its certificate in `file` (PEM), and
+/// server certificates signed by it.
+pub struct TestCa {
+    pub file: PathBuf,
+    dir: tempfile::TempDir,
+    params: rcgen::CertificateParams,
+    key: rcgen::KeyPair,
+}
+
+/// A server certificate: PEM files, and the DER for an in-process server.
+pub struct Leaf {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub cert_der: Vec<u8>,
+    pub key_der: Vec<u8>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, cert.pem()).unwrap();
+        TestCa {
+            file,
+            dir,
+            params,
+            key,
+        }
+    }
+
+    /// A certificate for `names` (DNS names or IP addresses) signed by this CA.
+    pub fn leaf(&self, names: &[&str]) -> Leaf {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        let stem = names[0].replace(['.', ':'], "_");
+        let cert_file = self.dir.path().join(format!("{stem}.crt"));
+        let key_file = self.dir.path().join(format!("{stem}.key"));
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        std::fs::write(&key_file, key.serialize_pem()).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        Leaf {
+            cert_file,
+            key_file,
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            cert_der: cert.der().to_vec(),
+            key_der: key.serialize_der(),
+        }
+    }
+}
+
 pub struct Postgres {
     pub port: u16,
     dir: tempfile::TempDir,
@@ -75,6 +153,18 @@ impl Postgres {
         database: &str,
         revision: Option<&str>,
         tls: bool,
+    ) -> Postgres {
+        Self::start_tls(user, password, database, revision, tls.then_some(None))
+    }
+
+    /// [`Postgres::start`]; with `Some(leaf)`, `ssl=on` with that certificate
+    /// (`Some(None)`: a self-signed one for localhost and 127.0.0.1).
+    pub fn start_tls(
+        user: &str,
+        password: &str,
+        database: &str,
+        revision: Option<&str>,
+        tls: Option<Option<&Leaf>>,
     ) -> Postgres {
         let initdb = require("initdb", "postgresql");
         let pg_ctl = require("pg_ctl", "postgresql");
@@ -108,17 +198,22 @@ impl Postgres {
             "-p {port} -c listen_addresses=127.0.0.1 -k {}",
             dir.path().display()
         );
-        if tls {
+        if let Some(leaf) = tls {
             use std::os::unix::fs::PermissionsExt;
-            let key = rcgen::KeyPair::generate().unwrap();
-            let params = rcgen::CertificateParams::new(vec![
-                "localhost".to_string(),
-                "127.0.0.1".to_string(),
-            ])
-            .unwrap();
-            let cert = params.self_signed(&key).unwrap();
-            std::fs::write(data.join("server.crt"), cert.pem()).unwrap();
-            std::fs::write(data.join("server.key"), key.serialize_pem()).unwrap();
+            let (cert_pem, key_pem) = match leaf {
+                Some(leaf) => (leaf.cert_pem.clone(), leaf.key_pem.clone()),
+                None => {
+                    let key = rcgen::KeyPair::generate().unwrap();
+                    let params = rcgen::CertificateParams::new(vec![
+                        "localhost".to_string(),
+                        "127.0.0.1".to_string(),
+                    ])
+                    .unwrap();
+                    (params.self_signed(&key).unwrap().pem(), key.serialize_pem())
+                }
+            };
+            std::fs::write(data.join("server.crt"), cert_pem).unwrap();
+            std::fs::write(data.join("server.key"), key_pem).unwrap();
             std::fs::set_permissions(
                 data.join("server.key"),
                 std::fs::Permissions::from_mode(0o600),
@@ -221,17 +316,37 @@ pub struct Redis {
 
 impl Redis {
     pub fn start(password: &str) -> Redis {
+        Self::start_with(password, None, None)
+    }
+
+    /// A TLS-only server (as Azure Cache for Redis on 6380): `--port 0` and
+    /// `--tls-port` with `leaf`'s certificate; clients need no certificate.
+    pub fn start_tls(password: &str, leaf: &Leaf, ca: &TestCa) -> Redis {
+        Self::start_with(password, Some(leaf), Some(ca))
+    }
+
+    fn start_with(password: &str, leaf: Option<&Leaf>, ca: Option<&TestCa>) -> Redis {
         let server = require("redis-server", "redis-server");
         let port = free_port();
-        let child = Command::new(server)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--requirepass",
-                password,
-            ])
+        let mut command = Command::new(server);
+        match (leaf, ca) {
+            (Some(leaf), Some(ca)) => {
+                command
+                    .args(["--port", "0", "--tls-port", &port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&leaf.cert_file)
+                    .arg("--tls-key-file")
+                    .arg(&leaf.key_file)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&ca.file)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            _ => {
+                command.args(["--port", &port.to_string()]);
+            }
+        }
+        let child = command
+            .args(["--bind", "127.0.0.1", "--requirepass", password])
             .args(["--save", "", "--appendonly", "no", "--maxmemory", "64mb"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
