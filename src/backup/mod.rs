@@ -17,6 +17,7 @@ pub mod redis;
 pub mod resources;
 pub mod store;
 pub mod stream;
+pub mod toolbox;
 
 use serde::{Deserialize, Serialize};
 

@@ -18,6 +18,7 @@ use crate::backup::id::{BackupId, BackupRef};
 use crate::backup::manifest::{FORMAT_VERSION, LiveRelease, Manifest, PartEntry, ResourcesFacts};
 use crate::backup::store::{Listed, Store, StoreError};
 use crate::backup::stream::{self, StreamError};
+use crate::backup::toolbox::{self, Toolbox, ToolboxError};
 use crate::backup::{
     MANIFEST_FILE, PartKind, Progress, SECRETS_FILE, STARTED_FILE, VERIFIED_FILE, postgres, redis,
     resources,
@@ -177,6 +178,93 @@ pub fn database(env: &Environment) -> postgres::Database {
     postgres::Database {
         user: env.data.postgres.user.clone(),
         database: env.data.postgres.database.clone(),
+    }
+}
+
+/// How long a toolbox pod may live (`activeDeadlineSeconds`): the
+/// command's timeout and some room for the cleanup, within bounds.
+pub fn toolbox_deadline(timeout: Duration) -> Duration {
+    (timeout + Duration::from_secs(300))
+        .clamp(Duration::from_secs(600), Duration::from_secs(86_400))
+}
+
+/// Starts the toolbox pod managed PostgreSQL is reached through: the
+/// leftovers of crashed runs swept first (said on stderr), then the pod
+/// and its NetworkPolicy, running and version-checked.
+pub async fn start_toolbox(
+    conn: &Connection,
+    env: &Environment,
+    purpose: &str,
+    deadline: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> Result<Toolbox, Failure> {
+    let ns = &env.namespace.name;
+    let fail = |e: ToolboxError| match e {
+        ToolboxError::Stopped { .. } => stopped_failure(stop, "the toolbox pod was removed"),
+        ToolboxError::Api { .. } => {
+            Failure::new(ExitStatus::Unreachable, e.to_string()).with_details(e.details())
+        }
+        e => Failure::new(ExitStatus::Failed, e.to_string()).with_details(e.details()),
+    };
+    match toolbox::sweep(&conn.client, ns).await {
+        Ok(removed) => {
+            for l in removed {
+                reporter.warn(&format!(
+                    "removed a leftover toolbox {} of an earlier run (run {}{}): {}",
+                    if l.pod.starts_with('(') {
+                        l.pod.clone()
+                    } else {
+                        format!("pod/{}", l.pod)
+                    },
+                    l.run_id,
+                    if l.purpose.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", l.purpose)
+                    },
+                    l.why
+                ));
+            }
+        }
+        Err(e) => return Err(fail(e)),
+    }
+    let plan = toolbox::Plan::new(env, purpose, deadline);
+    reporter.status(
+        "Toolbox",
+        &format!(
+            "starting pod/{} ({}) for managed PostgreSQL {}:{}",
+            plan.pod_name(),
+            plan.image,
+            env.data.postgres.host,
+            env.data.postgres.port
+        ),
+    );
+    let started = toolbox::start(&conn.client, env, &plan, stop)
+        .await
+        .map_err(fail)?;
+    reporter.status(
+        "Toolbox",
+        &format!(
+            "pod/{} running: pg_dump {}, server {}",
+            started.pod,
+            started.client_major,
+            toolbox::server_major(started.server_version_num)
+        ),
+    );
+    Ok(started)
+}
+
+/// Removes a toolbox pod and its NetworkPolicy, saying so (or what to do
+/// by hand when it cannot).
+pub async fn finish_toolbox(toolbox: Toolbox, namespace: &str, reporter: &dyn BackupReporter) {
+    let pod = toolbox.pod.clone();
+    match toolbox.remove().await {
+        Ok(()) => reporter.status("Removed", &format!("toolbox pod/{pod} and its NetworkPolicy")),
+        Err(e) => reporter.warn(&format!(
+            "removing the toolbox: {e}; delete it by hand: kubectl -n {namespace} delete pod,networkpolicy -l {}",
+            toolbox::TOOLBOX_LABEL
+        )),
     }
 }
 
@@ -352,6 +440,7 @@ pub async fn backup(
                     &id,
                     &mut manifest,
                     settings.stall_timeout,
+                    toolbox_deadline(settings.timeout),
                     reporter,
                     &stop,
                 )
@@ -518,36 +607,81 @@ async fn backup_postgres(
     id: &BackupId,
     manifest: &mut Manifest,
     stall: Duration,
+    deadline: Duration,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
     let part = PartKind::Postgres;
     let ns = &env.namespace.name;
-    let target = match env.data.postgres.placement {
+    match env.data.postgres.placement {
         Placement::InCluster => match in_cluster_target(conn, ns, "postgres").await {
-            Ok(t) => t,
-            Err(e) => return PartOutcome::failed(part, e.to_string(), Vec::new()),
+            Ok(target) => {
+                dump_postgres(
+                    &target, None, env, store, id, manifest, stall, reporter, stop,
+                )
+                .await
+            }
+            Err(e) => PartOutcome::failed(part, e.to_string(), Vec::new()),
         },
         Placement::Managed => {
-            return PartOutcome::failed(
-                part,
-                format!(
-                    "managed PostgreSQL ({}) is reached through a toolbox pod, which this fintechctl does not create yet",
-                    env.data.postgres.host
-                ),
-                Vec::new(),
+            let toolbox =
+                match start_toolbox(conn, env, &format!("backup {id}"), deadline, reporter, stop)
+                    .await
+                {
+                    Ok(t) => t,
+                    Err(f) => return PartOutcome::failed(part, f.message, f.details),
+                };
+            let source = format!(
+                "{} to {}:{}",
+                toolbox.describe(),
+                env.data.postgres.host,
+                env.data.postgres.port
             );
+            let outcome = dump_postgres(
+                &toolbox.target(),
+                Some(source),
+                env,
+                store,
+                id,
+                manifest,
+                stall,
+                reporter,
+                stop,
+            )
+            .await;
+            finish_toolbox(toolbox, ns, reporter).await;
+            outcome
         }
-    };
+    }
+}
+
+/// pg_dump in `target` into the store; `source` (a toolbox) replaces the
+/// manifest's `exec in pod/…`.
+#[allow(clippy::too_many_arguments)]
+async fn dump_postgres(
+    target: &Target,
+    source: Option<String>,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &mut Manifest,
+    stall: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> PartOutcome {
+    let part = PartKind::Postgres;
     reporter.part_started(part, &format!("pg_dump in pod/{}", target.pod));
     let db = database(env);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        postgres::dump(&target, &db, &mut upload, stall, reporter)
+        postgres::dump(target, &db, &mut upload, stall, reporter)
             .await
             .map_err(|e| (format!("{e}"), e.details()))
     });
     match result {
-        Ok((written, facts)) => {
+        Ok((written, mut facts)) => {
+            if let Some(source) = source {
+                facts.source = source;
+            }
             let e = entry(part, part.file(), &written, "zstd");
             let outcome = done(part, &e);
             manifest.parts.push(e);
@@ -987,45 +1121,32 @@ async fn verify_inner(
         let conn = connect_reporting(env, &settings.access, reporter).await?;
         let mut redactor = redactor.clone();
         learn_secrets(&conn, &env.namespace.name, &mut redactor, reporter).await;
-        let target = match env.data.postgres.placement {
-            Placement::InCluster => {
-                in_cluster_target(&conn, &env.namespace.name, "postgres").await?
-            }
+        let (target, toolbox) = match env.data.postgres.placement {
+            Placement::InCluster => (
+                in_cluster_target(&conn, &env.namespace.name, "postgres").await?,
+                None,
+            ),
             Placement::Managed => {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    "pg_restore --list needs the toolbox pod for managed PostgreSQL, which this fintechctl does not create yet",
-                ));
-            }
-        };
-        let listed = tokio::select! {
-            n = postgres::list_archive(&target, &store, &env.name, &id, entry, &super::backup::NoProgressReporter) => n,
-            _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
-        };
-        let n = listed.map_err(|e| {
-            Failure::new(
-                ExitStatus::Failed,
-                format!("pg_restore --list of {}: {e}", entry.file),
-            )
-            .with_details(e.details())
-        })?;
-        reporter.status(
-            "Checked",
-            &format!("pg_restore --list read {n} entries of {}", entry.file),
-        );
-        report.archive_entries = Some(n);
-        if settings.drill {
-            let drill = drill(&target, env, &store, &id, &manifest, entry, reporter, stop).await?;
-            let mismatches = drill.mismatches.clone();
-            report.drill = Some(drill);
-            if !mismatches.is_empty() {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    format!("the restore drill of {id} does not match its manifest"),
+                let t = start_toolbox(
+                    &conn,
+                    env,
+                    &format!("verify {id}"),
+                    toolbox_deadline(settings.timeout),
+                    reporter,
+                    stop,
                 )
-                .with_details(mismatches));
+                .await?;
+                (t.target(), Some(t))
             }
+        };
+        let checked = verify_postgres(
+            &target, settings, &store, &id, &manifest, entry, reporter, stop, report,
+        )
+        .await;
+        if let Some(t) = toolbox {
+            finish_toolbox(t, &env.namespace.name, reporter).await;
         }
+        checked?;
     }
     report.verified = true;
     let marker = serde_json::json!({
@@ -1048,6 +1169,51 @@ async fn verify_inner(
         &format!("{id}: every part matches its manifest"),
     );
     Ok(ExitStatus::Success)
+}
+
+/// `pg_restore --list` of the dump in `target`, and the drill when asked.
+#[allow(clippy::too_many_arguments)]
+async fn verify_postgres(
+    target: &Target,
+    settings: &BackupVerifySettings,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    entry: &PartEntry,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+    report: &mut VerifyReport,
+) -> Result<(), Failure> {
+    let env = &settings.env;
+    let listed = tokio::select! {
+        n = postgres::list_archive(target, store, &env.name, id, entry, &super::backup::NoProgressReporter) => n,
+        _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
+    };
+    let n = listed.map_err(|e| {
+        Failure::new(
+            ExitStatus::Failed,
+            format!("pg_restore --list of {}: {e}", entry.file),
+        )
+        .with_details(e.details())
+    })?;
+    reporter.status(
+        "Checked",
+        &format!("pg_restore --list read {n} entries of {}", entry.file),
+    );
+    report.archive_entries = Some(n);
+    if settings.drill {
+        let drill = drill(target, env, store, id, manifest, entry, reporter, stop).await?;
+        let mismatches = drill.mismatches.clone();
+        report.drill = Some(drill);
+        if !mismatches.is_empty() {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!("the restore drill of {id} does not match its manifest"),
+            )
+            .with_details(mismatches));
+        }
+    }
+    Ok(())
 }
 
 /// Progress nobody watches (a listing read through pg_restore).

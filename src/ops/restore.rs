@@ -30,8 +30,9 @@ use crate::render::labels;
 use crate::settings::RestoreSettings;
 
 use super::backup::{
-    BackupReporter, PartOutcome, PartStatus, check_parts, database, find, in_cluster_target,
-    learn_secrets, require_complete, store_failure,
+    BackupReporter, PartOutcome, PartStatus, check_parts, database, find, finish_toolbox,
+    in_cluster_target, learn_secrets, require_complete, start_toolbox, store_failure,
+    toolbox_deadline,
 };
 use super::deploy::connect_reporting;
 use super::pipeline::ReportError;
@@ -357,6 +358,7 @@ async fn run(
         &parts,
         secrets,
         &mut writers,
+        settings.timeout,
         reporter,
         stop,
         report,
@@ -437,25 +439,65 @@ async fn restore_locked(
     parts: &[PartKind],
     secrets: Option<Vec<serde_json::Value>>,
     writers: &mut [WriterScale],
+    timeout: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+    report: &mut RestoreReport,
+) -> Result<ExitStatus, Failure> {
+    let ns = &env.namespace.name;
+    // Managed PostgreSQL through a toolbox pod, started before anything
+    // changes and removed whatever happens (Ctrl-C included: the parts
+    // below are raced against the stop and return here).
+    let (pg_target, toolbox) = if parts.contains(&PartKind::Postgres) {
+        match env.data.postgres.placement {
+            Placement::InCluster => (Some(in_cluster_target(conn, ns, "postgres").await?), None),
+            Placement::Managed => {
+                let t = start_toolbox(
+                    conn,
+                    env,
+                    &format!("restore {id}"),
+                    toolbox_deadline(timeout),
+                    reporter,
+                    stop,
+                )
+                .await
+                .map_err(|f| {
+                    let message = format!("{}; nothing was changed", f.message);
+                    Failure { message, ..f }
+                })?;
+                (Some(t.target()), Some(t))
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let result = restore_parts(
+        conn, env, store, id, manifest, parts, secrets, writers, pg_target, reporter, stop, report,
+    )
+    .await;
+    if let Some(t) = toolbox {
+        finish_toolbox(t, ns, reporter).await;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn restore_parts(
+    conn: &Connection,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    parts: &[PartKind],
+    secrets: Option<Vec<serde_json::Value>>,
+    writers: &mut [WriterScale],
+    pg_target: Option<crate::backup::exec::Target>,
     reporter: &dyn BackupReporter,
     stop: &Stop,
     report: &mut RestoreReport,
 ) -> Result<ExitStatus, Failure> {
     let ns = &env.namespace.name;
     let db = database(env);
-    let pg_target = if parts.contains(&PartKind::Postgres) {
-        match env.data.postgres.placement {
-            Placement::InCluster => Some(in_cluster_target(conn, ns, "postgres").await?),
-            Placement::Managed => {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    "managed PostgreSQL is restored through a toolbox pod, which this fintechctl does not create yet; nothing was changed",
-                ));
-            }
-        }
-    } else {
-        None
-    };
     let before = match &pg_target {
         Some(t) => postgres::facts(t, &db, None)
             .await
