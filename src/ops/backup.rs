@@ -16,7 +16,8 @@ use serde::Serialize;
 use crate::backup::exec::Target;
 use crate::backup::id::{BackupId, BackupRef};
 use crate::backup::manifest::{FORMAT_VERSION, LiveRelease, Manifest, PartEntry, ResourcesFacts};
-use crate::backup::store::{Listed, Store, StoreError};
+use crate::backup::redis_export::{self, RedisExport};
+use crate::backup::store::{Listed, Location, Store, StoreError};
 use crate::backup::stream::{self, StreamError};
 use crate::backup::toolbox::{self, Toolbox, ToolboxError};
 use crate::backup::{
@@ -424,6 +425,7 @@ pub async fn backup(
         postgres: None,
         redis: None,
         resources: None,
+        redis_export: None,
     };
 
     for (part, asked) in wanted(env, &settings.only, reporter) {
@@ -455,6 +457,8 @@ pub async fn backup(
                     &mut manifest,
                     asked,
                     settings.stall_timeout,
+                    &settings.store.location,
+                    &mut redactor,
                     reporter,
                     &stop,
                 )
@@ -701,6 +705,8 @@ async fn backup_redis(
     manifest: &mut Manifest,
     asked: bool,
     stall: Duration,
+    location: &Location,
+    redactor: &mut Redactor,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
@@ -712,18 +718,10 @@ async fn backup_redis(
             Err(e) => return PartOutcome::failed(part, e.to_string(), Vec::new()),
         },
         Placement::Managed => {
-            let message = format!(
-                "managed Redis ({}): its export (`az redis export`) is not done by this fintechctl",
-                env.data.redis.host
-            );
-            if asked {
-                return PartOutcome::failed(part, message, Vec::new());
-            }
-            reporter.warn(&format!("{message}; the redis part is skipped"));
-            return PartOutcome {
-                message: Some(message),
-                ..PartOutcome::new(part, PartStatus::Skipped)
-            };
+            return export_redis(
+                env, store, location, id, manifest, asked, redactor, reporter, stop,
+            )
+            .await;
         }
     };
     reporter.part_started(part, &format!("redis-cli --rdb in pod/{}", target.pod));
@@ -743,6 +741,127 @@ async fn backup_redis(
         }
         Err(outcome) => outcome,
     }
+}
+
+/// Managed Redis: `az redis export` into a blob container (the SAS URL
+/// of `FINTECHCTL_REDIS_EXPORT_SAS_URL`, else of the Azure store's own
+/// container), its result recorded in the manifest and in
+/// `redis.export.json`. Without a container to export to, the part is
+/// skipped with a warning, or fails when it was asked for.
+#[allow(clippy::too_many_arguments)]
+async fn export_redis(
+    env: &Environment,
+    store: &Store,
+    location: &Location,
+    id: &BackupId,
+    manifest: &mut Manifest,
+    asked: bool,
+    redactor: &mut Redactor,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> PartOutcome {
+    let part = PartKind::Redis;
+    let container = match std::env::var(redis_export::SAS_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => redis_export::Container::parse(&url),
+        _ => match location {
+            Location::Azure {
+                account: Some(account),
+                container,
+                ..
+            } => redis_export::generate_sas(account, container).await,
+            _ => Err(redis_export::ExportError::NoContainer(format!(
+                "managed Redis ({}) is exported by Azure (`az redis export`) into a blob container, and the backup store {} is not one: set {} to a container SAS URL",
+                env.data.redis.host,
+                store.display(),
+                redis_export::SAS_URL_VAR
+            ))),
+        },
+    };
+    let container = match container {
+        Ok(c) => c,
+        Err(redis_export::ExportError::NoContainer(message)) if !asked => {
+            reporter.warn(&format!("{message}; the redis part is skipped"));
+            return PartOutcome {
+                message: Some(message),
+                ..PartOutcome::new(part, PartStatus::Skipped)
+            };
+        }
+        Err(e) => return PartOutcome::failed(part, e.to_string(), e.details()),
+    };
+    // The SAS is a credential: scrubbed from everything shown from now on.
+    redactor.extend([container.sas.as_str(), container.sas_url().as_str()]);
+    if let Some(sig) = container
+        .sas
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sig="))
+    {
+        redactor.extend([sig]);
+    }
+    reporter.learn(redactor);
+    let prefix = store.object_path(&env.name, id, "redis");
+    reporter.part_started(
+        part,
+        &format!(
+            "az redis export of {} to {}/{prefix}",
+            env.data.redis.host, container.url
+        ),
+    );
+    let ran = tokio::select! {
+        r = redis_export::export(env, &container, &prefix, redis_export::EXPORT_TIMEOUT) => Some(r),
+        _ = stop.stopped() => None,
+    };
+    let mut record: RedisExport = match ran {
+        None => {
+            return PartOutcome::failed(
+                part,
+                format!(
+                    "stopped: {}; `az redis export` was killed (an export Azure already accepted may still complete)",
+                    stop.reason().map(|r| r.to_string()).unwrap_or_default()
+                ),
+                Vec::new(),
+            );
+        }
+        Some(Err(e)) => return PartOutcome::failed(part, e.to_string(), e.details()),
+        Some(Ok(r)) => r,
+    };
+    redactor.scrub_lines(&mut record.stderr);
+    redactor.scrub_lines(&mut record.command);
+    if record.exit_code != Some(0) {
+        return PartOutcome::failed(
+            part,
+            match record.exit_code {
+                Some(code) => format!("az redis export exited with code {code}"),
+                None => "az redis export did not finish".to_string(),
+            },
+            record.stderr.clone(),
+        );
+    }
+    let mut json = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    json.push(b'\n');
+    let sha = {
+        use sha2::Digest;
+        stream::hex(&sha2::Sha256::digest(&json))
+    };
+    let size = json.len() as u64;
+    if let Err(e) = store
+        .put_small(&env.name, id, redis_export::EXPORT_FILE, json)
+        .await
+    {
+        return PartOutcome::failed(part, e.to_string(), Vec::new());
+    }
+    let e = PartEntry {
+        part,
+        file: redis_export::EXPORT_FILE.to_string(),
+        size,
+        sha256: sha,
+        raw_size: size,
+        encoding: "json".to_string(),
+    };
+    let mut outcome = done(part, &e);
+    outcome.message = Some(format!("exported by Azure to {}/{prefix}", container.url));
+    manifest.parts.push(e);
+    manifest.redis_export = Some(record);
+    outcome
 }
 
 async fn backup_resources(
@@ -1418,6 +1537,7 @@ mod tests {
                     postgres: None,
                     redis: None,
                     resources: None,
+                    redis_export: None,
                 })
             }),
             verified: None,

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::backup::id::BackupId;
 use crate::backup::manifest::Manifest;
 use crate::backup::store::Store;
-use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, resources, stream};
+use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, redis_export, resources, stream};
 use crate::cluster::connect::Connection;
 use crate::cluster::lock::{self, LockError, LockHolder, LockOptions};
 use crate::environment::{Environment, Placement};
@@ -186,6 +186,34 @@ async fn run(
         }
         settings.only.clone()
     };
+
+    // A managed Redis export (`az redis export`) is not imported by
+    // fintechctl: refused when asked for alone, else left out with the
+    // command that imports it in the plan.
+    let mut parts = parts;
+    if parts.contains(&PartKind::Redis)
+        && manifest
+            .part(PartKind::Redis)
+            .is_some_and(|e| e.file == redis_export::EXPORT_FILE)
+    {
+        let hint = manifest
+            .redis_export
+            .as_ref()
+            .map(redis_export::import_hint)
+            .unwrap_or_else(|| "az redis import".to_string());
+        if settings.only.contains(&PartKind::Redis) {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!(
+                    "backup {id}'s redis part is an `az redis export` of managed Redis, which fintechctl does not import; nothing was changed. Import it with: {hint}"
+                ),
+            ));
+        }
+        parts.retain(|p| *p != PartKind::Redis);
+        report.notes.push(format!(
+            "redis is not restored: the backup holds an `az redis export` of managed Redis, which fintechctl does not import; import it with: {hint}"
+        ));
+    }
 
     // 1. Nothing is touched before every selected part reads back whole.
     reporter.status(
