@@ -632,3 +632,86 @@ async fn a_failed_az_redis_export_fails_the_part_and_writes_no_manifest() {
     assert_no_secret("stdout", &out.stdout);
     assert_no_secret("stderr", &out.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_toolbox_that_does_not_fit_the_quota_is_refused_before_anything_is_created() {
+    let w = world("", false, 10).await;
+    // A second quota with no memory left for the toolbox's requests.
+    w.c.sim
+        .create(
+            serde_json::json!({"apiVersion": "v1", "kind": "ResourceQuota",
+            "metadata": {"name": "tight", "namespace": NS},
+            "spec": {"hard": {"requests.memory": "1Mi"}}}),
+        )
+        .expect("quota");
+    // kube-sim fills in status.used when it reconciles the quota.
+    let started = std::time::Instant::now();
+    while w
+        .c
+        .get("v1", "ResourceQuota", NS, "tight")
+        .is_some_and(|q| q["status"]["used"].is_null())
+    {
+        assert!(started.elapsed() < Duration::from_secs(10), "quota status");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let out = run(w.cmd(&["backup", "local", "--only", "postgres"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the toolbox pod does not fit the namespace's quota")
+            && stderr.contains("ResourceQuota/tight: requests.memory"),
+        "{stderr}"
+    );
+    w.assert_no_toolbox("a quota refusal");
+}
+
+#[test]
+fn bad_managed_redis_input_is_exit_2_naming_the_field_before_any_cluster_is_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let envs = environments(dir.path(), 5432, &store, true);
+    let local = envs.join("local.yaml");
+    let managed = std::fs::read_to_string(&local).unwrap();
+    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+        // A host that names no Azure cache, and no data.redis.name.
+        (
+            managed.replace(
+                "fintech-ai-redis-test.redis.cache.windows.net",
+                "redis.example.com",
+            ),
+            vec![],
+            "data.redis.name: is required for `az redis export`",
+        ),
+        (
+            managed.replace(
+                "    resourceGroup: fintech-ai-test-rg\n",
+                "    resourceGroup: fintech-ai-test-rg\n    name: \"bad name!\"\n",
+            ),
+            vec![],
+            "data.redis.name",
+        ),
+        (
+            managed.clone(),
+            vec![(
+                "FINTECHCTL_REDIS_EXPORT_SAS_URL",
+                "https://acct.blob.core.windows.net/c?sv=1",
+            )],
+            "FINTECHCTL_REDIS_EXPORT_SAS_URL: has no signature",
+        ),
+    ];
+    for (yaml, vars, expected) in cases {
+        std::fs::write(&local, &yaml).unwrap();
+        let out = assert_cmd::Command::cargo_bin("fintechctl")
+            .unwrap()
+            .args(["backup", "local", "--only", "redis", "--environments-dir"])
+            .arg(&envs)
+            .args(["--kubeconfig", "/nonexistent/kubeconfig"])
+            .envs(vars)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{expected}: {stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+}

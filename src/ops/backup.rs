@@ -149,6 +149,12 @@ impl BackupReport {
     pub fn status(&self) -> ExitStatus {
         match self.outcome {
             BackupOutcome::Complete => ExitStatus::Success,
+            // Bad input found before anything was reached stays exit 2.
+            BackupOutcome::Failed
+                if self.error.as_ref().map(|e| e.exit_code) == Some(ExitStatus::Invalid.code()) =>
+            {
+                ExitStatus::Invalid
+            }
             BackupOutcome::Failed => ExitStatus::Failed,
             BackupOutcome::Interrupted => ExitStatus::Interrupted,
         }
@@ -347,6 +353,14 @@ pub async fn backup(
             return report;
         }
     };
+    // Managed Redis: what `az redis export` needs, checked before anything.
+    if env.data.redis.placement == Placement::Managed
+        && (settings.only.is_empty() || settings.only.contains(&PartKind::Redis))
+        && let Err(e) = redis_export::preflight(env)
+    {
+        fail(&mut report, Failure::invalid(e.to_string()));
+        return report;
+    }
     let conn = match connect_reporting(env, &settings.access, reporter).await {
         Ok(conn) => conn,
         Err(failure) => {
