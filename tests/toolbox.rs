@@ -672,7 +672,8 @@ fn bad_managed_redis_input_is_exit_2_naming_the_field_before_any_cluster_is_reac
     let envs = environments(dir.path(), 5432, &store, true);
     let local = envs.join("local.yaml");
     let managed = std::fs::read_to_string(&local).unwrap();
-    let cases: Vec<(String, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (String, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         // A host that names no Azure cache, and no data.redis.name.
         (
             managed.replace(
