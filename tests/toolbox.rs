@@ -603,6 +603,12 @@ async fn managed_redis_is_backed_up_by_az_redis_export_with_its_result_in_the_ma
         "{stderr}"
     );
     assert!(stderr.contains("nothing was changed"), "{stderr}");
+    // The whole backup (only the export in it): refused the same way.
+    let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("az redis import"), "{stderr}");
+    assert!(!stderr.contains("to 0"), "no writer was scaled: {stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -201,7 +201,7 @@ async fn run(
             .as_ref()
             .map(redis_export::import_hint)
             .unwrap_or_else(|| "az redis import".to_string());
-        if settings.only.contains(&PartKind::Redis) {
+        if settings.only.contains(&PartKind::Redis) || parts == [PartKind::Redis] {
             return Err(Failure::new(
                 ExitStatus::Failed,
                 format!(
