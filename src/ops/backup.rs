@@ -209,9 +209,6 @@ pub async fn start_toolbox(
     let ns = &env.namespace.name;
     let fail = |e: ToolboxError| match e {
         ToolboxError::Stopped { .. } => stopped_failure(stop, "the toolbox pod was removed"),
-        ToolboxError::Api { .. } => {
-            Failure::new(ExitStatus::Unreachable, e.to_string()).with_details(e.details())
-        }
         e => Failure::new(ExitStatus::Failed, e.to_string()).with_details(e.details()),
     };
     match toolbox::sweep(&conn.client, ns).await {
