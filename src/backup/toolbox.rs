@@ -109,6 +109,9 @@ pub enum ToolboxError {
     },
     #[error("{0}")]
     Version(String),
+    /// The pod or NetworkPolicy fintechctl built does not parse (a bug).
+    #[error("{0}")]
+    Spec(String),
 }
 
 impl ToolboxError {
@@ -608,13 +611,13 @@ pub async fn start(
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &ns);
     let policy: NetworkPolicy = serde_json::from_value(network_policy(env, plan))
-        .map_err(|e| ToolboxError::Version(format!("the toolbox NetworkPolicy: {e}")))?;
+        .map_err(|e| ToolboxError::Spec(format!("the toolbox NetworkPolicy: {e}")))?;
     policies
         .create(&PostParams::default(), &policy)
         .await
         .map_err(api_error("creating", format!("NetworkPolicy/{name}")))?;
     let pod: Pod = serde_json::from_value(pod_manifest(env, plan))
-        .map_err(|e| ToolboxError::Version(format!("the toolbox pod: {e}")))?;
+        .map_err(|e| ToolboxError::Spec(format!("the toolbox pod: {e}")))?;
     if let Err(e) = pods.create(&PostParams::default(), &pod).await {
         let _ = delete_policy(&policies, &name).await;
         return Err(api_error("creating", format!("pod/{name}"))(e));
