@@ -34,6 +34,9 @@ pub struct Manifest {
     pub redis: Option<RedisFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourcesFacts>,
+    /// Managed Redis: the `az redis export` that is the redis part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_export: Option<super::redis_export::RedisExport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -14,9 +14,11 @@ pub mod id;
 pub mod manifest;
 pub mod postgres;
 pub mod redis;
+pub mod redis_export;
 pub mod resources;
 pub mod store;
 pub mod stream;
+pub mod toolbox;
 
 use serde::{Deserialize, Serialize};
 

@@ -80,6 +80,10 @@ pub async fn collect(
 /// root CA ConfigMap, service-account tokens.
 fn skipped(v: &Value) -> bool {
     let name = v["metadata"]["name"].as_str().unwrap_or("");
+    // A toolbox (and its NetworkPolicy) of a run going on: not the environment's.
+    if v["metadata"]["labels"][super::toolbox::TOOLBOX_LABEL].is_string() {
+        return true;
+    }
     match v["kind"].as_str() {
         Some("ServiceAccount") => name == "default",
         Some("ConfigMap") => name == "kube-root-ca.crt",

@@ -361,6 +361,12 @@ impl Store {
         self.env_dir(env).join(id.as_str()).join(file)
     }
 
+    /// The object name of `file` of backup `id` inside the store's bucket
+    /// or container (what another writer, `az redis export`, is told).
+    pub fn object_path(&self, env: &str, id: &BackupId, file: &str) -> String {
+        self.path(env, id, file).to_string()
+    }
+
     /// Where a backup is, for messages.
     pub fn describe(&self, env: &str, id: &BackupId) -> String {
         format!("{}/{env}/{id}/", self.display.trim_end_matches('/'))

@@ -477,7 +477,10 @@ fn candidate(
     let is_record = labels.contains_key(records::REVISION_LABEL)
         || (types.kind == "Secret" && object.data["type"].as_str() == Some(records::RECORD_TYPE));
     let is_lock = types.kind == "Lease" && name == lock::LEASE_NAME;
-    if is_record || is_lock {
+    // A backup's or restore's toolbox pod and NetworkPolicy: removed by the
+    // run that created it (or swept by the next one), never by a deploy.
+    let is_toolbox = labels.contains_key(crate::backup::toolbox::TOOLBOX_LABEL);
+    if is_record || is_lock || is_toolbox {
         return None;
     }
     Some(OwnedObject {

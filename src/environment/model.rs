@@ -265,6 +265,12 @@ pub struct Postgres {
     pub ssl_mode: String,
     #[serde(default)]
     pub in_cluster: Option<InCluster>,
+    /// Managed PostgreSQL: the image of the toolbox pod `backup` / `restore`
+    /// exec `pg_dump` / `pg_restore` / `psql` in. Its client major version
+    /// must not be older than the server's (checked when the toolbox
+    /// starts). Default: `postgres:16-alpine`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolbox_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -276,6 +282,14 @@ pub struct Redis {
     pub tls: bool,
     #[serde(default)]
     pub in_cluster: Option<InCluster>,
+    /// Managed Redis (Azure Cache for Redis): the cache's resource name for
+    /// `az redis export`. Default: the first label of `host` when it ends
+    /// in `.redis.cache.windows.net`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Managed Redis: the cache's resource group. Default: `cluster.resourceGroup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_group: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -747,6 +747,45 @@ fn data(env: &Environment, out: &mut Findings) {
             host(out, field, value, false, true);
         }
     }
+    if let Some(toolbox) = &d.postgres.toolbox_image {
+        if d.postgres.placement == Placement::InCluster {
+            out.add(
+                "data.postgres.toolboxImage",
+                "is only used when placement is `managed` (the toolbox pod reaches the managed server)",
+            );
+        }
+        image(
+            out,
+            "data.postgres.toolboxImage",
+            toolbox,
+            ImageKind::Reference,
+        );
+    }
+    for (field, value) in [
+        ("data.redis.name", &d.redis.name),
+        ("data.redis.resourceGroup", &d.redis.resource_group),
+    ] {
+        if let Some(value) = value {
+            if d.redis.placement == Placement::InCluster {
+                out.add(
+                    field,
+                    "is only used when placement is `managed` (`az redis export`)",
+                );
+            } else if value.is_empty()
+                || !value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'))
+            {
+                out.add(
+                    field,
+                    format!(
+                        "`{}` is not an Azure resource name (letters, digits, `-`, `_`, `.`, parentheses)",
+                        value.escape_debug()
+                    ),
+                );
+            }
+        }
+    }
     for (field, value) in [
         ("data.postgres.database", &d.postgres.database),
         ("data.postgres.user", &d.postgres.user),

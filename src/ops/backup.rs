@@ -16,8 +16,10 @@ use serde::Serialize;
 use crate::backup::exec::Target;
 use crate::backup::id::{BackupId, BackupRef};
 use crate::backup::manifest::{FORMAT_VERSION, LiveRelease, Manifest, PartEntry, ResourcesFacts};
-use crate::backup::store::{Listed, Store, StoreError};
+use crate::backup::redis_export::{self, RedisExport};
+use crate::backup::store::{Listed, Location, Store, StoreError};
 use crate::backup::stream::{self, StreamError};
+use crate::backup::toolbox::{self, Toolbox, ToolboxError};
 use crate::backup::{
     MANIFEST_FILE, PartKind, Progress, SECRETS_FILE, STARTED_FILE, VERIFIED_FILE, postgres, redis,
     resources,
@@ -147,6 +149,12 @@ impl BackupReport {
     pub fn status(&self) -> ExitStatus {
         match self.outcome {
             BackupOutcome::Complete => ExitStatus::Success,
+            // Bad input found before anything was reached stays exit 2.
+            BackupOutcome::Failed
+                if self.error.as_ref().map(|e| e.exit_code) == Some(ExitStatus::Invalid.code()) =>
+            {
+                ExitStatus::Invalid
+            }
             BackupOutcome::Failed => ExitStatus::Failed,
             BackupOutcome::Interrupted => ExitStatus::Interrupted,
         }
@@ -177,6 +185,90 @@ pub fn database(env: &Environment) -> postgres::Database {
     postgres::Database {
         user: env.data.postgres.user.clone(),
         database: env.data.postgres.database.clone(),
+    }
+}
+
+/// How long a toolbox pod may live (`activeDeadlineSeconds`): the
+/// command's timeout and some room for the cleanup, within bounds.
+pub fn toolbox_deadline(timeout: Duration) -> Duration {
+    (timeout + Duration::from_secs(300))
+        .clamp(Duration::from_secs(600), Duration::from_secs(86_400))
+}
+
+/// Starts the toolbox pod managed PostgreSQL is reached through: the
+/// leftovers of crashed runs swept first (said on stderr), then the pod
+/// and its NetworkPolicy, running and version-checked.
+pub async fn start_toolbox(
+    conn: &Connection,
+    env: &Environment,
+    purpose: &str,
+    deadline: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> Result<Toolbox, Failure> {
+    let ns = &env.namespace.name;
+    let fail = |e: ToolboxError| match e {
+        ToolboxError::Stopped { .. } => stopped_failure(stop, "the toolbox pod was removed"),
+        e => Failure::new(ExitStatus::Failed, e.to_string()).with_details(e.details()),
+    };
+    match toolbox::sweep(&conn.client, ns).await {
+        Ok(removed) => {
+            for l in removed {
+                reporter.warn(&format!(
+                    "removed a leftover toolbox {} of an earlier run (run {}{}): {}",
+                    if l.pod.starts_with('(') {
+                        l.pod.clone()
+                    } else {
+                        format!("pod/{}", l.pod)
+                    },
+                    l.run_id,
+                    if l.purpose.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", l.purpose)
+                    },
+                    l.why
+                ));
+            }
+        }
+        Err(e) => return Err(fail(e)),
+    }
+    let plan = toolbox::Plan::new(env, purpose, deadline);
+    reporter.status(
+        "Toolbox",
+        &format!(
+            "starting pod/{} ({}) for managed PostgreSQL {}:{}",
+            plan.pod_name(),
+            plan.image,
+            env.data.postgres.host,
+            env.data.postgres.port
+        ),
+    );
+    let started = toolbox::start(&conn.client, env, &plan, stop)
+        .await
+        .map_err(fail)?;
+    reporter.status(
+        "Toolbox",
+        &format!(
+            "pod/{} running: pg_dump {}, server {}",
+            started.pod,
+            started.client_major,
+            toolbox::server_major(started.server_version_num)
+        ),
+    );
+    Ok(started)
+}
+
+/// Removes a toolbox pod and its NetworkPolicy, saying so (or what to do
+/// by hand when it cannot).
+pub async fn finish_toolbox(toolbox: Toolbox, namespace: &str, reporter: &dyn BackupReporter) {
+    let pod = toolbox.pod.clone();
+    match toolbox.remove().await {
+        Ok(()) => reporter.status("Removed", &format!("toolbox pod/{pod} and its NetworkPolicy")),
+        Err(e) => reporter.warn(&format!(
+            "removing the toolbox: {e}; delete it by hand: kubectl -n {namespace} delete pod,networkpolicy -l {}",
+            toolbox::TOOLBOX_LABEL
+        )),
     }
 }
 
@@ -252,6 +344,14 @@ pub async fn backup(
             return report;
         }
     };
+    // Managed Redis: what `az redis export` needs, checked before anything.
+    if env.data.redis.placement == Placement::Managed
+        && (settings.only.is_empty() || settings.only.contains(&PartKind::Redis))
+        && let Err(e) = redis_export::preflight(env)
+    {
+        fail(&mut report, Failure::invalid(e.to_string()));
+        return report;
+    }
     let conn = match connect_reporting(env, &settings.access, reporter).await {
         Ok(conn) => conn,
         Err(failure) => {
@@ -330,6 +430,7 @@ pub async fn backup(
         postgres: None,
         redis: None,
         resources: None,
+        redis_export: None,
     };
 
     for (part, asked) in wanted(env, &settings.only, reporter) {
@@ -346,6 +447,7 @@ pub async fn backup(
                     &id,
                     &mut manifest,
                     settings.stall_timeout,
+                    toolbox_deadline(settings.timeout),
                     reporter,
                     &stop,
                 )
@@ -360,6 +462,8 @@ pub async fn backup(
                     &mut manifest,
                     asked,
                     settings.stall_timeout,
+                    &settings.store.location,
+                    &mut redactor,
                     reporter,
                     &stop,
                 )
@@ -512,36 +616,81 @@ async fn backup_postgres(
     id: &BackupId,
     manifest: &mut Manifest,
     stall: Duration,
+    deadline: Duration,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
     let part = PartKind::Postgres;
     let ns = &env.namespace.name;
-    let target = match env.data.postgres.placement {
+    match env.data.postgres.placement {
         Placement::InCluster => match in_cluster_target(conn, ns, "postgres").await {
-            Ok(t) => t,
-            Err(e) => return PartOutcome::failed(part, e.to_string(), Vec::new()),
+            Ok(target) => {
+                dump_postgres(
+                    &target, None, env, store, id, manifest, stall, reporter, stop,
+                )
+                .await
+            }
+            Err(e) => PartOutcome::failed(part, e.to_string(), Vec::new()),
         },
         Placement::Managed => {
-            return PartOutcome::failed(
-                part,
-                format!(
-                    "managed PostgreSQL ({}) is reached through a toolbox pod, which this fintechctl does not create yet",
-                    env.data.postgres.host
-                ),
-                Vec::new(),
+            let toolbox =
+                match start_toolbox(conn, env, &format!("backup {id}"), deadline, reporter, stop)
+                    .await
+                {
+                    Ok(t) => t,
+                    Err(f) => return PartOutcome::failed(part, f.message, f.details),
+                };
+            let source = format!(
+                "{} to {}:{}",
+                toolbox.describe(),
+                env.data.postgres.host,
+                env.data.postgres.port
             );
+            let outcome = dump_postgres(
+                &toolbox.target(),
+                Some(source),
+                env,
+                store,
+                id,
+                manifest,
+                stall,
+                reporter,
+                stop,
+            )
+            .await;
+            finish_toolbox(toolbox, ns, reporter).await;
+            outcome
         }
-    };
+    }
+}
+
+/// pg_dump in `target` into the store; `source` (a toolbox) replaces the
+/// manifest's `exec in pod/…`.
+#[allow(clippy::too_many_arguments)]
+async fn dump_postgres(
+    target: &Target,
+    source: Option<String>,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &mut Manifest,
+    stall: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> PartOutcome {
+    let part = PartKind::Postgres;
     reporter.part_started(part, &format!("pg_dump in pod/{}", target.pod));
     let db = database(env);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
-        postgres::dump(&target, &db, &mut upload, stall, reporter)
+        postgres::dump(target, &db, &mut upload, stall, reporter)
             .await
             .map_err(|e| (format!("{e}"), e.details()))
     });
     match result {
-        Ok((written, facts)) => {
+        Ok((written, mut facts)) => {
+            if let Some(source) = source {
+                facts.source = source;
+            }
             let e = entry(part, part.file(), &written, "zstd");
             let outcome = done(part, &e);
             manifest.parts.push(e);
@@ -561,6 +710,8 @@ async fn backup_redis(
     manifest: &mut Manifest,
     asked: bool,
     stall: Duration,
+    location: &Location,
+    redactor: &mut Redactor,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
@@ -572,18 +723,10 @@ async fn backup_redis(
             Err(e) => return PartOutcome::failed(part, e.to_string(), Vec::new()),
         },
         Placement::Managed => {
-            let message = format!(
-                "managed Redis ({}): its export (`az redis export`) is not done by this fintechctl",
-                env.data.redis.host
-            );
-            if asked {
-                return PartOutcome::failed(part, message, Vec::new());
-            }
-            reporter.warn(&format!("{message}; the redis part is skipped"));
-            return PartOutcome {
-                message: Some(message),
-                ..PartOutcome::new(part, PartStatus::Skipped)
-            };
+            return export_redis(
+                env, store, location, id, manifest, asked, redactor, reporter, stop,
+            )
+            .await;
         }
     };
     reporter.part_started(part, &format!("redis-cli --rdb in pod/{}", target.pod));
@@ -603,6 +746,127 @@ async fn backup_redis(
         }
         Err(outcome) => outcome,
     }
+}
+
+/// Managed Redis: `az redis export` into a blob container (the SAS URL
+/// of `FINTECHCTL_REDIS_EXPORT_SAS_URL`, else of the Azure store's own
+/// container), its result recorded in the manifest and in
+/// `redis.export.json`. Without a container to export to, the part is
+/// skipped with a warning, or fails when it was asked for.
+#[allow(clippy::too_many_arguments)]
+async fn export_redis(
+    env: &Environment,
+    store: &Store,
+    location: &Location,
+    id: &BackupId,
+    manifest: &mut Manifest,
+    asked: bool,
+    redactor: &mut Redactor,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+) -> PartOutcome {
+    let part = PartKind::Redis;
+    let container = match std::env::var(redis_export::SAS_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => redis_export::Container::parse(&url),
+        _ => match location {
+            Location::Azure {
+                account: Some(account),
+                container,
+                ..
+            } => redis_export::generate_sas(account, container).await,
+            _ => Err(redis_export::ExportError::NoContainer(format!(
+                "managed Redis ({}) is exported by Azure (`az redis export`) into a blob container, and the backup store {} is not one: set {} to a container SAS URL",
+                env.data.redis.host,
+                store.display(),
+                redis_export::SAS_URL_VAR
+            ))),
+        },
+    };
+    let container = match container {
+        Ok(c) => c,
+        Err(redis_export::ExportError::NoContainer(message)) if !asked => {
+            reporter.warn(&format!("{message}; the redis part is skipped"));
+            return PartOutcome {
+                message: Some(message),
+                ..PartOutcome::new(part, PartStatus::Skipped)
+            };
+        }
+        Err(e) => return PartOutcome::failed(part, e.to_string(), e.details()),
+    };
+    // The SAS is a credential: scrubbed from everything shown from now on.
+    redactor.extend([container.sas.as_str(), container.sas_url().as_str()]);
+    if let Some(sig) = container
+        .sas
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("sig="))
+    {
+        redactor.extend([sig]);
+    }
+    reporter.learn(redactor);
+    let prefix = store.object_path(&env.name, id, "redis");
+    reporter.part_started(
+        part,
+        &format!(
+            "az redis export of {} to {}/{prefix}",
+            env.data.redis.host, container.url
+        ),
+    );
+    let ran = tokio::select! {
+        r = redis_export::export(env, &container, &prefix, redis_export::EXPORT_TIMEOUT) => Some(r),
+        _ = stop.stopped() => None,
+    };
+    let mut record: RedisExport = match ran {
+        None => {
+            return PartOutcome::failed(
+                part,
+                format!(
+                    "stopped: {}; `az redis export` was killed (an export Azure already accepted may still complete)",
+                    stop.reason().map(|r| r.to_string()).unwrap_or_default()
+                ),
+                Vec::new(),
+            );
+        }
+        Some(Err(e)) => return PartOutcome::failed(part, e.to_string(), e.details()),
+        Some(Ok(r)) => r,
+    };
+    redactor.scrub_lines(&mut record.stderr);
+    redactor.scrub_lines(&mut record.command);
+    if record.exit_code != Some(0) {
+        return PartOutcome::failed(
+            part,
+            match record.exit_code {
+                Some(code) => format!("az redis export exited with code {code}"),
+                None => "az redis export did not finish".to_string(),
+            },
+            record.stderr.clone(),
+        );
+    }
+    let mut json = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    json.push(b'\n');
+    let sha = {
+        use sha2::Digest;
+        stream::hex(&sha2::Sha256::digest(&json))
+    };
+    let size = json.len() as u64;
+    if let Err(e) = store
+        .put_small(&env.name, id, redis_export::EXPORT_FILE, json)
+        .await
+    {
+        return PartOutcome::failed(part, e.to_string(), Vec::new());
+    }
+    let e = PartEntry {
+        part,
+        file: redis_export::EXPORT_FILE.to_string(),
+        size,
+        sha256: sha,
+        raw_size: size,
+        encoding: "json".to_string(),
+    };
+    let mut outcome = done(part, &e);
+    outcome.message = Some(format!("exported by Azure to {}/{prefix}", container.url));
+    manifest.parts.push(e);
+    manifest.redis_export = Some(record);
+    outcome
 }
 
 async fn backup_resources(
@@ -981,45 +1245,32 @@ async fn verify_inner(
         let conn = connect_reporting(env, &settings.access, reporter).await?;
         let mut redactor = redactor.clone();
         learn_secrets(&conn, &env.namespace.name, &mut redactor, reporter).await;
-        let target = match env.data.postgres.placement {
-            Placement::InCluster => {
-                in_cluster_target(&conn, &env.namespace.name, "postgres").await?
-            }
+        let (target, toolbox) = match env.data.postgres.placement {
+            Placement::InCluster => (
+                in_cluster_target(&conn, &env.namespace.name, "postgres").await?,
+                None,
+            ),
             Placement::Managed => {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    "pg_restore --list needs the toolbox pod for managed PostgreSQL, which this fintechctl does not create yet",
-                ));
-            }
-        };
-        let listed = tokio::select! {
-            n = postgres::list_archive(&target, &store, &env.name, &id, entry, &super::backup::NoProgressReporter) => n,
-            _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
-        };
-        let n = listed.map_err(|e| {
-            Failure::new(
-                ExitStatus::Failed,
-                format!("pg_restore --list of {}: {e}", entry.file),
-            )
-            .with_details(e.details())
-        })?;
-        reporter.status(
-            "Checked",
-            &format!("pg_restore --list read {n} entries of {}", entry.file),
-        );
-        report.archive_entries = Some(n);
-        if settings.drill {
-            let drill = drill(&target, env, &store, &id, &manifest, entry, reporter, stop).await?;
-            let mismatches = drill.mismatches.clone();
-            report.drill = Some(drill);
-            if !mismatches.is_empty() {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    format!("the restore drill of {id} does not match its manifest"),
+                let t = start_toolbox(
+                    &conn,
+                    env,
+                    &format!("verify {id}"),
+                    toolbox_deadline(settings.timeout),
+                    reporter,
+                    stop,
                 )
-                .with_details(mismatches));
+                .await?;
+                (t.target(), Some(t))
             }
+        };
+        let checked = verify_postgres(
+            &target, settings, &store, &id, &manifest, entry, reporter, stop, report,
+        )
+        .await;
+        if let Some(t) = toolbox {
+            finish_toolbox(t, &env.namespace.name, reporter).await;
         }
+        checked?;
     }
     report.verified = true;
     let marker = serde_json::json!({
@@ -1042,6 +1293,51 @@ async fn verify_inner(
         &format!("{id}: every part matches its manifest"),
     );
     Ok(ExitStatus::Success)
+}
+
+/// `pg_restore --list` of the dump in `target`, and the drill when asked.
+#[allow(clippy::too_many_arguments)]
+async fn verify_postgres(
+    target: &Target,
+    settings: &BackupVerifySettings,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    entry: &PartEntry,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+    report: &mut VerifyReport,
+) -> Result<(), Failure> {
+    let env = &settings.env;
+    let listed = tokio::select! {
+        n = postgres::list_archive(target, store, &env.name, id, entry, &super::backup::NoProgressReporter) => n,
+        _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
+    };
+    let n = listed.map_err(|e| {
+        Failure::new(
+            ExitStatus::Failed,
+            format!("pg_restore --list of {}: {e}", entry.file),
+        )
+        .with_details(e.details())
+    })?;
+    reporter.status(
+        "Checked",
+        &format!("pg_restore --list read {n} entries of {}", entry.file),
+    );
+    report.archive_entries = Some(n);
+    if settings.drill {
+        let drill = drill(target, env, store, id, manifest, entry, reporter, stop).await?;
+        let mismatches = drill.mismatches.clone();
+        report.drill = Some(drill);
+        if !mismatches.is_empty() {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!("the restore drill of {id} does not match its manifest"),
+            )
+            .with_details(mismatches));
+        }
+    }
+    Ok(())
 }
 
 /// Progress nobody watches (a listing read through pg_restore).
@@ -1246,6 +1542,7 @@ mod tests {
                     postgres: None,
                     redis: None,
                     resources: None,
+                    redis_export: None,
                 })
             }),
             verified: None,

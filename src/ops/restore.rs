@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::backup::id::BackupId;
 use crate::backup::manifest::Manifest;
 use crate::backup::store::Store;
-use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, resources, stream};
+use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, redis_export, resources, stream};
 use crate::cluster::connect::Connection;
 use crate::cluster::lock::{self, LockError, LockHolder, LockOptions};
 use crate::environment::{Environment, Placement};
@@ -30,8 +30,9 @@ use crate::render::labels;
 use crate::settings::RestoreSettings;
 
 use super::backup::{
-    BackupReporter, PartOutcome, PartStatus, check_parts, database, find, in_cluster_target,
-    learn_secrets, require_complete, store_failure,
+    BackupReporter, PartOutcome, PartStatus, check_parts, database, find, finish_toolbox,
+    in_cluster_target, learn_secrets, require_complete, start_toolbox, store_failure,
+    toolbox_deadline,
 };
 use super::deploy::connect_reporting;
 use super::pipeline::ReportError;
@@ -179,6 +180,34 @@ async fn run(
         }
         settings.only.clone()
     };
+
+    // A managed Redis export (`az redis export`) is not imported by
+    // fintechctl: refused when asked for alone, else left out with the
+    // command that imports it in the plan.
+    let mut parts = parts;
+    if parts.contains(&PartKind::Redis)
+        && manifest
+            .part(PartKind::Redis)
+            .is_some_and(|e| e.file == redis_export::EXPORT_FILE)
+    {
+        let hint = manifest
+            .redis_export
+            .as_ref()
+            .map(redis_export::import_hint)
+            .unwrap_or_else(|| "az redis import".to_string());
+        if settings.only.contains(&PartKind::Redis) || parts == [PartKind::Redis] {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!(
+                    "backup {id}'s redis part is an `az redis export` of managed Redis, which fintechctl does not import; nothing was changed. Import it with: {hint}"
+                ),
+            ));
+        }
+        parts.retain(|p| *p != PartKind::Redis);
+        report.notes.push(format!(
+            "redis is not restored: the backup holds an `az redis export` of managed Redis, which fintechctl does not import; import it with: {hint}"
+        ));
+    }
 
     // 1. Nothing is touched before every selected part reads back whole.
     reporter.status(
@@ -351,6 +380,7 @@ async fn run(
         &parts,
         secrets,
         &mut writers,
+        settings.timeout,
         reporter,
         stop,
         report,
@@ -431,25 +461,65 @@ async fn restore_locked(
     parts: &[PartKind],
     secrets: Option<Vec<serde_json::Value>>,
     writers: &mut [WriterScale],
+    timeout: Duration,
+    reporter: &dyn BackupReporter,
+    stop: &Stop,
+    report: &mut RestoreReport,
+) -> Result<ExitStatus, Failure> {
+    let ns = &env.namespace.name;
+    // Managed PostgreSQL through a toolbox pod, started before anything
+    // changes and removed whatever happens (Ctrl-C included: the parts
+    // below are raced against the stop and return here).
+    let (pg_target, toolbox) = if parts.contains(&PartKind::Postgres) {
+        match env.data.postgres.placement {
+            Placement::InCluster => (Some(in_cluster_target(conn, ns, "postgres").await?), None),
+            Placement::Managed => {
+                let t = start_toolbox(
+                    conn,
+                    env,
+                    &format!("restore {id}"),
+                    toolbox_deadline(timeout),
+                    reporter,
+                    stop,
+                )
+                .await
+                .map_err(|f| {
+                    let message = format!("{}; nothing was changed", f.message);
+                    Failure { message, ..f }
+                })?;
+                (Some(t.target()), Some(t))
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let result = restore_parts(
+        conn, env, store, id, manifest, parts, secrets, writers, pg_target, reporter, stop, report,
+    )
+    .await;
+    if let Some(t) = toolbox {
+        finish_toolbox(t, ns, reporter).await;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn restore_parts(
+    conn: &Connection,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    parts: &[PartKind],
+    secrets: Option<Vec<serde_json::Value>>,
+    writers: &mut [WriterScale],
+    pg_target: Option<crate::backup::exec::Target>,
     reporter: &dyn BackupReporter,
     stop: &Stop,
     report: &mut RestoreReport,
 ) -> Result<ExitStatus, Failure> {
     let ns = &env.namespace.name;
     let db = database(env);
-    let pg_target = if parts.contains(&PartKind::Postgres) {
-        match env.data.postgres.placement {
-            Placement::InCluster => Some(in_cluster_target(conn, ns, "postgres").await?),
-            Placement::Managed => {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    "managed PostgreSQL is restored through a toolbox pod, which this fintechctl does not create yet; nothing was changed",
-                ));
-            }
-        }
-    } else {
-        None
-    };
     let before = match &pg_target {
         Some(t) => postgres::facts(t, &db, None)
             .await
