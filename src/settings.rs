@@ -776,6 +776,10 @@ pub struct BackupSettings {
     pub identity: Identity,
     /// A dump stream that carries nothing for this long was lost.
     pub stall_timeout: Duration,
+    /// Where managed Redis is exported to (`FINTECHCTL_REDIS_EXPORT_SAS_URL`,
+    /// a container SAS URL); without it, a SAS of the Azure store's own
+    /// container.
+    pub redis_export_container: Option<crate::backup::redis_export::Container>,
 }
 
 /// `backup list <env>`.
@@ -869,10 +873,24 @@ fn backup_settings(
                 recipients: recipients(&env)?,
                 identity: Identity::detect(process.lookup(), process.args.join(" ")),
                 stall_timeout: args.stall_timeout,
+                redis_export_container: redis_export_container(process)?,
                 env,
             }))
         }
     })
+}
+
+/// `FINTECHCTL_REDIS_EXPORT_SAS_URL`, checked up front (exit 2 naming it).
+fn redis_export_container(
+    process: &ProcessEnv,
+) -> Result<Option<crate::backup::redis_export::Container>, Failure> {
+    use crate::backup::redis_export::{Container, SAS_URL_VAR};
+    match process.get(SAS_URL_VAR) {
+        Some(url) if !url.trim().is_empty() => Container::parse(&url)
+            .map(Some)
+            .map_err(|e| Failure::invalid(e.to_string())),
+        _ => Ok(None),
+    }
 }
 
 fn restore_settings(

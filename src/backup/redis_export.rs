@@ -118,16 +118,11 @@ pub fn resource_group(env: &Environment) -> Result<String, ExportError> {
 }
 
 /// Checks, before anything is reached, what the export needs from the
-/// environment and from `FINTECHCTL_REDIS_EXPORT_SAS_URL` (bad input: the
-/// error names the field or variable).
+/// environment (bad input: the error names the field). The SAS URL
+/// variable is checked with the settings.
 pub fn preflight(env: &Environment) -> Result<(), ExportError> {
     cache_name(env)?;
     resource_group(env)?;
-    if let Ok(url) = std::env::var(SAS_URL_VAR)
-        && !url.trim().is_empty()
-    {
-        Container::parse(&url)?;
-    }
     Ok(())
 }
 

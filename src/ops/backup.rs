@@ -456,13 +456,11 @@ pub async fn backup(
             PartKind::Redis => {
                 backup_redis(
                     &conn,
-                    env,
+                    settings,
                     &store,
                     &id,
                     &mut manifest,
                     asked,
-                    settings.stall_timeout,
-                    &settings.store.location,
                     &mut redactor,
                     reporter,
                     &stop,
@@ -704,18 +702,21 @@ async fn dump_postgres(
 #[allow(clippy::too_many_arguments)]
 async fn backup_redis(
     conn: &Connection,
-    env: &Environment,
+    settings: &BackupSettings,
     store: &Store,
     id: &BackupId,
     manifest: &mut Manifest,
     asked: bool,
-    stall: Duration,
-    location: &Location,
     redactor: &mut Redactor,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
     let part = PartKind::Redis;
+    let (env, stall, location) = (
+        &settings.env,
+        settings.stall_timeout,
+        &settings.store.location,
+    );
     let ns = &env.namespace.name;
     let target = match env.data.redis.placement {
         Placement::InCluster => match in_cluster_target(conn, ns, "redis").await {
@@ -724,7 +725,16 @@ async fn backup_redis(
         },
         Placement::Managed => {
             return export_redis(
-                env, store, location, id, manifest, asked, redactor, reporter, stop,
+                env,
+                settings.redis_export_container.as_ref(),
+                store,
+                location,
+                id,
+                manifest,
+                asked,
+                redactor,
+                reporter,
+                stop,
             )
             .await;
         }
@@ -756,6 +766,7 @@ async fn backup_redis(
 #[allow(clippy::too_many_arguments)]
 async fn export_redis(
     env: &Environment,
+    given: Option<&redis_export::Container>,
     store: &Store,
     location: &Location,
     id: &BackupId,
@@ -766,9 +777,9 @@ async fn export_redis(
     stop: &Stop,
 ) -> PartOutcome {
     let part = PartKind::Redis;
-    let container = match std::env::var(redis_export::SAS_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => redis_export::Container::parse(&url),
-        _ => match location {
+    let container = match given {
+        Some(container) => Ok(container.clone()),
+        None => match location {
             Location::Azure {
                 account: Some(account),
                 container,
