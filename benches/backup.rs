@@ -68,7 +68,7 @@ async fn main() {
         let rows = target_mib * 1024 * 1024 / 100;
         pg.psql(&format!(
             "CREATE TABLE ledger (id bigint PRIMARY KEY, account bigint, amount numeric(18, 2), at timestamptz, memo text);\n\
-             INSERT INTO ledger SELECT g, g % 97, (g * 7919 % 100000) / 100.0, timestamptz '2025-01-01' + g * interval '1 second', \
+             INSERT INTO ledger SELECT g, g % 97, (g::bigint * 7919 % 100000) / 100.0, timestamptz '2025-01-01' + g * interval '1 second', \
              md5(g::text) || md5((g * 31)::text) FROM generate_series(1, {rows}) g;\nCREATE TABLE alembic_version (version_num text); INSERT INTO alembic_version VALUES ('bench');"
         ));
         let dir = tempfile::tempdir().unwrap();
