@@ -610,6 +610,24 @@ async fn versions_that_read_alike_each_run_their_migration() {
     );
 }
 
+/// Item 17: a deploy discovers what the server serves once: no discovery
+/// path (`/api`, `/apis`, `/apis/GROUP/VERSION`) is read twice in a run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deploy_discovers_the_served_kinds_once() {
+    let c = cluster(behaviors("", "echo migrated")).await;
+    let before = c.sim.faults().discovery_requests().len();
+    let out = run(deploy_cmd(&c, "1.4.2")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let paths = c.sim.faults().discovery_requests().split_off(before);
+    assert!(!paths.is_empty(), "the deploy read no discovery at all");
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for path in &paths {
+        *seen.entry(path.as_str()).or_default() += 1;
+    }
+    let repeated: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(repeated.is_empty(), "read more than once: {repeated:?}");
+}
+
 /// Item 10: watches cut in the middle of an event while the migration runs
 /// do not turn into a request storm (every retry backs off), and a
 /// migration that runs past the deadline is exit 1 like a rollout, not 3.

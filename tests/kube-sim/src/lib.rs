@@ -230,6 +230,8 @@ pub struct FaultState {
 pub struct Faults(
     Arc<Mutex<(FaultState, u64)>>,
     Arc<std::sync::atomic::AtomicU64>,
+    /// Discovery requests (`/api`, `/apis`, `/api/v1`, `/apis/GROUP/VERSION`).
+    Arc<Mutex<Vec<String>>>,
 );
 
 impl Faults {
@@ -259,8 +261,22 @@ impl Faults {
     pub fn requests(&self) -> u64 {
         self.1.load(std::sync::atomic::Ordering::Relaxed)
     }
-    pub(crate) fn count_request(&self) {
+    /// Discovery requests answered so far: the group and resource lists a
+    /// client reads to learn what the server serves.
+    pub fn discovery_requests(&self) -> Vec<String> {
+        self.2.lock().unwrap().clone()
+    }
+    pub(crate) fn count_request(&self, path: &str) {
         self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let discovery = match segments.as_slice() {
+            ["api"] | ["apis"] | ["api", _] => true,
+            ["apis", _, _] => true,
+            _ => false,
+        };
+        if discovery {
+            self.2.lock().unwrap().push(path.to_string());
+        }
     }
     pub fn cut_exec_after(&self, bytes: Option<u64>) {
         self.0.lock().unwrap().0.exec_cut_after = bytes;

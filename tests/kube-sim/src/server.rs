@@ -171,7 +171,7 @@ impl Query {
 }
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
-    sh.faults.count_request();
+    sh.faults.count_request(req.uri().path());
     let wants_pb = req
         .headers()
         .get(header::ACCEPT)
