@@ -269,11 +269,10 @@ impl Faults {
     pub(crate) fn count_request(&self, path: &str) {
         self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let discovery = match segments.as_slice() {
-            ["api"] | ["apis"] | ["api", _] => true,
-            ["apis", _, _] => true,
-            _ => false,
-        };
+        let discovery = matches!(
+            segments.as_slice(),
+            ["api"] | ["apis"] | ["api", _] | ["apis", _, _]
+        );
         if discovery {
             self.2.lock().unwrap().push(path.to_string());
         }
