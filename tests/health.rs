@@ -801,3 +801,82 @@ async fn a_managed_postgres_with_verify_full_trusts_a_ca_from_ssl_cert_file() {
         "{pg:#}"
     );
 }
+
+fn tmux(socket: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .arg("-S")
+        .arg(socket)
+        .args(args)
+        .output()
+        .expect("tmux is missing: .ci/install.d/40-tmux.sh installs it (apt-get install tmux)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `--watch` on a terminal redraws one screen in place: after several
+/// rounds the terminal shows the newest round once, not a scroll of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_on_a_terminal_redraws_the_screen_in_place() {
+    let p = platform(Mode::Healthy).await;
+    let socket = p.c.dir.path().join("tmux.sock");
+    let cmd = p.c.fintechctl();
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    // The test's command line, typed into a shell on a 160x60 terminal
+    // (NO_COLOR and CI left out: they would turn the terminal mode off).
+    let mut line = String::from("env -u NO_COLOR -u CI");
+    for (k, v) in cmd.get_envs() {
+        let k = k.to_string_lossy();
+        if let Some(v) = v
+            && k != "NO_COLOR"
+            && k != "CI"
+        {
+            line.push_str(&format!(" {}={}", k, quote(&v.to_string_lossy())));
+        }
+    }
+    line.push(' ');
+    line.push_str(&quote(
+        &assert_cmd::cargo::cargo_bin("fintechctl")
+            .display()
+            .to_string(),
+    ));
+    for arg in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&quote(&arg.to_string_lossy()));
+    }
+    line.push_str(" health local --watch 1s");
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "health",
+            "-x",
+            "160",
+            "-y",
+            "60",
+            "sh",
+            "-c",
+            &line,
+        ],
+    );
+    let mut screen = String::new();
+    for _ in 0..300 {
+        screen = tmux(&socket, &["capture-pane", "-p", "-t", "health"]);
+        if screen.contains("local round 3 ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tmux(&socket, &["kill-server"]);
+    assert!(
+        screen.contains("local round 3 "),
+        "no third round:\n{screen}"
+    );
+    assert_eq!(
+        screen.matches(" round ").count(),
+        1,
+        "one screen, redrawn:\n{screen}"
+    );
+    assert!(!screen.contains("local round 1 "), "{screen}");
+    assert!(screen.contains("postgres"), "{screen}");
+}
