@@ -283,7 +283,41 @@ pub async fn admin(target: &Target, db: &Database, sql: &str) -> Result<(), PgEr
 
 /// `pg_restore --list` of a stored dump, streamed through exec stdin:
 /// whether the archive's table of contents reads, and how many entries.
+/// It only reads, so an exec session that stops moving (seen under load:
+/// no bytes either way until the command's deadline) is abandoned after a
+/// bound that grows with the dump (30 s + 1 s per MiB) and tried once more.
 pub async fn list_archive(
+    target: &Target,
+    store: &Store,
+    env: &str,
+    id: &super::id::BackupId,
+    entry: &super::manifest::PartEntry,
+    progress: &dyn Progress,
+) -> Result<usize, PgError> {
+    let bound = std::time::Duration::from_secs(30 + entry.size / (1024 * 1024));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match tokio::time::timeout(
+            bound,
+            list_archive_once(target, store, env, id, entry, progress),
+        )
+        .await
+        {
+            Ok(result) => return result,
+            Err(_) if attempt < 2 => continue,
+            Err(_) => {
+                return Err(PgError::Protocol(format!(
+                    "pg_restore --list of {} did not finish within {} (twice): the exec session stopped moving",
+                    entry.file,
+                    crate::human::duration(bound)
+                )));
+            }
+        }
+    }
+}
+
+async fn list_archive_once(
     target: &Target,
     store: &Store,
     env: &str,
