@@ -167,7 +167,13 @@ impl Findings {
 
     /// The result: `summary` says it in one line; evidence lists the worst
     /// findings first.
-    pub fn finish(mut self, id: CheckId, summary: impl Into<String>) -> CheckResult {
+    pub fn finish(self, id: CheckId, summary: impl Into<String>) -> CheckResult {
+        self.finish_as(id.as_str(), summary)
+    }
+
+    /// [`finish`](Self::finish) for a check outside verify's ids (health's
+    /// `postgres`, `redis`, `kafka`).
+    pub fn finish_as(mut self, id: &str, summary: impl Into<String>) -> CheckResult {
         let status = match self.status() {
             // A check that looked and found nothing to look at passed.
             Status::Skipped => Status::Pass,
@@ -175,7 +181,7 @@ impl Findings {
         };
         self.items.sort_by_key(|f| f.status);
         CheckResult {
-            id: id.as_str().to_string(),
+            id: id.to_string(),
             status,
             summary: summary.into(),
             evidence: self.items.into_iter().map(|f| f.line).collect(),

@@ -157,6 +157,15 @@ fn failure_hint(
     }
 }
 
+/// Why [`open`] / [`open_stream`] gave no connection, as the check's
+/// result: a managed store out of reach warns, anything else fails.
+fn not_opened(id: &str, route: &Route, why: Option<String>) -> CheckResult {
+    match why {
+        None => unreachable_from_here(id, route),
+        Some(why) => CheckResult::failed(id, format!("{}: {why}", route.describe()), None),
+    }
+}
+
 fn unreachable_from_here(id: &str, route: &Route) -> CheckResult {
     CheckResult {
         evidence: vec![format!("{}: no connection from this machine", route.describe())],
@@ -192,14 +201,7 @@ pub async fn postgres(
     let started = Instant::now();
     let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
         Ok(opened) => opened,
-        Err(None) => return unreachable_from_here("postgres", &target.route),
-        Err(Some(why)) => {
-            return CheckResult::failed(
-                "postgres",
-                format!("{}: {why}", target.route.describe()),
-                None,
-            );
-        }
+        Err(why) => return not_opened("postgres", &target.route, why),
     };
     let result =
         tokio::time::timeout(deadline, postgres_queries(&host, port, target, deadline)).await;
@@ -268,8 +270,7 @@ pub async fn postgres(
             )
         }
     };
-    let mut r = f.finish(super::CheckId::Release, summary);
-    r.id = "postgres".into();
+    let mut r = f.finish_as("postgres", summary);
     r.elapsed = started.elapsed();
     r
 }
@@ -397,14 +398,7 @@ pub async fn redis(
     let result = if target.tls {
         let (stream, task) = match open_stream(client, namespace, &target.route, deadline).await {
             Ok(opened) => opened,
-            Err(None) => return unreachable_from_here("redis", &target.route),
-            Err(Some(why)) => {
-                return CheckResult::failed(
-                    "redis",
-                    format!("{}: {why}", target.route.describe()),
-                    None,
-                );
-            }
+            Err(why) => return not_opened("redis", &target.route, why),
         };
         // Connect, handshake and commands within the one deadline.
         let until = tokio::time::Instant::from_std(started) + deadline;
@@ -420,14 +414,7 @@ pub async fn redis(
     } else {
         let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
             Ok(opened) => opened,
-            Err(None) => return unreachable_from_here("redis", &target.route),
-            Err(Some(why)) => {
-                return CheckResult::failed(
-                    "redis",
-                    format!("{}: {why}", target.route.describe()),
-                    None,
-                );
-            }
+            Err(why) => return not_opened("redis", &target.route, why),
         };
         let result = tokio::time::timeout(deadline, redis_queries(&host, port, target)).await;
         if let Some(t) = task {
@@ -498,8 +485,7 @@ pub async fn redis(
             )
         }
     };
-    let mut r = f.finish(super::CheckId::Release, summary);
-    r.id = "redis".into();
+    let mut r = f.finish_as("redis", summary);
     r.elapsed = started.elapsed();
     r
 }
@@ -643,14 +629,7 @@ pub async fn kafka(
     let answer = if target.tls {
         let (stream, task) = match open_stream(client, namespace, &target.route, deadline).await {
             Ok(opened) => opened,
-            Err(None) => return unreachable_from_here("kafka", &target.route),
-            Err(Some(why)) => {
-                return CheckResult::failed(
-                    "kafka",
-                    format!("{}: {why}", target.route.describe()),
-                    None,
-                );
-            }
+            Err(why) => return not_opened("kafka", &target.route, why),
         };
         // Connect, handshake and exchange within the one deadline.
         let until = tokio::time::Instant::from_std(started) + deadline;
@@ -674,14 +653,7 @@ pub async fn kafka(
     } else {
         let (host, port, task) = match open(client, namespace, &target.route, deadline).await {
             Ok(opened) => opened,
-            Err(None) => return unreachable_from_here("kafka", &target.route),
-            Err(Some(why)) => {
-                return CheckResult::failed(
-                    "kafka",
-                    format!("{}: {why}", target.route.describe()),
-                    None,
-                );
-            }
+            Err(why) => return not_opened("kafka", &target.route, why),
         };
         let answer = super::kafka::ask(&host, port, target.plain.as_ref(), deadline).await;
         if let Some(t) = task {
@@ -729,8 +701,7 @@ pub async fn kafka(
             format!("down: {e}")
         }
     };
-    let mut r = f.finish(super::CheckId::Release, summary);
-    r.id = "kafka".into();
+    let mut r = f.finish_as("kafka", summary);
     r.elapsed = started.elapsed();
     r
 }
