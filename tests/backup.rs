@@ -68,19 +68,7 @@ async fn world(recipients: &[String], extra_exec_env: &str, large_rows: usize) -
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let envs = environments(dir.path(), pg.port, redis.port, &store, recipients);
-    let mut cmd = c.fintechctl();
-    cmd.args([
-        "deploy",
-        "local",
-        "--version",
-        "1.4.2",
-        "--timeout",
-        "90s",
-        "--environments-dir",
-    ])
-    .arg(&envs);
-    let out = run(cmd).await;
-    assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
+    common::deploy_local_from(&c, &envs).await;
     World {
         c,
         pg,

@@ -188,3 +188,15 @@ pub fn bundle_text(path: &std::path::Path) -> String {
         .map(|(name, (text, _))| format!("== {name}\n{text}\n"))
         .collect()
 }
+
+/// Deploys `local` 1.4.2 from the environment files in `envs` (a test's own
+/// `--environments-dir`) and asserts it succeeded.
+#[allow(dead_code)]
+pub async fn deploy_local_from(c: &Cluster, envs: &std::path::Path) {
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "90s"])
+        .arg("--environments-dir")
+        .arg(envs);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
+}
