@@ -200,7 +200,7 @@ pub struct StoreConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("backup store {store}: {action}: {source}")]
+    #[error("backup store {store}: {action}: {}", plain(source))]
     Store {
         store: String,
         action: String,
@@ -209,6 +209,22 @@ pub enum StoreError {
     },
     #[error("backup store {store}: {message}")]
     Other { store: String, message: String },
+}
+
+/// object_store's error in plain words: its `Generic <Store> error:`
+/// prefix dropped, and a missing cloud CLI said the way deploy says it.
+fn plain(error: &object_store::Error) -> String {
+    let text = error.to_string();
+    if text.contains("Azure Cli not installed") {
+        return "no Azure credentials: `az` is not installed or not on PATH; install the Azure CLI (`pip install azure-cli`) and run `az login`, or set the AZURE_STORAGE_* variables".into();
+    }
+    match text.strip_prefix("Generic ") {
+        Some(rest) => match rest.split_once(" error: ") {
+            Some((_, message)) => message.to_string(),
+            None => text,
+        },
+        None => text,
+    }
 }
 
 /// An open store.
@@ -602,6 +618,24 @@ fn joined(base: &std::path::Path, path: &std::path::Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn store_errors_read_plainly() {
+        let generic = object_store::Error::Generic {
+            store: "MicrosoftAzure",
+            source: "'az account get-access-token' command failed: Azure Cli not installed".into(),
+        };
+        let text = plain(&generic);
+        assert!(
+            text.starts_with("no Azure credentials: `az` is not installed"),
+            "{text}"
+        );
+        let other = object_store::Error::Generic {
+            store: "S3",
+            source: "bucket unreachable".into(),
+        };
+        assert_eq!(plain(&other), "bucket unreachable");
+    }
 
     #[test]
     fn store_urls_parse_or_say_what_is_supported() {
