@@ -701,8 +701,11 @@ pub struct DebugBundleArgs {
 
 /// A duration such as `90s`, `10m`, `1h30m` or `500ms`, longer than zero.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let d = humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}`: {e} (expected e.g. 500ms, 90s, 10m, 1h)"))?;
+    // humantime's own words ("expected number at 0") are its parser's,
+    // not the user's: say what a duration looks like instead.
+    let d = humantime::parse_duration(s.trim()).map_err(|_| {
+        format!("`{s}` is not a duration: expected a number and a unit, e.g. 500ms, 90s, 10m, 1h")
+    })?;
     if d.is_zero() {
         return Err(format!("`{s}`: must be longer than zero"));
     }

@@ -301,3 +301,15 @@ fn sub_second_timeouts_are_accepted_and_named() {
         .code(2)
         .stderr(predicate::str::contains("`0s`: must be longer than zero"));
 }
+
+#[test]
+fn a_bad_duration_says_what_a_duration_looks_like() {
+    fintechctl()
+        .args(["debug", "logs", "local", "--since", "abc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--since: `abc` is not a duration: expected a number and a unit",
+        ))
+        .stderr(predicate::str::contains("expected number at").not());
+}
