@@ -77,6 +77,15 @@ pub struct ClusterArgs {
     pub request_timeout: std::time::Duration,
 }
 
+/// The override of the wrong-cluster rule, for the commands that write
+/// (deploy, rollback, migrate, restore, backup).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster's claim)
+    #[arg(long)]
+    pub allow_other_cluster: bool,
+}
+
 /// What every command that changes an environment (deploy, rollback) shares.
 #[derive(Debug, Args, Clone)]
 pub struct ChangeArgs {
@@ -107,6 +116,9 @@ pub struct ChangeArgs {
     /// Answer yes to confirmations (required for production without a terminal)
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -335,6 +347,9 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub exec: bool,
 
+    #[command(flatten)]
+    pub target: TargetArgs,
+
     /// How long the migration may take, e.g. 90s, 10m
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
@@ -442,6 +457,9 @@ pub struct BackupArgs {
     /// A dump stream that carries no data for this long is taken as lost (the part fails)
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub stall_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -484,6 +502,9 @@ pub struct BackupVerifyArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     /// How long the verification may take
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
@@ -529,6 +550,9 @@ pub struct RestoreArgs {
     /// age identity file that decrypts the backup's Secrets (resources part)
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
 
     #[command(flatten)]
     pub store: StoreArgs,

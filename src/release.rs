@@ -73,6 +73,29 @@ impl Release {
         let env = request.source.load(&request.environment)?;
         let (version, version_note) = resolve_version(&env, request.version.as_deref())?;
         let secrets = SecretValues::collect(request.env_file.as_deref(), &request.tls, lookup)?;
+        Self::checked(env, version, secrets, version_note.into_iter().collect())
+    }
+
+    /// The same environment and secrets at another version (`migrate`
+    /// without `--version` takes the live one), checked as [`Self::resolve`]
+    /// checks a version given on the command line.
+    pub fn for_version(&self, version: &str) -> Result<Release, ReleaseError> {
+        let (version, _) = resolve_version(&self.env, Some(version))?;
+        Self::checked(
+            self.env.clone(),
+            version,
+            self.secrets.clone(),
+            self.notes.clone(),
+        )
+    }
+
+    /// Renders, validates against the schema and checks the policies.
+    fn checked(
+        env: Environment,
+        version: String,
+        secrets: SecretValues,
+        notes: Vec<String>,
+    ) -> Result<Release, ReleaseError> {
         let manifests = engine::render(&RenderInput {
             env: &env,
             version: &version,
@@ -104,7 +127,7 @@ impl Release {
             secrets,
             manifests,
             warnings,
-            notes: version_note.into_iter().collect(),
+            notes,
         })
     }
 

@@ -166,8 +166,13 @@ pub struct HistorySettings {
 
 #[derive(Debug)]
 pub struct MigrateSettings {
+    /// Rendered at `--version`; without it at a stand-in version that the
+    /// operation replaces by the live api-gateway's ([`Self::version_given`]).
     pub release: Release,
     pub job: Manifest,
+    /// Whether `--version` was given; without it the migration runs the
+    /// live api-gateway's version.
+    pub version_given: bool,
     pub exec: bool,
     pub timeout: Duration,
     pub yes: bool,
@@ -234,7 +239,14 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         }
         Command::Deploy(args) => Settings::Deploy(Box::new(deploy(g, args, process)?)),
         Command::Migrate(args) => {
-            let release = resolve_release(g, &args.release, process)?;
+            // Without --version: the live api-gateway's version, learnt after
+            // connecting; everything else is checked now at a stand-in.
+            let version_given = args.release.version.is_some();
+            let mut release_args = args.release.clone();
+            if !version_given {
+                release_args.version = Some(LIVE_VERSION_STAND_IN.to_string());
+            }
+            let release = resolve_release(g, &release_args, process)?;
             let job = release
                 .manifests
                 .iter()
@@ -244,8 +256,9 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
             release.secrets.require(true, false)?;
             confirmation_possible(&release.env, args.yes, process)?;
             Settings::Migrate(Box::new(MigrateSettings {
-                access: access(g, &args.cluster, process),
+                access: write_access(g, &args.cluster, &args.target, process),
                 job,
+                version_given,
                 exec: args.exec,
                 timeout: args.timeout,
                 yes: args.yes,
@@ -267,7 +280,7 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
             Settings::Rollback(Box::new(RollbackSettings {
                 revision: args.revision,
                 change: change(&args.change, false, process),
-                access: access(g, &args.cluster, process),
+                access: write_access(g, &args.cluster, &args.change.target, process),
                 env,
             }))
         }
@@ -325,7 +338,7 @@ fn deploy(
             .rollback_on_failure
             .unwrap_or(release.env.release.rollback_on_failure);
     Ok(DeploySettings {
-        access: access(g, &args.cluster, process),
+        access: write_access(g, &args.cluster, &args.change.target, process),
         change: change(&args.change, rollback_on_failure, process),
         selected,
         only: args.only.clone(),
@@ -657,6 +670,20 @@ pub fn access(g: &GlobalArgs, args: &ClusterArgs, process: &ProcessEnv) -> Clust
         default_kubeconfig: home.join(".kube").join("config"),
         cache_dir: crate::cloud::cache_dir(process.lookup()),
         request_timeout: args.request_timeout,
+        allow_other_cluster: false,
+    }
+}
+
+/// [`access`] for a command that writes: with its `--allow-other-cluster`.
+pub fn write_access(
+    g: &GlobalArgs,
+    args: &ClusterArgs,
+    target: &crate::cli::TargetArgs,
+    process: &ProcessEnv,
+) -> ClusterAccess {
+    ClusterAccess {
+        allow_other_cluster: target.allow_other_cluster,
+        ..access(g, args, process)
     }
 }
 
@@ -689,6 +716,10 @@ pub fn select(release: &Release, only: &[String]) -> Result<Vec<Manifest>, Failu
         .collect())
 }
 
+/// The version `migrate` renders its settings at when `--version` is not
+/// given; never run (the live version replaces it).
+pub const LIVE_VERSION_STAND_IN: &str = "live-version";
+
 /// A protected environment needs a terminal to ask on, or `--yes`: refuse
 /// before touching the cluster when neither is there.
 pub fn confirmation_possible(
@@ -701,6 +732,26 @@ pub fn confirmation_possible(
             ExitStatus::Refused,
             format!(
                 "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
+                env.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What replaces data (a restore) asks in every environment: refuse before
+/// touching the cluster when there is neither a terminal nor `--yes`.
+pub fn replacing_data_confirmable(
+    env: &Environment,
+    action: &str,
+    yes: bool,
+    process: &ProcessEnv,
+) -> Result<(), Failure> {
+    if !yes && !process.interactive {
+        return Err(Failure::new(
+            ExitStatus::Refused,
+            format!(
+                "refusing to {action} {}: it replaces data and there is no terminal to confirm on; pass --yes to confirm non-interactively",
                 env.name
             ),
         ));
@@ -843,7 +894,7 @@ fn backup_settings(
             let env = environments(g).load(&a.environment)?;
             Settings::BackupVerify(Box::new(BackupVerifySettings {
                 store: store_config(&env, &a.store, process)?,
-                access: access(g, &a.cluster, process),
+                access: write_access(g, &a.cluster, &a.target, process),
                 backup: backup_ref(&a.backup)?,
                 drill: a.drill,
                 timeout: a.timeout,
@@ -866,7 +917,7 @@ fn backup_settings(
             let env = environments(g).load(name)?;
             Settings::Backup(Box::new(BackupSettings {
                 store: store_config(&env, &args.store, process)?,
-                access: access(g, &args.cluster, process),
+                access: write_access(g, &args.cluster, &args.target, process),
                 only: parts(&args.only)?,
                 timeout: args.timeout,
                 prune: !args.no_prune,
@@ -912,11 +963,11 @@ fn restore_settings(
             }
         };
     if !args.dry_run {
-        confirmation_possible(&env, args.yes, process)?;
+        replacing_data_confirmable(&env, "restore into", args.yes, process)?;
     }
     Ok(RestoreSettings {
         store: store_config(&env, &args.store, process)?,
-        access: access(g, &args.cluster, process),
+        access: write_access(g, &args.cluster, &args.target, process),
         backup: backup_ref(&args.backup)?,
         only: parts(&args.only)?,
         dry_run: args.dry_run,

@@ -556,6 +556,7 @@ async fn aws_eks_update_kubeconfig_against_moto() {
         project: None,
         location: None,
         context: None,
+        uid: None,
     };
     // A directory that does not exist yet: fetch_credentials creates it.
     let path = dir.path().join("cache").join("kubeconfig-production");

@@ -625,3 +625,148 @@ async fn only_one_component_still_runs_a_due_migration_first() {
         "--only leaves the others alone"
     );
 }
+
+/// Issue 16 item 1: a kubeconfig pointing at another environment's cluster
+/// must not let a deploy (or any writing command) change it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_claimed_by_another_environment_is_refused_before_any_write() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    common::seed_autoscaler_secret(&c);
+    let (cert, key) = common::fake_tls(&c);
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let claim = c
+        .get("v1", "ConfigMap", "kube-system", "fintechctl-cluster")
+        .expect("the first deploy claims the cluster");
+    assert_eq!(claim["data"]["environments"], "local", "{claim}");
+
+    let staging = |extra: &[&str]| {
+        let mut cmd = c.fintechctl();
+        cmd.args(["deploy", "staging", "--version", "1.4.2", "--yes"])
+            .args(["--timeout", "60s"])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(extra);
+        cmd
+    };
+    let out = run(staging(&[])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("belongs to environment `local`") && stderr.contains("not `staging`"),
+        "names both environments: {stderr}"
+    );
+    assert!(stderr.contains("--allow-other-cluster"), "{stderr}");
+    assert!(
+        c.sim
+            .get("v1", "Namespace", None, "fintech-ai-staging")
+            .is_none(),
+        "nothing of staging was written"
+    );
+    assert!(
+        c.get("apps/v1", "Deployment", "kube-system", "cluster-autoscaler")
+            .is_none(),
+        "no cluster-scoped or kube-system object was written"
+    );
+
+    // The other writing commands keep the same rule.
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "staging", "--version", "1.4.2", "--yes"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(4), "migrate: {}", text(&out).1);
+    let mut cmd = c.fintechctl();
+    cmd.args(["rollback", "staging", "--yes"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(4), "rollback: {}", text(&out).1);
+
+    // The rare intended case, said loudly; the claim then names both.
+    let out = run(staging(&["--allow-other-cluster"])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("--allow-other-cluster: the cluster at"),
+        "{stderr}"
+    );
+    let claim = c
+        .get("v1", "ConfigMap", "kube-system", "fintechctl-cluster")
+        .unwrap();
+    assert_eq!(claim["data"]["environments"], "local,staging", "{claim}");
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "staging", "--version", "1.4.2", "--yes"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "now claimed: {}", text(&out).1);
+}
+
+/// Issue 16 item 1: an environment that pins its cluster's identity
+/// refuses any other cluster, claimed or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_environment_pinned_to_another_cluster_uid_is_refused() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let envs = c.dir.path().join("envs");
+    std::fs::create_dir_all(&envs).unwrap();
+    let local = include_str!("../environments/local.yaml").replace(
+        "  context: kind-fintech-ai\n",
+        "  context: kind-fintech-ai\n  uid: 0b7d2c4e-1f3a-4c5d-8e9f-a0b1c2d3e4f5\n",
+    );
+    std::fs::write(envs.join("local.yaml"), local).unwrap();
+    let mut cmd = c.fintechctl();
+    cmd.arg("--environments-dir").arg(&envs).args([
+        "deploy",
+        "local",
+        "--version",
+        "1.4.2",
+        "--timeout",
+        "60s",
+    ]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("0b7d2c4e-1f3a-4c5d-8e9f-a0b1c2d3e4f5") && stderr.contains("cluster.uid"),
+        "{stderr}"
+    );
+    assert!(
+        c.sim.get("v1", "Namespace", None, NS).is_none(),
+        "nothing was written"
+    );
+}
+
+/// Issue 16 item 3: `migrate` without `--version` runs the live version's
+/// migration (and says so), never the `latest` image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_without_a_version_runs_the_live_api_gateway_version() {
+    let c = cluster(behaviors("", "echo migrated")).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "local", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "nothing live: {stderr}");
+    assert!(stderr.contains("pass --version"), "{stderr}");
+
+    let mut cmd = c.fintechctl();
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "local", "--timeout", "60s", "-o", "json"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("1.4.2, the live api-gateway's"),
+        "says which: {stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["version"], "1.4.2");
+    let job = doc["job"].as_str().unwrap();
+    assert!(job.starts_with("db-migrate-1-4-2-"), "{job}");
+    let live = c.get("batch/v1", "Job", NS, job).unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "fintech-ai/api-gateway:1.4.2"
+    );
+}

@@ -231,6 +231,7 @@ mod tests {
             project: Some("proj".into()),
             location: Some("europe-west4".into()),
             context: None,
+            uid: None,
         }
     }
 

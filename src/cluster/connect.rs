@@ -33,6 +33,9 @@ pub struct ClusterAccess {
     pub cache_dir: PathBuf,
     /// Deadline of each request for its response to start.
     pub request_timeout: Duration,
+    /// `--allow-other-cluster`: a writing command may change a cluster
+    /// that belongs to another environment.
+    pub allow_other_cluster: bool,
 }
 
 impl Default for ClusterAccess {
@@ -44,6 +47,7 @@ impl Default for ClusterAccess {
             default_kubeconfig: PathBuf::from(".kube/config"),
             cache_dir: std::env::temp_dir().join("fintechctl"),
             request_timeout: Duration::from_secs(10),
+            allow_other_cluster: false,
         }
     }
 }
@@ -57,6 +61,11 @@ pub struct Connection {
     /// The API server's URL, for messages about losing it.
     pub server: String,
     pub server_version: String,
+    /// With explicit access (`--kubeconfig`, `--context`, `KUBECONFIG`): the
+    /// context used and its cluster entry's name, which the wrong-cluster
+    /// rule compares with the environment's cluster entry.
+    pub explicit_context: Option<String>,
+    pub explicit_cluster: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +195,22 @@ pub async fn connect(
             .then(|| hint_context(ctx)),
         });
     }
+    let (explicit_context, explicit_cluster) = if explicit {
+        let used = context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone());
+        let cluster = used.as_ref().and_then(|name| {
+            kubeconfig
+                .contexts
+                .iter()
+                .find(|c| &c.name == name)
+                .and_then(|c| c.context.as_ref())
+                .map(|c| c.cluster.clone())
+        });
+        (used, cluster)
+    } else {
+        (None, None)
+    };
     let options = KubeConfigOptions {
         context,
         ..Default::default()
@@ -241,6 +266,8 @@ pub async fn connect(
         source,
         server,
         server_version: version,
+        explicit_context,
+        explicit_cluster,
     })
 }
 

@@ -19,6 +19,7 @@ pub mod prerequisites;
 pub mod prune;
 pub mod records;
 pub mod rollout;
+pub mod target;
 pub mod triage;
 pub mod wait;
 

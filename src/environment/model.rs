@@ -54,6 +54,10 @@ pub struct Cluster {
     /// kubeconfig context (provider `kubeconfig`).
     #[serde(default)]
     pub context: Option<String>,
+    /// The cluster's identity: its `kube-system` namespace's UID. When set,
+    /// writing commands refuse any other cluster (docs: the wrong-cluster rule).
+    #[serde(default)]
+    pub uid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]

@@ -113,11 +113,32 @@ fn cluster(env: &Environment, out: &mut Findings) {
         ("cluster.project", &c.project),
         ("cluster.location", &c.location),
         ("cluster.context", &c.context),
+        ("cluster.uid", &c.uid),
     ] {
         if let Some(value) = value {
             no_control_characters(out, field, value);
         }
     }
+    if let Some(uid) = &c.uid
+        && !is_uid(uid)
+    {
+        out.add(
+            "cluster.uid",
+            format!(
+                "`{}` is not a UID (expected the kube-system namespace's, e.g. `kubectl get namespace kube-system -o jsonpath={{.metadata.uid}}`: 36 characters of hex digits and `-`)",
+                uid.escape_debug()
+            ),
+        );
+    }
+}
+
+/// A Kubernetes UID as the API server writes them (RFC 4122 text form).
+fn is_uid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 fn namespace(env: &Environment, out: &mut Findings) {

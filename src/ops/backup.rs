@@ -36,7 +36,7 @@ use crate::settings::{
 };
 
 use super::Reporter;
-use super::deploy::connect_reporting;
+use super::deploy::connect_for_writing;
 use super::pipeline::ReportError;
 
 /// What a backup, verify or restore reports: words, progress, and the
@@ -352,8 +352,8 @@ pub async fn backup(
         fail(&mut report, Failure::invalid(e.to_string()));
         return report;
     }
-    let conn = match connect_reporting(env, &settings.access, reporter).await {
-        Ok(conn) => conn,
+    let conn = match connect_for_writing(env, &settings.access, reporter).await {
+        Ok((conn, _)) => conn,
         Err(failure) => {
             fail(&mut report, failure);
             return report;
@@ -1253,7 +1253,7 @@ async fn verify_inner(
         .with_details(bad));
     }
     if let Some(entry) = manifest.part(PartKind::Postgres) {
-        let conn = connect_reporting(env, &settings.access, reporter).await?;
+        let (conn, _) = connect_for_writing(env, &settings.access, reporter).await?;
         let mut redactor = redactor.clone();
         learn_secrets(&conn, &env.namespace.name, &mut redactor, reporter).await;
         let (target, toolbox) = match env.data.postgres.placement {

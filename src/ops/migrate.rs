@@ -12,7 +12,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
 use crate::settings::MigrateSettings;
 
-use super::deploy::connect_reporting;
+use super::deploy::connect_for_writing;
 use super::{Confirmer, Question, Reporter};
 
 /// The command alembic runs, as the runbook has it.
@@ -65,9 +65,39 @@ pub async fn migrate<R: Reporter + MigrationReporter>(
     confirmer: &dyn Confirmer,
     stop: Stop,
 ) -> Result<MigrateReport, Failure> {
-    let release = &settings.release;
-    let env = &release.env;
-    let conn = connect_reporting(env, &settings.access, reporter).await?;
+    let env = &settings.release.env;
+    let (conn, _) = connect_for_writing(env, &settings.access, reporter).await?;
+    // Without --version: the version the live api-gateway runs, never the
+    // environment's default (`latest` would migrate with another image).
+    let live_release;
+    let (release, job) = if settings.version_given {
+        (&settings.release, settings.job.clone())
+    } else {
+        let live = super::deploy::live_version(&conn.client, &env.namespace.name)
+            .await?
+            .ok_or_else(|| {
+                Failure::invalid(format!(
+                    "no api-gateway is deployed in {} to take the version from: pass --version",
+                    env.name
+                ))
+            })?;
+        live_release = settings.release.for_version(&live).map_err(|e| {
+            Failure::invalid(format!(
+                "the live api-gateway's version `{live}` cannot be migrated to: {e}"
+            ))
+        })?;
+        let job = live_release
+            .manifests
+            .iter()
+            .find(|m| m.phase() == crate::render::Phase::Migration)
+            .cloned()
+            .ok_or_else(|| Failure::invalid("the templates render no migration Job"))?;
+        reporter.status(
+            "Version",
+            &format!("{live}, the live api-gateway's (no --version given)"),
+        );
+        (&live_release, job)
+    };
     if env.release.protected && !settings.yes {
         confirmer.confirm(&Question::TypeName {
             environment: env.name.clone(),
@@ -137,11 +167,11 @@ pub async fn migrate<R: Reporter + MigrationReporter>(
             timeout: settings.timeout,
             thresholds: Thresholds::default(),
         };
-        let run = migration::run_job(&conn.client, namespace, &settings.job, &opts, reporter);
+        let run = migration::run_job(&conn.client, namespace, &job, &opts, reporter);
         let outcome = tokio::select! {
             outcome = run => outcome?,
             _ = stop.stopped() => {
-                return Err(interrupted(format!("Job/{} keeps running in the cluster", settings.job.name())));
+                return Err(interrupted(format!("Job/{} keeps running in the cluster", job.name())));
             }
         };
         report.job = Some(outcome.job);

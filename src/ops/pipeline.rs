@@ -30,7 +30,7 @@ use crate::cluster::prerequisites;
 use crate::cluster::prune::{self, OwnedObject};
 use crate::cluster::records::{ReleaseHistory, ReleaseRecord, ReleaseStatus};
 use crate::cluster::wait::RolloutOutcome;
-use crate::cluster::{digest_key, liveness};
+use crate::cluster::{digest_key, liveness, target};
 use crate::environment::Environment;
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::{Stop, StopReason};
@@ -139,6 +139,9 @@ pub struct DeployReport {
 pub struct Pipeline<'a> {
     /// Set when the lock is taken: checked before every write.
     pub held: HeldLock,
+    /// The cluster's claim for this environment, recorded before the first
+    /// write when it is not there yet (the wrong-cluster rule).
+    pub pending_claim: Option<super::deploy::PendingClaim>,
     pub env: &'a Environment,
     pub conn: &'a Connection,
     pub settings: &'a ChangeSettings,
@@ -439,6 +442,9 @@ impl Pipeline<'_> {
         if self.stop.is_stopped() {
             return Err(self.stop_failure("before anything was written"));
         }
+        if let Some(pending) = self.pending_claim.take() {
+            self.record_claim(&pending).await?;
+        }
         if !self.key_stored {
             self.key = digest_key::store(self.client(), self.namespace(), &self.key)
                 .await
@@ -469,6 +475,79 @@ impl Pipeline<'_> {
         }
         self.execute_with_rollback(change, migration_job, report, doing)
             .await
+    }
+
+    /// Records that the cluster is this environment's. A claim changed by
+    /// another run since it was read is read and judged again; any other
+    /// failure to write it is warned about (the deploy itself is allowed).
+    async fn record_claim(&self, pending: &super::deploy::PendingClaim) -> Result<(), Failure> {
+        let by = format!(
+            "{}@{}",
+            self.settings.identity.user, self.settings.identity.host
+        );
+        let result = target::claim(
+            self.client(),
+            pending.seen.as_ref(),
+            &self.env.name,
+            &by,
+            &self.conn.server,
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                self.reporter.status(
+                    "Claimed",
+                    &format!(
+                        "the cluster at {} for `{}` ({}/ConfigMap {})",
+                        self.conn.server,
+                        self.env.name,
+                        target::CLAIM_NAMESPACE,
+                        target::CLAIM_NAME
+                    ),
+                );
+                Ok(())
+            }
+            Err(e) if crate::cluster::is_status(&e, 409) => {
+                // Claimed by another run while this one planned: judged again.
+                let now = target::read_claim(self.client()).await.ok().flatten();
+                match now {
+                    Some(c) if c.environments.contains(&self.env.name) => Ok(()),
+                    // `--allow-other-cluster` (the claim named others already).
+                    Some(_)
+                        if pending
+                            .seen
+                            .as_ref()
+                            .is_some_and(|c| !c.environments.is_empty()) =>
+                    {
+                        self.reporter.warn(&format!(
+                            "the cluster's claim changed while this run planned; `{}` is not recorded in it",
+                            self.env.name
+                        ));
+                        Ok(())
+                    }
+                    Some(c) => Err(Failure::new(
+                        ExitStatus::Refused,
+                        format!(
+                            "refusing to change `{}`: the cluster at {} was claimed for {} while this run planned; nothing was written",
+                            self.env.name,
+                            self.conn.server,
+                            c.environments.join(", ")
+                        ),
+                    )),
+                    None => Ok(()),
+                }
+            }
+            Err(e) => {
+                self.reporter.warn(&format!(
+                    "cannot record the cluster's claim for `{}` ({}/ConfigMap {}): {}",
+                    self.env.name,
+                    target::CLAIM_NAMESPACE,
+                    target::CLAIM_NAME,
+                    crate::cluster::api_message(&e)
+                ));
+                Ok(())
+            }
+        }
     }
 
     /// The migration Job to run, if any: when the live api-gateway runs

@@ -34,7 +34,7 @@ use super::backup::{
     in_cluster_target, learn_secrets, require_complete, start_toolbox, store_failure,
     toolbox_deadline,
 };
-use super::deploy::connect_reporting;
+use super::deploy::connect_for_writing;
 use super::pipeline::ReportError;
 use super::{Confirmer, Question};
 
@@ -269,7 +269,7 @@ async fn run(
         }
     }
 
-    let conn = connect_reporting(env, &settings.access, reporter).await?;
+    let (conn, _) = connect_for_writing(env, &settings.access, reporter).await?;
     let mut redactor = redactor.clone();
     learn_secrets(&conn, ns, &mut redactor, reporter).await;
 
@@ -347,15 +347,28 @@ async fn run(
         return Ok(ExitStatus::Success);
     }
 
-    // 3. Confirmation, then the lock.
-    if env.release.protected && !settings.yes {
-        confirmer.confirm(&Question::TypeName {
-            environment: env.name.clone(),
-            namespace: ns.clone(),
-            action: format!(
-                "restore backup {id} ({}), replacing the live data",
-                names(&parts)
-            ),
+    // 3. Confirmation (a restore replaces data: every environment asks),
+    // then the lock.
+    if !settings.yes {
+        let action = format!(
+            "restore backup {id} ({}), replacing the live data",
+            names(&parts)
+        );
+        confirmer.confirm(&if env.release.protected {
+            Question::TypeName {
+                environment: env.name.clone(),
+                namespace: ns.clone(),
+                action,
+            }
+        } else {
+            Question::YesNo {
+                question: format!("{action} of {} ({ns})?", env.name),
+                unattended: format!(
+                    "refusing to restore into {}: no terminal to confirm on; pass --yes to confirm non-interactively",
+                    env.name
+                ),
+                declined: format!("restore into {} not confirmed; nothing was changed", env.name),
+            }
         })?;
     }
     let holder = LockHolder::current(&settings.identity);

@@ -8,7 +8,7 @@ use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::RollbackSettings;
 
-use super::deploy::{connect_reporting, environment_key, skipped_kinds};
+use super::deploy::{connect_for_writing, environment_key, skipped_kinds};
 use super::pipeline::{DeployReport, Pipeline, ReportError, outcome_of, rollback_change};
 use super::{Confirmer, DeployReporter, Question};
 
@@ -35,8 +35,8 @@ pub async fn rollback(
         };
         (report, Err(failure))
     };
-    let conn = match connect_reporting(env, &settings.access, reporter).await {
-        Ok(conn) => conn,
+    let (conn, pending_claim) = match connect_for_writing(env, &settings.access, reporter).await {
+        Ok(found) => found,
         Err(f) => return fail(f),
     };
     let history = ReleaseHistory::new(
@@ -97,6 +97,7 @@ pub async fn rollback(
         Err(f) => return fail(f),
     };
     let pipeline = Pipeline {
+        pending_claim,
         held: Default::default(),
         env,
         conn: &conn,
