@@ -77,16 +77,11 @@ async fn cluster(extra_images: &str) -> Cluster {
     sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
     let cert = dir.path().join("tls.crt");
     let key = dir.path().join("tls.key");
-    std::fs::write(
-        &cert,
-        "-----BEGIN CERTIFICATE-----\nZmFrZS1jZXJ0\n-----END CERTIFICATE-----\n",
-    )
-    .unwrap();
-    std::fs::write(
-        &key,
-        "-----BEGIN PRIVATE KEY-----\nZmFrZS1rZXk=\n-----END PRIVATE KEY-----\n",
-    )
-    .unwrap();
+    // A real pair: fintechctl checks that the key is the certificate's.
+    let pair = rcgen::generate_simple_self_signed(vec!["fintech-ai.example.com".to_string()])
+        .expect("test certificate");
+    std::fs::write(&cert, pair.cert.pem()).unwrap();
+    std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
     Cluster {
         sim: Arc::new(sim),
         dir,

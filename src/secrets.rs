@@ -93,6 +93,12 @@ pub enum SecretsError {
         path: String,
         label: &'static str,
     },
+    #[error("--tls-cert `{cert}` and --tls-key `{key}` do not belong together: {problem}")]
+    TlsPair {
+        cert: String,
+        key: String,
+        problem: String,
+    },
     #[error("--tls-cert and --tls-key go together: `{given}` was given without `{missing}`")]
     TlsHalf {
         given: &'static str,
@@ -137,10 +143,18 @@ impl SecretValues {
             values.insert(spec.template_key, value);
         }
         let (tls_cert, tls_key) = match (&tls.cert, &tls.key) {
-            (Some(cert), Some(key)) => (
-                Some(read_pem(cert, "--tls-cert", "CERTIFICATE")?),
-                Some(read_pem(key, "--tls-key", "PRIVATE KEY")?),
-            ),
+            (Some(cert_path), Some(key_path)) => {
+                let cert = read_pem(cert_path, "--tls-cert", "CERTIFICATE")?;
+                let key = read_pem(key_path, "--tls-key", "PRIVATE KEY")?;
+                check_tls_pair(cert.expose(), key.expose()).map_err(|problem| {
+                    SecretsError::TlsPair {
+                        cert: cert_path.display().to_string(),
+                        key: key_path.display().to_string(),
+                        problem,
+                    }
+                })?;
+                (Some(cert), Some(key))
+            }
             (Some(_), None) => {
                 return Err(SecretsError::TlsHalf {
                     given: "--tls-cert",
@@ -208,6 +222,31 @@ impl SecretValues {
 
 fn read_env_file(path: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
     Ok(crate::envfile::read(path)?)
+}
+
+/// Whether the key is the private half of the (first) certificate's public
+/// key: an ingress given a mismatched pair serves no TLS, which a cluster
+/// says only much later. The problem never quotes the key.
+pub fn check_tls_pair(cert_pem: &str, key_pem: &str) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let cert = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .next()
+        .and_then(Result::ok)
+        .ok_or("the certificate file holds no certificate that can be read")?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(&cert)
+        .map_err(|_| "the certificate cannot be parsed (expected an X.509 certificate in PEM)")?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|_| "the key file holds no private key that can be read (expected PKCS#8, PKCS#1 or SEC1 PEM)")?;
+    let signer = rustls::crypto::ring::sign::any_supported_type(&key).map_err(
+        |_| "the private key is not an RSA, ECDSA or Ed25519 key that can be used for TLS",
+    )?;
+    match signer.public_key() {
+        Some(public) if public.as_ref() != parsed.tbs_certificate.subject_pki.raw => {
+            Err("the key is not the private key of the certificate's public key (a key from another certificate?)".to_string())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn read_pem(
@@ -296,5 +335,44 @@ mod tests {
         };
         let err = SecretValues::collect(None, &tls, |_| None).unwrap_err();
         assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
+    }
+
+    /// Issue 16 item 5: a certificate and a key from two different pairs
+    /// are refused when loaded, naming both files, never quoting the key.
+    #[test]
+    fn a_certificate_and_a_key_that_do_not_belong_together_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let a = rcgen::generate_simple_self_signed(vec!["a.example.com".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b.example.com".into()]).unwrap();
+        let cert_a = write("a.crt", &a.cert.pem());
+        let key_a = write("a.key", &a.signing_key.serialize_pem());
+        let key_b_pem = b.signing_key.serialize_pem();
+        let key_b = write("b.key", &key_b_pem);
+        let files = |cert: &Path, key: &Path| TlsFiles {
+            cert: Some(cert.into()),
+            key: Some(key.into()),
+        };
+        let ok = SecretValues::collect(None, &files(&cert_a, &key_a), |_| None).unwrap();
+        assert!(ok.tls_cert.is_some() && ok.tls_key.is_some());
+
+        let err = SecretValues::collect(None, &files(&cert_a, &key_b), |_| None).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, SecretsError::TlsPair { .. }), "{text}");
+        assert!(text.contains("a.crt") && text.contains("b.key"), "{text}");
+        assert!(text.contains("do not belong together"), "{text}");
+        let key_body: String = key_b_pem.lines().nth(1).unwrap().chars().take(20).collect();
+        assert!(!text.contains(&key_body), "the key is never quoted: {text}");
+
+        let junk = write(
+            "junk.crt",
+            "-----BEGIN CERTIFICATE-----\nZmFrZS1jZXJ0\n-----END CERTIFICATE-----\n",
+        );
+        let err = SecretValues::collect(None, &files(&junk, &key_a), |_| None).unwrap_err();
+        assert!(err.to_string().contains("cannot be parsed"), "{err}");
     }
 }

@@ -313,3 +313,65 @@ fn a_bad_duration_says_what_a_duration_looks_like() {
         ))
         .stderr(predicate::str::contains("expected number at").not());
 }
+
+/// Issue 16 item 2: a restore replaces data, so it asks in every
+/// environment; without a terminal and without `--yes` it refuses (exit 4)
+/// before it reads a store or reaches a cluster.
+#[test]
+fn restore_without_a_terminal_or_yes_is_refused_in_every_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    for env in ["local", "staging", "production"] {
+        let out = fintechctl()
+            .args(["restore", env, "latest", "--only", "redis", "--to"])
+            .arg(dir.path())
+            .arg("--kubeconfig")
+            .arg(dir.path().join("no-such-kubeconfig"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{env}: {stderr}");
+        assert!(
+            stderr.contains("replaces data") && stderr.contains("--yes"),
+            "{env}: {stderr}"
+        );
+    }
+    // A dry run changes nothing and asks nothing.
+    let out = fintechctl()
+        .args(["restore", "local", "latest", "--dry-run", "--to"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 16 item 5: a TLS pair whose halves do not belong together is bad
+/// input (exit 2) naming both files, before any cluster is reached.
+#[test]
+fn a_mismatched_tls_pair_is_refused_when_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = rcgen::generate_simple_self_signed(vec!["fintech-ai.example.com".into()]).unwrap();
+    let b = rcgen::generate_simple_self_signed(vec!["fintech-ai.example.com".into()]).unwrap();
+    std::fs::write(dir.path().join("tls.crt"), a.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("other.key"), b.signing_key.serialize_pem()).unwrap();
+    let out = fintechctl()
+        .args(["render", "production", "--version", "1.4.2", "--tls-cert"])
+        .arg(dir.path().join("tls.crt"))
+        .arg("--tls-key")
+        .arg(dir.path().join("other.key"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("tls.crt")
+            && stderr.contains("other.key")
+            && stderr.contains("do not belong together"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -110,20 +110,23 @@ pub fn text(out: &std::process::Output) -> (String, String) {
     )
 }
 
-/// A certificate and key that only look like PEM: kube-sim does not parse them.
+/// A throwaway self-signed certificate for the environments' ingress
+/// hosts and its key (fintechctl checks that the two belong together).
 pub fn fake_tls(c: &Cluster) -> (PathBuf, PathBuf) {
-    let cert = c.dir.path().join("tls.crt");
-    let key = c.dir.path().join("tls.key");
-    std::fs::write(
-        &cert,
-        "-----BEGIN CERTIFICATE-----\nZmFrZS1jZXJ0\n-----END CERTIFICATE-----\n",
-    )
+    tls_pair(c.dir.path())
+}
+
+/// [`fake_tls`] into any directory.
+pub fn tls_pair(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let pair = rcgen::generate_simple_self_signed(vec![
+        "fintech-ai.example.com".to_string(),
+        "staging.fintech-ai.example.com".to_string(),
+    ])
     .unwrap();
-    std::fs::write(
-        &key,
-        "-----BEGIN PRIVATE KEY-----\nZmFrZS1rZXk=\n-----END PRIVATE KEY-----\n",
-    )
-    .unwrap();
+    let cert = dir.join("tls.crt");
+    let key = dir.join("tls.key");
+    std::fs::write(&cert, pair.cert.pem()).unwrap();
+    std::fs::write(&key, pair.signing_key.serialize_pem()).unwrap();
     (cert, key)
 }
 
