@@ -131,7 +131,9 @@ async fn failed_production_deploy_keeps_evidence_and_rolls_back() {
         "  - match: \"*/ml-service:1.5.0\"\n    behavior: crash-loop\n    exitCode: 1\n    logs: \"ModuleNotFoundError: No module named 'torch'\"\n",
         "echo migrated",
     ));
-    let out = run(deploy("1.5.0")).await;
+    let mut cmd = deploy("1.5.0");
+    cmd.args(["-o", "json"]);
+    let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("ml-service"), "{stderr}");
@@ -139,7 +141,27 @@ async fn failed_production_deploy_keeps_evidence_and_rolls_back() {
         stderr.contains("rolled back to revision 1"),
         "both the failure and the rollback are named: {stderr}"
     );
-    let _ = stdout;
+    // Issue 16 item 4: 1.5.0's migration ran; going back to 1.4.2 leaves
+    // the schema ahead, and the result says so (text and JSON).
+    assert!(
+        stderr.contains(
+            "the database schema stays ahead of version 1.4.2: migrations ran in revision(s) 2"
+        ),
+        "{stderr}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        doc["rollback"]["schemaAhead"]
+            .as_str()
+            .is_some_and(|s| s.contains("revision(s) 2")),
+        "{doc}"
+    );
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .is_some_and(|s| s.contains("schema stays ahead")),
+        "{doc}"
+    );
 
     // The evidence: a bundle with the failing pod's logs and events.
     let bundles: Vec<_> = std::fs::read_dir(&bundle_dir)

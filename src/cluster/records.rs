@@ -206,6 +206,23 @@ impl ReleaseRecord {
     }
 }
 
+/// Revisions newer than `target` whose migration actually ran: the
+/// database schema is ahead of `target`'s version by these.
+pub fn migrations_since(list: &[ReleaseRecord], target: u32) -> Vec<u32> {
+    let mut revisions: Vec<u32> = list
+        .iter()
+        .filter(|r| r.revision > target)
+        .filter(|r| {
+            r.migration
+                .as_ref()
+                .is_some_and(|m| m.succeeded && !m.already_done)
+        })
+        .map(|r| r.revision)
+        .collect();
+    revisions.sort();
+    revisions
+}
+
 /// `fintechctl.release.<env>.v<revision>`.
 pub fn record_name(environment: &str, revision: u32) -> String {
     format!("fintechctl.release.{environment}.v{revision}")

@@ -28,7 +28,7 @@ use crate::cluster::lock::{self, LockError, LockGuard, LockHolder, LockOptions};
 use crate::cluster::migration::{self, MigrationOptions, MigrationOutcome};
 use crate::cluster::prerequisites;
 use crate::cluster::prune::{self, OwnedObject};
-use crate::cluster::records::{ReleaseHistory, ReleaseRecord, ReleaseStatus};
+use crate::cluster::records::{self, ReleaseHistory, ReleaseRecord, ReleaseStatus};
 use crate::cluster::wait::RolloutOutcome;
 use crate::cluster::{digest_key, liveness, target};
 use crate::environment::Environment;
@@ -129,6 +129,10 @@ pub struct DeployReport {
     /// For a rollback: the revision whose manifests were re-applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<u32>,
+    /// For a rollback: the database schema is ahead of the version rolled
+    /// back to (migrations ran since and never run backwards), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_ahead: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
     #[serde(serialize_with = "crate::cluster::serialize_secs")]
@@ -774,12 +778,16 @@ impl Pipeline<'_> {
                 }
                 let words = match &rollback {
                     Some(r) if rollback_ok => format!(
-                        "rolled back to revision {} (version {}), running again as revision {}",
+                        "rolled back to revision {} (version {}), running again as revision {}{}",
                         r.rolled_back_from
                             .map(|r| r.to_string())
                             .unwrap_or_default(),
                         r.version,
                         r.revision.map(|r| r.to_string()).unwrap_or_default(),
+                        r.schema_ahead
+                            .as_ref()
+                            .map(|s| format!("; {s}"))
+                            .unwrap_or_default(),
                     ),
                     Some(r) => format!(
                         "the rollback to version {} failed too ({})",
@@ -932,6 +940,26 @@ impl Pipeline<'_> {
         let change = rollback_change(&target, None);
         let mut report = self.new_report(&change.version);
         report.rolled_back_from = Some(target.revision);
+        // Migrations never run backwards: say when the old version goes
+        // back onto a newer schema (a manual rollback asks first).
+        match self.history().list().await {
+            Ok(listing) => {
+                let moved = records::migrations_since(&listing.records, target.revision);
+                if !moved.is_empty() {
+                    let words = format!(
+                        "the database schema stays ahead of version {}: migrations ran in revision(s) {} and are not undone",
+                        target.version,
+                        join(&moved)
+                    );
+                    self.reporter.warn(&words);
+                    report.schema_ahead = Some(words);
+                }
+            }
+            Err(e) => self.reporter.warn(&format!(
+                "cannot tell whether migrations ran since revision {}: {e}",
+                target.revision
+            )),
+        }
         let (mut record, result) = match self
             .execute_recorded(&change, None, &mut report, doing)
             .await

@@ -66,7 +66,7 @@ pub async fn rollback(
             target.revision, target.version, target.status
         ),
     );
-    let moved = migrations_since(&listing.records, target.revision);
+    let moved = crate::cluster::records::migrations_since(&listing.records, target.revision);
     if !moved.is_empty() {
         reporter.warn(&format!(
             "the database schema moved on since revision {}: migrations ran in revision(s) {}; \
@@ -160,20 +160,4 @@ pub fn choose_target(
                 current.revision
             ))
         })
-}
-
-/// Revisions newer than `target` whose migration actually ran.
-pub fn migrations_since(list: &[ReleaseRecord], target: u32) -> Vec<u32> {
-    let mut revisions: Vec<u32> = list
-        .iter()
-        .filter(|r| r.revision > target)
-        .filter(|r| {
-            r.migration
-                .as_ref()
-                .is_some_and(|m| m.succeeded && !m.already_done)
-        })
-        .map(|r| r.revision)
-        .collect();
-    revisions.sort();
-    revisions
 }
