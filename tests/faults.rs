@@ -689,3 +689,147 @@ async fn cut_watches_during_the_migration_back_off_and_a_timeout_is_exit_1() {
     );
     assert!(stderr.contains("timed out"), "{stderr}");
 }
+
+/// Answers the production confirmation only after another run broke the
+/// lock (`--force-unlock`) and began its own revision: the run that asked
+/// is still planning, its lock already lost.
+struct TakenOverWhileAsking<'a> {
+    c: &'a common::Cluster,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    other: std::sync::Mutex<Option<std::process::Child>>,
+}
+
+impl fintechctl::ops::Confirmer for TakenOverWhileAsking<'_> {
+    fn confirm(&self, _: &fintechctl::ops::Question) -> Result<(), fintechctl::exit::Failure> {
+        tokio::task::block_in_place(|| {
+            let mut other = self.c.fintechctl();
+            other
+                .args(["deploy", "production", "--version", "1.4.4", "--yes"])
+                .args(["--force-unlock", "--no-prune", "--timeout", "120s"])
+                .arg("--tls-cert")
+                .arg(&self.cert)
+                .arg("--tls-key")
+                .arg(&self.key);
+            let child = common::spawn(&other, &[], std::process::Stdio::null());
+            *self.other.lock().unwrap() = Some(child);
+            let started = Instant::now();
+            while prod_record_status(self.c, 2).as_deref() != Some("deploying") {
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the other run never began revision 2"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        Ok(())
+    }
+}
+
+fn prod_record_status(c: &common::Cluster, revision: u32) -> Option<String> {
+    c.get(
+        "v1",
+        "Secret",
+        "fintech-ai-prod",
+        &format!("fintechctl.release.production.v{revision}"),
+    )
+    .and_then(|s| {
+        s["metadata"]["labels"]["fintechctl.io/release-status"]
+            .as_str()
+            .map(str::to_string)
+    })
+}
+
+/// Issue 21 item 7: a run whose lock was broken while it planned writes
+/// nothing afterwards — no record of its own, and it never marks the new
+/// holder's revision abandoned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_that_lost_its_lock_while_planning_writes_no_record() {
+    let c = cluster(behaviors(
+        "  - match: \"*:1.4.4\"\n    behavior: ready\n    readyAfter: 1h\n",
+        "echo ok",
+    ))
+    .await;
+    common::seed_autoscaler_secret(&c);
+    let (cert, key) = common::fake_tls(&c);
+    let mut first = c.fintechctl();
+    first
+        .args(["deploy", "production", "--version", "1.4.2", "--yes"])
+        .args(["--timeout", "60s", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key);
+    let out = run(first).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    use clap::Parser;
+    let (kc, cert_s, key_s) = (
+        c.kubeconfig.display().to_string(),
+        cert.display().to_string(),
+        key.display().to_string(),
+    );
+    let cli = fintechctl::cli::Cli::try_parse_from([
+        "fintechctl",
+        "--kubeconfig",
+        &kc,
+        "deploy",
+        "production",
+        "--version",
+        "1.4.3",
+        "--timeout",
+        "60s",
+        "--no-prune",
+        "--tls-cert",
+        &cert_s,
+        "--tls-key",
+        &key_s,
+    ])
+    .unwrap();
+    let home = c.dir.path().display().to_string();
+    let mut vars: Vec<(&str, &str)> = SECRETS.to_vec();
+    vars.push(("HOME", &home));
+    let mut process = fintechctl::settings::ProcessEnv::from_pairs(&vars);
+    process.interactive = true;
+    let (common_settings, settings) = fintechctl::settings::resolve(&cli, &process).unwrap();
+    let fintechctl::settings::Settings::Deploy(settings) = settings else {
+        panic!("deploy settings")
+    };
+    let printer = fintechctl::ui::Printer::new(
+        fintechctl::ui::Verbosity::Normal,
+        fintechctl::ui::ColorChoice::Never,
+    );
+    let reporter = fintechctl::ui::reporters::TerminalReporter::new(&printer);
+    let confirmer = TakenOverWhileAsking {
+        c: &c,
+        cert: cert.clone(),
+        key: key.clone(),
+        other: Default::default(),
+    };
+    let (report, result) = fintechctl::ops::deploy::deploy(
+        &settings,
+        &reporter,
+        &confirmer,
+        &common_settings.redactor,
+        fintechctl::interrupt::Stop::new(),
+    )
+    .await;
+    let failure = result.expect_err("the run that lost its lock fails");
+    assert_eq!(failure.status.code(), 1, "{}", failure.message);
+    assert!(
+        failure.message.contains("taken over"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(report.revision, None, "no revision of its own");
+    assert_eq!(
+        prod_record_status(&c, 2).as_deref(),
+        Some("deploying"),
+        "the new holder's revision is left alone"
+    );
+    assert_eq!(prod_record_status(&c, 3), None, "no newer record");
+    assert_eq!(prod_record_status(&c, 1).as_deref(), Some("succeeded"));
+    if let Some(mut other) = confirmer.other.lock().unwrap().take() {
+        other.kill().ok();
+        other.wait().ok();
+    }
+}

@@ -442,6 +442,13 @@ impl Pipeline<'_> {
             *guard = self.take_lock(true).await?;
             // Taken only now (a first deploy): decide again under it.
             migration_job = self.decide_migration(change).await?;
+        } else {
+            // Held since before the plan: a `--force-unlock` may have taken
+            // it meanwhile, and a run that lost its lock writes nothing —
+            // not even a record (it would mark the new holder's revision
+            // abandoned).
+            self.ensure_lock("its first write; nothing was written")
+                .await?;
         }
         if self.stop.is_stopped() {
             return Err(self.stop_failure("before anything was written"));
@@ -849,6 +856,15 @@ impl Pipeline<'_> {
         status: ReleaseStatus,
         cards: &[FailureCard],
     ) {
+        // The lock's new holder owns the history now: it marks this
+        // revision abandoned; writing it here could overwrite its work.
+        if matches!(self.stop.reason(), Some(StopReason::LockLost(_))) {
+            self.reporter.warn(&format!(
+                "revision {} is left `deploying`: the deploy lock was taken over, and the next deploy marks it abandoned",
+                record.revision
+            ));
+            return;
+        }
         let finished = match self.api_lost_grace() {
             Some(grace) => {
                 match tokio::time::timeout(grace, self.history().finish(record, status, cards))
