@@ -551,6 +551,10 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
 
+    /// Restore a backup that another environment took (its manifest names it), e.g. production's data into staging; its resources part is never restored across environments
+    #[arg(long, value_name = "ENVIRONMENT")]
+    pub from_environment: Option<String>,
+
     #[command(flatten)]
     pub target: TargetArgs,
 

@@ -874,6 +874,8 @@ pub struct RestoreSettings {
     pub timeout: Duration,
     pub lock_ttl: Duration,
     pub identity: Identity,
+    /// `--from-environment`: the environment a backup taken elsewhere came from.
+    pub from_environment: Option<String>,
 }
 
 fn backup_settings(
@@ -976,6 +978,7 @@ fn restore_settings(
         timeout: args.timeout,
         lock_ttl: args.lock_ttl,
         identity: Identity::detect(process.lookup(), process.args.join(" ")),
+        from_environment: args.from_environment.clone(),
         env,
     })
 }

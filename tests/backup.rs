@@ -932,3 +932,69 @@ async fn production_restore_without_a_terminal_or_yes_is_refused_before_anything
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("pass --yes"), "{stderr}");
 }
+
+/// Issue 21 item 8: a backup another environment took is refused unless
+/// named with `--from-environment`; a restore a killed one left behind puts
+/// the writers back to the counts they had, not "back to 0".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_environments_backup_is_refused_and_a_retry_restores_the_writer_counts() {
+    let w = world(&[], "", 10).await;
+    let (report, stderr, out) = w.backup(&["--only", "redis"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+
+    // The backup was taken of production (copied into local's store).
+    let manifest_path = w.part_file(&id, "manifest.json");
+    let manifest = std::fs::read_to_string(&manifest_path).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    doc["environment"] = "production".into();
+    doc["namespace"] = "fintech-ai-prod".into();
+    std::fs::write(&manifest_path, serde_json::to_string(&doc).unwrap()).unwrap();
+    let out = run(w.cmd(&["restore", "local", &id, "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("taken of environment `production`")
+            && stderr.contains("not `local`")
+            && stderr.contains("--from-environment production"),
+        "{stderr}"
+    );
+    assert_eq!(w.replicas("api-gateway"), 1, "nothing was touched");
+
+    // A killed restore left api-gateway at 0 with the count to return to.
+    let client = kube::Client::try_from(kube::Config::new(w.c.sim.url().parse().unwrap())).unwrap();
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, NS);
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {"fintechctl.io/restore-replicas": "2"}},
+        "spec": {"replicas": 0}
+    });
+    deployments
+        .patch(
+            "api-gateway",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    let out = run(w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--yes",
+        "--from-environment",
+        "production",
+    ]))
+    .await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("goes back to 2"), "{stderr}");
+    assert_eq!(w.replicas("api-gateway"), 2, "{stderr}");
+    let live = w.c.get("apps/v1", "Deployment", NS, "api-gateway").unwrap();
+    assert!(
+        live["metadata"]["annotations"]
+            .get("fintechctl.io/restore-replicas")
+            .is_none(),
+        "the remembered count is removed once the writers are back: {live}"
+    );
+}

@@ -42,6 +42,11 @@ use super::{Confirmer, Question};
 /// their data is replaced.
 pub const WRITERS: [&str; 2] = ["api-gateway", "ml-service"];
 
+/// The replica count a writer goes back to, kept on the Deployment while a
+/// restore holds it at zero: a retry after a killed restore puts the
+/// writers back to it, not "back to 0".
+pub const RESTORE_REPLICAS: &str = "fintechctl.io/restore-replicas";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestoreOutcome {
@@ -159,6 +164,30 @@ async fn run(
     report.id = listed.id.to_string();
     let manifest = require_complete(&listed)?;
     let id = listed.id.clone();
+    // Another environment's backup (copied into this one's store) replaces
+    // this environment's data with that one's: only when asked by name.
+    let foreign = manifest.environment != env.name;
+    if foreign && settings.from_environment.as_deref() != Some(manifest.environment.as_str()) {
+        return Err(Failure::new(
+            ExitStatus::Refused,
+            format!(
+                "backup {id} was taken of environment `{}` (namespace {}), not `{}`: restoring it replaces {}'s data with {}'s; nothing was changed",
+                manifest.environment, manifest.namespace, env.name, env.name, manifest.environment
+            ),
+        )
+        .with_details(vec![format!(
+            "to do it, pass --from-environment {}",
+            manifest.environment
+        )]));
+    }
+    if let Some(from) = &settings.from_environment
+        && !foreign
+    {
+        return Err(Failure::invalid(format!(
+            "--from-environment {from}: backup {id} was taken of `{}` itself",
+            env.name
+        )));
+    }
     let in_backup: Vec<PartKind> = {
         let mut p: Vec<PartKind> = manifest.parts.iter().map(|e| e.part).collect();
         p.dedup();
@@ -179,6 +208,26 @@ async fn run(
             }
         }
         settings.only.clone()
+    };
+    // Objects carry their environment's namespace and labels: never
+    // restored across environments.
+    let parts: Vec<PartKind> = if foreign && parts.contains(&PartKind::Resources) {
+        if settings.only.contains(&PartKind::Resources) {
+            return Err(Failure::invalid(format!(
+                "--only resources: the objects of `{}`'s backup are never restored into `{}` (deploy `{}` instead)",
+                manifest.environment, env.name, env.name
+            )));
+        }
+        report.notes.push(format!(
+            "the resources part is not restored: its objects are `{}`'s",
+            manifest.environment
+        ));
+        parts
+            .into_iter()
+            .filter(|p| *p != PartKind::Resources)
+            .collect()
+    } else {
+        parts
     };
 
     // A managed Redis export (`az redis export`) is not imported by
@@ -278,11 +327,30 @@ async fn run(
     let mut writers = Vec::new();
     for name in WRITERS {
         match deployments.get_opt(name).await {
-            Ok(Some(d)) => writers.push(WriterScale {
-                name: name.to_string(),
-                previous: d.spec.and_then(|s| s.replicas).unwrap_or(1),
-                restored: false,
-            }),
+            Ok(Some(d)) => {
+                let replicas = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                let remembered = d
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(RESTORE_REPLICAS))
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .filter(|n| *n >= 0);
+                let previous = match remembered {
+                    Some(n) if replicas == 0 => {
+                        report.notes.push(format!(
+                            "Deployment/{name} is at 0, where an interrupted restore left it: it goes back to {n} ({RESTORE_REPLICAS})"
+                        ));
+                        n
+                    }
+                    _ => replicas,
+                };
+                writers.push(WriterScale {
+                    name: name.to_string(),
+                    previous,
+                    restored: false,
+                });
+            }
             Ok(None) => {}
             Err(e) => {
                 return Err(Failure::new(
@@ -337,6 +405,19 @@ async fn run(
                 w.name, w.previous
             ),
         );
+    }
+    // The resources part re-applies the backup's Deployments, images and
+    // version label included: the plan says when that changes the version.
+    if parts.contains(&PartKind::Resources)
+        && let Some(backup_version) = manifest.release.as_ref().map(|r| r.version.clone())
+    {
+        let live = super::deploy::live_version(&conn.client, ns).await?;
+        if let Some(live) = live.filter(|l| *l != backup_version) {
+            report.notes.push(format!(
+                "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; `fintechctl history {}` does not show this change",
+                env.name
+            ));
+        }
     }
     for note in &report.notes {
         reporter.warn(note);
@@ -405,6 +486,12 @@ async fn run(
         match scale(&deployments, &w.name, w.previous).await {
             Ok(()) => {
                 w.restored = true;
+                if let Err(e) = remember_replicas(&deployments, &w.name, None).await {
+                    reporter.warn(&format!(
+                        "removing {RESTORE_REPLICAS} from Deployment/{}: {e}",
+                        w.name
+                    ));
+                }
                 reporter.status("Scaled", &format!("Deployment/{} back to {}", w.name, w.previous));
             }
             Err(e) => reporter.warn(&format!(
@@ -428,6 +515,21 @@ fn names(parts: &[PartKind]) -> String {
         .map(|p| p.name())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Keeps (or with `None` removes) the count a writer goes back to.
+async fn remember_replicas(
+    api: &Api<Deployment>,
+    name: &str,
+    replicas: Option<i32>,
+) -> Result<(), String> {
+    let patch = serde_json::json!({"metadata": {"annotations": {
+        RESTORE_REPLICAS: replicas.map(|n| n.to_string())
+    }}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map(|_| ())
+        .map_err(|e| crate::cluster::api_message(&e))
 }
 
 async fn scale(api: &Api<Deployment>, name: &str, replicas: i32) -> Result<(), String> {
@@ -542,6 +644,17 @@ async fn restore_parts(
     };
     let deployments: Api<Deployment> = Api::namespaced(conn.client.clone(), ns);
     for w in writers.iter() {
+        remember_replicas(&deployments, &w.name, Some(w.previous))
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::Unreachable,
+                    format!(
+                        "annotating Deployment/{} with {RESTORE_REPLICAS}: {e}",
+                        w.name
+                    ),
+                )
+            })?;
         scale(&deployments, &w.name, 0).await.map_err(|e| {
             Failure::new(
                 ExitStatus::Unreachable,
