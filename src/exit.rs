@@ -35,6 +35,20 @@ impl ExitStatus {
             ExitStatus::Child(code) => code.clamp(1, 255),
         }
     }
+
+    /// The status a report recorded as its `exitCode` (the inverse of
+    /// [`Self::code`]): a report that kept only the number exits with it.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => ExitStatus::Success,
+            1 => ExitStatus::Failed,
+            2 => ExitStatus::Invalid,
+            3 => ExitStatus::Unreachable,
+            4 => ExitStatus::Refused,
+            130 => ExitStatus::Interrupted,
+            other => ExitStatus::Child(other),
+        }
+    }
 }
 
 /// An error with its exit status and, optionally, one line per detail

@@ -375,3 +375,53 @@ fn a_mismatched_tls_pair_is_refused_when_loaded() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// Issue 16 item 10 / issue 21 item 9: the exit-code contract holds for
+/// backup and restore as for every command: a cluster out of reach is 3,
+/// a well-formed backup id that names no backup is 2.
+#[test]
+fn backup_and_restore_keep_the_exit_code_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store");
+    let out = fintechctl()
+        .args(["backup", "local", "--to"])
+        .arg(&store)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "unreachable is 3: {stderr}");
+    assert!(stderr.contains("connection refused"), "{stderr}");
+
+    let out = fintechctl()
+        .args([
+            "restore",
+            "local",
+            "20261129T203320Z-4f9a1c",
+            "--dry-run",
+            "--to",
+        ])
+        .arg(&store)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "an unknown id is 2: {stderr}");
+    assert!(stderr.contains("backup list local"), "{stderr}");
+}

@@ -149,13 +149,13 @@ impl BackupReport {
     pub fn status(&self) -> ExitStatus {
         match self.outcome {
             BackupOutcome::Complete => ExitStatus::Success,
-            // Bad input found before anything was reached stays exit 2.
-            BackupOutcome::Failed
-                if self.error.as_ref().map(|e| e.exit_code) == Some(ExitStatus::Invalid.code()) =>
-            {
-                ExitStatus::Invalid
-            }
-            BackupOutcome::Failed => ExitStatus::Failed,
+            // The failure's own status: bad input 2, a store or cluster out
+            // of reach 3, a failed part 1 (the same contract as every command).
+            BackupOutcome::Failed => self
+                .error
+                .as_ref()
+                .map(|e| ExitStatus::from_code(e.exit_code))
+                .unwrap_or(ExitStatus::Failed),
             BackupOutcome::Interrupted => ExitStatus::Interrupted,
         }
     }
@@ -1077,9 +1077,14 @@ pub async fn find(store: &Store, env: &str, reference: &BackupRef) -> Result<Lis
         BackupRef::Latest => found.into_iter().find(|l| l.complete().is_some()),
         BackupRef::Id(id) => found.into_iter().find(|l| &l.id == id),
     };
+    // A well-formed id that names no backup is bad input (2), like an
+    // unknown environment; `latest` with nothing complete is a failure (1).
     hit.ok_or_else(|| {
         Failure::new(
-            ExitStatus::Failed,
+            match reference {
+                BackupRef::Latest => ExitStatus::Failed,
+                BackupRef::Id(_) => ExitStatus::Invalid,
+            },
             match reference {
                 BackupRef::Latest => format!("{env} has no complete backup in {}", store.display()),
                 BackupRef::Id(id) => format!(
