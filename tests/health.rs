@@ -21,6 +21,43 @@ struct Platform {
     postgres: Postgres,
     redis: Redis,
     kafka: Broker,
+    /// `local` with its monitoring URLs on ports this test owns (nothing
+    /// listens there): a developer's own Prometheus on 9090 changes nothing.
+    envs: std::path::PathBuf,
+}
+
+impl Platform {
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = self.c.fintechctl();
+        cmd.env("FINTECHCTL_ENVIRONMENTS_DIR", &self.envs);
+        cmd
+    }
+}
+
+/// The embedded `local` with every monitoring URL on a loopback port that
+/// was free a moment ago and has nothing listening.
+fn local_with_closed_monitoring(dir: &std::path::Path) -> std::path::PathBuf {
+    let closed = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let yaml = include_str!("../environments/local.yaml");
+    let mut out = yaml.to_string();
+    for url in [
+        "http://localhost:9090",
+        "http://localhost:3001",
+        "http://localhost:16686",
+    ] {
+        assert!(out.contains(url), "local.yaml changed shape: {url}");
+        out = out.replace(url, &format!("http://localhost:{}", closed()));
+    }
+    let envs = dir.join("environments");
+    std::fs::create_dir_all(&envs).unwrap();
+    std::fs::write(envs.join("local.yaml"), out).unwrap();
+    envs
 }
 
 async fn platform(ml: Mode) -> Platform {
@@ -47,7 +84,9 @@ async fn platform(ml: Mode) -> Platform {
         &servers::ports_yaml(&targets),
     ))
     .await;
+    let envs = local_with_closed_monitoring(c.dir.path());
     let mut cmd = c.fintechctl();
+    cmd.env("FINTECHCTL_ENVIRONMENTS_DIR", &envs);
     cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "60s"]);
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
@@ -56,11 +95,12 @@ async fn platform(ml: Mode) -> Platform {
         postgres,
         redis,
         kafka,
+        envs,
     }
 }
 
-async fn health(c: &common::Cluster) -> (Option<i32>, Value, String) {
-    let mut cmd = c.fintechctl();
+async fn health(p: &Platform) -> (Option<i32>, Value, String) {
+    let mut cmd = p.cmd();
     cmd.args(["health", "local", "-o", "json", "--check-timeout", "5s"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
@@ -87,7 +127,7 @@ fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
     let p = platform(Mode::Healthy).await;
-    let (code, report, stderr) = health(&p.c).await;
+    let (code, report, stderr) = health(&p).await;
     assert_eq!(code, Some(0), "{report:#}\n{stderr}");
     assert_eq!(report["healthy"], true);
     let pg = check(&report, "postgres");
@@ -123,6 +163,7 @@ async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
         (r"\d+(\.\d+)? (B|KiB|MiB) of", "[BYTES] of"),
         (r"\(\d+ %\)", "([N] %)"),
         (r#"GET http://localhost:\d+[^"]*: [^"]*"#, "GET [MONITORING]: [WHY]"),
+        (r"http://localhost:\d+ not reachable", "http://localhost:[PORT] not reachable"),
     ]}, {
         insta::assert_json_snapshot!("health_local_healthy", report);
     });
@@ -134,7 +175,7 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
     p.redis.stop();
     p.postgres.stop();
     p.kafka.stop();
-    let (code, report, stderr) = health(&p.c).await;
+    let (code, report, stderr) = health(&p).await;
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["healthy"], false);
     for id in ["postgres", "redis", "kafka", "service/ml-service"] {
@@ -157,7 +198,7 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_prints_one_json_document_per_round() {
     let p = platform(Mode::Healthy).await;
-    let mut cmd = p.c.fintechctl();
+    let mut cmd = p.cmd();
     cmd.args([
         "health",
         "local",
@@ -214,7 +255,7 @@ async fn bench_health_wall_time_on_a_healthy_cluster() {
     // without port-forwards to Grafana and Jaeger.
     let mut times = Vec::new();
     for _ in 0..7 {
-        let mut cmd = p.c.fintechctl();
+        let mut cmd = p.cmd();
         cmd.args(["health", "local", "-o", "json"]);
         let started = std::time::Instant::now();
         let out = run(cmd).await;
@@ -247,7 +288,7 @@ async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
         "    bootstrapServers: kafka:9092\n    username: fintech\n    saslMechanism: PLAIN\n",
     );
     std::fs::write(dir.path().join("local.yaml"), local).unwrap();
-    let mut cmd = p.c.fintechctl();
+    let mut cmd = p.cmd();
     cmd.args([
         "health",
         "local",
@@ -301,7 +342,7 @@ async fn a_managed_store_out_of_reach_is_said_plainly_and_fails_nothing_else() {
     );
     assert!(local.contains("placement: managed"));
     std::fs::write(dir.path().join("local.yaml"), local).unwrap();
-    let mut cmd = p.c.fintechctl();
+    let mut cmd = p.cmd();
     cmd.args([
         "health",
         "local",
@@ -333,7 +374,7 @@ async fn a_managed_store_out_of_reach_is_said_plainly_and_fails_nothing_else() {
 async fn the_text_screen_lists_what_is_down_first_with_its_evidence() {
     let mut p = platform(Mode::Healthy).await;
     p.redis.stop();
-    let mut cmd = p.c.fintechctl();
+    let mut cmd = p.cmd();
     cmd.args(["health", "local", "--check-timeout", "5s"]);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
@@ -385,7 +426,7 @@ async fn a_managed_postgres_is_queried_over_tls_as_its_ssl_mode_says() {
         true,
     );
     let health_with = |dir: &tempfile::TempDir| {
-        let mut cmd = p.c.fintechctl();
+        let mut cmd = p.cmd();
         cmd.args([
             "health",
             "local",
@@ -818,7 +859,7 @@ fn tmux(socket: &std::path::Path, args: &[&str]) -> String {
 async fn watch_on_a_terminal_redraws_the_screen_in_place() {
     let p = platform(Mode::Healthy).await;
     let socket = p.c.dir.path().join("tmux.sock");
-    let cmd = p.c.fintechctl();
+    let cmd = p.cmd();
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
     // The test's command line, typed into a shell on a 160x60 terminal
     // (NO_COLOR and CI left out: they would turn the terminal mode off).
