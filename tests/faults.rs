@@ -411,7 +411,7 @@ async fn a_killed_runs_record_is_marked_abandoned_by_the_next_run() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    common::until_lease_expired(&c, NS, Duration::from_secs(30)).await;
     let out = run(deploy_cmd(&c, "1.4.3")).await;
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

@@ -220,21 +220,43 @@ async fn watch_prints_one_json_document_per_round() {
         .args(cmd.get_args())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null());
-    let child = capture.spawn().unwrap();
+    let mut child = capture.spawn().unwrap();
     let pid = child.id();
-    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    // Two rounds printed, then SIGTERM; the rest is read after it exits.
+    let stdout = child.stdout.take().unwrap();
+    let (mut lines, reader) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut lines = Vec::new();
+        while lines.len() < 2 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            lines.push(line);
+        }
+        (lines, reader)
+    })
+    .await
+    .unwrap();
     unsafe extern "C" {
         fn kill(pid: i32, sig: i32) -> i32;
     }
     // SAFETY: signalling our own child by its pid.
     unsafe { kill(pid as i32, 15) };
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(out.status.code(), Some(130), "SIGTERM ends the watch");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, rest) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let rest: Vec<String> = reader.lines().map_while(Result::ok).collect();
+        (child.wait().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status.code(), Some(130), "SIGTERM ends the watch");
+    lines.extend(rest);
+    let stdout = lines.concat();
     let rounds: Vec<Value> = stdout
         .lines()
+        .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(rounds.len() >= 2, "{stdout}");

@@ -317,7 +317,7 @@ async fn a_killed_deploys_lock_expires_and_the_next_deploy_proceeds() {
     first.kill().unwrap(); // SIGKILL: no chance to release the lock
     first.wait().unwrap();
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    common::until_lease_expired(&c, "fintech-ai-local", Duration::from_secs(30)).await;
     c.sim.set_behaviors(behaviors("", "echo migrated"));
     let out = run(deploy_cmd(&c, "1.4.3")).await;
     let (_, stderr) = text(&out);

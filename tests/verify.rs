@@ -532,7 +532,20 @@ async fn ctrl_c_stops_a_verify_waiting_on_a_hung_service_with_130() {
     let mut cmd = c.fintechctl();
     cmd.args(["verify", "local", "--only", "http", "--http-timeout", "60s"]);
     let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // Once connected, the only check left is the hung service's.
+    let stderr = child.stderr.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let connected = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("Connected"));
+        assert!(connected, "verify never connected");
+        lines
+    })
+    .await
+    .unwrap();
     unsafe extern "C" {
         fn kill(pid: i32, sig: i32) -> i32;
     }
@@ -548,4 +561,5 @@ async fn ctrl_c_stops_a_verify_waiting_on_a_hung_service_with_130() {
         "{:?}",
         started.elapsed()
     );
+    drop(lines);
 }

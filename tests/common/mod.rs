@@ -203,3 +203,29 @@ pub async fn deploy_local_from(c: &Cluster, envs: &std::path::Path) {
     let out = run(cmd).await;
     assert_eq!(out.status.code(), Some(0), "deploy: {}", text(&out).1);
 }
+
+/// Waits until the deploy lock's Lease in `ns` has expired (`renewTime +
+/// leaseDurationSeconds` passed on this machine's clock, the rule the lock
+/// itself keeps), at most `within`; panics otherwise.
+pub async fn until_lease_expired(c: &Cluster, ns: &str, within: std::time::Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let lease = c.get("coordination.k8s.io/v1", "Lease", ns, "fintechctl-lock");
+        let expires = lease.as_ref().and_then(|l| {
+            let renewed: k8s_openapi::jiff::Timestamp =
+                l["spec"]["renewTime"].as_str()?.parse().ok()?;
+            let ttl = l["spec"]["leaseDurationSeconds"].as_i64()?;
+            Some(renewed + k8s_openapi::jiff::SignedDuration::from_secs(ttl))
+        });
+        match expires {
+            None => return,
+            Some(at) if k8s_openapi::jiff::Timestamp::now() > at => return,
+            Some(_) => {}
+        }
+        assert!(
+            started.elapsed() < within,
+            "the lock in {ns} did not expire within {within:?}: {lease:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
