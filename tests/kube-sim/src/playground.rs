@@ -616,12 +616,17 @@ async fn http_service(name: &'static str) -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// The behaviours: every image ready quickly, the migration Job a local
+/// The behaviours: a release tagged `broken` cannot be pulled, ml-service
+/// `crash` crash-loops (to see a failed deploy, `debug` and `rollback`),
+/// every other image ready quickly, the migration Job a local
 /// `echo`, exec in the PostgreSQL pod against the local server, and the
 /// pods' ports sent to the local servers.
 fn behaviors(targets: &[(&str, u16, SocketAddr)]) -> String {
     let mut yaml = String::from(
-        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 300ms\n\
+        "images:\n  - match: \"*:broken\"\n    behavior: image-pull-error\n\
+         \x20 - match: \"*/ml-service:crash\"\n    behavior: crash-loop\n    exitCode: 1\n\
+         \x20   logs: \"ModuleNotFoundError: No module named 'torch'\"\n\
+         \x20 - match: \"*\"\n    behavior: ready\n    readyAfter: 300ms\n\
          jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \
          \"echo 'playground: the migration Job runs no real migration'\"]\n\
          exec:\n  - pod: \"postgres-*\"\n    env: { PGHOST: 127.0.0.1 }\n\
