@@ -1,4 +1,4 @@
-//! The exit-code contract (README, "Exit codes") and the error type that
+//! The exit-code contract (docs/contracts.md, "Exit codes") and the error type that
 //! carries a code up to `main`. Every domain error is classified here, in
 //! one `From<…Error> for Failure` each: the domain modules know nothing of
 //! exit codes, and a command turns any error into a [`Failure`] with `?`.

@@ -1,4 +1,7 @@
 //! `kube-sim --port N --kubeconfig PATH [--behaviors FILE] [--latency-ms N] [--time-scale F]`
+//! `kube-sim playground [--port N]` (see playground.rs)
+
+mod playground;
 
 use kube_sim::{Behaviors, KubeSim, SimConfig};
 use std::io::Write;
@@ -13,6 +16,9 @@ fn usage() -> ! {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("playground") {
+        return playground::main(std::env::args().skip(2).collect()).await;
+    }
     let mut cfg = SimConfig::default();
     let mut kubeconfig: Option<String> = None;
     let mut args = std::env::args().skip(1);
