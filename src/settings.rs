@@ -300,6 +300,8 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         Command::Backup(args) => backup_settings(g, args, process)?,
         Command::Restore(args) => Settings::Restore(Box::new(restore_settings(g, args, process)?)),
     };
+    let mut settings = settings;
+    bound_connecting(&mut settings);
     match &settings {
         Settings::Render(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
         Settings::Deploy(s) => common.redactor = Redactor::from_secrets(&s.release.secrets),
@@ -310,6 +312,23 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         _ => {}
     }
     Ok((common, settings))
+}
+
+/// `--timeout` bounds the whole command, connecting included (a cloud CLI
+/// that hangs, an API server that never answers): the connection gets the
+/// command's budget.
+fn bound_connecting(settings: &mut Settings) {
+    let (access, timeout) = match settings {
+        Settings::Deploy(s) => (&mut s.access, s.change.timeout),
+        Settings::Rollback(s) => (&mut s.access, s.change.timeout),
+        Settings::Migrate(s) => (&mut s.access, s.timeout),
+        Settings::Verify(s) => (&mut s.access, s.timeout),
+        Settings::Backup(s) => (&mut s.access, s.timeout),
+        Settings::BackupVerify(s) => (&mut s.access, s.timeout),
+        Settings::Restore(s) => (&mut s.access, s.timeout),
+        _ => return,
+    };
+    access.connect_budget = Some(timeout);
 }
 
 fn deploy(
@@ -671,6 +690,7 @@ pub fn access(g: &GlobalArgs, args: &ClusterArgs, process: &ProcessEnv) -> Clust
         cache_dir: crate::cloud::cache_dir(process.lookup()),
         request_timeout: args.request_timeout,
         allow_other_cluster: false,
+        connect_budget: None,
     }
 }
 

@@ -425,3 +425,36 @@ fn backup_and_restore_keep_the_exit_code_contract() {
     assert_eq!(out.status.code(), Some(2), "an unknown id is 2: {stderr}");
     assert!(stderr.contains("backup list local"), "{stderr}");
 }
+
+/// Issue 21 item 9: `--timeout` bounds connecting too: an API server that
+/// accepts connections and never answers ends the command at the timeout,
+/// not at the request deadline (10 s) and its retries.
+#[test]
+fn timeout_bounds_connecting_to_a_silent_api_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    let out = fintechctl()
+        .args(["backup", "local", "--timeout", "1s", "--to"])
+        .arg(dir.path().join("store"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    drop(silent);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("not connected within --timeout 1s"),
+        "{stderr}"
+    );
+}

@@ -36,6 +36,9 @@ pub struct ClusterAccess {
     /// `--allow-other-cluster`: a writing command may change a cluster
     /// that belongs to another environment.
     pub allow_other_cluster: bool,
+    /// The command's `--timeout`: connecting (cloud credentials, the
+    /// version request and its retries) gives up when it has passed.
+    pub connect_budget: Option<Duration>,
 }
 
 impl Default for ClusterAccess {
@@ -48,6 +51,7 @@ impl Default for ClusterAccess {
             cache_dir: std::env::temp_dir().join("fintechctl"),
             request_timeout: Duration::from_secs(10),
             allow_other_cluster: false,
+            connect_budget: None,
         }
     }
 }
@@ -90,8 +94,36 @@ pub enum ConnectError {
     Unsupported { server: String, version: String },
 }
 
-/// Builds a client for `env` and checks the server answers with a supported version.
+/// Builds a client for `env` and checks the server answers with a supported
+/// version, within the command's `--timeout` when it has one.
 pub async fn connect(
+    env: &Environment,
+    access: &ClusterAccess,
+) -> Result<Connection, ConnectError> {
+    let Some(budget) = access.connect_budget else {
+        return connect_unbounded(env, access).await;
+    };
+    match tokio::time::timeout(budget, connect_unbounded(env, access)).await {
+        Ok(connected) => connected,
+        Err(_) => Err(ConnectError::Unreachable {
+            server: match env.cluster.provider {
+                Provider::Kubeconfig => "the kubeconfig's server".to_string(),
+                _ => format!(
+                    "{} cluster `{}`",
+                    env.cluster.provider.as_str(),
+                    env.cluster.name.as_deref().unwrap_or_default()
+                ),
+            },
+            source_desc: format!("environment `{}`", env.name),
+            message: format!(
+                "not connected within --timeout {}",
+                crate::human::duration(budget)
+            ),
+        }),
+    }
+}
+
+async fn connect_unbounded(
     env: &Environment,
     access: &ClusterAccess,
 ) -> Result<Connection, ConnectError> {
