@@ -470,6 +470,8 @@ async fn a_restore_during_a_held_deploy_lock_is_refused() {
     let stderr = text(&out).1;
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("locked by ci@runner"), "{stderr}");
+    // Issue 21 item 11: restore has no --force-unlock; it is not suggested.
+    assert!(!stderr.contains("--force-unlock"), "{stderr}");
     assert_eq!(w.replicas("api-gateway"), 1);
 }
 

@@ -460,7 +460,21 @@ async fn run(
     };
     let guard = lock::acquire(&conn.client, ns, holder, &options)
         .await
-        .map_err(Failure::from)?;
+        .map_err(|e| match e {
+            // restore has no --force-unlock: never suggest it.
+            LockError::Held {
+                namespace,
+                holder,
+                expires_in,
+            } => Failure::new(
+                ExitStatus::Refused,
+                format!(
+                    "namespace {namespace} is locked by {holder} (a deploy or restore in progress); nothing was changed. The lock expires in {}s unless its holder renews it: restore again once it is free",
+                    expires_in.as_secs()
+                ),
+            ),
+            other => Failure::from(other),
+        })?;
     if let Some(expired) = guard.expired() {
         reporter.warn(&format!("took over an expired deploy lock of {expired}"));
     }
