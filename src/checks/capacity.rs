@@ -19,8 +19,9 @@ pub const QUOTA_WARN: f64 = 0.8;
 
 /// The `autoscaling` check: HPAs active and not pinned at max, PDBs that
 /// allow a disruption, VPA recommendations near the requests. `vpas` are
-/// the live VPA objects (`None`: the CRD is not installed).
-pub fn autoscaling(live: &Live, vpas: Option<&[Value]>) -> CheckResult {
+/// the live VPA objects (`Ok(None)`: the CRD is not installed; `Err`: they
+/// could not be read, which is never taken for "not installed").
+pub fn autoscaling(live: &Live, vpas: Result<Option<&[Value]>, &str>) -> CheckResult {
     let mut f = Findings::default();
     for hpa in &live.hpas {
         let name = name_of(&hpa.metadata);
@@ -105,8 +106,15 @@ pub fn autoscaling(live: &Live, vpas: Option<&[Value]>) -> CheckResult {
         }
     }
     match vpas {
-        None => f.pass("VerticalPodAutoscaler CRD not installed: no recommendations to compare"),
-        Some(vpas) => {
+        Ok(None) => {
+            f.pass("VerticalPodAutoscaler CRD not installed: no recommendations to compare")
+        }
+        Err(why) => {
+            f.warn(format!(
+                "VerticalPodAutoscalers could not be read ({why}): recommendations not compared"
+            ));
+        }
+        Ok(Some(vpas)) => {
             for vpa in vpas {
                 vpa_findings(live, vpa, &mut f);
             }
@@ -388,5 +396,25 @@ mod tests {
         let r = requests_of(&deployment(1, serde_json::json!(1)), None);
         assert_eq!(r["requests.cpu"], 250.0);
         assert_eq!(r["limits.memory"], 1024.0 * 1024.0 * 1024.0);
+    }
+
+    /// Issue 21 item 9: VPAs that could not be listed are not "the CRD is
+    /// not installed".
+    #[test]
+    fn unreadable_vpas_warn_instead_of_passing_as_not_installed() {
+        let live = Live::default();
+        let not_installed = autoscaling(&live, Ok(None));
+        assert_eq!(not_installed.status, crate::checks::Status::Pass);
+        let unreadable = autoscaling(&live, Err("the server is unable to answer (500)"));
+        assert_eq!(
+            unreadable.status,
+            crate::checks::Status::Warn,
+            "{unreadable:?}"
+        );
+        let text = format!("{unreadable:?}");
+        assert!(
+            text.contains("could not be read") && !text.contains("not installed"),
+            "{text}"
+        );
     }
 }

@@ -421,7 +421,13 @@ async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {
     if selected(CheckId::Autoscaling) {
         pending.push(timed(vec![CheckId::Autoscaling], deadline, async move {
             let vpas = list_vpas(cx).await;
-            vec![capacity::autoscaling(&cx.live, vpas.as_deref())]
+            vec![capacity::autoscaling(
+                &cx.live,
+                match &vpas {
+                    Ok(found) => Ok(found.as_deref()),
+                    Err(why) => Err(why.as_str()),
+                },
+            )]
         }));
     }
     if selected(CheckId::Quota) {
@@ -571,22 +577,29 @@ async fn drift_and_policy(cx: &Context<'_>, ids: Vec<CheckId>) -> Vec<CheckResul
     results
 }
 
-/// The live VerticalPodAutoscalers; `None` when the CRD is not served.
-async fn list_vpas(cx: &Context<'_>) -> Option<Vec<Value>> {
+/// The live VerticalPodAutoscalers; `Ok(None)` when the CRD is not served,
+/// `Err` when discovery or the list failed (not the same thing).
+async fn list_vpas(cx: &Context<'_>) -> Result<Option<Vec<Value>>, String> {
     let kinds = ServedKinds::new(&cx.conn.client);
-    let found = kinds
+    let Some(found) = kinds
         .find("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")
         .await
-        .ok()??;
+        .map_err(|e| format!("discovery: {e}"))?
+    else {
+        return Ok(None);
+    };
     let api: Api<kube::api::DynamicObject> =
         Api::namespaced_with(cx.conn.client.clone(), &cx.live.namespace, &found.resource);
-    let list = api.list(&Default::default()).await.ok()?;
-    Some(
+    let list = api
+        .list(&Default::default())
+        .await
+        .map_err(|e| crate::cluster::api_message(&e))?;
+    Ok(Some(
         list.items
             .into_iter()
             .filter_map(|o| serde_json::to_value(o).ok())
             .collect(),
-    )
+    ))
 }
 
 fn tls_check(cx: &Context<'_>) -> CheckResult {
