@@ -630,7 +630,7 @@ async fn renew(
         }
         if last_renewed.elapsed() >= lease_duration {
             lose(format!(
-                "nobody known: it could not be renewed for {} and may have been taken over",
+                "nobody known: the API server did not take a renewal for {}, so the lock may have expired and been taken over",
                 crate::human::duration(lease_duration)
             ));
             return;

@@ -692,11 +692,26 @@ impl Pipeline<'_> {
     /// Before a write: is the lock still ours? When another run took it, the
     /// run is stopped and this says so (never a write on a lost lock).
     async fn ensure_lock(&self, before: &str) -> Result<(), Failure> {
-        let check = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some(check) = check
-            && check.still_held().await.is_err()
-        {
+        // A run the watchdog (a lost API server) or the lock's renewal
+        // already stopped does not wait out another request deadline.
+        if matches!(
+            self.stop.reason(),
+            Some(StopReason::ApiLost(_) | StopReason::LockLost(_))
+        ) {
             return Err(self.stop_failure(&format!("stopped before {before}")));
+        }
+        let check = self.held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(check) = check {
+            let held = tokio::select! {
+                held = check.still_held() => held.is_ok(),
+                reason = self.stop.stopped() => !matches!(
+                    reason,
+                    StopReason::ApiLost(_) | StopReason::LockLost(_)
+                ),
+            };
+            if !held {
+                return Err(self.stop_failure(&format!("stopped before {before}")));
+            }
         }
         Ok(())
     }
