@@ -185,20 +185,12 @@ _fintechctl() {
 
     case "${cmd}" in
         fintechctl)
-            opts="-o -v -q -h -V --output --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy migrate history rollback diff verify health backup restore debug completions help"
+            opts="-v -q -h -V --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy migrate history rollback diff verify health backup restore debug completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -485,20 +477,12 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__completions)
-            opts="-o -v -q -h --output --environments-dir --verbose --quiet --color --help bash elvish fish powershell zsh"
+            opts="-v -q -h --environments-dir --verbose --quiet --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -755,7 +739,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__debug__subcmd__port__subcmd__forward)
-            opts="-o -v -q -h --address --kubeconfig --context --request-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-v -q -h --address --kubeconfig --context --request-timeout --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,14 +761,6 @@ _fintechctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -801,7 +777,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__debug__subcmd__shell)
-            opts="-c -o -v -q -h --pod --container --kubeconfig --context --request-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-c -v -q -h --pod --container --kubeconfig --context --request-timeout --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -829,14 +805,6 @@ _fintechctl() {
                     ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --environments-dir)
@@ -1037,7 +1005,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__health)
-            opts="-o -v -q -h --kubeconfig --context --request-timeout --env-file --watch --check-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --kubeconfig --context --request-timeout --env-file --watch --interval --check-timeout --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,7 +1027,7 @@ _fintechctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --watch)
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
