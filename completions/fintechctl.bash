@@ -185,20 +185,12 @@ _fintechctl() {
 
     case "${cmd}" in
         fintechctl)
-            opts="-o -v -q -h -V --output --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy migrate history rollback diff verify health backup restore debug completions help"
+            opts="-v -q -h -V --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy migrate history rollback diff verify health backup restore debug completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -223,7 +215,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__backup)
-            opts="-o -v -q -h --only --from --to --kubeconfig --context --request-timeout --timeout --no-prune --stall-timeout --output --environments-dir --verbose --quiet --color --help list verify prune help"
+            opts="-o -v -q -h --only --from --to --kubeconfig --context --request-timeout --timeout --no-prune --stall-timeout --allow-other-cluster --output --environments-dir --verbose --quiet --color --help list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -431,7 +423,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__backup__subcmd__verify)
-            opts="-o -v -q -h --drill --from --to --kubeconfig --context --request-timeout --timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --drill --from --to --kubeconfig --context --request-timeout --allow-other-cluster --timeout --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,20 +477,12 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__completions)
-            opts="-o -v -q -h --output --environments-dir --verbose --quiet --color --help bash elvish fish powershell zsh"
+            opts="-v -q -h --environments-dir --verbose --quiet --color --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -755,7 +739,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__debug__subcmd__port__subcmd__forward)
-            opts="-o -v -q -h --address --kubeconfig --context --request-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-v -q -h --address --kubeconfig --context --request-timeout --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -777,14 +761,6 @@ _fintechctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
                 --environments-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -801,7 +777,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__debug__subcmd__shell)
-            opts="-c -o -v -q -h --pod --container --kubeconfig --context --request-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-c -v -q -h --pod --container --kubeconfig --context --request-timeout --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -829,14 +805,6 @@ _fintechctl() {
                     ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
                     return 0
                     ;;
                 --environments-dir)
@@ -897,7 +865,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__deploy)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --only --skip-migrations --force-conflicts --rollback-on-failure --no-rollback-on-failure --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --force-conflicts --rollback-on-failure --no-rollback-on-failure --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1037,7 +1005,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__health)
-            opts="-o -v -q -h --kubeconfig --context --request-timeout --env-file --watch --check-timeout --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --kubeconfig --context --request-timeout --env-file --watch --interval --check-timeout --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1059,7 +1027,7 @@ _fintechctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --watch)
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1441,7 +1409,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__migrate)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --exec --timeout --yes --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --exec --allow-other-cluster --timeout --yes --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1553,7 +1521,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__restore)
-            opts="-o -v -q -h --only --dry-run --yes --identity --from --to --kubeconfig --context --request-timeout --timeout --lock-ttl --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --only --dry-run --yes --identity --from-environment --allow-other-cluster --from --to --kubeconfig --context --request-timeout --timeout --lock-ttl --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,6 +1532,10 @@ _fintechctl() {
                     return 0
                     ;;
                 --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-environment)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1619,7 +1591,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__rollback)
-            opts="-o -v -q -h --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_fintechctl_global_optspecs
-    string join \n o/output= environments-dir= v/verbose q/quiet color= kubeconfig= context= h/help V/version
+    string join \n environments-dir= v/verbose q/quiet color= kubeconfig= context= h/help V/version
 end
 
 function __fish_fintechctl_needs_command
@@ -24,9 +24,6 @@ function __fish_fintechctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c fintechctl -n "__fish_fintechctl_needs_command" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -35,7 +32,7 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -l kubeconfig -d '`f
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -l context -d '`fintechctl --context NAME deploy …` (see `kubeconfig`)' -r
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s V -l version -d 'Print version'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
@@ -55,16 +52,16 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l env-fil
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l tls-key -d 'TLS private key (PEM) for the ingress secret' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s o -l output -d 'text and yaml: the objects as multi-document YAML, in the order a deploy applies them; json: a JSON list of the objects' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand render" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -74,13 +71,13 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l context
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l timeout -d 'How long the whole command may take (apply, migration, rollouts), e.g. 90s, 10m' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, in seconds' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
 false\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -89,12 +86,13 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l dry-run
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-prune -d 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -103,40 +101,41 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l kubeco
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l timeout -d 'How long the migration may take, e.g. 90s, 10m' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s o -l output -d 'text: nothing on stdout (progress and the result are on stderr); json or yaml: one document with the migration\'s Job or pod, exit code and outcome' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l exec -d 'Run `alembic upgrade head` inside a running api-gateway pod (exec) instead of a Job'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s o -l output -d 'text: a table of the revisions, newest first; json or yaml: the release records' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand history" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l timeout -d 'How long the whole command may take (apply, migration, rollouts), e.g. 90s, 10m' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l bundle-dir -d 'Where the debug bundle of a failed rollout is written' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, in seconds' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document as deploy\'s, for the revision re-applied' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -145,9 +144,10 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l dry-r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l no-prune -d 'Keep live objects the release no longer contains (default: delete them after a successful rollout)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l force-unlock -d 'Break a deploy lock another run holds (says whose, and asks unless --yes)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand rollback" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -156,16 +156,16 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l kubeconfi
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s o -l output -d 'text: a unified diff; json or yaml: the changes object by object' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand diff" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -179,9 +179,9 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l bake -d
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l bake-interval -d 'How often --bake queries Prometheus' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l http-timeout -d 'Deadline of each HTTP request a check makes (service proxy, Prometheus)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l timeout -d 'How long the checks may take altogether (not counting --bake)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s o -l output -d 'text: a table worst first, with the evidence and hint of every check that did not pass; json or yaml: every check with its status, evidence and hint' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -189,23 +189,24 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -l strict -d 'Warnings fail too (exit 1), and an unreachable Prometheus is a failure'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l env-file -d 'Read the data stores\' passwords from this file when the cluster\'s Secret cannot be read' -r -F
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l watch -d 'Check again every INTERVAL (default 5s) until interrupted, redrawing in place on a terminal' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l interval -d 'How often --watch checks' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l check-timeout -d 'Deadline of each check (a request, a query, a port-forward)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s o -l output -d 'text: one screen, down first (redrawn in place with --watch on a terminal); json: one document (one line per round with --watch); yaml' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -l watch -d 'Check again every --interval until interrupted, redrawing in place on a terminal'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand health" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l only -d 'Only these parts (comma-separated): postgres, redis, resources' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l to -l from -d 'Backup store instead of the environment\'s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
@@ -213,52 +214,54 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l timeout -d 'How long the whole backup may take, e.g. 30m, 2h' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l stall-timeout -d 'A dump stream that carries no data for this long is taken as lost (the part fails)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s o -l output -d 'text: a table of the parts; json or yaml: one document with the parts, the manifest and what was pruned' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l no-prune -d 'Do not delete expired backups after a successful one'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -a "list" -d 'List an environment\'s backups, newest first: id, time, size, parts, status'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -a "verify" -d 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -a "prune" -d 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l to -l from -d 'Backup store instead of the environment\'s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s o -l output -d 'text: a table of the backups, newest first; json or yaml: every backup with its parts, size, status and release version' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l to -l from -d 'Backup store instead of the environment\'s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l timeout -d 'How long the verification may take' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s o -l output -d 'text: a table of the parts checked; json or yaml: one document with each part\'s check and the drill\'s result' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l drill -d 'Also restore the dump into a scratch database on the same server, compare row counts and the alembic revision with the manifest, and drop it'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l to -l from -d 'Backup store instead of the environment\'s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s o -l output -d 'text: nothing on stdout (stderr says what was deleted and kept); json or yaml: the backups deleted and kept' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -266,44 +269,46 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Say what would be deleted, delete nothing'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List an environment\'s backups, newest first: id, time, size, parts, status'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete backups older than `backup.retentionDays` (never the newest complete one)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l only -d 'Only these parts (comma-separated): postgres, redis, resources' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l identity -d 'age identity file that decrypts the backup\'s Secrets (resources part)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l from-environment -d 'Restore a backup that another environment took (its manifest names it), e.g. production\'s data into staging; its resources part is never restored across environments' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l to -l from -d 'Backup store instead of the environment\'s `backup` entry: a directory, file:///DIR, s3://BUCKET[/PREFIX], az://CONTAINER[/PREFIX], azure://ACCOUNT/CONTAINER[/PREFIX] or gs://BUCKET[/PREFIX]' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l timeout -d 'How long the whole restore may take' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, in seconds' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s o -l output -d 'text: a table of the parts restored; json or yaml: one document with the plan and each part\'s result' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l dry-run -d 'Verify the backup and show the plan, change nothing'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s o -l output -d 'text: a card for each unhealthy component, worst first, a line for each healthy one; json or yaml: the components, the causes and the last revision' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "logs" -d 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "shell" -d 'An interactive shell (or a command) in a pod of a component, with a TTY'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and not __fish_seen_subcommand_from logs shell port-forward top bundle help" -a "port-forward" -d 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
@@ -316,9 +321,9 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s o -l output -d 'text or yaml: each line prefixed [pod/container]; json: one JSON object per line' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
@@ -327,79 +332,70 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -l previous -d 'The previous (crashed) instance of each container'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from logs" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l pod -d 'This pod (default: the only running pod, else a picker on a terminal)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s c -l container -d 'This container (default: the pod\'s first)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from shell" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l address -d 'Local address to listen on' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from port-forward" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s o -l output -d 'text: a table, closest to a limit first; json or yaml: every pod and container\'s use against its requests and limits' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from top" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l to -d 'Where to write the bundle (default: ./fintechctl-debug-<env>-<time>.tar.gz)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s o -l output -d 'text: the bundle\'s path; json or yaml: its path and files' -r -f -a "text\t''
+json\t''
+yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from bundle" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "logs" -d 'Logs of all pods of the components, interleaved with a pod/container prefix (like stern)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "shell" -d 'An interactive shell (or a command) in a pod of a component, with a TTY'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "port-forward" -d 'Forward local ports to a ready pod of a component (Ctrl-C to stop)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "top" -d 'CPU and memory use of every pod and container against its requests and limits'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "bundle" -d 'Write a .tar.gz with everything on-call needs for an incident (secrets redacted)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand debug; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s o -l output -d 'Output format of the data printed on stdout' -r -f -a "text\t'Human-readable (for `render`: multi-document YAML)'
-json\t'One JSON document'
-yaml\t'YAML'"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'

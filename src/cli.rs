@@ -23,32 +23,31 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command shares.
+/// Flags every command shares, listed under their own heading in `--help`.
+/// `-o` is not among them: it is on the commands that print a report
+/// ([`OutputArg`]), each saying what it prints.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalArgs {
-    /// Output format of the data printed on stdout
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
-
     /// Directory of environment files that replaces the built-in ones
     #[arg(
         long,
         global = true,
         env = "FINTECHCTL_ENVIRONMENTS_DIR",
-        value_name = "DIR"
+        value_name = "DIR",
+        help_heading = GLOBAL
     )]
     pub environments_dir: Option<PathBuf>,
 
     /// More detail on stderr
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet", help_heading = GLOBAL)]
     pub verbose: u8,
 
     /// Only errors on stderr
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub quiet: bool,
 
     /// Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     /// `fintechctl --kubeconfig PATH deploy …`, as with kubectl: accepted
@@ -59,6 +58,18 @@ pub struct GlobalArgs {
     /// `fintechctl --context NAME deploy …` (see `kubeconfig`).
     #[arg(long, hide = true, value_name = "NAME")]
     pub context: Option<String>,
+}
+
+/// The `--help` heading of the flags every command shares.
+pub const GLOBAL: &str = "Global options";
+
+/// `-o`: on the commands that print a report. Its help is set per command
+/// (`mut_arg("output", …)` on the command) to say what it prints there.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArg {
+    /// Format of what the command prints on stdout
+    #[arg(short = 'o', long = "output", value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 /// How a command reaches the cluster.
@@ -109,8 +120,8 @@ pub struct ChangeArgs {
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub bundle_dir: PathBuf,
 
-    /// How long the deploy lock outlives this run's last renewal, in seconds
-    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "SECONDS", default_value = "30", value_parser = parse_lock_ttl)]
+    /// How long the deploy lock outlives this run's last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)
+    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "DURATION", default_value = "30s", value_parser = parse_lock_ttl)]
     pub lock_ttl: std::time::Duration,
 
     /// Answer yes to confirmations (required for production without a terminal)
@@ -123,11 +134,8 @@ pub struct ChangeArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// Human-readable (for `render`: multi-document YAML)
     Text,
-    /// One JSON document
     Json,
-    /// YAML
     Yaml,
 }
 
@@ -136,7 +144,8 @@ pub enum Command {
     /// Print an environment's manifests, validated, in the order they are applied
     #[command(
         after_help = "Examples:\n  fintechctl render production --version 1.4.2\n  \
-fintechctl render staging --version 1.4.2 --only api-gateway -o json"
+fintechctl render staging --version 1.4.2 --only api-gateway -o json",
+        mut_arg("output", |a| a.help("text and yaml: the objects as multi-document YAML, in the order a deploy applies them; json: a JSON list of the objects"))
     )]
     Render(RenderArgs),
 
@@ -144,31 +153,37 @@ fintechctl render staging --version 1.4.2 --only api-gateway -o json"
     #[command(
         after_help = "Examples:\n  fintechctl deploy production --version 1.4.2\n  \
 fintechctl deploy staging --version 1.4.2 --dry-run\n  \
-fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI"
+fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI",
+        mut_arg("output", |a| a.help("text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome"))
     )]
     Deploy(DeployArgs),
 
     /// Run the database migration (`alembic upgrade head`) on demand
     #[command(
         after_help = "Examples:\n  fintechctl migrate staging --version 1.4.2\n  \
-fintechctl migrate production --exec    # inside a running api-gateway pod, as the runbook did"
+fintechctl migrate production --exec    # inside a running api-gateway pod, as the runbook did",
+        mut_arg("output", |a| a.help("text: nothing on stdout (progress and the result are on stderr); json or yaml: one document with the migration's Job or pod, exit code and outcome"))
     )]
     Migrate(MigrateArgs),
 
     /// List an environment's revisions, newest first
-    #[command(after_help = "Example:\n  fintechctl history production -o json")]
+    #[command(after_help = "Example:\n  fintechctl history production -o json",
+        mut_arg("output", |a| a.help("text: a table of the revisions, newest first; json or yaml: the release records"))
+    )]
     History(HistoryArgs),
 
     /// Re-apply an earlier successful revision (default: the one before the current)
     #[command(
-        after_help = "Examples:\n  fintechctl rollback production\n  fintechctl rollback staging 12 --dry-run"
+        after_help = "Examples:\n  fintechctl rollback production\n  fintechctl rollback staging 12 --dry-run",
+        mut_arg("output", |a| a.help("text: a table of the rollouts; json or yaml: one document as deploy's, for the revision re-applied"))
     )]
     Rollback(RollbackArgs),
 
     /// Show what a deploy would change, as a unified diff (exit 1 when something would)
     #[command(
         after_help = "Examples:\n  fintechctl diff production --version 1.4.3\n  \
-fintechctl diff staging --version 1.4.2 --only api-gateway -o json"
+fintechctl diff staging --version 1.4.2 --only api-gateway -o json",
+        mut_arg("output", |a| a.help("text: a unified diff; json or yaml: the changes object by object"))
     )]
     Diff(DiffArgs),
 
@@ -178,14 +193,17 @@ fintechctl diff staging --version 1.4.2 --only api-gateway -o json"
 policy, autoscaling, quota, tls, alerts.\n\nExamples:\n  fintechctl verify production\n  \
 fintechctl verify production --version 1.4.2 --bake 5m --strict   # CI gate after a deploy\n  \
 fintechctl verify staging --only http,pods -o json\n  \
-fintechctl verify local --skip alerts,tls"
+fintechctl verify local --skip alerts,tls",
+        mut_arg("output", |a| a.help("text: a table worst first, with the evidence and hint of every check that did not pass; json or yaml: every check with its status, evidence and hint"))
     )]
     Verify(VerifyArgs),
 
     /// Is the platform serving right now? Services, data stores and monitoring on one screen
     #[command(after_help = "Examples:\n  fintechctl health production\n  \
-fintechctl health staging --watch          # redraw every 5s\n  \
-fintechctl health local --watch 2s -o json # one JSON document per round")]
+fintechctl health staging --watch                     # redraw every 5s\n  \
+fintechctl health local --watch --interval 2s -o json # one JSON document per round",
+        mut_arg("output", |a| a.help("text: one screen, down first (redrawn in place with --watch on a terminal); json: one document (one line per round with --watch); yaml"))
+    )]
     Health(HealthArgs),
 
     /// Back up an environment's data (PostgreSQL, Redis, the namespace's objects); list, verify, prune
@@ -196,7 +214,8 @@ fintechctl health local --watch 2s -o json # one JSON document per round")]
 fintechctl backup local --only postgres --to /var/backups/fintech\n  \
 fintechctl backup list production\n  \
 fintechctl backup verify production 20261129T203320Z-4f9a1c --drill\n  \
-fintechctl backup prune staging"
+fintechctl backup prune staging",
+        mut_arg("output", |a| a.help("text: a table of the parts; json or yaml: one document with the parts, the manifest and what was pruned"))
     )]
     Backup(BackupArgs),
 
@@ -204,7 +223,8 @@ fintechctl backup prune staging"
     #[command(
         after_help = "Examples:\n  fintechctl restore staging 20261129T203320Z-4f9a1c --dry-run\n  \
 fintechctl restore production latest --only postgres           # asks you to type `production`\n  \
-fintechctl restore local 20261129T203320Z-4f9a1c --identity ~/.config/fintech/backup.age"
+fintechctl restore local 20261129T203320Z-4f9a1c --identity ~/.config/fintech/backup.age",
+        mut_arg("output", |a| a.help("text: a table of the parts restored; json or yaml: one document with the plan and each part's result"))
     )]
     Restore(RestoreArgs),
 
@@ -218,7 +238,8 @@ fintechctl debug logs production api-gateway -f --since 10m --grep 'ERROR|Traceb
 fintechctl debug shell staging api-gateway -- python -c 'import app'\n  \
 fintechctl debug port-forward production api-gateway 8000\n  \
 fintechctl debug top production\n  \
-fintechctl debug bundle production --to incident-4711.tar.gz"
+fintechctl debug bundle production --to incident-4711.tar.gz",
+        mut_arg("output", |a| a.help("text: a card for each unhealthy component, worst first, a line for each healthy one; json or yaml: the components, the causes and the last revision"))
     )]
     Debug(DebugArgs),
 
@@ -261,6 +282,9 @@ pub struct RenderArgs {
     /// Only these components (comma-separated), e.g. api-gateway,ml-service
     #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
     pub only: Vec<String>,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -294,6 +318,9 @@ pub struct DeployArgs {
     /// Never roll back automatically
     #[arg(long, overrides_with = "rollback_on_failure")]
     pub no_rollback_on_failure: bool,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -304,6 +331,9 @@ pub struct HistoryArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +350,9 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub change: ChangeArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +366,9 @@ pub struct DiffArgs {
     /// Only these components (comma-separated), e.g. api-gateway,ml-service
     #[arg(long, value_name = "COMPONENT", value_delimiter = ',')]
     pub only: Vec<String>,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -357,6 +393,9 @@ pub struct MigrateArgs {
     /// Answer yes to confirmations (required for production without a terminal)
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -394,6 +433,9 @@ pub struct VerifyArgs {
     /// How long the checks may take altogether (not counting --bake)
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -409,13 +451,25 @@ pub struct HealthArgs {
     #[arg(long, value_name = "PATH")]
     pub env_file: Option<PathBuf>,
 
-    /// Check again every INTERVAL (default 5s) until interrupted, redrawing in place on a terminal
-    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, default_missing_value = "5s", value_parser = parse_duration)]
-    pub watch: Option<std::time::Duration>,
+    /// Check again every --interval until interrupted, redrawing in place on a terminal
+    #[arg(long)]
+    pub watch: bool,
+
+    /// How often --watch checks
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, requires = "watch")]
+    pub interval: std::time::Duration,
+
+    /// An argument too many: `--watch 2s` (an interval given to --watch,
+    /// which takes none) is answered with `--interval 2s`.
+    #[arg(hide = true, value_name = "EXTRA")]
+    pub stray: Option<String>,
 
     /// Deadline of each check (a request, a query, a port-forward)
     #[arg(long, value_name = "DURATION", default_value = "1500ms", value_parser = parse_duration)]
     pub check_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 /// Where backups are: the environment's `backup` entry unless given.
@@ -460,15 +514,21 @@ pub struct BackupArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum BackupAction {
     /// List an environment's backups, newest first: id, time, size, parts, status
+    #[command(after_help = "Examples:\n  fintechctl backup list production\n  fintechctl backup list staging -o json\n  fintechctl backup list local --from /var/backups/fintech", mut_arg("output", |a| a.help("text: a table of the backups, newest first; json or yaml: every backup with its parts, size, status and release version")))]
     List(BackupListArgs),
     /// Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)
+    #[command(after_help = "Examples:\n  fintechctl backup verify production latest\n  fintechctl backup verify staging 20261129T203320Z-4f9a1c --drill   # also restore into a scratch database", mut_arg("output", |a| a.help("text: a table of the parts checked; json or yaml: one document with each part's check and the drill's result")))]
     Verify(BackupVerifyArgs),
     /// Delete backups older than `backup.retentionDays` (never the newest complete one)
+    #[command(after_help = "Examples:\n  fintechctl backup prune staging --dry-run   # what would go\n  fintechctl backup prune production", mut_arg("output", |a| a.help("text: nothing on stdout (stderr says what was deleted and kept); json or yaml: the backups deleted and kept")))]
     Prune(BackupPruneArgs),
 }
 
@@ -480,6 +540,9 @@ pub struct BackupListArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -509,6 +572,9 @@ pub struct BackupVerifyArgs {
     /// How long the verification may take
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -523,6 +589,9 @@ pub struct BackupPruneArgs {
 
     #[command(flatten)]
     pub store: StoreArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -568,9 +637,12 @@ pub struct RestoreArgs {
     #[arg(long, value_name = "DURATION", default_value = "2h", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
 
-    /// How long the deploy lock outlives this run's last renewal, in seconds
-    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "SECONDS", default_value = "30", value_parser = parse_lock_ttl)]
+    /// How long the deploy lock outlives this run's last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)
+    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "DURATION", default_value = "30s", value_parser = parse_lock_ttl)]
     pub lock_ttl: std::time::Duration,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -588,6 +660,9 @@ pub struct DebugArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Subcommand)]
@@ -596,7 +671,8 @@ pub enum DebugCommand {
     #[command(
         after_help = "Examples:\n  fintechctl debug logs production api-gateway ml-service -f\n  \
 fintechctl debug logs staging --since 10m --grep 'ERROR|Traceback'\n  \
-fintechctl debug logs production ml-service --previous"
+fintechctl debug logs production ml-service --previous",
+        mut_arg("output", |a| a.help("text or yaml: each line prefixed [pod/container]; json: one JSON object per line"))
     )]
     Logs(DebugLogsArgs),
     /// An interactive shell (or a command) in a pod of a component, with a TTY
@@ -613,11 +689,15 @@ fintechctl debug port-forward staging ml-service 18001:8001"
     )]
     PortForward(DebugPortForwardArgs),
     /// CPU and memory use of every pod and container against its requests and limits
-    #[command(after_help = "Example:\n  fintechctl debug top production")]
+    #[command(after_help = "Example:\n  fintechctl debug top production",
+        mut_arg("output", |a| a.help("text: a table, closest to a limit first; json or yaml: every pod and container's use against its requests and limits"))
+    )]
     Top(DebugTopArgs),
     /// Write a .tar.gz with everything on-call needs for an incident (secrets redacted)
     #[command(after_help = "Examples:\n  fintechctl debug bundle production\n  \
-fintechctl debug bundle staging --to /tmp/incident.tar.gz")]
+fintechctl debug bundle staging --to /tmp/incident.tar.gz",
+        mut_arg("output", |a| a.help("text: the bundle's path; json or yaml: its path and files"))
+    )]
     Bundle(DebugBundleArgs),
 }
 
@@ -653,6 +733,9 @@ pub struct DebugLogsArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -711,6 +794,9 @@ pub struct DebugTopArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 #[derive(Debug, Args)]
@@ -725,6 +811,9 @@ pub struct DebugBundleArgs {
 
     #[command(flatten)]
     pub cluster: ClusterArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
 }
 
 /// A duration such as `90s`, `10m`, `1h30m` or `500ms`, longer than zero.
@@ -740,14 +829,23 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
-/// Whole seconds greater than zero (the Lease's unit).
-fn parse_lock_ttl(s: &str) -> Result<std::time::Duration, String> {
-    match s.trim().parse::<u64>() {
-        Ok(secs) if (1..=86_400).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
-        _ => Err(format!(
-            "`{s}` is not a number of seconds between 1 and 86400"
-        )),
+/// A duration like every other duration flag (`30s`, `2m`), in whole
+/// seconds (the Lease's unit) from 1s to 24h. A bare number is seconds, as
+/// `FINTECHCTL_LOCK_TTL=30` and `--lock-ttl 30` always were.
+pub fn parse_lock_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let d = match s.trim().parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => parse_duration(s)?,
+    };
+    if d.subsec_nanos() != 0 {
+        return Err(format!(
+            "`{s}`: the lock's time to live is whole seconds (the Lease's unit), e.g. 30s, 2m"
+        ));
     }
+    if !(1..=86_400).contains(&d.as_secs()) {
+        return Err(format!("`{s}`: must be between 1s and 24h"));
+    }
+    Ok(d)
 }
 
 #[derive(Debug, Args)]
@@ -755,6 +853,40 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+impl Cli {
+    /// The command's `-o` (text for the commands without one).
+    pub fn output(&self) -> OutputFormat {
+        let out = match &self.command {
+            Command::Render(a) => &a.out,
+            Command::Deploy(a) => &a.out,
+            Command::Migrate(a) => &a.out,
+            Command::History(a) => &a.out,
+            Command::Rollback(a) => &a.out,
+            Command::Diff(a) => &a.out,
+            Command::Verify(a) => &a.out,
+            Command::Health(a) => &a.out,
+            Command::Backup(a) => match &a.action {
+                None => &a.out,
+                Some(BackupAction::List(a)) => &a.out,
+                Some(BackupAction::Verify(a)) => &a.out,
+                Some(BackupAction::Prune(a)) => &a.out,
+            },
+            Command::Restore(a) => &a.out,
+            Command::Debug(a) => match &a.command {
+                None => &a.out,
+                Some(DebugCommand::Logs(a)) => &a.out,
+                Some(DebugCommand::Top(a)) => &a.out,
+                Some(DebugCommand::Bundle(a)) => &a.out,
+                Some(DebugCommand::Shell(_) | DebugCommand::PortForward(_)) => {
+                    return OutputFormat::Text;
+                }
+            },
+            Command::Completions(_) => return OutputFormat::Text,
+        };
+        out.output
+    }
 }
 
 /// The clap command, for completions and tests.

@@ -221,7 +221,7 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
         Verbosity::Normal
     };
     let mut common = Common {
-        output: g.output,
+        output: cli.output(),
         verbosity,
         color: g.color,
         redactor: Redactor::default(),
@@ -381,7 +381,8 @@ fn verify(
             .map(|id| {
                 CheckId::parse(id).ok_or_else(|| {
                     Failure::invalid(format!(
-                        "{flag}: unknown check `{id}`; the checks are: {}",
+                        "{flag}: unknown check `{id}`{}; the checks are: {}",
+                        did_you_mean(id, CheckId::ALL.iter().map(|c| c.as_str())),
                         CheckId::known()
                     ))
                 })
@@ -441,6 +442,7 @@ fn health(
     args: &HealthArgs,
     process: &ProcessEnv,
 ) -> Result<HealthSettings, Failure> {
+    let watch = watch(args)?;
     let env = environments(g).load(&args.environment)?;
     let secrets = SecretValues::collect(
         args.env_file.as_deref(),
@@ -449,11 +451,46 @@ fn health(
     )?;
     Ok(HealthSettings {
         access: access(g, &args.cluster, process),
-        watch: args.watch,
+        watch,
         check_timeout: args.check_timeout,
         secrets,
         env,
     })
+}
+
+/// `--watch` takes no value; `--interval` says how often. An interval given
+/// to `--watch` (`health local --watch 2s`, `health --watch 2s local`) is
+/// answered with the flag that takes it.
+fn watch(args: &HealthArgs) -> Result<Option<Duration>, Failure> {
+    let Some(stray) = &args.stray else {
+        return Ok(args.watch.then_some(args.interval));
+    };
+    let (environment, extra) = if crate::cli::parse_duration(&args.environment).is_ok() {
+        (stray, &args.environment)
+    } else {
+        (&args.environment, stray)
+    };
+    if crate::cli::parse_duration(extra).is_ok() {
+        return Err(Failure::invalid(format!(
+            "`{extra}`: --watch takes no value; the interval is --interval: \
+             fintechctl health {environment} --watch --interval {extra}"
+        )));
+    }
+    Err(Failure::invalid(format!(
+        "unexpected argument `{extra}`: health takes one environment"
+    )))
+}
+
+/// ` (did you mean `x`?)` when one of `known` is close to `name`, as for
+/// environments and `--only` components.
+fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(k, name), k))
+        .filter(|(score, _)| *score > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
 }
 
 /// `fintechctl debug …`: which operation, on which environment; every flag
@@ -533,7 +570,8 @@ fn debug(
             return Ok(name.to_string());
         }
         Err(Failure::invalid(format!(
-            "{what}: unknown component `{name}`; components of {}: {}",
+            "{what}: unknown component `{name}`{}; components of {}: {}",
+            did_you_mean(name, known.iter().map(String::as_str)),
             env.name,
             known.join(", ")
         )))
@@ -813,7 +851,8 @@ fn parts(only: &[String]) -> Result<Vec<crate::backup::PartKind>, Failure> {
     for name in only {
         let part = PartKind::parse(name).ok_or_else(|| {
             Failure::invalid(format!(
-                "--only: unknown part `{name}`; expected postgres, redis or resources"
+                "--only: unknown part `{name}`{}; expected postgres, redis or resources",
+                did_you_mean(name.trim(), PartKind::ALL.iter().map(|p| p.name()))
             ))
         })?;
         if !out.contains(&part) {

@@ -458,3 +458,218 @@ fn timeout_bounds_connecting_to_a_silent_api_server() {
         "{stderr}"
     );
 }
+
+/// Issue 17, item 3: every command and subcommand shows examples in its
+/// `--help` (`backup list|verify|prune` had none).
+#[test]
+fn every_subcommand_has_examples() {
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for sub in cmd.get_subcommands() {
+            let path = format!("{path} {}", sub.get_name());
+            let examples = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            if !examples.contains("Example") || !examples.contains(&format!("fintechctl{path}")) {
+                missing.push(path.clone());
+            }
+            walk(sub, &path, missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&fintechctl::cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
+    for sub in ["list", "verify", "prune"] {
+        fintechctl()
+            .args(["backup", sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!(
+                "fintechctl backup {sub} "
+            )));
+    }
+}
+
+/// Issue 17, item 3: the flags every command shares are listed apart from
+/// the command's own.
+#[test]
+fn global_options_are_grouped_apart() {
+    let out = fintechctl().args(["verify", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let (own, global) = help
+        .split_once("Global options:")
+        .unwrap_or_else(|| panic!("no `Global options:` heading:\n{help}"));
+    // The option lines (`-v, --verbose…`, `--color <WHEN>`), not the help texts.
+    let flags = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with('-'))
+            .map(String::from)
+            .collect()
+    };
+    let has =
+        |lines: &[String], flag: &str| lines.iter().any(|l| l.split([' ', ',']).any(|w| w == flag));
+    let (own, global) = (flags(own), flags(global));
+    for flag in ["--environments-dir", "--verbose...", "--quiet", "--color"] {
+        assert!(
+            has(&global, flag),
+            "{flag} not under Global options:\n{help}"
+        );
+        assert!(
+            !has(&own, flag),
+            "{flag} among verify's own options:\n{help}"
+        );
+    }
+    for flag in ["--strict", "--only", "--kubeconfig", "--output"] {
+        assert!(
+            has(&own, flag),
+            "{flag} not among verify's own options:\n{help}"
+        );
+    }
+}
+
+/// Issue 17, item 3: `-o` says what it prints for this command, and is
+/// absent where it means nothing.
+#[test]
+fn output_flag_says_what_it_does_and_is_absent_where_meaningless() {
+    let help = |args: &[&str]| {
+        let out = fintechctl().args(args).arg("--help").output().unwrap();
+        // One line: help texts wrap at the terminal's width.
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let render = help(&["render"]);
+    assert!(render.contains("multi-document YAML"), "{render}");
+    let verify = help(&["verify"]);
+    assert!(verify.contains("every check with its status"), "{verify}");
+    assert!(!verify.contains("for `render`"), "{verify}");
+    let list = help(&["backup", "list"]);
+    assert!(list.contains("a table of the backups"), "{list}");
+    for args in [
+        &["completions"][..],
+        &["debug", "shell"][..],
+        &["debug", "port-forward"][..],
+    ] {
+        let text = help(args);
+        assert!(
+            !text.contains("--output") && !text.contains(" -o,"),
+            "-o in {args:?} --help:\n{text}"
+        );
+    }
+    fintechctl()
+        .args(["completions", "bash", "-o", "json"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("unexpected argument '-o'"));
+}
+
+/// Issue 17, item 3: `--lock-ttl` takes a duration with a unit like every
+/// other duration flag; a bare number stays seconds (scripts and
+/// `FINTECHCTL_LOCK_TTL=30` keep working); fractions of a second are refused.
+#[test]
+fn lock_ttl_takes_a_duration() {
+    use clap::Parser;
+    use fintechctl::cli::{Cli, Command};
+    use std::time::Duration;
+    let ttl = |value: &str| -> Result<Duration, String> {
+        let cli = Cli::try_parse_from(["fintechctl", "deploy", "staging", "--lock-ttl", value])
+            .map_err(|e| e.to_string())?;
+        match cli.command {
+            Command::Deploy(args) => Ok(args.change.lock_ttl),
+            _ => unreachable!(),
+        }
+    };
+    assert_eq!(ttl("2m"), Ok(Duration::from_secs(120)));
+    assert_eq!(ttl("45s"), Ok(Duration::from_secs(45)));
+    assert_eq!(ttl("45"), Ok(Duration::from_secs(45)));
+    for bad in ["1500ms", "0s", "25h", "abc"] {
+        let err = ttl(bad).unwrap_err();
+        assert!(err.contains("--lock-ttl <DURATION>"), "{bad}: {err}");
+    }
+    assert!(ttl("1500ms").unwrap_err().contains("whole seconds"));
+    let out = fintechctl().args(["deploy", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--lock-ttl <DURATION>"), "{help}");
+    fintechctl()
+        .env("FINTECHCTL_LOCK_TTL", "500ms")
+        .args(["deploy", "local"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("whole seconds"));
+}
+
+/// Issue 17, item 3: `health --watch ENV` is understood (`--watch` took an
+/// optional interval and ate the environment); the interval is
+/// `--interval`, and an interval given to `--watch` says so.
+#[test]
+fn health_watch_takes_no_value() {
+    use clap::Parser;
+    use fintechctl::cli::{Cli, Command};
+    let cli = Cli::try_parse_from(["fintechctl", "health", "--watch", "local"]).unwrap();
+    let Command::Health(args) = cli.command else {
+        unreachable!()
+    };
+    assert!(args.watch);
+    assert_eq!(args.environment, "local");
+    assert_eq!(args.interval, std::time::Duration::from_secs(5));
+    for args in [
+        &["health", "local", "--watch", "2s"][..],
+        &["health", "--watch", "2s", "local"][..],
+    ] {
+        fintechctl()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "fintechctl health local --watch --interval 2s",
+            ));
+    }
+    fintechctl()
+        .args(["health", "local", "--interval", "2s"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--watch"));
+}
+
+/// Issue 17, item 3: "did you mean" for check ids, backup parts and
+/// components, as for environments.
+#[test]
+fn unknown_ids_suggest_the_closest() {
+    for (args, expected) in [
+        (
+            &["verify", "local", "--skip", "htpp"][..],
+            "unknown check `htpp` (did you mean `http`?)",
+        ),
+        (
+            &["verify", "local", "--only", "polcy"][..],
+            "unknown check `polcy` (did you mean `policy`?)",
+        ),
+        (
+            &["backup", "local", "--only", "postgress"][..],
+            "unknown part `postgress` (did you mean `postgres`?)",
+        ),
+        (
+            &["restore", "local", "latest", "--only", "reddis"][..],
+            "unknown part `reddis` (did you mean `redis`?)",
+        ),
+        (
+            &["debug", "local", "ml-servce"][..],
+            "unknown component `ml-servce` (did you mean `ml-service`?)",
+        ),
+        (
+            &["debug", "logs", "local", "api-gatway"][..],
+            "unknown component `api-gatway` (did you mean `api-gateway`?)",
+        ),
+    ] {
+        fintechctl()
+            .args(args)
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(expected));
+    }
+}

@@ -205,6 +205,7 @@ async fn watch_prints_one_json_document_per_round() {
         "-o",
         "json",
         "--watch",
+        "--interval",
         "300ms",
         "--check-timeout",
         "5s",
@@ -905,7 +906,7 @@ async fn watch_on_a_terminal_redraws_the_screen_in_place() {
         line.push(' ');
         line.push_str(&quote(&arg.to_string_lossy()));
     }
-    line.push_str(" health local --watch 1s");
+    line.push_str(" health local --watch --interval 1s");
     tmux(
         &socket,
         &[

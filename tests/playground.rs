@@ -1,8 +1,8 @@
 //! The README's Quick start against `kube-sim playground`: the binary is
 //! started as a newcomer starts it, its printed `export` lines are the only
 //! way fintechctl learns about it, and `deploy local`, `verify local`,
-//! `health local` and `backup local` succeed. SIGTERM stops it and removes
-//! its directory.
+//! `health local`, `backup local` and `debug local` succeed. SIGTERM stops
+//! it and removes its directory.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -206,6 +206,9 @@ fn the_quick_start_runs_against_the_playground() {
         .filter_map(|part| part["part"].as_str())
         .collect();
     assert_eq!(parts, ["postgres", "redis", "resources"], "{backup:#}");
+
+    let triage = p.json(&["debug", "local", "-o", "json"], 0);
+    assert_eq!(triage["healthy"], true, "{triage:#}");
 
     // SIGTERM stops it cleanly and removes everything it made.
     let home = PathBuf::from(&p.exports["KUBECONFIG"])
