@@ -1023,14 +1023,18 @@ fn restore_settings(
                 })?)
             }
         };
+    let store = store_config(&env, &args.store, process)?;
+    let backup = backup_ref(&args.backup)?;
+    let only = parts(&args.only)?;
+    // Bad input is exit 2 first; then the refusal to replace data unasked.
     if !args.dry_run {
         replacing_data_confirmable(&env, "restore into", args.yes, process)?;
     }
     Ok(RestoreSettings {
-        store: store_config(&env, &args.store, process)?,
+        store,
         access: write_access(g, &args.cluster, &args.target, process),
-        backup: backup_ref(&args.backup)?,
-        only: parts(&args.only)?,
+        backup,
+        only,
         dry_run: args.dry_run,
         yes: args.yes,
         identities,
