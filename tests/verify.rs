@@ -563,3 +563,44 @@ async fn ctrl_c_stops_a_verify_waiting_on_a_hung_service_with_130() {
     );
     drop(lines);
 }
+
+/// Issue 21 item 9: an API server that freezes while the checks run is
+/// named (exit 3), not blamed on the release as a failed check (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_server_frozen_mid_run_is_named_not_blamed_on_the_release() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Hangs).await;
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "verify",
+        "local",
+        "--http-timeout",
+        "5s",
+        "--request-timeout",
+        "2s",
+    ]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let stderr = child.stderr.take().unwrap();
+    let sim_faults = c.sim.faults();
+    let rest = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            let verifying = line.contains("Verifying");
+            seen.push(line);
+            if verifying {
+                // Everything read; the checks are running: freeze.
+                sim_faults.set_latency(Some(std::time::Duration::from_secs(3600)));
+                break;
+            }
+        }
+        seen.extend(lines.map_while(Result::ok));
+        (seen.join("\n"), child.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    c.sim.faults().clear();
+    let (stderr, status) = rest;
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("lost the API server at"), "{stderr}");
+}

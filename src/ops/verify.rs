@@ -344,6 +344,17 @@ async fn run(
         .fold(Status::Skipped, |acc, r| acc.worst(r.status));
     report.checks = results;
     report.outcome = Some(outcome);
+    // Checks that failed because the API server stopped answering (frozen
+    // mid-run) are not the release's fault: say so, and exit 3.
+    if outcome == Status::Fail && !api_server_answers(&cx.conn, &ns, deadline).await {
+        return Err(Failure::new(
+            ExitStatus::Unreachable,
+            format!(
+                "lost the API server at {} while verifying; the failed checks may be its doing, not the release's",
+                cx.conn.server
+            ),
+        ));
+    }
 
     // The bake: only after the checks pass (warnings allowed unless --strict).
     if let Some(duration) = settings.bake {
@@ -370,6 +381,21 @@ async fn run(
         }
     }
     Ok(verdict(outcome, settings.strict))
+}
+
+/// Whether the API server answers a read of the namespace within a few
+/// seconds (what the deploy's watchdog asks too).
+async fn api_server_answers(
+    conn: &crate::cluster::connect::Connection,
+    namespace: &str,
+    deadline: std::time::Duration,
+) -> bool {
+    let within = deadline.min(std::time::Duration::from_secs(3));
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(conn.client.clone());
+    matches!(
+        tokio::time::timeout(within, namespaces.get_opt(namespace)).await,
+        Ok(Ok(_))
+    )
 }
 
 async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {
