@@ -833,3 +833,22 @@ async fn a_run_that_lost_its_lock_while_planning_writes_no_record() {
         other.wait().ok();
     }
 }
+
+/// Issue 21 item 9: under watches cut in the middle of every event, the
+/// migration still sees its pod finish (a re-list, as informers resync)
+/// instead of replaying the cut event until `--timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_finishes_while_every_watch_is_cut_mid_event() {
+    let c = cluster(behaviors("", "echo ok")).await;
+    let out = run(deploy_cmd(&c, "1.4.2")).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    c.sim
+        .set_behaviors(behaviors("", "sleep 1; echo migrated again"));
+    c.sim.faults().cut_watches_mid_event(true);
+    let mut cmd = c.fintechctl();
+    cmd.args(["migrate", "local", "--version", "1.4.2", "--timeout", "40s"]);
+    let out = run(cmd).await;
+    c.sim.faults().clear();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}

@@ -26,6 +26,9 @@ pub const VERSION_ANNOTATION: &str = "fintechctl.io/version";
 /// between them, 0.8 s doubling: about 25 s of an API server that keeps failing).
 const MAX_CONSECUTIVE_WATCH_ERRORS: u32 = 6;
 
+/// How often the migration's pods are listed besides the watch.
+const RELIST_EVERY: Duration = Duration::from_secs(3);
+
 /// Receives the migration's progress; the terminal UI prints it, tests record it.
 pub trait MigrationReporter: Send + Sync {
     /// The Job was created (or found already complete for this release).
@@ -163,16 +166,35 @@ pub async fn run_job(
     let mut consecutive_errors = 0u32;
     let mut logs: Option<tokio::task::JoinHandle<VecDeque<String>>> = None;
     let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // The watch resumes from its last resourceVersion; when watches keep
+    // being cut mid-event it would replay the same cut event forever and
+    // never see the pod finish. A list every few seconds (what an
+    // informer's resync does) sees the pod as it is, whatever the watch does.
+    let mut relist =
+        tokio::time::interval_at(tokio::time::Instant::now() + RELIST_EVERY, RELIST_EVERY);
+    relist.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut listed: VecDeque<Pod> = VecDeque::new();
 
     let outcome = loop {
-        tokio::select! {
-            _ = &mut deadline => {
-                if let Some(task) = logs.take() { task.abort(); }
-                return Err(MigrationError::Timeout { job: name, timeout: options.timeout });
-            }
-            Some(line) = line_rx.recv() => reporter.log_line(&line),
-            event = pod_events.try_next() => {
-                let pod = match event {
+        let pod = if let Some(pod) = listed.pop_front() {
+            pod
+        } else {
+            tokio::select! {
+                _ = &mut deadline => {
+                    if let Some(task) = logs.take() { task.abort(); }
+                    return Err(MigrationError::Timeout { job: name, timeout: options.timeout });
+                }
+                Some(line) = line_rx.recv() => {
+                    reporter.log_line(&line);
+                    continue;
+                }
+                _ = relist.tick() => {
+                    if let Ok(list) = pods.list(&kube::api::ListParams::default().labels(&selector)).await {
+                        listed.extend(list.items);
+                    }
+                    continue;
+                }
+                event = pod_events.try_next() => match event {
                     Ok(Some(pod)) => {
                         consecutive_errors = 0;
                         pod
@@ -193,46 +215,50 @@ pub async fn run_job(
                         }
                         continue;
                     }
-                };
-                let pod_name = pod.metadata.name.clone().unwrap_or_default();
-                if logs.is_none() && container_started(&pod) {
-                    logs = Some(tokio::spawn(follow_logs(pods.clone(), pod_name.clone(), line_tx.clone())));
-                }
-                if let Some((exit_code, reason, message)) = terminated(&pod) {
-                    let lines = finish_logs(logs.take(), &mut line_rx, reporter).await;
-                    break MigrationOutcome {
-                        job: name.clone(),
-                        pod: Some(pod_name),
-                        succeeded: exit_code == 0,
-                        exit_code: Some(exit_code),
-                        reason: (exit_code != 0).then_some(reason),
-                        message,
-                        last_lines: lines,
-                        elapsed: started.elapsed(),
-                        already_done: false,
-                    };
-                }
-                // Only problems that waiting cannot fix end the run early:
-                // the pod never starts (image, config, scheduling, quota).
-                if let Some(problem) = diagnosis::diagnose_pod(&pod, &options.thresholds, Timestamp::now())
-                    && problem.logs == diagnosis::LogSource::None
-                {
-                    if let Some(task) = logs.take() {
-                        task.abort();
-                    }
-                    break MigrationOutcome {
-                        job: name.clone(),
-                        pod: Some(pod_name),
-                        succeeded: false,
-                        exit_code: None,
-                        reason: Some(problem.reason),
-                        message: Some(problem.message),
-                        last_lines: Vec::new(),
-                        elapsed: started.elapsed(),
-                        already_done: false,
-                    };
-                }
+                },
             }
+        };
+        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+        if logs.is_none() && container_started(&pod) {
+            logs = Some(tokio::spawn(follow_logs(
+                pods.clone(),
+                pod_name.clone(),
+                line_tx.clone(),
+            )));
+        }
+        if let Some((exit_code, reason, message)) = terminated(&pod) {
+            let lines = finish_logs(logs.take(), &mut line_rx, reporter).await;
+            break MigrationOutcome {
+                job: name.clone(),
+                pod: Some(pod_name),
+                succeeded: exit_code == 0,
+                exit_code: Some(exit_code),
+                reason: (exit_code != 0).then_some(reason),
+                message,
+                last_lines: lines,
+                elapsed: started.elapsed(),
+                already_done: false,
+            };
+        }
+        // Only problems that waiting cannot fix end the run early:
+        // the pod never starts (image, config, scheduling, quota).
+        if let Some(problem) = diagnosis::diagnose_pod(&pod, &options.thresholds, Timestamp::now())
+            && problem.logs == diagnosis::LogSource::None
+        {
+            if let Some(task) = logs.take() {
+                task.abort();
+            }
+            break MigrationOutcome {
+                job: name.clone(),
+                pod: Some(pod_name),
+                succeeded: false,
+                exit_code: None,
+                reason: Some(problem.reason),
+                message: Some(problem.message),
+                last_lines: Vec::new(),
+                elapsed: started.elapsed(),
+                already_done: false,
+            };
         }
     };
     Ok(outcome)
