@@ -604,3 +604,38 @@ async fn an_api_server_frozen_mid_run_is_named_not_blamed_on_the_release() {
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("lost the API server at"), "{stderr}");
 }
+
+/// Issue 21 item 9: the API server's own 500s on the service proxy (a
+/// `Status` body, not the service's answer) are tried again instead of
+/// failing the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_servers_own_proxy_errors_are_retried_not_blamed_on_the_service() {
+    let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
+    let mut cmd = c.fintechctl();
+    cmd.args(["verify", "local", "--only", "http", "--http-timeout", "10s"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let stderr = child.stderr.take().unwrap();
+    let faults = c.sim.faults();
+    let (stderr, status) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            let verifying = line.contains("Verifying");
+            seen.push(line);
+            if verifying {
+                // Everything read; the http check is about to ask: half of
+                // the proxy requests now get the API server's own 500.
+                faults.set_error_rate(0.5, 500);
+                break;
+            }
+        }
+        seen.extend(lines.map_while(Result::ok));
+        (seen.join("\n"), child.wait().unwrap())
+    })
+    .await
+    .unwrap();
+    c.sim.faults().clear();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("pass http"), "{stderr}");
+}

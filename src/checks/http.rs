@@ -68,9 +68,54 @@ impl Answer {
     }
 }
 
-/// GET `probe` through the service proxy within `deadline` (the whole
-/// exchange, body included).
+/// GET `probe` through the service proxy within `deadline` (every try,
+/// bodies included). The API server's own refusal of the proxy request (a
+/// 429, 500 or 503 whose body is a Kubernetes `Status`, not the service's
+/// answer) is tried again, backing off, while the deadline allows; when it
+/// persists the answer says the service was not reached instead of blaming it.
 pub async fn get(
+    client: &kube::Client,
+    namespace: &str,
+    probe: &Probe,
+    deadline: Duration,
+) -> Answer {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let left = deadline.saturating_sub(started.elapsed());
+        let mut answer = get_once(client, namespace, probe, left).await;
+        let Some(refusal) = api_server_refusal(&answer) else {
+            return answer;
+        };
+        if started.elapsed() + delay >= deadline {
+            answer.error = Some(format!(
+                "the API server answered the proxy request itself ({refusal}); the service was not reached"
+            ));
+            answer.status = None;
+            answer.body.clear();
+            answer.latency = started.elapsed();
+            return answer;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// `Some(words)` when an answer is the API server's own error about the
+/// proxy request (429, 500 or 503 with a `Status` body), not the service's.
+fn api_server_refusal(answer: &Answer) -> Option<String> {
+    let status = answer.status.filter(|s| matches!(s, 429 | 500 | 503))?;
+    let body: serde_json::Value = serde_json::from_str(answer.body.trim()).ok()?;
+    if body["kind"] != "Status" || body["apiVersion"] != "v1" {
+        return None;
+    }
+    let message = body["message"].as_str().unwrap_or_default();
+    Some(format!("{status}: {message}"))
+}
+
+/// One GET of `probe` through the service proxy within `deadline` (the
+/// whole exchange, body included).
+async fn get_once(
     client: &kube::Client,
     namespace: &str,
     probe: &Probe,
@@ -248,6 +293,32 @@ pub fn judge(results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_status_body_is_the_api_servers_own_refusal() {
+        let answer = |status: u16, body: &str| Answer {
+            status: Some(status),
+            latency: Duration::ZERO,
+            content_type: None,
+            body: body.to_string(),
+            error: None,
+        };
+        let status = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"the server is currently unable to handle the request","code":503}"#;
+        assert_eq!(
+            api_server_refusal(&answer(503, status)).as_deref(),
+            Some("503: the server is currently unable to handle the request")
+        );
+        // The service's own answers are its answers.
+        assert_eq!(
+            api_server_refusal(&answer(500, "Internal Server Error")),
+            None
+        );
+        assert_eq!(
+            api_server_refusal(&answer(503, r#"{"ready": false}"#)),
+            None
+        );
+        assert_eq!(api_server_refusal(&answer(200, status)), None);
+    }
 
     #[test]
     fn prometheus_text_is_recognised() {
