@@ -1156,6 +1156,11 @@ async fn backups_on_gcs_list_verify_restore_and_prune_through_fake_gcs_server() 
     let stderr = text(&out).1;
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("gs://fintech-backups/platform"), "{stderr}");
+    // The emulator said no: the request went to the configured base URL.
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{}/", gcs.port)),
+        "{stderr}"
+    );
     assert!(
         !gcs.objects("fintech-backups", "platform/local/")
             .iter()
