@@ -1259,3 +1259,61 @@ async fn backups_on_gcs_list_verify_restore_and_prune_through_fake_gcs_server() 
         "the newest complete backup stays"
     );
 }
+
+// ---- `-o json` shapes of restore and prune (insta) -------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_and_prune_json_reports_keep_their_shape() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--no-prune"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+
+    let out = run(w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    snapshot!("restore_report", report);
+
+    // One backup past retention (3 days) and one incomplete, years old.
+    let local = w.store.join("local");
+    for (old, with_manifest) in [
+        ("20200101T000000Z-00000a", true),
+        ("20200102T000000Z-00000b", false),
+    ] {
+        let dir = local.join(old);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(local.join(&id)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name == "manifest.json" {
+                if with_manifest {
+                    let m = std::fs::read_to_string(entry.path()).unwrap();
+                    std::fs::write(dir.join(&name), m.replace(&id, old)).unwrap();
+                }
+            } else {
+                std::fs::copy(entry.path(), dir.join(&name)).unwrap();
+            }
+        }
+    }
+    let out = run(w.cmd(&["backup", "prune", "local", "-o", "json"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"]),
+        "{report}"
+    );
+    snapshot!("prune_report", report);
+}
