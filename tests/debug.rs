@@ -1126,3 +1126,57 @@ async fn logs_since_leaves_out_older_lines() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!stdout.contains("ml v1 serving"), "older than 1s: {stdout}");
 }
+
+// ---- `-o json` shapes of logs, top and bundle (insta) ----------------------
+
+/// The `-o json` documents of `debug logs` (one object per line), `debug
+/// top` and `debug bundle`, with times, hashes and paths replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_top_and_bundle_json_keep_their_shape() {
+    let c = cluster(behaviors(
+        &ml_rule("ready", "ml v1 serving"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, true).await;
+
+    // The pods log when they start: wait for ml-service's line.
+    let mut logs = String::new();
+    for _ in 0..300 {
+        let mut cmd = debug_cmd(&c);
+        cmd.args(["debug", "logs", "local", "ml-service", "-o", "json"]);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+        logs = text(&out).0;
+        if logs.contains("ml v1 serving") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for line in logs.lines() {
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("one JSON object per line ({e}): {line}"));
+    }
+    assert_no_secret(&logs);
+    insta::assert_snapshot!("logs_json", stable_json(&logs));
+
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "top", "local", "-o", "json"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    insta::assert_snapshot!("top_json", stable_json(&stdout));
+
+    let to = c.dir.path().join("incident.tar.gz");
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "bundle", "local", "-o", "json", "--to"])
+        .arg(&to);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_no_secret(&stdout);
+    let dir = c.dir.path().display().to_string();
+    insta::assert_snapshot!("bundle_json", stable_json(&stdout.replace(&dir, "[TMP]")));
+    assert!(!report.to_string().is_empty());
+}

@@ -383,3 +383,47 @@ fn missing_secrets_are_a_warning_for_render() {
         .success()
         .stderr(predicate::str::contains("secrets not set: POSTGRES_PASSWORD, REDIS_PASSWORD, KAFKA_PASSWORD, JWT_SECRET, API_KEY"));
 }
+
+// ---- `-o json` (insta) -----------------------------------------------------
+
+/// `render local -o json`: the objects' identities in apply order are
+/// snapshot (the full content is `render_local`'s YAML snapshot, 80 kB as
+/// JSON), and the JSON list holds the same objects as the YAML documents.
+#[test]
+fn render_json_is_the_yaml_documents_as_one_list() {
+    let objects = render_json("local", &[]);
+    let summary: Vec<String> = objects
+        .iter()
+        .map(|o| {
+            let fields: Vec<&str> = o
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !["apiVersion", "kind", "metadata"].contains(k))
+                .collect();
+            format!(
+                "{} {} {}/{} [{}]",
+                o["apiVersion"].as_str().unwrap(),
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["namespace"].as_str().unwrap_or("-"),
+                o["metadata"]["name"].as_str().unwrap(),
+                fields.join(", ")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("render_local_json", summary.join("\n"));
+
+    let mut cmd = fintechctl();
+    cmd.args(["render", "local"]);
+    for (var, value) in SECRETS {
+        cmd.env(var, value);
+    }
+    let yaml = cmd.assert().success().get_output().stdout.clone();
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&String::from_utf8(yaml).unwrap())
+        .expect("render prints YAML documents");
+    assert_eq!(docs.len(), objects.len());
+    for (doc, object) in docs.iter().zip(&objects) {
+        assert_eq!(doc, object, "the same object in YAML and JSON");
+    }
+}

@@ -16,7 +16,8 @@ pub mod restore;
 pub mod rollback;
 pub mod verify;
 
-/// A runtime for one command, with Ctrl-C and SIGTERM wired to `stop`.
+/// A multi-threaded runtime for one command. Signals are not wired here:
+/// a command that can be stopped calls `Stop::on_signals` inside it.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -8,8 +8,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-const INSTALL: &str = ".ci/install.d/40-data-stores.sh";
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -18,7 +16,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn require(program: &str, package: &str) -> PathBuf {
+/// `program` on `PATH` (or Debian's PostgreSQL directory); `package` is the
+/// Debian package with it, `script` the `.ci/install.d` script installing it.
+fn require(program: &str, package: &str, script: &str) -> PathBuf {
     let found = std::env::var_os("PATH")
         .map(|p| {
             std::env::split_paths(&p)
@@ -34,7 +34,7 @@ fn require(program: &str, package: &str) -> PathBuf {
                 .map(|d| d.path().join("bin").join(program))
                 .find(|f| f.exists())
         });
-    found.unwrap_or_else(|| panic!("`{program}` not found: the health tests need a real {package}; {INSTALL} installs it (`apt-get install {package}`)"))
+    found.unwrap_or_else(|| panic!("`{program}` not found: the health tests need a real {package}; .ci/install.d/{script} installs it (`apt-get install {package}`)"))
 }
 
 fn is_root() -> bool {
@@ -166,9 +166,9 @@ impl Postgres {
         revision: Option<&str>,
         tls: Option<Option<&Leaf>>,
     ) -> Postgres {
-        let initdb = require("initdb", "postgresql");
-        let pg_ctl = require("pg_ctl", "postgresql");
-        let psql = require("psql", "postgresql-client");
+        let initdb = require("initdb", "postgresql", "40-postgres.sh");
+        let pg_ctl = require("pg_ctl", "postgresql", "40-postgres.sh");
+        let psql = require("psql", "postgresql-client", "40-postgres.sh");
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let pwfile = dir.path().join("pw");
@@ -326,7 +326,7 @@ impl Redis {
     }
 
     fn start_with(password: &str, leaf: Option<&Leaf>, ca: Option<&TestCa>) -> Redis {
-        let server = require("redis-server", "redis-server");
+        let server = require("redis-server", "redis-server", "41-redis.sh");
         let port = free_port();
         let mut command = Command::new(server);
         match (leaf, ca) {

@@ -241,8 +241,8 @@ pub struct Redis {
 
 impl Redis {
     pub fn start(password: &str) -> Redis {
-        let server = find("redis-server", "40-redis.sh");
-        find("redis-cli", "40-redis.sh");
+        let server = find("redis-server", "41-redis.sh");
+        find("redis-cli", "41-redis.sh");
         let dir = tempfile::Builder::new()
             .prefix("fintechctl-redis")
             .tempdir()
