@@ -519,6 +519,59 @@ async fn exec_streams_exit_codes_and_64mib() {
     k.sim.shutdown().await;
 }
 
+/// A command that ends with the client's stdin unread: the server drains the client's
+/// frames, sends the status and closes the websocket politely. Dropping the socket with
+/// stdin unread makes the kernel reset the connection and kubectl loses the end of the
+/// output (`close 1006 (abnormal closure)`, rc 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_that_ignores_stdin_keeps_all_its_output_and_exit_code() {
+    const OUT: u64 = 20_000_000;
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    let pod = k
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    // more stdin than the pipes and socket buffers between kubectl and the command hold
+    let input = k.dir.path().join("unread.bin");
+    std::fs::write(&input, vec![7u8; 16 * 1024 * 1024]).unwrap();
+    let output = k.dir.path().join("out.bin");
+    let script = format!("head -c {OUT} /dev/zero");
+    let mut failures = Vec::new();
+    for run in 0..20 {
+        let child = k
+            .cmd(&["exec", "-i", &pod, "--", "sh", "-c", &script])
+            .stdin(std::fs::File::open(&input).unwrap())
+            .stdout(std::fs::File::create(&output).unwrap())
+            .spawn()
+            .unwrap();
+        let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("run {run}: kubectl exec did not end within 60 s"))
+            .unwrap();
+        let got = std::fs::metadata(&output).unwrap().len();
+        // (nothing on stderr either: no `broken pipe` or `connection reset`)
+        if got != OUT || !o.status.success() || !o.stderr.is_empty() {
+            failures.push(format!(
+                "run {run}: {got} of {OUT} bytes, {}: {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    k.sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_is_bounded_and_sees_changes() {
     let k = setup().await;
