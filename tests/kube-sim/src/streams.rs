@@ -286,6 +286,11 @@ pub async fn exec(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let (pod, c) = pod_and_container(&sh, ns, name, q.get("container"))?;
+    if util::str_of(&pod, "spec.nodeName").is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
     let cname = util::str_of(&c, "name");
     let uid = util::str_of(&pod, "metadata.uid");
     let running = {

@@ -2068,3 +2068,207 @@ async fn protobuf_bodies_from_kubectl_generators() {
     );
     k.sim.shutdown().await;
 }
+
+/// Issue 18 item 2: EndpointSlices carry `name: ""` for an unnamed Service port, as the
+/// endpoint-slice controller writes it; without it `kubectl describe svc|ingress` crashes
+/// (nil pointer in formatEndpointSlices).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_service_and_ingress_with_an_unnamed_port() {
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    let svc = k.write(
+        "s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  rules:\n  - http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service: {name: web, port: {number: 80}}\n",
+    );
+    k.ok(&["apply", "-f", &svc]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let slices = k
+        .ok(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "json",
+        ])
+        .await;
+    let slices: serde_json::Value = serde_json::from_str(&slices).unwrap();
+    assert_eq!(
+        slices["items"][0]["ports"][0]["name"],
+        serde_json::json!(""),
+        "{slices}"
+    );
+    let o = k.run(&["describe", "svc", "web"]).await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    assert!(o.stdout.contains("Endpoints:"), "{}", o.stdout);
+    let o = k.run(&["describe", "ingress", "web"]).await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    assert!(o.stdout.contains("web:80"), "{}", o.stdout);
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 5: `kubectl scale` writes through the scale subresource, and the
+/// managedFields entry says so (`subresource: scale`), as does the conflict message a
+/// later server-side apply of the replicas gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_is_recorded_as_the_scale_subresource() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    k.ok(&["scale", "deployment/web", "--replicas=3"]).await;
+    let d = k
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+    let entries = d["metadata"]["managedFields"].as_array().unwrap();
+    let scale = entries
+        .iter()
+        .find(|e| e["operation"] == "Update" && e["fieldsV1"]["f:spec"]["f:replicas"].is_object())
+        .unwrap_or_else(|| panic!("no Update entry owns spec.replicas: {entries:#?}"));
+    assert_eq!(scale["subresource"], "scale", "{scale}");
+    let manager = scale["manager"].as_str().unwrap().to_string();
+    let o = k.run(&["apply", "--server-side", "-f", &f]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let want = format!("conflict with \"{manager}\" with subresource \"scale\" using apps/v1");
+    assert!(o.stderr.contains(&want), "want `{want}` in:\n{}", o.stderr);
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 6: validation a real server does — an Ingress path that is not absolute,
+/// a CronJob's schedule and restartPolicy — and a CronJob's defaults; the quota message for
+/// containers without resources; `sendInitialEvents` without `resourceVersionMatch`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_cronjob_quota_and_watch_options_are_validated() {
+    let k = setup().await;
+    let ing = k.write(
+        "i.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: rel\nspec:\n  rules:\n  - http:\n      paths:\n      - path: api\n        pathType: Prefix\n        backend:\n          service: {name: web, port: {number: 80}}\n",
+    );
+    let o = k.run(&["apply", "-f", &ing]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains(
+            "spec.rules[0].http.paths[0].path: Invalid value: \"api\": must be an absolute path"
+        ),
+        "{}",
+        o.stderr
+    );
+    let cron = |schedule: &str, policy: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"{schedule}\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: {policy}\n          containers:\n          - name: c\n            image: busybox:1\n"
+        )
+    };
+    let bad = k.write("c1.yaml", &cron("not valid", "OnFailure"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains(
+            "spec.schedule: Invalid value: \"not valid\": expected exactly 5 fields, found 2: [not valid]"
+        ),
+        "{}",
+        o.stderr
+    );
+    let bad = k.write("c2.yaml", &cron("61 * * * *", "OnFailure"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert!(
+        o.stderr
+            .contains("end of range (61) above maximum (59): 61"),
+        "{}",
+        o.stderr
+    );
+    let bad = k.write("c3.yaml", &cron("0 3 * * *", "Always"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+        "{}",
+        o.stderr
+    );
+    let good = k.write("c4.yaml", &cron("0 3 * * *", "OnFailure"));
+    k.ok(&["apply", "-f", &good]).await;
+    let cj = k.ok(&["get", "cronjob", "nightly", "-o", "json"]).await;
+    let cj: serde_json::Value = serde_json::from_str(&cj).unwrap();
+    assert_eq!(cj["spec"]["concurrencyPolicy"], "Allow", "{cj}");
+    assert_eq!(cj["spec"]["suspend"], false);
+    assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
+    assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"],
+        "/dev/termination-log",
+        "{cj}"
+    );
+
+    let quota = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  hard:\n    limits.cpu: \"4\"\n    limits.memory: 4Gi\n    requests.cpu: \"2\"\n",
+    );
+    k.ok(&["apply", "-f", &quota]).await;
+    let pod = k.write(
+        "p.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bare\nspec:\n  containers:\n  - name: b\n    image: busybox:1\n    resources:\n      requests: {cpu: 100m}\n  - name: a\n    image: busybox:1\n",
+    );
+    let o = k.run(&["apply", "-f", &pod]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("failed quota: compute: must specify limits.cpu for: a,b; limits.memory for: a,b; requests.cpu for: a"),
+        "{}",
+        o.stderr
+    );
+
+    let o = k
+        .run(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/pods?watch=true&sendInitialEvents=true&allowWatchBookmarks=true",
+        ])
+        .await;
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+        "{}",
+        o.stderr
+    );
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 7: the kubelet's back-off message writes its duration as Go does
+/// (`1m20s`, not `80s`); exec into a pod no node runs says `does not have a host assigned`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_off_durations_and_exec_into_an_unscheduled_pod_read_as_a_real_cluster() {
+    let k = setup().await;
+    let pod = k.write(
+        "p.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crashy\nspec:\n  containers:\n  - name: ml\n    image: fintech-ai/ml-service:crash1\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: nowhere\nspec:\n  nodeSelector: {kube-sim/none: \"true\"}\n  containers:\n  - name: c\n    image: busybox:1\n",
+    );
+    k.ok(&["apply", "-f", &pod]).await;
+    let o = k.run(&["exec", "nowhere", "--", "true"]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("pod nowhere does not have a host assigned"),
+        "{}",
+        o.stderr
+    );
+    // back-offs of 10 s, 20 s, 40 s, then 80 s (scaled by the test's time scale)
+    let message = eventually(60, "a back-off of 80 s", || {
+        let p = k.sim.get("v1", "Pod", Some("default"), "crashy")?;
+        let m = s(&p, "/status/containerStatuses/0/state/waiting/message");
+        (m.contains("back-off 1m20s") || m.contains("back-off 80s")).then_some(m)
+    })
+    .await;
+    assert!(
+        message.starts_with("back-off 1m20s restarting failed container=ml pod=crashy_default("),
+        "{message}"
+    );
+    k.sim.shutdown().await;
+}
