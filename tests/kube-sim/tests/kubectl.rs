@@ -2272,3 +2272,107 @@ async fn back_off_durations_and_exec_into_an_unscheduled_pod_read_as_a_real_clus
     );
     k.sim.shutdown().await;
 }
+
+/// Issue 18 item 4: a StatefulSet's `rollingUpdate.partition` keeps the pods below it at
+/// the current revision, and every template is kept as a ControllerRevision, so
+/// `kubectl rollout history|undo sts/…` work as on a real cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_partition_history_and_undo() {
+    let k = setup().await;
+    let sts = k.write(
+        "sts.yaml",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 3\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: pg\n        image: postgres:16.1\n",
+    );
+    k.ok(&["apply", "-f", &sts]).await;
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    let image = |i: usize| {
+        k.sim
+            .get("v1", "Pod", Some("default"), &format!("db-{i}"))
+            .map(|p| s(&p, "/spec/containers/0/image"))
+            .unwrap_or_default()
+    };
+    // partition 2: only db-2 moves to the new template
+    k.ok(&[
+        "patch",
+        "sts",
+        "db",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":2}}}}"#,
+    ])
+    .await;
+    k.ok(&["set", "image", "sts/db", "pg=postgres:16.2"]).await;
+    let out = k
+        .ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    assert!(out.contains("partitioned roll out complete"), "{out}");
+    eventually(30, "db-2 on the new template, three ready pods", || {
+        let sts = k.sim.get("apps/v1", "StatefulSet", Some("default"), "db")?;
+        (image(2) == "postgres:16.2" && s(&sts, "/status/readyReplicas") == "3").then_some(())
+    })
+    .await;
+    let sts_now = k
+        .sim
+        .get("apps/v1", "StatefulSet", Some("default"), "db")
+        .unwrap();
+    assert_eq!(s(&sts_now, "/status/updatedReplicas"), "1", "{sts_now}");
+    assert_ne!(
+        s(&sts_now, "/status/currentRevision"),
+        s(&sts_now, "/status/updateRevision")
+    );
+    assert_eq!(
+        (image(0), image(1)),
+        ("postgres:16.1".into(), "postgres:16.1".into())
+    );
+
+    let history = k.ok(&["rollout", "history", "sts/db"]).await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["1", "2"], "{history}");
+    let first = k
+        .ok(&["rollout", "history", "sts/db", "--revision=1"])
+        .await;
+    assert!(first.contains("postgres:16.1"), "{first}");
+
+    // partition 0: the rest follow; then undo goes back to revision 1's template
+    k.ok(&[
+        "patch",
+        "sts",
+        "db",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}"#,
+    ])
+    .await;
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    assert_eq!(
+        (image(0), image(1), image(2)),
+        (
+            "postgres:16.2".into(),
+            "postgres:16.2".into(),
+            "postgres:16.2".into()
+        )
+    );
+    let undo = k.ok(&["rollout", "undo", "sts/db"]).await;
+    assert!(undo.contains("rolled back"), "{undo}");
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    eventually(30, "every pod back on postgres:16.1", || {
+        (0..3).all(|i| image(i) == "postgres:16.1").then_some(())
+    })
+    .await;
+    // the template of revision 1 is now the newest revision: 3
+    let history = k.ok(&["rollout", "history", "sts/db"]).await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["2", "3"], "{history}");
+    k.sim.shutdown().await;
+}
