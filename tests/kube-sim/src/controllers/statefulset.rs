@@ -274,7 +274,8 @@ fn record_revision(st: &mut Store, s: &Value, tmpl: &Value, rev: &str, hash: &st
             let cr = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
                 "metadata": {"name": rev, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(s)]},
                 "data": {"spec": {"template": data_tmpl}}, "revision": newest + 1});
-            if let Ok(created) = st.create(crd, cr, &WriteOpts::manager("kube-controller-manager")) {
+            if let Ok(created) = st.create(crd, cr, &WriteOpts::manager("kube-controller-manager"))
+            {
                 revisions.push(created);
             }
         }
