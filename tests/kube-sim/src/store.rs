@@ -375,7 +375,9 @@ impl Store {
         }
         // managed fields: the creator owns everything it sent
         if managed.is_none() && !opts.manager.is_empty() {
-            let fs = fields::fields_of(&obj, rd.status);
+            let mut fs = fields::fields_of(&obj, rd.status);
+            let added = fields::added_maps(None, &obj, &fs);
+            fs.extend(added);
             set_managed(&mut obj, &opts.manager, "Update", rd, &fs, None);
         } else if let Some(mf) = managed {
             meta_mut(&mut obj).insert("managedFields".into(), mf);
@@ -1293,13 +1295,19 @@ fn track_update(old: &Value, new: &mut Value, manager: &str, rd: &ResDef, sub: O
         .filter(|p| fields::get_at(old, p) != fields::get_at(new, p) || !old_set.contains(*p))
         .cloned()
         .collect();
+    let mut changed = changed;
+    let added = fields::added_maps(Some(old), new, &changed);
+    changed.extend(added);
     let gone: FieldSet = old_set.difference(&new_set).cloned().collect();
     if changed.is_empty() && gone.is_empty() {
         return;
     }
     let mut entries = managed_entries(old);
     for e in entries.iter_mut() {
-        e.set.retain(|p| !changed.contains(p) && !gone.contains(p));
+        // (a map's own entry, `.`, goes with the map)
+        e.set.retain(|p| {
+            !changed.contains(p) && !gone.contains(p) && fields::get_at(new, p).is_some()
+        });
     }
     match entries.iter_mut().find(|e| {
         e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == sub

@@ -2376,3 +2376,56 @@ async fn statefulset_partition_history_and_undo() {
     assert_eq!(revisions, ["2", "3"], "{history}");
     k.sim.shutdown().await;
 }
+
+/// Issue 18 item 7: an Update's managedFields own the maps the write added, written
+/// `.: {}` beside their fields, as a real server records them (`f:annotations: {.: {},
+/// f:kubectl.kubernetes.io/last-applied-configuration: {}}` after a client-side apply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_managed_fields_own_the_maps_they_add() {
+    let k = setup().await;
+    let cm = k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n",
+    );
+    k.ok(&["apply", "-f", &cm]).await;
+    k.ok(&["label", "configmap", "settings", "tier=backend"])
+        .await;
+    let out = k
+        .ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entry = |manager: &str| {
+        v["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == manager)
+            .unwrap_or_else(|| panic!("no entry of {manager}: {v}"))["fieldsV1"]
+            .clone()
+    };
+    let applied = entry("kubectl-client-side-apply");
+    assert_eq!(
+        applied["f:metadata"]["f:annotations"],
+        serde_json::json!({".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}),
+        "{applied}"
+    );
+    assert_eq!(
+        applied["f:data"],
+        serde_json::json!({".": {}, "f:a": {}}),
+        "{applied}"
+    );
+    let labelled = entry("kubectl-label");
+    assert_eq!(
+        labelled,
+        serde_json::json!({"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}),
+        "{labelled}"
+    );
+    k.sim.shutdown().await;
+}
