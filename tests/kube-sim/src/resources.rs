@@ -184,7 +184,8 @@ pub static RESOURCES: &[ResDef] = &[
             "portforward",
             "proxy",
             "eviction",
-            "ephemeralcontainers",
+            // (no "ephemeralcontainers": kube-sim has none, and answers as a cluster
+            // without them does)
             "resize",
             "binding",
         ])

@@ -2429,3 +2429,52 @@ async fn update_managed_fields_own_the_maps_they_add() {
     );
     k.sim.shutdown().await;
 }
+
+/// Issue 18 item 3 (part): every 404 carries a Status `details`, as a real server's do.
+/// kube-sim has no ephemeral containers: `kubectl debug --target` gets the 404 a cluster
+/// without them answers and says so, instead of crashing on a Status without details.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_carries_details_and_kubectl_debug_says_ephemeral_containers_are_off() {
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let pod = k
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    let o = k
+        .run(&[
+            "debug",
+            &pod,
+            "--image=busybox:1",
+            "--target=nginx",
+            "--",
+            "true",
+        ])
+        .await;
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("ephemeral containers are disabled for this cluster"),
+        "{}",
+        o.stderr
+    );
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v1/namespaces/default/pods/nope",
+        &format!("/api/v1/namespaces/default/pods/{pod}/ephemeralcontainers"),
+    ] {
+        let r = get(&k.sim, path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.json()["details"].is_object(), "{path}: {}", r.json());
+    }
+    k.sim.shutdown().await;
+}
