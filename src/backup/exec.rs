@@ -4,17 +4,10 @@
 //! the Status channel — a stream cut short has no Status and is a failure,
 //! never a success.
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams, AttachedProcess};
-use tokio::io::{AsyncReadExt, ReadHalf, SimplexStream, WriteHalf};
+use tokio::io::AsyncReadExt;
 
-use crate::cluster::exec::{ExecError, exit_code};
+use crate::cluster::exec::{ExecError, ExecOutput, ExecStdin, Session, SessionParams};
 
-/// Buffer between the websocket and the reader: large enough for
-/// throughput, bounded for memory.
-const STREAM_BUFFER: usize = 512 * 1024;
-/// How long the exit Status may lag behind the end of the output.
-const STATUS_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// How much of stderr is kept.
 const STDERR_KEPT: usize = 64 * 1024;
 
@@ -35,20 +28,10 @@ impl std::fmt::Debug for Target {
 
 /// A command running in the target.
 pub struct Running {
-    pod: String,
-    process: AttachedProcess,
-    pub stdin: Option<WriteHalf<SimplexStream>>,
-    pub stdout: Option<ReadHalf<SimplexStream>>,
+    session: Session,
+    pub stdin: Option<ExecStdin>,
+    pub stdout: Option<ExecOutput>,
     stderr: tokio::task::JoinHandle<String>,
-    status: Option<
-        std::pin::Pin<
-            Box<
-                dyn std::future::Future<
-                        Output = Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Status>,
-                    > + Send,
-            >,
-        >,
-    >,
 }
 
 /// How a command ended.
@@ -75,11 +58,12 @@ impl Ended {
 }
 
 /// Feeds a command's stdin while draining its stdout, and stops feeding
-/// when the command is gone (its stdout ended): the stdin pipe does not
-/// tell a writer that nobody reads any more, so a command that exits
-/// without reading all its input (`pg_restore --list`, a failed
-/// `pg_restore`) would otherwise block the feed forever. Returns the feed's
-/// result (`None`: cut short because the command ended) and the drain's.
+/// when the command is gone (its stdout ended). A write to a command that
+/// exited fails (and one to a lost connection too), but a feed may not see
+/// its write fail at once (it may be waiting on its source): the end of
+/// stdout ends it. Returns the feed's result (`None`: cut short because the
+/// command ended) and the drain's. A feed that failed writing (a sink
+/// error) is the command having ended too: its exit status says why.
 pub async fn feed_and_drain<F, D>(feed: F, drain: D) -> (Option<F::Output>, D::Output)
 where
     F: std::future::Future,
@@ -99,31 +83,22 @@ where
 impl Target {
     /// Starts `command` (argv, no shell unless it is `sh -c …`).
     pub async fn start(&self, command: &[String], stdin: bool) -> Result<Running, ExecError> {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let mut params = AttachParams::default()
-            .stdin(stdin)
-            .stdout(true)
-            .stderr(true)
-            .max_stdout_buf_size(STREAM_BUFFER)
-            .max_stdin_buf_size(STREAM_BUFFER)
-            .max_stderr_buf_size(16 * 1024);
-        if let Some(c) = &self.container {
-            params = params.container(c.clone());
-        }
-        let mut process = pods
-            .exec(&self.pod, command.iter().map(String::as_str), &params)
-            .await
-            .map_err(|source| ExecError::Api {
-                action: "exec in",
-                pod: self.pod.clone(),
-                source,
-            })?;
-        let status = process
-            .take_status()
-            .map(|s| Box::pin(s) as std::pin::Pin<Box<_>>);
-        let stdin = if stdin { process.stdin() } else { None };
-        let stdout = process.stdout();
-        let stderr = process.stderr();
+        let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+        let mut session = Session::start(
+            &self.client,
+            &self.namespace,
+            &self.pod,
+            &argv,
+            SessionParams {
+                container: self.container.as_deref(),
+                stdin,
+                stderr: true,
+            },
+        )
+        .await?;
+        let stdin = session.stdin.take();
+        let stdout = session.stdout.take();
+        let stderr = session.stderr.take();
         let stderr = tokio::spawn(async move {
             let mut kept: Vec<u8> = Vec::new();
             if let Some(mut stderr) = stderr {
@@ -142,12 +117,10 @@ impl Target {
             String::from_utf8_lossy(&kept[start..]).into_owned()
         });
         Ok(Running {
-            pod: self.pod.clone(),
-            process,
+            session,
             stdin,
             stdout,
             stderr,
-            status,
         })
     }
 
@@ -192,39 +165,23 @@ impl Target {
 }
 
 impl Running {
-    /// Waits for the exit status (stdout should have been read to its end).
+    /// Waits for the command's exit status; unread stdout is dropped, an
+    /// unfinished stdin ends. Ends when the Status comes or the connection
+    /// fails (an error saying so): never waits on a dead session.
     pub async fn finish(mut self) -> Result<Ended, ExecError> {
         drop(self.stdin.take());
         drop(self.stdout.take());
-        // The Status follows the end of the output at once; a connection
-        // lost without one is not waited for forever.
-        let status = match self.status.take() {
-            Some(status) => tokio::time::timeout(STATUS_WAIT, status)
-                .await
-                .ok()
-                .flatten(),
-            None => None,
-        };
-        let stderr = tokio::time::timeout(STATUS_WAIT, &mut self.stderr)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-        self.stderr.abort();
-        if tokio::time::timeout(STATUS_WAIT, self.process.join())
-            .await
-            .is_err()
-        {
-            // join consumed the process; the session is dropped with it.
-        }
-        let code = exit_code(&self.pod, status)?;
+        let outcome = self.session.outcome().await;
+        // stderr ends with the outcome: everything before it is read.
+        let stderr = (&mut self.stderr).await.unwrap_or_default();
+        let code = crate::cluster::exec::outcome_code(&self.session.pod, outcome)?;
         Ok(Ended { code, stderr })
     }
 
     /// Ends the session without waiting (the remote command sees its
     /// streams close).
     pub fn abort(self) {
-        self.process.abort();
         self.stderr.abort();
+        self.session.abort();
     }
 }

@@ -283,9 +283,9 @@ pub async fn admin(target: &Target, db: &Database, sql: &str) -> Result<(), PgEr
 
 /// `pg_restore --list` of a stored dump, streamed through exec stdin:
 /// whether the archive's table of contents reads, and how many entries.
-/// It only reads, so an exec session that stops moving (seen under load:
-/// no bytes either way until the command's deadline) is abandoned after a
-/// bound that grows with the dump (30 s + 1 s per MiB) and tried once more.
+/// pg_restore prints the table of contents while the dump still flows in,
+/// and may end before reading all of it: the feed then stops (the
+/// session's stdin says the command exited), and the exit status decides.
 pub async fn list_archive(
     target: &Target,
     store: &Store,
@@ -294,50 +294,8 @@ pub async fn list_archive(
     entry: &super::manifest::PartEntry,
     progress: &dyn Progress,
 ) -> Result<usize, PgError> {
-    let bound = std::time::Duration::from_secs(30 + entry.size / (1024 * 1024));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match tokio::time::timeout(
-            bound,
-            list_archive_once(target, store, env, id, entry, progress),
-        )
-        .await
-        {
-            Ok(result) => return result,
-            Err(_) if attempt < 2 => continue,
-            Err(_) => {
-                return Err(PgError::Protocol(format!(
-                    "pg_restore --list of {} did not finish within {} (twice): the exec session stopped moving",
-                    entry.file,
-                    crate::human::duration(bound)
-                )));
-            }
-        }
-    }
-}
-
-async fn list_archive_once(
-    target: &Target,
-    store: &Store,
-    env: &str,
-    id: &super::id::BackupId,
-    entry: &super::manifest::PartEntry,
-    progress: &dyn Progress,
-) -> Result<usize, PgError> {
-    // The list goes to a file in the pod and is printed only once the whole
-    // dump was read: pg_restore prints the table of contents at once and
-    // then reads to the end of the archive, and output flowing back while
-    // stdin is still being fed stalled the exec session (seen with kube-sim).
     let mut running = target
-        .start(
-            &sh(
-                "f=\"$(mktemp)\" || exit 1; pg_restore --list -f \"$f\"; rc=$?; \
-                 if [ \"$rc\" -eq 0 ]; then cat \"$f\"; fi; rm -f \"$f\"; exit \"$rc\"",
-                &[],
-            ),
-            true,
-        )
+        .start(&sh("exec pg_restore --list", &[]), true)
         .await?;
     let mut stdin = running
         .stdin
@@ -439,6 +397,15 @@ pub async fn restore(
     };
     let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
     match fed {
+        // The command stopped reading: its exit status and stderr say why.
+        Some(Err(PgError::Stream(StreamError::Sink(_)))) | None => {
+            drop(stdin);
+            let ended = running.finish().await?;
+            command_ok("pg_restore", &ended)?;
+            Err(PgError::Protocol(
+                "pg_restore ended before it read the whole dump".into(),
+            ))
+        }
         Some(Err(e)) => {
             // Never let a restore from bytes that failed their check complete.
             running.abort();
@@ -449,16 +416,6 @@ pub async fn restore(
             let ended = running.finish().await?;
             command_ok("pg_restore", &ended)?;
             Ok(n)
-        }
-        // pg_restore ended before it read everything: its exit status and
-        // stderr say why.
-        None => {
-            drop(stdin);
-            let ended = running.finish().await?;
-            command_ok("pg_restore", &ended)?;
-            Err(PgError::Protocol(
-                "pg_restore ended before it read the whole dump".into(),
-            ))
         }
     }
 }

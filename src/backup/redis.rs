@@ -181,7 +181,10 @@ mv \"$tmp\" \"$dir/$file\"";
     );
     // The script may end before reading (a refusal): stop feeding then.
     let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
-    if let Some(Err(e)) = fed {
+    // (A feed that could not write means the script ended: its status says why.)
+    if let Some(Err(e)) = fed
+        && !matches!(e, StreamError::Sink(_))
+    {
         running.abort();
         return Err(e.into());
     }

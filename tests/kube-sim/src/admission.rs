@@ -262,6 +262,20 @@ pub fn default_job(obj: &mut Value, store: &mut Store) {
     default_template(obj);
 }
 
+/// Defaulting for cronjobs.batch (SetDefaults_CronJob, and the pod template's).
+pub fn default_cronjob(obj: &mut Value, store: &mut Store) {
+    let _ = &store;
+    set_default(obj, "spec", json!({}));
+    let spec = obj.get_mut("spec").unwrap();
+    set_default(spec, "concurrencyPolicy", json!("Allow"));
+    set_default(spec, "suspend", json!(false));
+    set_default(spec, "successfulJobsHistoryLimit", json!(3));
+    set_default(spec, "failedJobsHistoryLimit", json!(1));
+    if let Some(jt) = spec.get_mut("jobTemplate") {
+        default_template(jt);
+    }
+}
+
 /// Defaulting for customresourcedefinitions.apiextensions.k8s.io (the apiserver's SetDefaults_* and strategy).
 pub fn default_crd(obj: &mut Value, store: &mut Store) {
     let _ = &store;
@@ -570,6 +584,143 @@ pub fn validate_job(obj: &Value, causes: &mut Causes) {
     }
 }
 
+/// Ingresses: a `Prefix` or `Exact` path is absolute.
+pub fn validate_ingress(obj: &Value, causes: &mut Causes) {
+    let rules = obj
+        .pointer("/spec/rules")
+        .and_then(|r| r.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for (i, rule) in rules.iter().enumerate() {
+        let paths = rule
+            .pointer("/http/paths")
+            .and_then(|p| p.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for (j, p) in paths.iter().enumerate() {
+            let path = util::str_of(p, "path");
+            let typed = matches!(util::str_of(p, "pathType").as_str(), "Prefix" | "Exact");
+            if typed && !path.starts_with('/') {
+                causes.push((
+                    format!("spec.rules[{i}].http.paths[{j}].path"),
+                    "FieldValueInvalid",
+                    format!("Invalid value: \"{path}\": must be an absolute path"),
+                ));
+            }
+        }
+    }
+}
+
+/// CronJobs: a schedule the cron parser reads, and a job template a Job may have.
+pub fn validate_cronjob(obj: &Value, causes: &mut Causes) {
+    let schedule = util::str_of(obj, "spec.schedule");
+    if schedule.is_empty() {
+        required(causes, "spec.schedule".into());
+    } else if let Err(e) = parse_cron(&schedule) {
+        causes.push((
+            "spec.schedule".into(),
+            "FieldValueInvalid",
+            format!("Invalid value: \"{schedule}\": {e}"),
+        ));
+    }
+    let prefix = "spec.jobTemplate.spec.template.spec";
+    check_containers(
+        obj.pointer("/spec/jobTemplate/spec/template/spec"),
+        prefix,
+        causes,
+    );
+    if util::str_of(obj, &format!("{prefix}.restartPolicy")) == "Always" {
+        causes.push((
+            format!("{prefix}.restartPolicy"),
+            "FieldValueNotSupported",
+            "Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\"".into(),
+        ));
+    }
+}
+
+/// robfig/cron's standard parser (what the apiserver validates with): five fields or a
+/// descriptor, with its error texts.
+fn parse_cron(spec: &str) -> Result<(), String> {
+    let spec = spec.trim();
+    if let Some(d) = spec.strip_prefix('@') {
+        return match d {
+            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => {
+                Ok(())
+            }
+            _ if d.starts_with("every ") => Ok(()),
+            _ => Err(format!("unrecognized descriptor: {spec}")),
+        };
+    }
+    if spec.starts_with("TZ=") || spec.starts_with("CRON_TZ=") {
+        return Err("cannot use TZ or CRON_TZ in schedule, use timeZone field instead".into());
+    }
+    let fields: Vec<&str> = spec.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "expected exactly 5 fields, found {}: [{}]",
+            fields.len(),
+            fields.join(" ")
+        ));
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let bounds: [(u32, u32, &[&str], u32); 5] = [
+        (0, 59, &[], 0),
+        (0, 23, &[], 0),
+        (1, 31, &[], 0),
+        (1, 12, &MONTHS, 1),
+        (0, 6, &DAYS, 0),
+    ];
+    for (field, (min, max, names, base)) in fields.iter().zip(bounds) {
+        for expr in field.split(',') {
+            let (range, step) = match expr.split_once('/') {
+                Some((r, s)) => (r, Some(s)),
+                None => (expr, None),
+            };
+            let num = |x: &str| -> Result<u32, String> {
+                if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(x)) {
+                    return Ok(i as u32 + base);
+                }
+                x.parse::<u32>().map_err(|_| {
+                    format!("failed to parse int from {x}: strconv.Atoi: parsing \"{x}\": invalid syntax")
+                })
+            };
+            let (lo, hi) = if range == "*" || range == "?" {
+                (min, max)
+            } else if let Some((a, b)) = range.split_once('-') {
+                (num(a)?, num(b)?)
+            } else {
+                let v = num(range)?;
+                (v, v)
+            };
+            if let Some(st) = step {
+                let n = st.parse::<u32>().map_err(|_| {
+                    format!("failed to parse int from {st}: strconv.Atoi: parsing \"{st}\": invalid syntax")
+                })?;
+                if n == 0 {
+                    return Err(format!("step of range should be a positive number: {expr}"));
+                }
+            }
+            if lo < min {
+                return Err(format!(
+                    "beginning of range ({lo}) below minimum ({min}): {expr}"
+                ));
+            }
+            if hi > max {
+                return Err(format!("end of range ({hi}) above maximum ({max}): {expr}"));
+            }
+            if lo > hi {
+                return Err(format!(
+                    "beginning of range ({lo}) beyond end of range ({hi}): {expr}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// ConfigMaps and Secrets: `data` is a map.
 pub fn validate_data(obj: &Value, causes: &mut Causes) {
     if let Some(d) = obj.get("data").filter(|d| !d.is_null())
@@ -731,28 +882,60 @@ pub fn admit_create(rd: &ResDef, obj: &Value, store: &Store) -> Result<(), ApiEr
         let Some(hard) = q.pointer("/spec/hard").and_then(|h| h.as_object()) else {
             continue;
         };
-        // must specify
+        // must specify: every container names each of cpu / memory the quota limits
+        // (the quota evaluator's message: `must specify limits.cpu for: a,b; requests.memory for: a`)
         if rd.plural == "pods" && rd.group.is_empty() {
-            let missing: Vec<String> = hard
+            let required: Vec<&str> = hard
                 .keys()
+                .map(String::as_str)
                 .filter(|k| {
                     matches!(
-                        k.as_str(),
+                        *k,
                         "requests.cpu"
                             | "requests.memory"
                             | "limits.cpu"
                             | "limits.memory"
                             | "cpu"
                             | "memory"
-                    ) && !req.contains_key(k.as_str())
+                    )
                 })
-                .cloned()
                 .collect();
+            let mut missing: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for list in ["initContainers", "containers"] {
+                let cs = obj
+                    .pointer(&format!("/spec/{list}"))
+                    .and_then(|c| c.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                for c in &cs {
+                    let has = |what: &str, r: &str| {
+                        c.pointer(&format!("/resources/{what}/{r}")).is_some()
+                    };
+                    for k in &required {
+                        let named = match *k {
+                            "cpu" | "requests.cpu" => has("requests", "cpu"),
+                            "memory" | "requests.memory" => has("requests", "memory"),
+                            "limits.cpu" => has("limits", "cpu"),
+                            _ => has("limits", "memory"),
+                        };
+                        if !named {
+                            let names = missing.entry(k).or_default();
+                            names.push(util::str_of(c, "name"));
+                            names.sort();
+                            names.dedup();
+                        }
+                    }
+                }
+            }
             if !missing.is_empty() {
+                let what: Vec<String> = missing
+                    .iter()
+                    .map(|(k, names)| format!("{k} for: {}", names.join(",")))
+                    .collect();
                 let mut e = ApiError::forbidden(
                     rd,
                     &name,
-                    &format!("failed quota: {qname}: must specify {}", missing.join(",")),
+                    &format!("failed quota: {qname}: must specify {}", what.join("; ")),
                 );
                 e.reason = "Forbidden";
                 return Err(e);

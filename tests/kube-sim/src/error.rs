@@ -136,6 +136,10 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             v["details"] = d.clone();
+        } else if self.code == 404 {
+            // a real server's 404 always has details (empty for a path it does not
+            // serve); kubectl dereferences them (`kubectl debug`)
+            v["details"] = json!({});
         }
         if let Some(r) = self.retry_after {
             let d = v

@@ -145,6 +145,42 @@ fn walk(v: &Value, ctx: &mut Vec<String>, cur: &mut Path, out: &mut FieldSet) {
     }
 }
 
+/// Fields a Go struct always has (non-pointer structs): present in any old object, so
+/// never "added" by a write.
+const ALWAYS_PRESENT: [&str; 7] = [
+    "f:metadata",
+    "f:spec",
+    "f:status",
+    "f:template",
+    "f:strategy",
+    "f:updateStrategy",
+    "f:resources",
+];
+
+/// The maps (and optional structs) an Update added: an Update's field set holds their own
+/// entry too, written `.: {}` beside their fields (`f:labels: {.: {}, f:app: {}}`), as the
+/// apiserver's field manager records what a non-apply write created. `old` is `None` on
+/// create.
+pub fn added_maps(old: Option<&Value>, new: &Value, changed: &FieldSet) -> FieldSet {
+    let mut out = FieldSet::new();
+    for p in changed {
+        for end in 1..p.len() {
+            let q = &p[..end];
+            let last = q[end - 1].as_str();
+            if !last.starts_with("f:") || ALWAYS_PRESENT.contains(&last) {
+                continue;
+            }
+            let is_map =
+                get_at(new, q).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()));
+            let was = old.is_some_and(|o| get_at(o, q).is_some());
+            if is_map && !was {
+                out.insert(q.to_vec());
+            }
+        }
+    }
+    out
+}
+
 /// Encode a field set as fieldsV1 JSON.
 pub fn to_fields_v1(set: &FieldSet) -> Value {
     let mut root = Map::new();
@@ -158,6 +194,24 @@ pub fn to_fields_v1(set: &FieldSet) -> Value {
                 .expect("object");
         }
         if p.last().is_some_and(|e| e.starts_with("k:")) {
+            node.insert(".".into(), Value::Object(Map::new()));
+        }
+    }
+    // a member that also has members below it: its own entry is `.`
+    for p in set {
+        if p.last().is_some_and(|e| e.starts_with("f:"))
+            && set
+                .range(p.clone()..)
+                .nth(1)
+                .is_some_and(|n| n.starts_with(p))
+        {
+            let mut node = &mut root;
+            for e in p {
+                node = node
+                    .get_mut(e)
+                    .and_then(|v| v.as_object_mut())
+                    .expect("built above");
+            }
             node.insert(".".into(), Value::Object(Map::new()));
         }
     }

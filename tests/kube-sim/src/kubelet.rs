@@ -1074,8 +1074,8 @@ fn exited(t: &Turn, st: &mut Store, c: &mut CSim) -> bool {
     c.restarts += 1;
     c.last_terminated = Some(state_json(&c.state, &c.container_id));
     let msg = format!(
-        "back-off {}s restarting failed container={} pod={}_{}({})",
-        c.backoff.as_secs(),
+        "back-off {} restarting failed container={} pod={}_{}({})",
+        util::go_duration(c.backoff),
         c.name,
         t.pod_name,
         t.pod_ns,

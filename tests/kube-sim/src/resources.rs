@@ -184,7 +184,8 @@ pub static RESOURCES: &[ResDef] = &[
             "portforward",
             "proxy",
             "eviction",
-            "ephemeralcontainers",
+            // (no "ephemeralcontainers": kube-sim has none, and answers as a cluster
+            // without them does)
             "resize",
             "binding",
         ])
@@ -341,6 +342,8 @@ pub static RESOURCES: &[ResDef] = &[
         .defaults(adm::default_job)
         .printer(&t::JOBS),
     kind("batch", "v1", "cronjobs", "cronjob", "CronJob", true)
+        .validate(adm::validate_cronjob)
+        .defaults(adm::default_cronjob)
         .short(&["cj"])
         .in_all()
         .with_status()
@@ -387,6 +390,7 @@ pub static RESOURCES: &[ResDef] = &[
         "Ingress",
         true,
     )
+    .validate(adm::validate_ingress)
     .short(&["ing"])
     .with_status()
     .generation(),

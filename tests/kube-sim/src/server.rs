@@ -1039,7 +1039,8 @@ async fn scale(
     let replicas = sc.pointer("/spec/replicas").cloned().unwrap_or(json!(0));
     let mut n = obj.clone();
     n["spec"]["replicas"] = replicas;
-    let opts = write_opts(q, &parts);
+    let mut opts = write_opts(q, &parts);
+    opts.subresource = Some("scale".into());
     let r = st.update(rd, ns, name, n, &opts)?;
     drop(st);
     sh.notify.notify_one();
@@ -1162,6 +1163,22 @@ async fn watch(
     let fs = FieldSelector::parse_for(rd, q.get("fieldSelector").unwrap_or(""))?;
     let bookmarks = q.flag("allowWatchBookmarks");
     let send_initial = q.flag("sendInitialEvents");
+    if q.get("sendInitialEvents").is_some() && q.get("resourceVersionMatch") != Some("NotOlderThan")
+    {
+        // the apiserver's ListOptions validation
+        let mut e = ApiError::new(
+            422,
+            "Invalid",
+            "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        );
+        e.details = Some(
+            json!({"group": "meta.k8s.io", "kind": "ListOptions", "causes": [{
+            "reason": "FieldValueForbidden",
+            "message": "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+            "field": "resourceVersionMatch"}]}),
+        );
+        return Err(e);
+    }
     let timeout = q
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())

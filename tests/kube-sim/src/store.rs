@@ -375,7 +375,9 @@ impl Store {
         }
         // managed fields: the creator owns everything it sent
         if managed.is_none() && !opts.manager.is_empty() {
-            let fs = fields::fields_of(&obj, rd.status);
+            let mut fs = fields::fields_of(&obj, rd.status);
+            let added = fields::added_maps(None, &obj, &fs);
+            fs.extend(added);
             set_managed(&mut obj, &opts.manager, "Update", rd, &fs, None);
         } else if let Some(mf) = managed {
             meta_mut(&mut obj).insert("managedFields".into(), mf);
@@ -731,7 +733,15 @@ impl Store {
                 let av = fields::get_at(&applied, p);
                 let is_item = p.last().is_some_and(|x| x.starts_with("k:"));
                 if !is_item && lv.is_some() && lv != av {
-                    conflicts.push((e.manager.clone(), path_string(p)));
+                    // as a real server names the manager: `"m" with subresource "s" using v`
+                    let mut who = format!("\"{}\"", e.manager);
+                    if let Some(sub) = &e.subresource {
+                        who.push_str(&format!(" with subresource \"{sub}\""));
+                    }
+                    if e.operation == "Update" {
+                        who.push_str(&format!(" using {}", e.api_version));
+                    }
+                    conflicts.push((who, path_string(p)));
                     to_steal.push((i, p.clone()));
                 } else if is_item {
                     // shared membership, nothing to do
@@ -740,19 +750,10 @@ impl Store {
         }
         if !conflicts.is_empty() && !opts.force {
             let n = conflicts.len();
-            let using = |m: &str| -> String {
-                entries
-                    .iter()
-                    .find(|e| e.manager == m && e.operation == "Update")
-                    .map(|e| format!(" using {}", e.api_version))
-                    .unwrap_or_default()
-            };
             let msg = if n == 1 {
                 format!(
-                    "Apply failed with 1 conflict: conflict with \"{}\"{}: {}",
-                    conflicts[0].0,
-                    using(&conflicts[0].0),
-                    conflicts[0].1
+                    "Apply failed with 1 conflict: conflict with {}: {}",
+                    conflicts[0].0, conflicts[0].1
                 )
             } else {
                 let mut managers: Vec<&str> = Vec::new();
@@ -769,7 +770,7 @@ impl Store {
                             .filter(|(cm, _)| cm == m)
                             .map(|(_, p)| format!("- {p}"))
                             .collect();
-                        format!("conflicts with \"{m}\"{}:\n{}", using(m), paths.join("\n"))
+                        format!("conflicts with {m}:\n{}", paths.join("\n"))
                     })
                     .collect();
                 format!("Apply failed with {n} conflicts: {}", groups.join("\n"))
@@ -777,7 +778,7 @@ impl Store {
             let mut e = ApiError::new(409, "Conflict", msg);
             let mut d = json!({"name": name, "kind": rd.plural, "causes": conflicts.iter().map(|(m, p)| json!({
                 "reason": "FieldManagerConflict",
-                "message": format!("conflict with \"{m}\""),
+                "message": format!("conflict with {m}"),
                 "field": p,
             })).collect::<Vec<_>>()});
             if !rd.group.is_empty() {
@@ -1294,13 +1295,19 @@ fn track_update(old: &Value, new: &mut Value, manager: &str, rd: &ResDef, sub: O
         .filter(|p| fields::get_at(old, p) != fields::get_at(new, p) || !old_set.contains(*p))
         .cloned()
         .collect();
+    let mut changed = changed;
+    let added = fields::added_maps(Some(old), new, &changed);
+    changed.extend(added);
     let gone: FieldSet = old_set.difference(&new_set).cloned().collect();
     if changed.is_empty() && gone.is_empty() {
         return;
     }
     let mut entries = managed_entries(old);
     for e in entries.iter_mut() {
-        e.set.retain(|p| !changed.contains(p) && !gone.contains(p));
+        // (a map's own entry, `.`, goes with the map)
+        e.set.retain(|p| {
+            !changed.contains(p) && !gone.contains(p) && fields::get_at(new, p).is_some()
+        });
     }
     match entries.iter_mut().find(|e| {
         e.manager == manager && e.operation == "Update" && e.subresource.as_deref() == sub

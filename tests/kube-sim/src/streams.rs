@@ -286,6 +286,11 @@ pub async fn exec(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
     let (pod, c) = pod_and_container(&sh, ns, name, q.get("container"))?;
+    if util::str_of(&pod, "spec.nodeName").is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "pod {name} does not have a host assigned"
+        )));
+    }
     let cname = util::str_of(&c, "name");
     let uid = util::str_of(&pod, "metadata.uid");
     let running = {
@@ -392,6 +397,7 @@ async fn run_exec(
                 let _ = wtx.send(Some(chan_msg(3, st.to_string().as_bytes()))).await;
                 drop(wtx);
                 let _ = writer.await;
+                close_politely(tokio::spawn(discard_until_close(stream))).await;
                 return;
             }
         }
@@ -421,6 +427,7 @@ async fn run_exec(
             let _ = wtx.send(Some(chan_msg(3, st.to_string().as_bytes()))).await;
             drop(wtx);
             let _ = writer.await;
+            close_politely(tokio::spawn(discard_until_close(stream))).await;
             return;
         }
     };
@@ -446,6 +453,11 @@ async fn run_exec(
     };
     let resize_pty = pty.clone();
     let (gone_tx, mut gone_rx) = tokio::sync::oneshot::channel::<()>();
+    // Set once the command has ended: from then on the client's stdin frames
+    // are read and discarded (a write blocked on a full pipe gives up), so the
+    // connection is never closed with the client's data unread: a kernel
+    // answers that with a reset, and the client loses the end of the output.
+    let (ended_tx, ended_rx) = tokio::sync::watch::channel(false);
     let reader = tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
             match msg {
@@ -455,11 +467,21 @@ async fn run_exec(
                     }
                     match b[0] {
                         0 => {
-                            if let Some(si) = child_stdin.as_mut()
-                                && (si.write_all(&b[1..]).await.is_err()
-                                    || si.flush().await.is_err())
-                            {
+                            if *ended_rx.borrow() {
                                 child_stdin = None;
+                            }
+                            if let Some(si) = child_stdin.as_mut() {
+                                let mut ended = ended_rx.clone();
+                                let written = tokio::select! {
+                                    r = async {
+                                        si.write_all(&b[1..]).await?;
+                                        si.flush().await
+                                    } => r.is_ok(),
+                                    _ = ended.wait_for(|e| *e) => false,
+                                };
+                                if !written {
+                                    child_stdin = None;
+                                }
                             }
                         }
                         4 => {
@@ -580,6 +602,7 @@ async fn run_exec(
         .ok()
         .and_then(|s| s.code())
         .unwrap_or(137);
+    let _ = ended_tx.send(true);
     let _ = wtx
         .send(Some(chan_msg(
             3,
@@ -587,8 +610,32 @@ async fn run_exec(
         )))
         .await;
     drop(wtx);
+    // The status, then a close frame; the client's remaining frames are read
+    // (and dropped) until its close frame answers, as a real API server does.
     let _ = writer.await;
-    reader.abort();
+    close_politely(reader).await;
+}
+
+/// How long a closing exec session waits for the client's close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Reads and drops the client's frames until its close frame or the end of
+/// the connection.
+async fn discard_until_close(mut stream: futures::stream::SplitStream<Ws>) {
+    while let Some(Ok(m)) = stream.next().await {
+        if matches!(m, Message::Close(_)) {
+            return;
+        }
+    }
+}
+
+/// Waits (bounded) for the task reading the client's frames to see the
+/// client's close frame or the end of the connection, then drops it.
+async fn close_politely(reader: tokio::task::JoinHandle<()>) {
+    let abort = reader.abort_handle();
+    if tokio::time::timeout(CLOSE_WAIT, reader).await.is_err() {
+        abort.abort();
+    }
 }
 
 async fn run_attach(sh: Arc<Shared>, ws: Ws, uid: String, cname: String) {
@@ -638,7 +685,9 @@ async fn run_attach(sh: Arc<Shared>, ws: Ws, uid: String, cname: String) {
                 .as_bytes(),
         ))
         .await;
+    let _ = sink.send(normal_close()).await;
     let _ = sink.close().await;
+    close_politely(tokio::spawn(discard_until_close(stream))).await;
 }
 
 pub async fn portforward(

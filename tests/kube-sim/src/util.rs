@@ -314,6 +314,17 @@ pub fn str_of(v: &Value, path: &str) -> String {
     }
 }
 
+/// A duration as Go's `time.Duration.String()` writes whole seconds: `10s`,
+/// `1m20s`, `5m0s`, `1h0m0s` (what the kubelet's back-off messages say).
+pub fn go_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{}s", s / 60, s % 60),
+        _ => format!("{}h{}m{}s", s / 3600, s % 3600 / 60, s % 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -519,6 +519,64 @@ async fn exec_streams_exit_codes_and_64mib() {
     k.sim.shutdown().await;
 }
 
+/// A command that ends with the client's stdin unread: the server drains the client's
+/// frames, sends the status and closes the websocket politely. Dropping the socket with
+/// stdin unread makes the kernel reset the connection and kubectl loses the end of the
+/// output (`close 1006 (abnormal closure)`, rc 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_that_ignores_stdin_keeps_all_its_output_and_exit_code() {
+    const OUT: u64 = 20_000_000;
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"])
+        .await;
+    let pod = k
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    // more stdin than the pipes and socket buffers between kubectl and the command hold
+    let input = k.dir.path().join("unread.bin");
+    std::fs::write(&input, vec![7u8; 16 * 1024 * 1024]).unwrap();
+    let output = k.dir.path().join("out.bin");
+    let script = format!("head -c {OUT} /dev/zero");
+    let mut failures = Vec::new();
+    for run in 0..20 {
+        let child = k
+            .cmd(&["exec", "-i", &pod, "--", "sh", "-c", &script])
+            .stdin(std::fs::File::open(&input).unwrap())
+            .stdout(std::fs::File::create(&output).unwrap())
+            .spawn()
+            .unwrap();
+        let o = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("run {run}: kubectl exec did not end within 60 s"))
+            .unwrap();
+        let got = std::fs::metadata(&output).unwrap().len();
+        // (kubectl may say its stdin copy found the websocket closed: `close sent`;
+        // a reset or a broken pipe is the server dropping the connection)
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let dropped = ["reset", "broken pipe", "1006"]
+            .iter()
+            .any(|w| stderr.contains(w));
+        if got != OUT || !o.status.success() || dropped {
+            failures.push(format!(
+                "run {run}: {got} of {OUT} bytes, {}: {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    k.sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_watch_is_bounded_and_sees_changes() {
     let k = setup().await;
@@ -2008,5 +2066,415 @@ async fn protobuf_bodies_from_kubectl_generators() {
             && text.contains("configmaps \"nope\" not found"),
         "{text}"
     );
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 2: EndpointSlices carry `name: ""` for an unnamed Service port, as the
+/// endpoint-slice controller writes it; without it `kubectl describe svc|ingress` crashes
+/// (nil pointer in formatEndpointSlices).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_service_and_ingress_with_an_unnamed_port() {
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    let svc = k.write(
+        "s.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\nspec:\n  rules:\n  - http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service: {name: web, port: {number: 80}}\n",
+    );
+    k.ok(&["apply", "-f", &svc]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let slices = k
+        .ok(&[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "json",
+        ])
+        .await;
+    let slices: serde_json::Value = serde_json::from_str(&slices).unwrap();
+    assert_eq!(
+        slices["items"][0]["ports"][0]["name"],
+        serde_json::json!(""),
+        "{slices}"
+    );
+    let o = k.run(&["describe", "svc", "web"]).await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    assert!(o.stdout.contains("Endpoints:"), "{}", o.stdout);
+    let o = k.run(&["describe", "ingress", "web"]).await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stderr, o.stdout);
+    assert!(o.stdout.contains("web:80"), "{}", o.stdout);
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 5: `kubectl scale` writes through the scale subresource, and the
+/// managedFields entry says so (`subresource: scale`), as does the conflict message a
+/// later server-side apply of the replicas gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_is_recorded_as_the_scale_subresource() {
+    let k = setup().await;
+    let f = k.write("d.yaml", DEPLOY);
+    k.ok(&["apply", "--server-side", "-f", &f]).await;
+    k.ok(&["scale", "deployment/web", "--replicas=3"]).await;
+    let d = k
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+    let entries = d["metadata"]["managedFields"].as_array().unwrap();
+    let scale = entries
+        .iter()
+        .find(|e| e["operation"] == "Update" && e["fieldsV1"]["f:spec"]["f:replicas"].is_object())
+        .unwrap_or_else(|| panic!("no Update entry owns spec.replicas: {entries:#?}"));
+    assert_eq!(scale["subresource"], "scale", "{scale}");
+    let manager = scale["manager"].as_str().unwrap().to_string();
+    let o = k.run(&["apply", "--server-side", "-f", &f]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    let want = format!("conflict with \"{manager}\" with subresource \"scale\" using apps/v1");
+    assert!(o.stderr.contains(&want), "want `{want}` in:\n{}", o.stderr);
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 6: validation a real server does — an Ingress path that is not absolute,
+/// a CronJob's schedule and restartPolicy — and a CronJob's defaults; the quota message for
+/// containers without resources; `sendInitialEvents` without `resourceVersionMatch`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_cronjob_quota_and_watch_options_are_validated() {
+    let k = setup().await;
+    let ing = k.write(
+        "i.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: rel\nspec:\n  rules:\n  - http:\n      paths:\n      - path: api\n        pathType: Prefix\n        backend:\n          service: {name: web, port: {number: 80}}\n",
+    );
+    let o = k.run(&["apply", "-f", &ing]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains(
+            "spec.rules[0].http.paths[0].path: Invalid value: \"api\": must be an absolute path"
+        ),
+        "{}",
+        o.stderr
+    );
+    let cron = |schedule: &str, policy: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: \"{schedule}\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: {policy}\n          containers:\n          - name: c\n            image: busybox:1\n"
+        )
+    };
+    let bad = k.write("c1.yaml", &cron("not valid", "OnFailure"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains(
+            "spec.schedule: Invalid value: \"not valid\": expected exactly 5 fields, found 2: [not valid]"
+        ),
+        "{}",
+        o.stderr
+    );
+    let bad = k.write("c2.yaml", &cron("61 * * * *", "OnFailure"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert!(
+        o.stderr
+            .contains("end of range (61) above maximum (59): 61"),
+        "{}",
+        o.stderr
+    );
+    let bad = k.write("c3.yaml", &cron("0 3 * * *", "Always"));
+    let o = k.run(&["apply", "-f", &bad]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+        "{}",
+        o.stderr
+    );
+    let good = k.write("c4.yaml", &cron("0 3 * * *", "OnFailure"));
+    k.ok(&["apply", "-f", &good]).await;
+    let cj = k.ok(&["get", "cronjob", "nightly", "-o", "json"]).await;
+    let cj: serde_json::Value = serde_json::from_str(&cj).unwrap();
+    assert_eq!(cj["spec"]["concurrencyPolicy"], "Allow", "{cj}");
+    assert_eq!(cj["spec"]["suspend"], false);
+    assert_eq!(cj["spec"]["successfulJobsHistoryLimit"], 3);
+    assert_eq!(cj["spec"]["failedJobsHistoryLimit"], 1);
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"],
+        "/dev/termination-log",
+        "{cj}"
+    );
+
+    let quota = k.write(
+        "q.yaml",
+        "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: compute\nspec:\n  hard:\n    limits.cpu: \"4\"\n    limits.memory: 4Gi\n    requests.cpu: \"2\"\n",
+    );
+    k.ok(&["apply", "-f", &quota]).await;
+    let pod = k.write(
+        "p.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: bare\nspec:\n  containers:\n  - name: b\n    image: busybox:1\n    resources:\n      requests: {cpu: 100m}\n  - name: a\n    image: busybox:1\n",
+    );
+    let o = k.run(&["apply", "-f", &pod]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr.contains("failed quota: compute: must specify limits.cpu for: a,b; limits.memory for: a,b; requests.cpu for: a"),
+        "{}",
+        o.stderr
+    );
+
+    let o = k
+        .run(&[
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/pods?watch=true&sendInitialEvents=true&allowWatchBookmarks=true",
+        ])
+        .await;
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"),
+        "{}",
+        o.stderr
+    );
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 7: the kubelet's back-off message writes its duration as Go does
+/// (`1m20s`, not `80s`); exec into a pod no node runs says `does not have a host assigned`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_off_durations_and_exec_into_an_unscheduled_pod_read_as_a_real_cluster() {
+    let k = setup().await;
+    let pod = k.write(
+        "p.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: crashy\nspec:\n  containers:\n  - name: ml\n    image: fintech-ai/ml-service:crash1\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: nowhere\nspec:\n  nodeSelector: {kube-sim/none: \"true\"}\n  containers:\n  - name: c\n    image: busybox:1\n",
+    );
+    k.ok(&["apply", "-f", &pod]).await;
+    let o = k.run(&["exec", "nowhere", "--", "true"]).await;
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("pod nowhere does not have a host assigned"),
+        "{}",
+        o.stderr
+    );
+    // back-offs of 10 s, 20 s, 40 s, then 80 s (scaled by the test's time scale)
+    let message = eventually(60, "a back-off of 80 s", || {
+        let p = k.sim.get("v1", "Pod", Some("default"), "crashy")?;
+        let m = s(&p, "/status/containerStatuses/0/state/waiting/message");
+        (m.contains("back-off 1m20s") || m.contains("back-off 80s")).then_some(m)
+    })
+    .await;
+    assert!(
+        message.starts_with("back-off 1m20s restarting failed container=ml pod=crashy_default("),
+        "{message}"
+    );
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 4: a StatefulSet's `rollingUpdate.partition` keeps the pods below it at
+/// the current revision, and every template is kept as a ControllerRevision, so
+/// `kubectl rollout history|undo sts/…` work as on a real cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statefulset_partition_history_and_undo() {
+    let k = setup().await;
+    let sts = k.write(
+        "sts.yaml",
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  replicas: 3\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      containers:\n      - name: pg\n        image: postgres:16.1\n",
+    );
+    k.ok(&["apply", "-f", &sts]).await;
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    let image = |i: usize| {
+        k.sim
+            .get("v1", "Pod", Some("default"), &format!("db-{i}"))
+            .map(|p| s(&p, "/spec/containers/0/image"))
+            .unwrap_or_default()
+    };
+    // partition 2: only db-2 moves to the new template
+    k.ok(&[
+        "patch",
+        "sts",
+        "db",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":2}}}}"#,
+    ])
+    .await;
+    k.ok(&["set", "image", "sts/db", "pg=postgres:16.2"]).await;
+    let out = k
+        .ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    assert!(out.contains("partitioned roll out complete"), "{out}");
+    eventually(30, "db-2 on the new template, three ready pods", || {
+        let sts = k.sim.get("apps/v1", "StatefulSet", Some("default"), "db")?;
+        (image(2) == "postgres:16.2" && s(&sts, "/status/readyReplicas") == "3").then_some(())
+    })
+    .await;
+    let sts_now = k
+        .sim
+        .get("apps/v1", "StatefulSet", Some("default"), "db")
+        .unwrap();
+    assert_eq!(s(&sts_now, "/status/updatedReplicas"), "1", "{sts_now}");
+    assert_ne!(
+        s(&sts_now, "/status/currentRevision"),
+        s(&sts_now, "/status/updateRevision")
+    );
+    assert_eq!(
+        (image(0), image(1)),
+        ("postgres:16.1".into(), "postgres:16.1".into())
+    );
+
+    let history = k.ok(&["rollout", "history", "sts/db"]).await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["1", "2"], "{history}");
+    let first = k
+        .ok(&["rollout", "history", "sts/db", "--revision=1"])
+        .await;
+    assert!(first.contains("postgres:16.1"), "{first}");
+
+    // partition 0: the rest follow; then undo goes back to revision 1's template
+    k.ok(&[
+        "patch",
+        "sts",
+        "db",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}"#,
+    ])
+    .await;
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    assert_eq!(
+        (image(0), image(1), image(2)),
+        (
+            "postgres:16.2".into(),
+            "postgres:16.2".into(),
+            "postgres:16.2".into()
+        )
+    );
+    let undo = k.ok(&["rollout", "undo", "sts/db"]).await;
+    assert!(undo.contains("rolled back"), "{undo}");
+    k.ok(&["rollout", "status", "sts/db", "--timeout=60s"])
+        .await;
+    eventually(30, "every pod back on postgres:16.1", || {
+        (0..3).all(|i| image(i) == "postgres:16.1").then_some(())
+    })
+    .await;
+    // the template of revision 1 is now the newest revision: 3
+    let history = k.ok(&["rollout", "history", "sts/db"]).await;
+    let revisions: Vec<&str> = history
+        .lines()
+        .skip_while(|l| !l.starts_with("REVISION"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(revisions, ["2", "3"], "{history}");
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 7: an Update's managedFields own the maps the write added, written
+/// `.: {}` beside their fields, as a real server records them (`f:annotations: {.: {},
+/// f:kubectl.kubernetes.io/last-applied-configuration: {}}` after a client-side apply).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_managed_fields_own_the_maps_they_add() {
+    let k = setup().await;
+    let cm = k.write(
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n",
+    );
+    k.ok(&["apply", "-f", &cm]).await;
+    k.ok(&["label", "configmap", "settings", "tier=backend"])
+        .await;
+    let out = k
+        .ok(&[
+            "get",
+            "configmap",
+            "settings",
+            "-o",
+            "json",
+            "--show-managed-fields",
+        ])
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entry = |manager: &str| {
+        v["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["manager"] == manager)
+            .unwrap_or_else(|| panic!("no entry of {manager}: {v}"))["fieldsV1"]
+            .clone()
+    };
+    let applied = entry("kubectl-client-side-apply");
+    assert_eq!(
+        applied["f:metadata"]["f:annotations"],
+        serde_json::json!({".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}),
+        "{applied}"
+    );
+    assert_eq!(
+        applied["f:data"],
+        serde_json::json!({".": {}, "f:a": {}}),
+        "{applied}"
+    );
+    let labelled = entry("kubectl-label");
+    assert_eq!(
+        labelled,
+        serde_json::json!({"f:metadata": {"f:labels": {".": {}, "f:tier": {}}}}),
+        "{labelled}"
+    );
+    k.sim.shutdown().await;
+}
+
+/// Issue 18 item 3 (part): every 404 carries a Status `details`, as a real server's do.
+/// kube-sim has no ephemeral containers: `kubectl debug --target` gets the 404 a cluster
+/// without them answers and says so, instead of crashing on a Status without details.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_carries_details_and_kubectl_debug_says_ephemeral_containers_are_off() {
+    let k = setup().await;
+    let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
+    k.ok(&["apply", "-f", &f]).await;
+    k.ok(&["rollout", "status", "deployment/web", "--timeout=30s"])
+        .await;
+    let pod = k
+        .ok(&[
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    let o = k
+        .run(&[
+            "debug",
+            &pod,
+            "--image=busybox:1",
+            "--target=nginx",
+            "--",
+            "true",
+        ])
+        .await;
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stderr
+            .contains("ephemeral containers are disabled for this cluster"),
+        "{}",
+        o.stderr
+    );
+    for path in [
+        "/api/v1/nothing-here",
+        "/api/v1/namespaces/default/pods/nope",
+        &format!("/api/v1/namespaces/default/pods/{pod}/ephemeralcontainers"),
+    ] {
+        let r = get(&k.sim, path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.json()["details"].is_object(), "{path}: {}", r.json());
+    }
     k.sim.shutdown().await;
 }

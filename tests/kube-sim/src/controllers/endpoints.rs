@@ -126,10 +126,22 @@ pub(crate) fn endpoints(st: &mut Store) {
             json!({"addresses": [util::str_of(p, "status.podIP")], "conditions": {"ready": r, "serving": r, "terminating": false},
                 "nodeName": util::str_of(p, "spec.nodeName"), "targetRef": {"kind": "Pod", "namespace": ns, "name": name_of(p), "uid": uid_of(p)}})
         }).collect();
+        // a slice's port names are pointers the endpoint-slice controller always sets:
+        // `name: ""` for an unnamed Service port (kubectl's describe dereferences it)
+        let slice_ports: Vec<Value> = ports
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                if p.get("name").is_none() {
+                    p["name"] = json!("");
+                }
+                p
+            })
+            .collect();
         let slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
             "metadata": {"name": slice_name, "namespace": ns, "labels": {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
                 "ownerReferences": [owner_ref(&s)]},
-            "addressType": "IPv4", "endpoints": eps, "ports": ports});
+            "addressType": "IPv4", "endpoints": eps, "ports": slice_ports});
         match st.get(esrd, &ns, &slice_name).cloned() {
             None => {
                 let _ = st.create(esrd, slice, &WriteOpts::manager("endpointslice-controller"));

@@ -14,8 +14,31 @@ pub(crate) fn statefulsets(st: &mut Store) {
         let uid = uid_of(&s);
         let want = i64_at(&s, "/spec/replicas");
         let tmpl = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
-        let rev = format!("{}-{}", name, template_hash(&tmpl));
+        let hash = template_hash(&tmpl);
+        let rev = format!("{name}-{hash}");
         let ordered = util::str_of(&s, "spec.podManagementPolicy") != "Parallel";
+        let partition = s
+            .pointer("/spec/updateStrategy/rollingUpdate/partition")
+            .and_then(|v| v.as_i64())
+            .unwrap_or(0)
+            .max(0);
+        let revisions = record_revision(st, &s, &tmpl, &rev, &hash);
+        // pods below the partition are (re)created at the current revision
+        let current_name = s
+            .pointer("/status/currentRevision")
+            .and_then(|v| v.as_str())
+            .unwrap_or(&rev)
+            .to_string();
+        let current_tmpl = revisions
+            .iter()
+            .find(|r| name_of(r) == current_name && current_name != rev)
+            .and_then(|r| r.pointer("/data/spec/template").cloned())
+            .map(|mut t| {
+                if let Some(o) = t.as_object_mut() {
+                    o.shift_remove("$patch");
+                }
+                t
+            });
         let pods: Vec<Value> = st
             .list(prd, Some(&ns))
             .into_iter()
@@ -52,9 +75,13 @@ pub(crate) fn statefulsets(st: &mut Store) {
                             }
                         }
                     }
+                    let (tmpl, rev) = match &current_tmpl {
+                        Some(t) if i < partition => (t, &current_name),
+                        _ => (&tmpl, &rev),
+                    };
                     let mut pod = new_pod_from_template(
                         &s,
-                        &tmpl,
+                        tmpl,
                         Some(pname.clone()),
                         None,
                         &[
@@ -162,9 +189,17 @@ pub(crate) fn statefulsets(st: &mut Store) {
             .cloned()
             .collect();
         let all_ready = pods.len() as i64 == want && pods.iter().all(pod_ready);
+        let ordinal = |p: &Value| {
+            name_of(p)
+                .rsplit('-')
+                .next()
+                .and_then(|x| x.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
         let outdated: Vec<&Value> = pods
             .iter()
             .filter(|p| util::str_of(p, "metadata.labels.controller-revision-hash") != rev)
+            .filter(|p| ordinal(p) >= partition)
             .collect();
         if all_ready
             && util::str_of(&s, "spec.updateStrategy.type") != "OnDelete"
@@ -209,4 +244,49 @@ pub(crate) fn statefulsets(st: &mut Store) {
             st.set_status(srd, &cur, status, "kube-controller-manager");
         }
     }
+}
+
+/// Every template the StatefulSet had, as a ControllerRevision owned by it (named
+/// `NAME-HASH`, `data` the patch that restores the template, `revision` counting up); a
+/// template that comes back (an undo) gets the next revision number. Returns the
+/// StatefulSet's revisions.
+fn record_revision(st: &mut Store, s: &Value, tmpl: &Value, rev: &str, hash: &str) -> Vec<Value> {
+    let crd = rd("apps", "controllerrevisions");
+    let ns = ns_of(s);
+    let uid = uid_of(s);
+    let mut revisions: Vec<Value> = st
+        .list(crd, Some(&ns))
+        .into_iter()
+        .filter(|r| owned_by(r, &uid))
+        .cloned()
+        .collect();
+    let number = |r: &Value| r.get("revision").and_then(|v| v.as_i64()).unwrap_or(0);
+    let newest = revisions.iter().map(number).max().unwrap_or(0);
+    match revisions.iter().position(|r| name_of(r) == rev) {
+        None => {
+            let mut labels = tmpl
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or(json!({}));
+            labels["controller.kubernetes.io/hash"] = json!(hash);
+            let mut data_tmpl = tmpl.clone();
+            data_tmpl["$patch"] = json!("replace");
+            let cr = json!({"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                "metadata": {"name": rev, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(s)]},
+                "data": {"spec": {"template": data_tmpl}}, "revision": newest + 1});
+            if let Ok(created) = st.create(crd, cr, &WriteOpts::manager("kube-controller-manager"))
+            {
+                revisions.push(created);
+            }
+        }
+        Some(i) if number(&revisions[i]) < newest => {
+            let mut n = revisions[i].clone();
+            n["revision"] = json!(newest + 1);
+            if let Some(updated) = st.put(crd, n, "kube-controller-manager") {
+                revisions[i] = updated;
+            }
+        }
+        Some(_) => {}
+    }
+    revisions
 }
