@@ -62,7 +62,13 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>, EnvFileError> {
         path: shown.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = crate::files::open_regular(path).map_err(|e| match e {
+        crate::files::ReadError::Io { source, .. } => io(source),
+        other => io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            other.cause(),
+        )),
+    })?;
     let mut bytes = Vec::new();
     file.take(MAX_SIZE + 1)
         .read_to_end(&mut bytes)
