@@ -389,6 +389,102 @@ async fn an_upload_failing_halfway_leaves_no_manifest() {
     assert_eq!(w.list().await["backups"][0]["status"], "incomplete");
 }
 
+/// A 2 MiB tmpfs mounted on the store directory (root only); unmounted
+/// when dropped.
+struct FullDisk(PathBuf);
+
+impl FullDisk {
+    fn mount(dir: &Path) -> Option<FullDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| FullDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_ends_the_backup_at_once_with_the_stores_error() {
+    let w = world(&[], "", 1_000).await;
+    // About 15 MiB compressed: several upload chunks, far more than fits.
+    w.pg.psql(
+        "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) AS b FROM generate_series(1, 300000) g",
+    );
+    // A store that fails after 2 MiB: a full disk where this test may
+    // mount one, else a file-size limit on fintechctl (EFBIG).
+    let disk = FullDisk::mount(&w.store);
+    let mut cmd = std::process::Command::new("sh");
+    if disk.is_some() {
+        cmd.args(["-c", "exec \"$@\"", "sh"]);
+    } else {
+        cmd.args([
+            "-c",
+            "trap '' XFSZ; exec prlimit --fsize=2097152 \"$@\"",
+            "sh",
+        ]);
+    }
+    cmd.arg(assert_cmd::cargo::cargo_bin("fintechctl"));
+    let base = w.cmd(&[
+        "backup",
+        "local",
+        "--only",
+        "postgres",
+        "-o",
+        "json",
+        "--timeout",
+        "300s",
+        "--stall-timeout",
+        "120s",
+    ]);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(base.get_args());
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "the store's error ends the part at once, not after a timeout: {took:?}\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let store_error = if disk.is_some() {
+        "No space left on device"
+    } else {
+        "File too large"
+    };
+    assert!(stderr.contains(store_error), "{stderr}");
+    assert!(stderr.contains("no manifest was written"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["manifest"], false, "{report}");
+    let id = report["id"].as_str().unwrap();
+    assert!(!w.part_file(id, "manifest.json").exists());
+    assert!(
+        !w.part_file(id, "postgres.dump.zst").exists(),
+        "no part under its own name"
+    );
+    assert_eq!(w.list().await["backups"][0]["status"], "incomplete");
+    drop(disk);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_a_restore_puts_the_writers_back() {
     // pg_restore waits before it starts: the signal lands mid-restore.
