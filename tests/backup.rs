@@ -60,11 +60,16 @@ exec:\n  - pod: \"postgres-*\"\n    env: {{ PGHOST: 127.0.0.1{extra_exec_env} }}
 /// kube-sim with `local` deployed, PostgreSQL seeded with awkward data and
 /// Redis with keys of every type behind its exec.
 async fn world(recipients: &[String], extra_exec_env: &str, large_rows: usize) -> World {
+    world_from(behaviors(extra_exec_env), recipients, large_rows).await
+}
+
+/// [`world`] with kube-sim's behaviours given whole.
+async fn world_from(behaviors: Behaviors, recipients: &[String], large_rows: usize) -> World {
     let pg = Postgres::start();
     pg.seed(large_rows);
     let redis = Redis::start("test-only-redis-0002");
     redis.seed();
-    let c = cluster(behaviors(extra_exec_env)).await;
+    let c = cluster(behaviors).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let envs = environments(dir.path(), pg.port, redis.port, &store, recipients);
@@ -545,6 +550,117 @@ async fn ctrl_c_during_a_restore_puts_the_writers_back() {
             .is_none(),
         "the deploy lock is released"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_redis_is_restored_leaves_save_and_no_staged_file() {
+    // `cat` in the Redis pod (what receives the RDB) marks that it started,
+    // then waits: the signal lands while the RDB is being staged.
+    let bin = tempfile::tempdir().unwrap();
+    let mark = bin.path().join("staging");
+    std::fs::write(
+        bin.path().join("cat"),
+        format!(
+            "#!/bin/sh\ntouch '{}'\nsleep 20\nexec /bin/cat \"$@\"\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.path().join("cat"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut yaml = format!(
+        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\n\
+jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo upgraded\"]\n\
+exec:\n  - pod: \"postgres-*\"\n    env: {{ PGHOST: 127.0.0.1 }}\n"
+    );
+    yaml.push_str(&format!(
+        "  - pod: \"redis-*\"\n    env: {{ PATH: \"{}:/usr/local/bin:/usr/bin:/bin\" }}\n",
+        bin.path().display()
+    ));
+    let w = world_from(Behaviors::from_yaml(&yaml).unwrap(), &[], 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "redis"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.redis.cli(&["SET", "written-after-the-backup", "kept"]);
+    assert_eq!(w.redis.cli(&["CONFIG", "GET", "save"]), "save\n3600 1\n");
+
+    let cmd = w.cmd(&["restore", "local", &id, "--only", "redis", "--yes"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut s);
+        s
+    });
+    let started = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the restore never started staging the RDB"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+
+    // Saving as before, no staged RDB left, the live keys untouched.
+    assert_eq!(
+        w.redis.cli(&["CONFIG", "GET", "save"]),
+        "save\n3600 1\n",
+        "{stderr}"
+    );
+    let staged: Vec<String> = std::fs::read_dir(w.redis.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("fintechctl"))
+        .collect();
+    assert!(staged.is_empty(), "left behind: {staged:?}\n{stderr}");
+    assert_eq!(
+        w.redis.cli(&["GET", "written-after-the-backup"]).trim(),
+        "kept"
+    );
+    // The message says what happened to Redis, and claims no PostgreSQL rollback.
+    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    assert!(
+        stderr.contains("redis: nothing was replaced (the staged RDB was removed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("rolled back"), "{stderr}");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restore_replaces_the_keys_and_leaves_nothing_behind() {
+    let w = world(&[], "", 100).await;
+    let before = w.redis.snapshot();
+    let (report, stderr, out) = w.backup(&["--only", "redis"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.redis.cli(&["SET", "written-after-the-backup", "gone"]);
+    let out = run(w.cmd(&["restore", "local", &id, "--only", "redis", "--yes"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(w.redis.snapshot(), before);
+    assert_eq!(w.redis.cli(&["CONFIG", "GET", "save"]), "save\n3600 1\n");
+    let left: Vec<String> = std::fs::read_dir(w.redis.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("fintechctl"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -340,13 +340,25 @@ fn a_fifo_given_for_any_file_is_refused_at_once_naming_it() {
     let cases: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
         (
             "--env-file",
-            vec!["render", "staging", "--version", "1.4.2", "--env-file", &pipe_s],
+            vec![
+                "render",
+                "staging",
+                "--version",
+                "1.4.2",
+                "--env-file",
+                &pipe_s,
+            ],
             None,
         ),
         (
             "--tls-cert",
             vec![
-                "render", "local", "--tls-cert", &pipe_s, "--tls-key", &key_s,
+                "render",
+                "local",
+                "--tls-cert",
+                &pipe_s,
+                "--tls-key",
+                &key_s,
             ],
             None,
         ),

@@ -696,8 +696,7 @@ impl Upload {
             .await
             .map_err(|_| stuck)?
             .map_err(fail)?;
-        match tokio::time::timeout(deadline, self.store.inner.rename(&self.tmp, &self.path)).await
-        {
+        match tokio::time::timeout(deadline, self.store.inner.rename(&self.tmp, &self.path)).await {
             Ok(r) => r.map_err(self.store.fail(format!("committing {}", self.path)))?,
             Err(_) => {
                 return Err(StoreError::Other {

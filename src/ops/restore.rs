@@ -409,6 +409,35 @@ async fn run(
     result
 }
 
+/// What happened to each part when a restore stopped: `postgres: restored
+/// (committed); redis: nothing was replaced …; resources: not restored;
+/// the writers are scaled back`.
+fn whereabouts(
+    parts: &[PartKind],
+    done: &[PartKind],
+    current: Option<(PartKind, String)>,
+) -> String {
+    let mut said: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let state = if done.contains(p) {
+                match p {
+                    PartKind::Postgres => "restored (committed)".to_string(),
+                    _ => "restored".to_string(),
+                }
+            } else {
+                match &current {
+                    Some((c, state)) if c == p => state.clone(),
+                    _ => "not restored (untouched)".to_string(),
+                }
+            };
+            format!("{p}: {state}")
+        })
+        .collect();
+    said.push("the writers are scaled back".to_string());
+    said.join("; ")
+}
+
 fn names(parts: &[PartKind]) -> String {
     parts
         .iter()
@@ -542,9 +571,11 @@ async fn restore_parts(
     }
     wait_scaled_down(conn, ns, reporter).await;
 
+    // What happened to each part, for the message after a stop.
+    let mut done: Vec<PartKind> = Vec::new();
     for part in parts {
         if stop.is_stopped() {
-            return Err(stop_failure(stop, "the remaining parts were not restored"));
+            return Err(stop_failure(stop, &whereabouts(parts, &done, None)));
         }
         let started = Instant::now();
         let entry = manifest.part(*part).cloned();
@@ -605,11 +636,16 @@ async fn restore_parts(
                         &entry,
                         Duration::from_secs(180),
                         reporter,
+                        stop,
                     )
                     .await
-                    .map_err(|e| {
-                        Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
-                            .with_details(e.details())
+                    .map_err(|e| match e {
+                        redis::RedisError::Stopped(state) => stop_failure(
+                            stop,
+                            &whereabouts(parts, &done, Some((PartKind::Redis, state))),
+                        ),
+                        e => Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
+                            .with_details(e.details()),
                     })?;
                     let expected = manifest.redis.clone().unwrap_or_default().keys;
                     if keys != expected {
@@ -656,9 +692,24 @@ async fn restore_parts(
                 }
             }
         };
-        let result = tokio::select! {
-            r = work => r,
-            _ = stop.stopped() => Err(stop_failure(stop, &format!("while restoring {part}: a PostgreSQL restore in one transaction is rolled back; the writers are scaled back"))),
+        let result = if *part == PartKind::Redis {
+            // Redis's restore answers a stop itself: cut short, it could
+            // leave the server half switched over.
+            work.await
+        } else {
+            let in_progress = match part {
+                PartKind::Postgres => {
+                    "rolled back (pg_restore runs in one transaction: the database is as it was)"
+                }
+                _ => "cut short: some objects may have been re-applied, the others not",
+            };
+            tokio::select! {
+                r = work => r,
+                _ = stop.stopped() => Err(stop_failure(
+                    stop,
+                    &whereabouts(parts, &done, Some((*part, in_progress.to_string()))),
+                )),
+            }
         };
         match result {
             Ok(raw) => {
@@ -673,6 +724,7 @@ async fn restore_parts(
                 outcome.elapsed = started.elapsed();
                 reporter.part_finished(&outcome);
                 report.parts.push(outcome);
+                done.push(*part);
             }
             Err(failure) => {
                 let mut outcome = PartOutcome::new(*part, PartStatus::Failed);
