@@ -664,6 +664,72 @@ async fn a_redis_restore_replaces_the_keys_and_leaves_nothing_behind() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_in_other_objects_are_redacted_and_the_store_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world(&[], "", 100).await;
+    let password = SECRETS[0].1;
+    let dsn = format!("postgresql://u:{password}@db/x");
+    w.c.sim
+        .create(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "app-dsn",
+                "namespace": NS,
+                "annotations": {"example.com/dsn": dsn},
+            },
+            "data": {"dsn": dsn, "plain": "nothing secret"},
+        }))
+        .unwrap();
+    let (report, stderr, out) = w.backup(&["--only", "resources"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    assert!(stderr.contains("ConfigMap/app-dsn"), "{stderr}");
+    for (path, bytes) in store_contents(&w.store) {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+    assert_no_secret("stderr", &out.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.part_file(&id, "manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["resources"]["redacted"],
+        serde_json::json!(["ConfigMap/app-dsn"]),
+        "{manifest:#}"
+    );
+    let resources = store_contents(&w.store)
+        .into_iter()
+        .find(|(p, _)| p.ends_with("resources.yaml.zst"))
+        .unwrap()
+        .1;
+    let resources = String::from_utf8_lossy(&resources);
+    assert!(
+        resources.contains("postgresql://u:<redacted>@db/x"),
+        "{resources}"
+    );
+    assert!(resources.contains("nothing secret"), "{resources}");
+
+    // Owner-only, like debug bundles.
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = w.store.join("local").join(&id);
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&w.store.join("local")), 0o700);
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        assert_eq!(mode(&entry.path()), 0o600, "{}", entry.path().display());
+    }
+
+    // A restore does not put `<redacted>` over the live ConfigMap.
+    let out = run(w.cmd(&["restore", "local", &id, "--only", "resources", "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("ConfigMap/app-dsn is not re-applied"),
+        "{stderr}"
+    );
+    let live = w.c.get("v1", "ConfigMap", NS, "app-dsn").unwrap();
+    assert_eq!(live["data"]["dsn"], dsn.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restore_during_a_held_deploy_lock_is_refused() {
     let w = world(&[], "", 100).await;
     let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;

@@ -673,6 +673,34 @@ async fn restore_parts(
                             spec.insert("replicas".into(), serde_json::json!(0));
                         }
                     }
+                    // An object stored with secret values redacted is not put
+                    // back over the live one (it would carry `<redacted>`);
+                    // one that is gone is re-created, with a warning.
+                    let redacted = manifest
+                        .resources
+                        .as_ref()
+                        .map(|r| r.redacted.clone())
+                        .unwrap_or_default();
+                    let mut kept = Vec::new();
+                    for o in std::mem::take(&mut objects) {
+                        let name = resources::display(&o);
+                        if !redacted.contains(&name) {
+                            kept.push(o);
+                            continue;
+                        }
+                        match resources::exists(&conn.client, ns, &o).await {
+                            Ok(true) => reporter.warn(&format!(
+                                "{name} is not re-applied: the backup holds it with secret values redacted; the live one is kept"
+                            )),
+                            _ => {
+                                reporter.warn(&format!(
+                                    "{name} is re-created from the backup with secret values redacted (`<redacted>`): put the real values back"
+                                ));
+                                kept.push(o);
+                            }
+                        }
+                    }
+                    objects = kept;
                     if let Some(s) = &secrets {
                         objects.extend(s.iter().cloned());
                     }
