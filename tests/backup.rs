@@ -449,9 +449,9 @@ async fn a_full_store_ends_the_backup_at_once_with_the_stores_error() {
         "-o",
         "json",
         "--timeout",
-        "300s",
+        "90s",
         "--stall-timeout",
-        "120s",
+        "80s",
     ]);
     for (k, v) in base.get_envs() {
         match v {
@@ -727,6 +727,47 @@ async fn secret_values_in_other_objects_are_redacted_and_the_store_is_owner_only
     );
     let live = w.c.get("v1", "ConfigMap", NS, "app-dsn").unwrap();
     assert_eq!(live["data"]["dsn"], dsn.as_str());
+}
+
+/// The largest resident size of any child this test process has waited
+/// for, in bytes.
+fn children_max_rss() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as u64 * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_manifest_is_listed_as_unreadable_without_reading_it_all() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "resources"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let good = report["id"].as_str().unwrap().to_string();
+    // Another backup whose manifest.json is 300 MB (sparse: no disk used).
+    let huge = "20200101T000000Z-abcdef";
+    let dir = w.store.join("local").join(huge);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("manifest.json"))
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let list = w.list().await;
+    let backups = list["backups"].as_array().unwrap();
+    let listed = |id: &str| backups.iter().find(|b| b["id"] == id).unwrap().clone();
+    assert_eq!(listed(&good)["status"], "complete", "{list:#}");
+    let bad = listed(huge);
+    assert_eq!(bad["status"], "corrupt", "{list:#}");
+    assert!(
+        bad.to_string().contains("answer larger than 32.0 MiB"),
+        "{list:#}"
+    );
+    let rss = children_max_rss();
+    assert!(
+        rss < 200 << 20,
+        "backup list held the manifest in memory: {} MiB",
+        rss >> 20
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
