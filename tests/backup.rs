@@ -571,10 +571,10 @@ async fn sigterm_while_redis_is_restored_leaves_save_and_no_staged_file() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let mut yaml = format!(
+    let mut yaml = String::from(
         "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\n\
 jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo upgraded\"]\n\
-exec:\n  - pod: \"postgres-*\"\n    env: {{ PGHOST: 127.0.0.1 }}\n"
+exec:\n  - pod: \"postgres-*\"\n    env: { PGHOST: 127.0.0.1 }\n",
     );
     yaml.push_str(&format!(
         "  - pod: \"redis-*\"\n    env: {{ PATH: \"{}:/usr/local/bin:/usr/bin:/bin\" }}\n",
