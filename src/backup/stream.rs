@@ -479,6 +479,165 @@ mod tests {
         assert!(out.len() < data.len(), "the tail was held back: {err}");
     }
 
+    /// An S3 stand-in on a free port: creating a multipart upload works,
+    /// every part is answered 403 (`deny`) or never answered.
+    async fn s3_stand_in(deny: bool) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    loop {
+                        let mut head = Vec::new();
+                        let mut byte = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            match socket.read(&mut byte).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(_) => head.push(byte[0]),
+                            }
+                        }
+                        let head = String::from_utf8_lossy(&head).to_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0u8; length];
+                        if socket.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        let line = head.lines().next().unwrap_or("").to_string();
+                        let (status, body) = if line.starts_with("post") && line.contains("uploads")
+                        {
+                            (
+                                "200 OK",
+                                "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>",
+                            )
+                        } else if line.starts_with("put") {
+                            if !deny {
+                                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                                return;
+                            }
+                            (
+                                "403 Forbidden",
+                                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+                            )
+                        } else {
+                            ("204 No Content", "")
+                        };
+                        let response = format!(
+                            "HTTP/1.1 {status}\r\ncontent-type: application/xml\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(response.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn s3_store(endpoint: &str) -> Store {
+        let vars = [
+            ("AWS_ENDPOINT", endpoint),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        Store::open(&StoreConfig {
+            location: crate::backup::store::Location::S3 {
+                bucket: "b".into(),
+                prefix: String::new(),
+            },
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .unwrap()
+    }
+
+    /// 24 MiB that zstd cannot shrink: several upload chunks.
+    fn noise() -> Vec<u8> {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        (0..24 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_refusing_a_part_ends_the_stream_at_once_with_its_error() {
+        let store = s3_store(&s3_stand_in(true).await);
+        let id = BackupId::parse("20261129T203320Z-abcdef").unwrap();
+        let mut upload = store.upload("local", &id, "p.zst").await.unwrap();
+        let data = noise();
+        let started = Instant::now();
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            compress_into(
+                data.as_slice(),
+                &mut upload,
+                "postgres",
+                std::time::Duration::from_secs(30),
+                &super::super::NoProgress,
+            ),
+        )
+        .await
+        .expect("the store's refusal ends the part, not a hang");
+        let err = result.unwrap_err().to_string();
+        assert!(
+            err.contains("Access Denied") || err.contains("403"),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        upload.abort().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_store_that_accepts_nothing_is_a_stall_not_a_hang() {
+        let store = s3_store(&s3_stand_in(false).await);
+        let id = BackupId::parse("20261129T203320Z-abcdef").unwrap();
+        let mut upload = store.upload("local", &id, "p.zst").await.unwrap();
+        let data = noise();
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(25),
+            compress_into(
+                data.as_slice(),
+                &mut upload,
+                "postgres",
+                std::time::Duration::from_secs(2),
+                &super::super::NoProgress,
+            ),
+        )
+        .await
+        .expect("the stall timer covers the upload");
+        let err = result.unwrap_err().to_string();
+        assert!(
+            err.contains("the backup store accepted nothing of the postgres part for 2s"),
+            "{err}"
+        );
+        let started = Instant::now();
+        upload.abort().await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "giving up is bounded too: {:?}",
+            started.elapsed()
+        );
+    }
+
     #[tokio::test]
     async fn a_stalled_source_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
