@@ -62,7 +62,13 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>, EnvFileError> {
         path: shown.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = crate::files::open_regular(path).map_err(|e| match e {
+        crate::files::ReadError::Io { source, .. } => io(source),
+        other => io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            other.cause(),
+        )),
+    })?;
     let mut bytes = Vec::new();
     file.take(MAX_SIZE + 1)
         .read_to_end(&mut bytes)
@@ -438,10 +444,14 @@ mod tests {
         let e = read(file.path()).unwrap_err();
         assert!(matches!(e, EnvFileError::TooLarge { .. }), "{e}");
         assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
-        // /dev/zero is endless: the cap stops it.
+        // /dev/zero is endless: refused as not a regular file, unread.
         if Path::new("/dev/zero").exists() {
             let e = read(Path::new("/dev/zero")).unwrap_err();
-            assert!(matches!(e, EnvFileError::TooLarge { .. }), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("a character device, not a regular file"),
+                "{e}"
+            );
         }
         let e = read(Path::new("/nonexistent/.env"))
             .unwrap_err()

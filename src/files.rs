@@ -18,6 +18,8 @@ pub enum ReadError {
     TooLarge { path: String, limit: String },
     #[error("`{path}` is not UTF-8 text")]
     NotText { path: String },
+    #[error("`{path}` is {what}, not a regular file")]
+    NotRegular { path: String, what: &'static str },
 }
 
 impl ReadError {
@@ -29,6 +31,7 @@ impl ReadError {
                 format!("larger than {limit}; expected a small text file")
             }
             ReadError::NotText { .. } => "not UTF-8 text".to_string(),
+            ReadError::NotRegular { what, .. } => format!("{what}, not a regular file"),
         }
     }
 }
@@ -49,7 +52,7 @@ pub fn read_capped_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> 
         path: path.display().to_string(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = open_regular(path)?;
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
@@ -59,6 +62,72 @@ pub fn read_capped_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> 
         });
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading only when it is a regular file: a FIFO with
+/// no writer, a device, a socket or a directory is refused without
+/// blocking. The file is opened non-blocking (opening a FIFO then returns
+/// at once) and its type read from the open descriptor, so nothing can
+/// swap it between the check and the read; a regular file is then read
+/// as usual (`O_NONBLOCK` is cleared).
+pub fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(io)?;
+    let kind = file.metadata().map_err(io)?.file_type();
+    if !kind.is_file() {
+        return Err(ReadError::NotRegular {
+            path: path.display().to_string(),
+            what: describe_kind(&kind),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
+        let cleared = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) >= 0
+        };
+        if !cleared {
+            return Err(io(std::io::Error::last_os_error()));
+        }
+    }
+    Ok(file)
+}
+
+/// `a FIFO`, `a directory`, … for a file type that is not a regular file.
+fn describe_kind(kind: &std::fs::FileType) -> &'static str {
+    if kind.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    "an unknown kind of file"
 }
 
 /// Writes `contents` to `path` atomically with the given Unix permissions:
@@ -128,8 +197,33 @@ mod tests {
     #[test]
     fn a_device_is_refused_without_reading_it_all() {
         let err = read_capped(Path::new("/dev/zero"), 1024).unwrap_err();
-        assert!(matches!(err, ReadError::TooLarge { .. }), "{err}");
+        assert!(matches!(err, ReadError::NotRegular { .. }), "{err}");
         assert!(err.to_string().contains("/dev/zero"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let err = read_capped(dir.path(), 1024).unwrap_err();
+        assert!(err.to_string().contains("a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_without_a_writer_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_capped(&fifo, 1024).map_err(|e| e.to_string()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("returns instead of waiting for a writer");
+        let err = got.unwrap_err();
+        assert!(
+            err.contains("is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -174,3 +174,130 @@ async fn a_bake_passes_while_quiet_and_fails_when_the_error_rate_rises_mid_bake(
     assert!(summary.contains("status=\"500\""), "{summary}");
     assert!(stderr.contains("bake failed"), "{stderr}");
 }
+
+/// A stand-in for Prometheus on a free port: `/api/v1/alerts` answers
+/// `alerts`, `/api/v1/query` answers `query`, both 200 JSON. Its URL.
+async fn answering(alerts: &'static str, query: &'static str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&head);
+                let path = request.split_whitespace().nth(1).unwrap_or("/");
+                let body = if path.starts_with("/api/v1/alerts") {
+                    alerts
+                } else {
+                    query
+                };
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+const NO_ALERTS: &str = r#"{"status":"success","data":{"alerts":[]}}"#;
+const NO_SERIES: &str = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_prometheus_answer_warns_fails_under_strict_and_fails_the_bake() {
+    let c = cluster(behaviors_with("", "echo ok", "")).await;
+    // The documented quiet answers pass: the stand-in is a fair Prometheus.
+    let envs = environments(&answering(NO_ALERTS, NO_SERIES).await);
+    let (code, report, stderr) = verify(
+        &c,
+        &envs,
+        &[
+            "--only",
+            "alerts",
+            "--bake",
+            "1s",
+            "--bake-interval",
+            "200ms",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert_eq!(alerts(&report)["status"], "pass", "{report:#}");
+    assert_eq!(report["bake"]["status"], "pass", "{report:#}");
+
+    for (body, why) in [
+        (
+            r#"{"status":"success","data":{}}"#,
+            "no `data.alerts` (an array expected)",
+        ),
+        (
+            r#"{"status":"success","data":{"alerts":"nope"}}"#,
+            "`data.alerts` is a string, an array expected",
+        ),
+        (r#"{"status":"success"}"#, "no `data` (an object expected)"),
+        (
+            r#"{"status":"success","data":{"alerts":[{"state":"firing"}]}}"#,
+            "no `data.alerts[0].labels`",
+        ),
+    ] {
+        let envs = environments(&answering(body, NO_SERIES).await);
+        let (code, report, stderr) = verify(&c, &envs, &["--only", "alerts"]).await;
+        assert_eq!(code, Some(0), "{body}: {report:#}\n{stderr}");
+        let check = alerts(&report);
+        assert_eq!(check["status"], "warn", "{body}: {report:#}");
+        assert!(
+            check["summary"].as_str().unwrap().contains(why),
+            "{body}: {report:#}"
+        );
+        let (code, report, _) = verify(&c, &envs, &["--only", "alerts", "--strict"]).await;
+        assert_eq!(code, Some(1), "{body}: {report:#}");
+        assert_eq!(alerts(&report)["status"], "fail", "{body}: {report:#}");
+    }
+
+    // A query result that is an object is not "no threshold crossed": the
+    // bake fails once its allowance of failed rounds is spent.
+    let envs = environments(
+        &answering(
+            NO_ALERTS,
+            r#"{"status":"success","data":{"resultType":"vector","result":{}}}"#,
+        )
+        .await,
+    );
+    let (code, report, stderr) = verify(
+        &c,
+        &envs,
+        &[
+            "--only",
+            "alerts",
+            "--bake",
+            "20s",
+            "--bake-interval",
+            "100ms",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{report:#}\n{stderr}");
+    assert_eq!(report["bake"]["status"], "fail", "{report:#}");
+    let summary = report["bake"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("no usable answer 3 rounds in a row"),
+        "{summary}"
+    );
+    assert!(
+        report["bake"]["evidence"]
+            .to_string()
+            .contains("`data.result` is an object, an array expected"),
+        "{report:#}"
+    );
+}

@@ -60,11 +60,16 @@ exec:\n  - pod: \"postgres-*\"\n    env: {{ PGHOST: 127.0.0.1{extra_exec_env} }}
 /// kube-sim with `local` deployed, PostgreSQL seeded with awkward data and
 /// Redis with keys of every type behind its exec.
 async fn world(recipients: &[String], extra_exec_env: &str, large_rows: usize) -> World {
+    world_from(behaviors(extra_exec_env), recipients, large_rows).await
+}
+
+/// [`world`] with kube-sim's behaviours given whole.
+async fn world_from(behaviors: Behaviors, recipients: &[String], large_rows: usize) -> World {
     let pg = Postgres::start();
     pg.seed(large_rows);
     let redis = Redis::start("test-only-redis-0002");
     redis.seed();
-    let c = cluster(behaviors(extra_exec_env)).await;
+    let c = cluster(behaviors).await;
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let envs = environments(dir.path(), pg.port, redis.port, &store, recipients);
@@ -426,6 +431,102 @@ async fn an_upload_failing_halfway_leaves_no_manifest() {
     assert_eq!(w.list().await["backups"][0]["status"], "incomplete");
 }
 
+/// A 2 MiB tmpfs mounted on the store directory (root only); unmounted
+/// when dropped.
+struct FullDisk(PathBuf);
+
+impl FullDisk {
+    fn mount(dir: &Path) -> Option<FullDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| FullDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for FullDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_store_ends_the_backup_at_once_with_the_stores_error() {
+    let w = world(&[], "", 1_000).await;
+    // About 15 MiB compressed: several upload chunks, far more than fits.
+    w.pg.psql(
+        "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) || md5(random()::text) AS b FROM generate_series(1, 300000) g",
+    );
+    // A store that fails after 2 MiB: a full disk where this test may
+    // mount one, else a file-size limit on fintechctl (EFBIG).
+    let disk = FullDisk::mount(&w.store);
+    let mut cmd = std::process::Command::new("sh");
+    if disk.is_some() {
+        cmd.args(["-c", "exec \"$@\"", "sh"]);
+    } else {
+        cmd.args([
+            "-c",
+            "trap '' XFSZ; exec prlimit --fsize=2097152 \"$@\"",
+            "sh",
+        ]);
+    }
+    cmd.arg(assert_cmd::cargo::cargo_bin("fintechctl"));
+    let base = w.cmd(&[
+        "backup",
+        "local",
+        "--only",
+        "postgres",
+        "-o",
+        "json",
+        "--timeout",
+        "90s",
+        "--stall-timeout",
+        "80s",
+    ]);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args(base.get_args());
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let (stdout, stderr) = text(&out);
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "the store's error ends the part at once, not after a timeout: {took:?}\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let store_error = if disk.is_some() {
+        "No space left on device"
+    } else {
+        "File too large"
+    };
+    assert!(stderr.contains(store_error), "{stderr}");
+    assert!(stderr.contains("no manifest was written"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["manifest"], false, "{report}");
+    let id = report["id"].as_str().unwrap();
+    assert!(!w.part_file(id, "manifest.json").exists());
+    assert!(
+        !w.part_file(id, "postgres.dump.zst").exists(),
+        "no part under its own name"
+    );
+    assert_eq!(w.list().await["backups"][0]["status"], "incomplete");
+    drop(disk);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_a_restore_puts_the_writers_back() {
     // pg_restore waits before it starts: the signal lands mid-restore.
@@ -485,6 +586,224 @@ async fn ctrl_c_during_a_restore_puts_the_writers_back() {
         w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
             .is_none(),
         "the deploy lock is released"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_redis_is_restored_leaves_save_and_no_staged_file() {
+    // `cat` in the Redis pod (what receives the RDB) marks that it started,
+    // then waits: the signal lands while the RDB is being staged.
+    let bin = tempfile::tempdir().unwrap();
+    let mark = bin.path().join("staging");
+    std::fs::write(
+        bin.path().join("cat"),
+        format!(
+            "#!/bin/sh\ntouch '{}'\nsleep 20\nexec /bin/cat \"$@\"\n",
+            mark.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.path().join("cat"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut yaml = String::from(
+        "images:\n  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\n\
+jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo upgraded\"]\n\
+exec:\n  - pod: \"postgres-*\"\n    env: { PGHOST: 127.0.0.1 }\n",
+    );
+    yaml.push_str(&format!(
+        "  - pod: \"redis-*\"\n    env: {{ PATH: \"{}:/usr/local/bin:/usr/bin:/bin\" }}\n",
+        bin.path().display()
+    ));
+    let w = world_from(Behaviors::from_yaml(&yaml).unwrap(), &[], 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "redis"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.redis.cli(&["SET", "written-after-the-backup", "kept"]);
+    assert_eq!(w.redis.cli(&["CONFIG", "GET", "save"]), "save\n3600 1\n");
+
+    let cmd = w.cmd(&["restore", "local", &id, "--only", "redis", "--yes"]);
+    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr_pipe, &mut s);
+        s
+    });
+    let started = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the restore never started staging the RDB"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let stderr = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+
+    // Saving as before, no staged RDB left, the live keys untouched.
+    assert_eq!(
+        w.redis.cli(&["CONFIG", "GET", "save"]),
+        "save\n3600 1\n",
+        "{stderr}"
+    );
+    let staged: Vec<String> = std::fs::read_dir(w.redis.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("fintechctl"))
+        .collect();
+    assert!(staged.is_empty(), "left behind: {staged:?}\n{stderr}");
+    assert_eq!(
+        w.redis.cli(&["GET", "written-after-the-backup"]).trim(),
+        "kept"
+    );
+    // The message says what happened to Redis, and claims no PostgreSQL rollback.
+    assert!(stderr.contains("interrupted (SIGTERM)"), "{stderr}");
+    assert!(
+        stderr.contains("redis: nothing was replaced (the staged RDB was removed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("rolled back"), "{stderr}");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back: {stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restore_replaces_the_keys_and_leaves_nothing_behind() {
+    let w = world(&[], "", 100).await;
+    let before = w.redis.snapshot();
+    let (report, stderr, out) = w.backup(&["--only", "redis"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.redis.cli(&["SET", "written-after-the-backup", "gone"]);
+    let out = run(w.cmd(&["restore", "local", &id, "--only", "redis", "--yes"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    assert_eq!(w.redis.snapshot(), before);
+    assert_eq!(w.redis.cli(&["CONFIG", "GET", "save"]), "save\n3600 1\n");
+    let left: Vec<String> = std::fs::read_dir(w.redis.dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("fintechctl"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_in_other_objects_are_redacted_and_the_store_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world(&[], "", 100).await;
+    let password = SECRETS[0].1;
+    let dsn = format!("postgresql://u:{password}@db/x");
+    w.c.sim
+        .create(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "app-dsn",
+                "namespace": NS,
+                "annotations": {"example.com/dsn": dsn},
+            },
+            "data": {"dsn": dsn, "plain": "nothing secret"},
+        }))
+        .unwrap();
+    let (report, stderr, out) = w.backup(&["--only", "resources"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    assert!(stderr.contains("ConfigMap/app-dsn"), "{stderr}");
+    for (path, bytes) in store_contents(&w.store) {
+        assert_no_secret(&path.display().to_string(), &bytes);
+    }
+    assert_no_secret("stderr", &out.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.part_file(&id, "manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["resources"]["redacted"],
+        serde_json::json!(["ConfigMap/app-dsn"]),
+        "{manifest:#}"
+    );
+    let resources = store_contents(&w.store)
+        .into_iter()
+        .find(|(p, _)| p.ends_with("resources.yaml.zst"))
+        .unwrap()
+        .1;
+    let resources = String::from_utf8_lossy(&resources);
+    assert!(
+        resources.contains("postgresql://u:<redacted>@db/x"),
+        "{resources}"
+    );
+    assert!(resources.contains("nothing secret"), "{resources}");
+
+    // Owner-only, like debug bundles.
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = w.store.join("local").join(&id);
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    assert_eq!(mode(&w.store.join("local")), 0o700);
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        assert_eq!(mode(&entry.path()), 0o600, "{}", entry.path().display());
+    }
+
+    // A restore does not put `<redacted>` over the live ConfigMap.
+    let out = run(w.cmd(&["restore", "local", &id, "--only", "resources", "--yes"])).await;
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("ConfigMap/app-dsn is not re-applied"),
+        "{stderr}"
+    );
+    let live = w.c.get("v1", "ConfigMap", NS, "app-dsn").unwrap();
+    assert_eq!(live["data"]["dsn"], dsn.as_str());
+}
+
+/// The largest resident size of any child this test process has waited
+/// for, in bytes.
+fn children_max_rss() -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    usage.ru_maxrss as u64 * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_manifest_is_listed_as_unreadable_without_reading_it_all() {
+    let w = world(&[], "", 100).await;
+    let (report, stderr, out) = w.backup(&["--only", "resources"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let good = report["id"].as_str().unwrap().to_string();
+    // Another backup whose manifest.json is 300 MB (sparse: no disk used).
+    let huge = "20200101T000000Z-abcdef";
+    let dir = w.store.join("local").join(huge);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::File::create(dir.join("manifest.json"))
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let list = w.list().await;
+    let backups = list["backups"].as_array().unwrap();
+    let listed = |id: &str| backups.iter().find(|b| b["id"] == id).unwrap().clone();
+    assert_eq!(listed(&good)["status"], "complete", "{list:#}");
+    let bad = listed(huge);
+    assert_eq!(bad["status"], "corrupt", "{list:#}");
+    assert!(
+        bad.to_string().contains("answer larger than 32.0 MiB"),
+        "{list:#}"
+    );
+    let rss = children_max_rss();
+    assert!(
+        rss < 200 << 20,
+        "backup list held the manifest in memory: {} MiB",
+        rss >> 20
     );
 }
 

@@ -673,3 +673,97 @@ fn unknown_ids_suggest_the_closest() {
             .stderr(predicate::str::contains(expected));
     }
 }
+
+/// A FIFO nobody writes to: opening it for reading would wait forever.
+fn fifo(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn a_fifo_given_for_any_file_is_refused_at_once_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = fifo(dir.path(), "pipe");
+    let pipe_s = pipe.to_str().unwrap().to_string();
+    let envs = dir.path().join("environments");
+    std::fs::create_dir(&envs).unwrap();
+    fifo(&envs, "local.yaml");
+    let key = dir.path().join("tls.key");
+    std::fs::write(&key, "not read").unwrap();
+    let key_s = key.to_str().unwrap().to_string();
+    let envs_s = envs.to_str().unwrap().to_string();
+    let cases: Vec<(&str, Vec<&str>, Option<&str>)> = vec![
+        (
+            "--env-file",
+            vec![
+                "render",
+                "staging",
+                "--version",
+                "1.4.2",
+                "--env-file",
+                &pipe_s,
+            ],
+            None,
+        ),
+        (
+            "--tls-cert",
+            vec![
+                "render",
+                "local",
+                "--tls-cert",
+                &pipe_s,
+                "--tls-key",
+                &key_s,
+            ],
+            None,
+        ),
+        (
+            "--kubeconfig",
+            vec!["verify", "local", "--kubeconfig", &pipe_s],
+            None,
+        ),
+        ("KUBECONFIG", vec!["verify", "local"], Some(&pipe_s)),
+        (
+            "--identity",
+            vec![
+                "restore",
+                "local",
+                "20261129T203320Z-4f9a1c",
+                "--identity",
+                &pipe_s,
+            ],
+            None,
+        ),
+        (
+            "--environments-dir",
+            vec!["render", "local", "--environments-dir", &envs_s],
+            None,
+        ),
+    ];
+    for (flag, args, kubeconfig) in cases {
+        let mut cmd = fintechctl();
+        cmd.args(&args).timeout(std::time::Duration::from_secs(20));
+        if let Some(k) = kubeconfig {
+            cmd.env("KUBECONFIG", k);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains("FIFO (named pipe), not a regular file"),
+            "{flag}: {stderr}"
+        );
+        let named = if flag == "--environments-dir" {
+            "local.yaml"
+        } else {
+            "pipe"
+        };
+        assert!(stderr.contains(named), "{flag} names the file: {stderr}");
+        assert!(out.stdout.is_empty(), "{flag}: nothing on stdout");
+    }
+}

@@ -105,6 +105,11 @@ pub struct ResourcesFacts {
     /// Whether the Secrets are in `secrets.yaml.age`, encrypted to these
     /// age recipients; empty: listed by name only, not kept.
     pub recipients: Vec<String>,
+    /// Objects (`ConfigMap/app-config`) in which a Secret's value was
+    /// replaced by `<redacted>` before they were stored: a restore does
+    /// not put them back over the live ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 impl Manifest {

@@ -143,6 +143,45 @@ pub fn strip(v: &mut Value) {
     }
 }
 
+/// Replaces every value `redactor` knows (the cluster's Secrets) in
+/// `objects` — a ConfigMap's data, annotations, env values, keys — with
+/// `<redacted>`. Returns the objects that held one (`Kind/name`).
+pub fn scrub(objects: &mut [Value], redactor: &crate::redact::Redactor) -> Vec<String> {
+    let mut redacted = Vec::new();
+    if redactor.is_empty() {
+        return redacted;
+    }
+    for object in objects.iter_mut() {
+        let before = object.clone();
+        redactor.scrub_json(object);
+        if *object != before {
+            redacted.push(display(object));
+        }
+    }
+    redacted
+}
+
+/// Whether `object` (`kind`, `metadata.name`) exists in `namespace`.
+pub async fn exists(
+    client: &kube::Client,
+    namespace: &str,
+    object: &Value,
+) -> Result<bool, kube::Error> {
+    let kind = object["kind"].as_str().unwrap_or("");
+    let Some((api_version, _, plural)) = KINDS.iter().find(|(_, k, _)| *k == kind) else {
+        return Ok(false);
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource(api_version, kind, plural),
+    );
+    Ok(api
+        .get_opt(object["metadata"]["name"].as_str().unwrap_or(""))
+        .await?
+        .is_some())
+}
+
 /// Multi-document YAML.
 pub fn to_yaml(objects: &[Value]) -> String {
     objects

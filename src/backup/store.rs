@@ -26,6 +26,10 @@ use crate::environment::{Backup, BackupProvider};
 pub const UPLOAD_CHUNK: usize = 5 * 1024 * 1024;
 pub const UPLOAD_CONCURRENCY: usize = 2;
 
+/// The most [`Store::read_small`] reads: manifests and markers are a few
+/// KiB, the sealed Secrets of a namespace a few MiB at most.
+pub const MAX_SMALL_BYTES: usize = 32 << 20;
+
 /// Where the store is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -233,6 +237,9 @@ pub struct Store {
     inner: Arc<dyn ObjectStore>,
     root: String,
     display: String,
+    /// A local directory store's directory: what it writes there is
+    /// owner-only (directories 0700, files 0600).
+    local: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -288,7 +295,7 @@ impl Store {
         };
         let (inner, root): (Arc<dyn ObjectStore>, String) = match &config.location {
             Location::Filesystem(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Other {
+                private_dir(dir).map_err(|e| StoreError::Other {
                     store: display.clone(),
                     message: format!("cannot create the directory: {e}"),
                 })?;
@@ -354,11 +361,50 @@ impl Store {
                 )
             }
         };
+        let local = match &config.location {
+            Location::Filesystem(dir) => Some(dir.clone()),
+            _ => None,
+        };
         Ok(Store {
             inner,
             root,
             display,
+            local,
         })
+    }
+
+    /// A local store: the backup's directory, created owner-only (0700)
+    /// before anything is written in it.
+    fn prepare(&self, env: &str, id: &BackupId) -> Result<(), StoreError> {
+        let Some(dir) = &self.local else {
+            return Ok(());
+        };
+        private_dir(&dir.join(env).join(id.as_str())).map_err(|e| StoreError::Other {
+            store: self.display.clone(),
+            message: format!("cannot create the backup's directory: {e}"),
+        })
+    }
+
+    /// A local store: `file` of the backup made owner-only (0600) once it
+    /// is in place (it was written in a 0700 directory meanwhile).
+    fn seal(&self, env: &str, id: &BackupId, file: &str) -> Result<(), StoreError> {
+        let Some(dir) = &self.local else {
+            return Ok(());
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = dir.join(env).join(id.as_str()).join(file);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| StoreError::Other {
+                    store: self.display.clone(),
+                    message: format!("making {} owner-only: {e}", path.display()),
+                },
+            )?;
+        }
+        #[cfg(not(unix))]
+        let _ = (dir, env, id, file);
+        Ok(())
     }
 
     pub fn display(&self) -> &str {
@@ -454,7 +500,9 @@ impl Store {
         Ok(out)
     }
 
-    /// A small object (manifest, marker), whole.
+    /// A small object (manifest, marker, the sealed Secrets), whole: at
+    /// most [`MAX_SMALL_BYTES`], read no further (a 300 MB `manifest.json`
+    /// is an error, not 300 MB of memory).
     pub async fn read_small(
         &self,
         env: &str,
@@ -467,9 +515,26 @@ impl Store {
             .get(&path)
             .await
             .map_err(self.fail(format!("reading {path}")))?;
-        got.bytes()
-            .await
-            .map_err(self.fail(format!("reading {path}")))
+        let too_large = || StoreError::Other {
+            store: self.display.clone(),
+            message: format!(
+                "{path}: answer larger than {}; not an object fintechctl wrote",
+                crate::human::bytes(MAX_SMALL_BYTES as u64)
+            ),
+        };
+        if got.meta.size > MAX_SMALL_BYTES as u64 {
+            return Err(too_large());
+        }
+        let mut stream = got.into_stream();
+        let mut out = bytes::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(self.fail(format!("reading {path}")))?;
+            if out.len() + chunk.len() > MAX_SMALL_BYTES {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out.freeze())
     }
 
     /// A part as a stream of chunks.
@@ -508,6 +573,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tmp = self.path(env, id, &format!(".{file}.partial"));
         let path = self.path(env, id, file);
+        self.prepare(env, id)?;
         self.inner
             .put(&tmp, bytes.into())
             .await
@@ -515,13 +581,15 @@ impl Store {
         self.inner
             .rename(&tmp, &path)
             .await
-            .map_err(self.fail(format!("committing {path}")))
+            .map_err(self.fail(format!("committing {path}")))?;
+        self.seal(env, id, file)
     }
 
     /// Starts a streamed upload of `file`.
     pub async fn upload(&self, env: &str, id: &BackupId, file: &str) -> Result<Upload, StoreError> {
         let tmp = self.path(env, id, &format!(".{file}.partial"));
         let path = self.path(env, id, file);
+        self.prepare(env, id)?;
         let multipart = self
             .inner
             .put_multipart(&tmp)
@@ -532,6 +600,8 @@ impl Store {
             writer: WriteMultipart::new_with_chunk_size(multipart, UPLOAD_CHUNK),
             tmp,
             path,
+            seal: (env.to_string(), id.clone(), file.to_string()),
+            deadline: DEFAULT_UPLOAD_DEADLINE,
         })
     }
 
@@ -569,11 +639,44 @@ pub struct Upload {
     writer: WriteMultipart,
     tmp: Path,
     path: Path,
+    /// (env, id, file): what [`Store::seal`] makes owner-only once committed.
+    seal: (String, BackupId, String),
+    /// How long the store may take to accept one chunk, complete the
+    /// upload or give it up (the part's `--stall-timeout`).
+    deadline: std::time::Duration,
 }
 
+/// How long the store may take for one step of an upload unless the part
+/// says otherwise ([`Upload::bound_by`]).
+pub const DEFAULT_UPLOAD_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
 impl Upload {
-    /// Queues `bytes`, waiting while [`UPLOAD_CONCURRENCY`] chunks are in flight.
+    /// Each later step (a chunk accepted, the completion, the abort) must
+    /// answer within `deadline`.
+    pub fn bound_by(&mut self, deadline: std::time::Duration) {
+        self.deadline = deadline;
+    }
+
+    fn stuck(&self, what: &str) -> StoreError {
+        StoreError::Other {
+            store: self.store.display.clone(),
+            message: format!(
+                "{what} {}: no answer within {}",
+                self.tmp,
+                crate::human::duration(self.deadline)
+            ),
+        }
+    }
+
+    /// Queues `bytes`, waiting while [`UPLOAD_CONCURRENCY`] chunks are in
+    /// flight. A chunk that already failed (a full disk, a 403) fails this
+    /// write at once, whatever else is in flight.
     pub async fn write(&mut self, bytes: Bytes) -> Result<(), StoreError> {
+        use futures::FutureExt;
+        // Reaps the chunks already finished without waiting on the others.
+        if let Some(Err(e)) = self.writer.wait_for_capacity(1).now_or_never() {
+            return Err(self.store.fail(format!("uploading {}", self.tmp))(e));
+        }
         self.writer
             .wait_for_capacity(UPLOAD_CONCURRENCY)
             .await
@@ -587,19 +690,49 @@ impl Upload {
         let fail = self
             .store
             .fail(format!("completing the upload of {}", self.tmp));
-        self.writer.finish().await.map_err(fail)?;
-        self.store
-            .inner
-            .rename(&self.tmp, &self.path)
+        let stuck = self.stuck("completing the upload of");
+        let deadline = self.deadline;
+        tokio::time::timeout(deadline, self.writer.finish())
             .await
-            .map_err(self.store.fail(format!("committing {}", self.path)))
+            .map_err(|_| stuck)?
+            .map_err(fail)?;
+        match tokio::time::timeout(deadline, self.store.inner.rename(&self.tmp, &self.path)).await {
+            Ok(r) => r.map_err(self.store.fail(format!("committing {}", self.path)))?,
+            Err(_) => {
+                return Err(StoreError::Other {
+                    store: self.store.display.clone(),
+                    message: format!(
+                        "committing {}: no answer within {}",
+                        self.path,
+                        crate::human::duration(deadline)
+                    ),
+                });
+            }
+        }
+        let (env, id, file) = &self.seal;
+        self.store.seal(env, id, file)
     }
 
-    /// Gives up: the parts uploaded so far are deleted where the store can.
+    /// Gives up: the parts uploaded so far are deleted where the store can
+    /// (each step bounded: a stuck store does not keep the run waiting).
     pub async fn abort(self) {
-        let _ = self.writer.abort().await;
-        let _ = self.store.inner.delete(&self.tmp).await;
+        let bound = self.deadline.min(std::time::Duration::from_secs(30));
+        let _ = tokio::time::timeout(bound, self.writer.abort()).await;
+        let _ = tokio::time::timeout(bound, self.store.inner.delete(&self.tmp)).await;
     }
+}
+
+/// Creates `dir` and its missing parents owner-only (0700); an existing
+/// directory is left as it is.
+fn private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// `base` joined with a relative `path`, without its `.` components (so a

@@ -53,15 +53,26 @@ pub struct Answer {
     pub error: Option<String>,
 }
 
+/// The most of a body read: a health or metrics answer is a few KiB (a
+/// large /metrics a few hundred); beyond this the answer is not judged.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
 impl Answer {
+    /// 2xx with the whole body read.
     pub fn ok(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
+        self.status.is_some_and(|s| (200..300).contains(&s)) && self.error.is_none()
     }
 
-    /// `200 in 12ms`, `503 in 8ms`, `no answer within 2s`.
+    /// `200 in 12ms`, `503 in 8ms`, `no answer within 2s`, `200 in 9ms,
+    /// answer larger than 4 MiB`.
     pub fn describe(&self) -> String {
         match (self.status, &self.error) {
-            (Some(status), _) => format!("{status} in {}", crate::human::duration(self.latency)),
+            (Some(status), Some(e)) => {
+                format!("{status} in {}, {e}", crate::human::duration(self.latency))
+            }
+            (Some(status), None) => {
+                format!("{status} in {}", crate::human::duration(self.latency))
+            }
             (None, Some(e)) => e.clone(),
             (None, None) => "no answer".to_string(),
         }
@@ -142,20 +153,35 @@ async fn get_once(
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = response
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|e| format!("reading the body: {e}"))?;
-        Ok::<_, String>((status, latency, content_type, body))
+        // Read frame by frame, at most MAX_BODY_BYTES: a huge answer is
+        // said, not held in memory.
+        let mut body = response.into_body();
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut too_large = false;
+        while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+            let frame = frame.map_err(|e| format!("reading the body: {e}"))?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() + data.len() > MAX_BODY_BYTES {
+                    too_large = true;
+                    break;
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok::<_, String>((status, latency, content_type, bytes, too_large))
     };
     match tokio::time::timeout(deadline, exchange).await {
-        Ok(Ok((status, latency, content_type, body))) => Answer {
+        Ok(Ok((status, latency, content_type, body, too_large))) => Answer {
             status: Some(status),
             latency,
             content_type,
             body: String::from_utf8_lossy(&body).into_owned(),
-            error: None,
+            error: too_large.then(|| {
+                format!(
+                    "answer larger than {}",
+                    crate::human::bytes(MAX_BODY_BYTES as u64)
+                )
+            }),
         },
         Ok(Err(e)) => Answer {
             status: None,
@@ -247,6 +273,13 @@ pub fn judge(results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
             continue;
         }
         match answer.status {
+            Some(_) if answer.error.is_some() => {
+                f.fail(format!("{target}: {} (read no further)", answer.describe()));
+                f.hint(format!(
+                    "{} must answer a small body: `kubectl logs -l app={}` shows what it serves",
+                    probe.path, probe.service
+                ));
+            }
             Some(status) => {
                 let head = first_lines(&answer.body, 3);
                 f.fail(format!(

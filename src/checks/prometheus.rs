@@ -52,25 +52,182 @@ pub fn describe(e: &reqwest::Error) -> String {
     innermost
 }
 
-/// GET `base` + `path` as JSON, `status: success` required; the `data`.
+/// The most read from one Prometheus answer: a few thousand alerts or
+/// series are a few MiB; more is not an answer to these queries.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// The body of `response`, at most `limit` bytes: a larger answer is an
+/// error (`answer larger than 16 MiB`), read no further.
+pub async fn capped_text(mut response: reqwest::Response, limit: usize) -> Result<String, String> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!(
+            "answer larger than {}",
+            crate::human::bytes(limit as u64)
+        ));
+    }
+    let mut body: Vec<u8> = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!(
+                "answer larger than {}",
+                crate::human::bytes(limit as u64)
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The JSON type of `v`, for messages about an answer's shape.
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `field` is missing or is not what the documented answer holds.
+fn shape(field: &str, v: &Value, expected: &str) -> String {
+    if v.is_null() {
+        format!("not the Prometheus API's answer: no `{field}` ({expected} expected)")
+    } else {
+        format!(
+            "not the Prometheus API's answer: `{field}` is {}, {expected} expected",
+            kind(v)
+        )
+    }
+}
+
+/// GET `base` + `path` as JSON in the documented envelope
+/// (`{"status":"success","data":{…}}`); the `data` object. Anything else,
+/// an `error` answer included, is an error: never "nothing found".
 async fn api(client: &reqwest::Client, base: &str, path: &str) -> Result<Value, String> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
     let response = client.get(&url).send().await.map_err(|e| describe(&e))?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| describe(&e))?;
+    let body = capped_text(response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| format!("{status}: {e}"))?;
     let json: Value = serde_json::from_str(&body).map_err(|_| {
         format!(
             "{status}: not the Prometheus API: {}",
             super::first_lines(&body, 1).join("")
         )
     })?;
-    if json["status"] != "success" {
+    envelope(json).map_err(|e| format!("{status}: {e}"))
+}
+
+/// The `data` of an answer, or why the answer is not one.
+fn envelope(mut json: Value) -> Result<Value, String> {
+    if !json.is_object() {
         return Err(format!(
-            "{status}: {}",
-            json["error"].as_str().unwrap_or("the query failed")
+            "not the Prometheus API's answer: the answer is {}, an object expected",
+            kind(&json)
         ));
     }
-    Ok(json["data"].clone())
+    match json["status"].as_str() {
+        Some("success") => {}
+        Some("error") => {
+            return Err(json["error"]
+                .as_str()
+                .unwrap_or("the query failed")
+                .to_string());
+        }
+        Some(other) => {
+            return Err(format!(
+                "not the Prometheus API's answer: `status` is `{other}`, `success` or `error` expected"
+            ));
+        }
+        None => return Err(shape("status", &json["status"], "a string")),
+    }
+    let data = json["data"].take();
+    if !data.is_object() {
+        return Err(shape("data", &data, "an object"));
+    }
+    Ok(data)
+}
+
+/// `/api/v1/alerts`'s `data.alerts`, each checked: an object with a
+/// `labels` object and a `state` string.
+fn alert_list(data: &Value) -> Result<&Vec<Value>, String> {
+    let alerts = data["alerts"]
+        .as_array()
+        .ok_or_else(|| shape("data.alerts", &data["alerts"], "an array"))?;
+    for (i, alert) in alerts.iter().enumerate() {
+        if !alert.is_object() {
+            return Err(shape(&format!("data.alerts[{i}]"), alert, "an object"));
+        }
+        if !alert["labels"].is_object() {
+            return Err(shape(
+                &format!("data.alerts[{i}].labels"),
+                &alert["labels"],
+                "an object",
+            ));
+        }
+        if !alert["state"].is_string() {
+            return Err(shape(
+                &format!("data.alerts[{i}].state"),
+                &alert["state"],
+                "a string",
+            ));
+        }
+    }
+    Ok(alerts)
+}
+
+/// `/api/v1/query`'s series: `data.resultType` `vector` (or `matrix`) and
+/// `data.result` an array of objects with a `metric` object and a `value`
+/// (`values`) array; `(metric, value)` for each.
+fn series_list(data: &Value) -> Result<Vec<(&Value, String)>, String> {
+    let result_type = data["resultType"]
+        .as_str()
+        .ok_or_else(|| shape("data.resultType", &data["resultType"], "a string"))?;
+    let sample_field = match result_type {
+        "vector" => "value",
+        "matrix" => "values",
+        other => {
+            return Err(format!(
+                "not the Prometheus API's answer: `data.resultType` is `{other}`, `vector` expected for these queries"
+            ));
+        }
+    };
+    let result = data["result"]
+        .as_array()
+        .ok_or_else(|| shape("data.result", &data["result"], "an array"))?;
+    let mut out = Vec::with_capacity(result.len());
+    for (i, sample) in result.iter().enumerate() {
+        if !sample.is_object() {
+            return Err(shape(&format!("data.result[{i}]"), sample, "an object"));
+        }
+        if !sample["metric"].is_object() {
+            return Err(shape(
+                &format!("data.result[{i}].metric"),
+                &sample["metric"],
+                "an object",
+            ));
+        }
+        let values = &sample[sample_field];
+        let Some(values) = values.as_array() else {
+            return Err(shape(
+                &format!("data.result[{i}].{sample_field}"),
+                values,
+                "an array",
+            ));
+        };
+        // A vector's `value` is `[time, "v"]`; a matrix's `values` a list of them.
+        let last = if result_type == "vector" {
+            values.get(1)
+        } else {
+            values.last().and_then(|v| v.get(1))
+        };
+        let value = last.and_then(Value::as_str).unwrap_or("?").to_string();
+        out.push((&sample["metric"], value));
+    }
+    Ok(out)
 }
 
 /// Whether an alert is about this environment's namespace or services.
@@ -107,6 +264,23 @@ pub async fn alerts(
             )
         }
     };
+    // An answer that is not the documented shape says nothing about what
+    // fires: judged like no answer, never as "no alert firing".
+    let misshapen = |why: String| {
+        let result = if strict {
+            CheckResult::failed
+        } else {
+            CheckResult::warned
+        };
+        CheckResult {
+            evidence: vec![format!("GET {base}/api/v1/alerts: {why}")],
+            ..result(
+                CheckId::Alerts.as_str(),
+                format!("Prometheus at {base} gave an answer that cannot be judged: {why}"),
+                Some("monitoring.prometheusUrl must lead to Prometheus's own HTTP API (not a proxy's or another service's page)".into()),
+            )
+        }
+    };
     let client = match client(timeout) {
         Ok(c) => c,
         Err(e) => return unreachable(e),
@@ -115,10 +289,14 @@ pub async fn alerts(
         Ok(d) => d,
         Err(e) => return unreachable(e),
     };
+    let alerts = match alert_list(&data) {
+        Ok(a) => a,
+        Err(e) => return misshapen(e),
+    };
     let mut f = Findings::default();
     let mut firing = 0;
     let mut pending = 0;
-    for alert in data["alerts"].as_array().into_iter().flatten() {
+    for alert in alerts {
         let labels = &alert["labels"];
         if !concerns(labels, env) {
             continue;
@@ -252,16 +430,16 @@ pub async fn bake_round(client: &reqwest::Client, base: &str) -> BakeRound {
     let mut round = BakeRound::default();
     for (q, answer) in answers {
         match answer {
-            Ok(data) => {
-                for sample in data["result"].as_array().into_iter().flatten() {
-                    round.crossed.push(format!(
-                        "{}: {} = {}",
-                        q.name,
-                        series(&sample["metric"]),
-                        sample["value"][1].as_str().unwrap_or("?")
-                    ));
+            Ok(data) => match series_list(&data) {
+                Ok(found) => {
+                    for (metric, value) in found {
+                        round
+                            .crossed
+                            .push(format!("{}: {} = {value}", q.name, series(metric)));
+                    }
                 }
-            }
+                Err(e) => round.errors.push(format!("{}: {e}", q.name)),
+            },
             Err(e) => round.errors.push(format!("{}: {e}", q.name)),
         }
     }
@@ -326,7 +504,7 @@ pub async fn bake(
             if failed_rounds >= MAX_FAILED_ROUNDS {
                 report.status = Status::Fail;
                 report.summary = format!(
-                    "Prometheus at {base} did not answer {failed_rounds} rounds in a row: the bake cannot judge"
+                    "Prometheus at {base} gave no usable answer {failed_rounds} rounds in a row: the bake cannot judge"
                 );
                 report.evidence = round.errors;
                 report.elapsed = elapsed;
@@ -372,6 +550,68 @@ pub fn percent_encode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_documented_shapes_are_answers() {
+        use serde_json::json;
+        let data = |v: Value| envelope(v).unwrap();
+        // An empty `data`, or a mistyped field, is not "nothing firing".
+        let empty = data(json!({"status": "success", "data": {}}));
+        assert!(
+            alert_list(&empty)
+                .unwrap_err()
+                .contains("no `data.alerts` (an array expected)")
+        );
+        let nope = data(json!({"status": "success", "data": {"alerts": "nope"}}));
+        assert!(
+            alert_list(&nope)
+                .unwrap_err()
+                .contains("`data.alerts` is a string, an array expected")
+        );
+        let odd = data(json!({"status": "success", "data": {"alerts": [{"labels": {}}]}}));
+        assert!(
+            alert_list(&odd)
+                .unwrap_err()
+                .contains("data.alerts[0].state")
+        );
+        let none = data(json!({"status": "success", "data": {"alerts": []}}));
+        assert_eq!(alert_list(&none).unwrap().len(), 0);
+
+        let object =
+            data(json!({"status": "success", "data": {"resultType": "vector", "result": {}}}));
+        assert!(
+            series_list(&object)
+                .unwrap_err()
+                .contains("`data.result` is an object, an array expected")
+        );
+        assert!(series_list(&empty).unwrap_err().contains("data.resultType"));
+        let scalar = data(
+            json!({"status": "success", "data": {"resultType": "scalar", "result": [1, "2"]}}),
+        );
+        assert!(series_list(&scalar).unwrap_err().contains("`scalar`"));
+        let one = data(json!({"status": "success", "data": {"resultType": "vector",
+            "result": [{"metric": {"job": "api"}, "value": [1, "2.5"]}]}}));
+        assert_eq!(series_list(&one).unwrap()[0].1, "2.5");
+        let quiet =
+            data(json!({"status": "success", "data": {"resultType": "vector", "result": []}}));
+        assert!(series_list(&quiet).unwrap().is_empty());
+
+        assert!(
+            envelope(json!({"status": "success"}))
+                .unwrap_err()
+                .contains("`data`")
+        );
+        assert!(envelope(json!([1])).unwrap_err().contains("is an array"));
+        assert_eq!(
+            envelope(json!({"status": "error", "error": "bad query"})).unwrap_err(),
+            "bad query"
+        );
+        assert!(
+            envelope(json!({"data": {}}))
+                .unwrap_err()
+                .contains("`status`")
+        );
+    }
 
     #[test]
     fn queries_are_percent_encoded() {

@@ -148,16 +148,28 @@ impl EnvironmentSource {
                     .map(|ext| dir.join(format!("{name}.{ext}")))
                     .find(|p| p.exists())
                     .unwrap_or_else(|| dir.join(format!("{name}.yaml")));
+                // Capped, and never a FIFO or a device (which would block or never end).
                 let text =
-                    std::fs::read_to_string(&path).map_err(|source| EnvironmentError::Io {
-                        path: path.display().to_string(),
-                        source,
+                    crate::files::read_capped(&path, MAX_ENVIRONMENT_BYTES).map_err(|e| {
+                        EnvironmentError::Io {
+                            path: path.display().to_string(),
+                            source: match e {
+                                crate::files::ReadError::Io { source, .. } => source,
+                                other => std::io::Error::new(
+                                    std::io::ErrorKind::InvalidInput,
+                                    other.cause(),
+                                ),
+                            },
+                        }
                     })?;
                 Ok((path.display().to_string(), text))
             }
         }
     }
 }
+
+/// The largest environment file read: they are a few KiB.
+const MAX_ENVIRONMENT_BYTES: u64 = 4 << 20;
 
 fn yaml_stem(path: &Path) -> Option<String> {
     let ext = path.extension()?.to_str()?;

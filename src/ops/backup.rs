@@ -468,7 +468,17 @@ pub async fn backup(
                 .await
             }
             PartKind::Resources => {
-                backup_resources(&conn, settings, &store, &id, &mut manifest, reporter, &stop).await
+                backup_resources(
+                    &conn,
+                    settings,
+                    &store,
+                    &id,
+                    &mut manifest,
+                    &mut redactor,
+                    reporter,
+                    &stop,
+                )
+                .await
             }
         };
         let mut outcome = outcome.timed(part_started.elapsed());
@@ -880,12 +890,14 @@ async fn export_redis(
     outcome
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn backup_resources(
     conn: &Connection,
     settings: &BackupSettings,
     store: &Store,
     id: &BackupId,
     manifest: &mut Manifest,
+    redactor: &mut Redactor,
     reporter: &dyn BackupReporter,
     stop: &Stop,
 ) -> PartOutcome {
@@ -908,6 +920,20 @@ async fn backup_resources(
             );
         }
     };
+    // No Secret's value is stored in plain text: not in a ConfigMap's data,
+    // an annotation or an env value either.
+    for s in &secrets {
+        redactor.learn_secret(s);
+    }
+    let mut objects = objects;
+    let redacted = resources::scrub(&mut objects, redactor);
+    if !redacted.is_empty() {
+        reporter.warn(&format!(
+            "secret values redacted from {} (kept in plain text they would be readable by anyone with the backup): {}",
+            if redacted.len() == 1 { "an object" } else { "objects" },
+            redacted.join(", ")
+        ));
+    }
     let yaml = resources::to_yaml(&objects);
     let result = with_upload!(store, &env.name, id, part, stop, |upload| async {
         stream::compress_into(
@@ -974,6 +1000,7 @@ async fn backup_resources(
         objects: objects.len(),
         secrets: names,
         recipients: settings.recipients.keys(),
+        redacted,
     });
     outcome
 }

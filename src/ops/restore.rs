@@ -523,6 +523,35 @@ async fn run(
     result
 }
 
+/// What happened to each part when a restore stopped: `postgres: restored
+/// (committed); redis: nothing was replaced …; resources: not restored;
+/// the writers are scaled back`.
+fn whereabouts(
+    parts: &[PartKind],
+    done: &[PartKind],
+    current: Option<(PartKind, String)>,
+) -> String {
+    let mut said: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            let state = if done.contains(p) {
+                match p {
+                    PartKind::Postgres => "restored (committed)".to_string(),
+                    _ => "restored".to_string(),
+                }
+            } else {
+                match &current {
+                    Some((c, state)) if c == p => state.clone(),
+                    _ => "not restored (untouched)".to_string(),
+                }
+            };
+            format!("{p}: {state}")
+        })
+        .collect();
+    said.push("the writers are scaled back".to_string());
+    said.join("; ")
+}
+
 fn names(parts: &[PartKind]) -> String {
     parts
         .iter()
@@ -682,9 +711,11 @@ async fn restore_parts(
     }
     wait_scaled_down(conn, ns, reporter).await;
 
+    // What happened to each part, for the message after a stop.
+    let mut done: Vec<PartKind> = Vec::new();
     for part in parts {
         if stop.is_stopped() {
-            return Err(stop_failure(stop, "the remaining parts were not restored"));
+            return Err(stop_failure(stop, &whereabouts(parts, &done, None)));
         }
         let started = Instant::now();
         let entry = manifest.part(*part).cloned();
@@ -745,11 +776,16 @@ async fn restore_parts(
                         &entry,
                         Duration::from_secs(180),
                         reporter,
+                        stop,
                     )
                     .await
-                    .map_err(|e| {
-                        Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
-                            .with_details(e.details())
+                    .map_err(|e| match e {
+                        redis::RedisError::Stopped(state) => stop_failure(
+                            stop,
+                            &whereabouts(parts, &done, Some((PartKind::Redis, state))),
+                        ),
+                        e => Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
+                            .with_details(e.details()),
                     })?;
                     let expected = manifest.redis.clone().unwrap_or_default().keys;
                     if keys != expected {
@@ -777,6 +813,34 @@ async fn restore_parts(
                             spec.insert("replicas".into(), serde_json::json!(0));
                         }
                     }
+                    // An object stored with secret values redacted is not put
+                    // back over the live one (it would carry `<redacted>`);
+                    // one that is gone is re-created, with a warning.
+                    let redacted = manifest
+                        .resources
+                        .as_ref()
+                        .map(|r| r.redacted.clone())
+                        .unwrap_or_default();
+                    let mut kept = Vec::new();
+                    for o in std::mem::take(&mut objects) {
+                        let name = resources::display(&o);
+                        if !redacted.contains(&name) {
+                            kept.push(o);
+                            continue;
+                        }
+                        match resources::exists(&conn.client, ns, &o).await {
+                            Ok(true) => reporter.warn(&format!(
+                                "{name} is not re-applied: the backup holds it with secret values redacted; the live one is kept"
+                            )),
+                            _ => {
+                                reporter.warn(&format!(
+                                    "{name} is re-created from the backup with secret values redacted (`<redacted>`): put the real values back"
+                                ));
+                                kept.push(o);
+                            }
+                        }
+                    }
+                    objects = kept;
                     if let Some(s) = &secrets {
                         objects.extend(s.iter().cloned());
                     }
@@ -796,9 +860,24 @@ async fn restore_parts(
                 }
             }
         };
-        let result = tokio::select! {
-            r = work => r,
-            _ = stop.stopped() => Err(stop_failure(stop, &format!("while restoring {part}: a PostgreSQL restore in one transaction is rolled back; the writers are scaled back"))),
+        let result = if *part == PartKind::Redis {
+            // Redis's restore answers a stop itself: cut short, it could
+            // leave the server half switched over.
+            work.await
+        } else {
+            let in_progress = match part {
+                PartKind::Postgres => {
+                    "rolled back (pg_restore runs in one transaction: the database is as it was)"
+                }
+                _ => "cut short: some objects may have been re-applied, the others not",
+            };
+            tokio::select! {
+                r = work => r,
+                _ = stop.stopped() => Err(stop_failure(
+                    stop,
+                    &whereabouts(parts, &done, Some((*part, in_progress.to_string()))),
+                )),
+            }
         };
         match result {
             Ok(raw) => {
@@ -813,6 +892,7 @@ async fn restore_parts(
                 outcome.elapsed = started.elapsed();
                 reporter.part_finished(&outcome);
                 report.parts.push(outcome);
+                done.push(*part);
             }
             Err(failure) => {
                 let mut outcome = PartOutcome::new(*part, PartStatus::Failed);
