@@ -225,7 +225,10 @@ impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
             }
             return;
         }
-        let prefix = format!("[{}/{}]", line.pod, line.container);
+        let prefix = match &line.last_run {
+            Some(reason) => format!("[{}/{} last run, {reason}]", line.pod, line.container),
+            None => format!("[{}/{}]", line.pod, line.container),
+        };
         let prefix = if self.colour {
             const COLOURS: [console::Color; 6] = [
                 console::Color::Cyan,
@@ -248,6 +251,23 @@ impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
             prefix
         };
         self.printer.data(&format!("{prefix} {}\n", line.line));
+    }
+
+    fn waiting(&self, waiting: &crate::ops::debug::logs::Waiting) {
+        let restarts = match waiting.restarts {
+            0 => String::new(),
+            1 => ", restarted once".to_string(),
+            n => format!(", restarted {n} times"),
+        };
+        let shown = if waiting.last_run_shown {
+            "; its last run's output follows, marked `last run`"
+        } else {
+            "; no output yet"
+        };
+        self.printer.warn(format!(
+            "pod/{} container {} is waiting ({}{restarts}){shown}",
+            waiting.pod, waiting.container, waiting.reason
+        ));
     }
 }
 
