@@ -129,7 +129,7 @@ async fn a_service_answering_503_on_ready_fails_http_with_its_body() {
         http["hint"]
             .as_str()
             .unwrap()
-            .contains("kubectl logs -l app=ml-service")
+            .contains("`fintechctl debug logs local ml-service` shows why it answers 503")
     );
     assert_eq!(check(&report, "pods")["status"], "pass");
     assert_eq!(check(&report, "release")["status"], "skipped");
@@ -517,7 +517,7 @@ async fn the_text_table_puts_failures_first_with_evidence_and_hint() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("  hint: `kubectl logs -l app=ml-service`"),
+        stdout.contains("  hint: `fintechctl debug logs local ml-service`"),
         "{stdout}"
     );
     assert!(
