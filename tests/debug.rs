@@ -1243,3 +1243,27 @@ async fn logs_show_the_crash_looping_pod_beside_the_healthy_one() {
     let text = std::fs::read_to_string(&out).unwrap();
     assert_no_secret(&text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_logs_are_shown_escaped_not_sent_to_the_terminal() {
+    // A log line that would retitle the window, clear the screen and carry a NUL.
+    let c = cluster(behaviors(
+        &ml_rule("ready", r"evil \x1b]0;owned\x07 \x1b[2J nul \0 end"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, true).await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "logs", "local", "ml-service"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(r"evil \x1b]0;owned\x07 \x1b[2J nul \x00 end <redacted>"),
+        "{stdout:?}"
+    );
+    for raw in ['\u{1b}', '\u{7}', '\0'] {
+        assert!(!stdout.contains(raw), "{raw:?} reached stdout: {stdout:?}");
+        assert!(!stderr.contains(raw), "{raw:?} reached stderr: {stderr:?}");
+    }
+}

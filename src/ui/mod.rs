@@ -63,7 +63,18 @@ impl Printer {
             .clone()
     }
 
+    /// Scrubbed of secret values, and with every control character a
+    /// terminal would act on shown as an escape: what a service's body, a
+    /// log line or an event message holds (ESC sequences, NUL, BEL, CR)
+    /// never reaches the terminal raw.
     fn clean<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match self.scrubbed(text) {
+            Cow::Borrowed(b) => printable(b),
+            Cow::Owned(s) => Cow::Owned(printable(&s).into_owned()),
+        }
+    }
+
+    fn scrubbed<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let r = self.redactor.read().unwrap_or_else(|p| p.into_inner());
         match r.scrub(text) {
             Cow::Borrowed(_) => Cow::Borrowed(text),
@@ -132,7 +143,17 @@ impl Printer {
     /// Data on stdout. A closed pipe (`fintechctl render … | head`) ends the
     /// process quietly, as ripgrep and cargo do.
     pub fn data(&self, text: &str) {
-        let text = self.clean(text);
+        self.write_data(&self.clean(text));
+    }
+
+    /// [`Printer::data`] for text with colour of our own: its parts from
+    /// elsewhere (names, log lines) were passed through [`printable`] by the
+    /// caller, so only scrubbing is left to do here.
+    pub fn data_styled(&self, text: &str) {
+        self.write_data(&self.scrubbed(text));
+    }
+
+    fn write_data(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let result = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         if let Err(e) = result {
@@ -143,6 +164,28 @@ impl Printer {
             std::process::exit(1);
         }
     }
+}
+
+/// `text` with the characters a terminal acts on — C0 controls but newline
+/// and tab, DEL, C1 controls — written as visible escapes (`\x1b`, `\x00`,
+/// `\u{9b}`), so nothing from a cluster or a service can move the cursor,
+/// retitle the window, clear the screen or hide a line.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let acts = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(acts) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !acts(c) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Prints a command's result on stdout in the format asked for: `-o json`
@@ -172,6 +215,24 @@ pub fn emit<T: Serialize>(
     }
 }
 
+/// [`emit`] for text with colour of our own (see [`Printer::data_styled`]).
+pub fn emit_styled<T: Serialize>(
+    printer: &Printer,
+    format: OutputFormat,
+    document: &T,
+    text: impl FnOnce(&T) -> String,
+) {
+    match format {
+        OutputFormat::Text => {
+            let text = text(document);
+            if !text.is_empty() {
+                printer.data_styled(&text);
+            }
+        }
+        other => emit(printer, other, document, |_| String::new()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -183,3 +244,17 @@ pub mod debug;
 pub mod prompt;
 pub mod reporters;
 pub mod shell;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_acted_on() {
+        assert_eq!(printable("ok\tline\nnext"), Cow::Borrowed("ok\tline\nnext"));
+        assert_eq!(
+            printable("a\u{1b}]0;owned\u{7}b\u{1b}[2Jc\0d\re\u{7f}f\u{9b}31mg"),
+            "a\\x1b]0;owned\\x07b\\x1b[2Jc\\x00d\\x0de\\x7ff\\u{9b}31mg"
+        );
+    }
+}
