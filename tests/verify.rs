@@ -524,6 +524,30 @@ async fn the_text_table_puts_failures_first_with_evidence_and_hint() {
         stderr.contains("pass") && stderr.contains("pods: "),
         "progress on stderr: {stderr}"
     );
+    // Not a terminal: no colour at all.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+
+    // With colour: a failure reads red, a pass green (`fail` was green too).
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "verify",
+        "local",
+        "--only",
+        "http,pods",
+        "--color",
+        "always",
+    ]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("\u{1b}[31m\u{1b}[1m        fail\u{1b}[0m http: "),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.contains("\u{1b}[32m\u{1b}[1m        pass\u{1b}[0m pods: "),
+        "{stderr:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

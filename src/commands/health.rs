@@ -56,13 +56,16 @@ impl HealthReporter for HealthScreen<'_> {
                 } else {
                     ""
                 };
-                self.printer.data(&format!(
-                    "{clear}{} round {} ({})\n{}",
+                // The screen's own escape, then the round made printable.
+                let round = format!(
+                    "{} round {} ({})\n{}",
                     report.environment,
                     report.round,
                     k8s_openapi::jiff::Timestamp::now().strftime("%H:%M:%S"),
                     table(report)
-                ));
+                );
+                self.printer
+                    .data_styled(&format!("{clear}{}", crate::ui::printable(&round)));
             }
         }
     }

@@ -37,7 +37,8 @@ impl VerifyReporter for VerifyLines<'_> {
         self.printer.redact_with(redactor.clone());
     }
     fn check_done(&self, result: &CheckResult) {
-        self.printer.status(
+        self.printer.status_toned(
+            crate::ui::Tone::of(result.status),
             result.status.as_str(),
             format!("{}: {}", result.id, result.summary),
         );

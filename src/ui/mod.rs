@@ -34,13 +34,9 @@ impl Printer {
     /// Colour and progress only on a terminal, and never when `NO_COLOR` or
     /// `CI` is set (any value, as <https://no-color.org> says).
     pub fn new(verbosity: Verbosity, color: ColorChoice) -> Self {
-        let env_forbids = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var_os("CI").is_some_and(|v| !v.is_empty());
-        let fancy = match color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stderr().is_terminal() && !env_forbids,
-        };
+        let fancy = colour_wanted(color, std::io::stderr().is_terminal(), |name| {
+            std::env::var_os(name)
+        });
         console::set_colors_enabled_stderr(fancy);
         console::set_colors_enabled(fancy);
         Self {
@@ -88,10 +84,14 @@ impl Printer {
 
     /// A status line on stderr (suppressed by `--quiet`).
     pub fn status(&self, verb: &str, message: impl AsRef<str>) {
+        self.status_toned(Tone::Good, verb, message);
+    }
+
+    /// A status line whose verb reads as `tone` says: a failure red, a
+    /// warning yellow (`verify`'s `fail`/`warn`/`pass`, a failed rollout).
+    pub fn status_toned(&self, tone: Tone, verb: &str, message: impl AsRef<str>) {
         if self.verbosity >= Verbosity::Normal {
-            let verb = self
-                .style(Style::new().green().bold())
-                .apply_to(format!("{verb:>12}"));
+            let verb = self.style(tone.style()).apply_to(format!("{verb:>12}"));
             eprintln!("{verb} {}", self.clean(message.as_ref()));
         }
     }
@@ -162,6 +162,56 @@ impl Printer {
             }
             eprintln!("error: cannot write to stdout: {e}");
             std::process::exit(1);
+        }
+    }
+}
+
+/// Whether output is coloured (and progress drawn): `--color always` or
+/// `never` as said; by default only on a terminal, and never when `NO_COLOR`
+/// or `CI` is set to anything (as <https://no-color.org> says).
+pub fn colour_wanted(
+    choice: ColorChoice,
+    stderr_is_terminal: bool,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> bool {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stderr_is_terminal && !set("NO_COLOR") && !set("CI"),
+    }
+}
+
+/// What a status word says, and so its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Done, passed, ready: bold green.
+    Good,
+    /// Worth a look: bold yellow.
+    Warning,
+    /// Failed: bold red.
+    Bad,
+    /// Not run: dim.
+    Quiet,
+}
+
+impl Tone {
+    /// The tone of a check's result.
+    pub fn of(status: crate::checks::Status) -> Tone {
+        match status {
+            crate::checks::Status::Pass => Tone::Good,
+            crate::checks::Status::Warn => Tone::Warning,
+            crate::checks::Status::Fail => Tone::Bad,
+            crate::checks::Status::Skipped => Tone::Quiet,
+        }
+    }
+
+    pub fn style(self) -> Style {
+        match self {
+            Tone::Good => Style::new().green().bold(),
+            Tone::Warning => Style::new().yellow().bold(),
+            Tone::Bad => Style::new().red().bold(),
+            Tone::Quiet => Style::new().dim(),
         }
     }
 }
@@ -248,6 +298,61 @@ pub mod shell;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Status;
+
+    fn shown(status: Status, word: &str) -> String {
+        Tone::of(status)
+            .style()
+            .force_styling(true)
+            .apply_to(word)
+            .to_string()
+    }
+
+    #[test]
+    fn failures_read_red_warnings_yellow_passes_green() {
+        // SGR 31 red, 33 yellow, 32 green; 1 bold; 2 dim.
+        assert_eq!(
+            shown(Status::Fail, "fail"),
+            "\u{1b}[31m\u{1b}[1mfail\u{1b}[0m"
+        );
+        assert_eq!(
+            shown(Status::Warn, "warn"),
+            "\u{1b}[33m\u{1b}[1mwarn\u{1b}[0m"
+        );
+        assert_eq!(
+            shown(Status::Pass, "pass"),
+            "\u{1b}[32m\u{1b}[1mpass\u{1b}[0m"
+        );
+        assert_eq!(
+            shown(Status::Skipped, "skipped"),
+            "\u{1b}[2mskipped\u{1b}[0m"
+        );
+        assert_ne!(Tone::Bad.style(), Tone::Good.style());
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_under_no_color_or_ci() {
+        let none = |_: &str| None;
+        let with = |set: &'static str, value: &'static str| {
+            move |name: &str| (name == set).then(|| std::ffi::OsString::from(value))
+        };
+        assert!(colour_wanted(ColorChoice::Auto, true, none));
+        assert!(!colour_wanted(ColorChoice::Auto, false, none));
+        assert!(!colour_wanted(
+            ColorChoice::Auto,
+            true,
+            with("NO_COLOR", "1")
+        ));
+        assert!(!colour_wanted(ColorChoice::Auto, true, with("CI", "true")));
+        // Set but empty counts as not set (no-color.org).
+        assert!(colour_wanted(ColorChoice::Auto, true, with("NO_COLOR", "")));
+        assert!(!colour_wanted(ColorChoice::Never, true, none));
+        assert!(colour_wanted(
+            ColorChoice::Always,
+            false,
+            with("NO_COLOR", "1")
+        ));
+    }
 
     #[test]
     fn control_characters_are_shown_not_acted_on() {

@@ -143,7 +143,8 @@ impl<'a> RolloutProgress<'a> {
             ));
             return;
         }
-        self.printer.status("Failed", format!("{name}: {reason}"));
+        self.printer
+            .status_toned(super::Tone::Bad, "Failed", format!("{name}: {reason}"));
     }
 }
 
