@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use comfy_table::{Table, presets::NOTHING};
-
 use crate::checks::prometheus::BakeRound;
 use crate::checks::{CheckResult, Status};
 use crate::exit::{ExitStatus, Failure};
@@ -118,9 +116,7 @@ pub fn table(report: &VerifyReport) -> String {
     if report.checks.is_empty() {
         return String::new();
     }
-    let mut t = Table::new();
-    t.load_style(NOTHING)
-        .set_header(["CHECK", "RESULT", "TIME", "SUMMARY"]);
+    let mut t = crate::ui::table(&["CHECK", "RESULT", "TIME", "SUMMARY"], &[3], None);
     for c in &report.checks {
         t.add_row([
             c.id.clone(),

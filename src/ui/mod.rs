@@ -216,6 +216,29 @@ impl Tone {
     }
 }
 
+/// A table as commands print them: no borders, and no wider than the
+/// terminal (when stdout is one) or `width`: the columns in `wrap` (free
+/// text: a summary, a description) wrap between words, the others keep
+/// their content's width, so an id, a status or a time is never broken. In
+/// a pipe, without `width`, nothing wraps.
+pub fn table(header: &[&str], wrap: &[usize], width: Option<u16>) -> comfy_table::Table {
+    use comfy_table::{ColumnConstraint, ContentArrangement, presets::NOTHING};
+    let mut table = comfy_table::Table::new();
+    table
+        .load_style(NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.iter().copied());
+    if let Some(width) = width {
+        table.set_width(width);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if !wrap.contains(&i) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+    table
+}
+
 /// `text` with the characters a terminal acts on — C0 controls but newline
 /// and tab, DEL, C1 controls — written as visible escapes (`\x1b`, `\x00`,
 /// `\u{9b}`), so nothing from a cluster or a service can move the cursor,
@@ -352,6 +375,37 @@ mod tests {
             false,
             with("NO_COLOR", "1")
         ));
+    }
+
+    #[test]
+    fn tables_fit_the_width_wrapping_free_text_between_words() {
+        let summary = "endpoints of ml-service have no ready address since the last rollout replaced every pod";
+        let build = |width| {
+            let mut t = table(&["CHECK", "RESULT", "TIME", "SUMMARY"], &[3], width);
+            t.add_row(["autoscaling", "FAIL", "1.2s", summary]);
+            t.add_row(["endpoints", "PASS", "15ms", "ok"]);
+            t.to_string()
+        };
+        let fitted = build(Some(60));
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert!(lines.len() > 3, "wrapped:\n{fitted}");
+        for line in &lines {
+            assert!(line.chars().count() <= 60, "{line:?} in\n{fitted}");
+        }
+        // The fixed columns are whole on their line; every word of the
+        // summary is whole on some line, in order.
+        assert!(
+            lines[1].contains("autoscaling") && lines[1].contains("FAIL"),
+            "{fitted}"
+        );
+        let wrapped: Vec<&str> = lines[1..lines.len() - 1]
+            .iter()
+            .flat_map(|l| l.split_whitespace())
+            .filter(|w| !["autoscaling", "FAIL", "1.2s"].contains(w))
+            .collect();
+        assert_eq!(wrapped.join(" "), summary, "{fitted}");
+        // Not on a terminal and no width: one line per row, as before.
+        assert_eq!(build(None).lines().count(), 3);
     }
 
     #[test]
