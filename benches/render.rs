@@ -203,6 +203,14 @@ fn main() {
             ));
         }
     });
+    // A long repetitive secret value: building the scrubber and scrubbing
+    // must stay linear (a 5,000-character one once took `render` 51 s).
+    let long = "ab".repeat(2_500);
+    let text = format!("{}{long}{}", "x".repeat(50_000), "ab".repeat(50_000));
+    measure("redactor: 5,000-char repetitive value", || {
+        let r = fintechctl::redact::Redactor::new([long.as_str()]);
+        std::hint::black_box(r.scrub(&text));
+    });
     if let Some(kib) = peak_rss_kib() {
         println!("peak resident memory: {:.1} MiB", kib as f64 / 1024.0);
     }

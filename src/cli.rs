@@ -415,7 +415,7 @@ pub struct VerifyArgs {
     pub skip: Vec<String>,
 
     /// After the checks pass, keep querying the alert expressions for this long and fail the moment one crosses its threshold, e.g. 5m
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_bake)]
     pub bake: Option<std::time::Duration>,
 
     /// How often --bake queries Prometheus
@@ -456,7 +456,7 @@ pub struct HealthArgs {
     pub watch: bool,
 
     /// How often --watch checks
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, requires = "watch")]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_watch, requires = "watch")]
     pub interval: std::time::Duration,
 
     /// An argument too many: `--watch 2s` (an interval given to --watch,
@@ -818,6 +818,15 @@ pub struct DebugBundleArgs {
 
 /// A duration such as `90s`, `10m`, `1h30m` or `500ms`, longer than zero.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_positive(s)?;
+    // Added to a clock, a duration of centuries overflows it.
+    if d > MAX_DURATION {
+        return Err(format!("`{s}`: must be at most 366 days"));
+    }
+    Ok(d)
+}
+
+fn parse_positive(s: &str) -> Result<std::time::Duration, String> {
     // humantime's own words ("expected number at 0") are its parser's,
     // not the user's: say what a duration looks like instead.
     let d = humantime::parse_duration(s.trim()).map_err(|_| {
@@ -827,6 +836,33 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         return Err(format!("`{s}`: must be longer than zero"));
     }
     Ok(d)
+}
+
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
+
+/// A duration from `min` to `max` seconds, the range said when it is not.
+fn duration_within(
+    s: &str,
+    (min, min_text): (u64, &str),
+    (max, max_text): (u64, &str),
+) -> Result<std::time::Duration, String> {
+    let d = parse_positive(s)?;
+    if d < std::time::Duration::from_secs(min) || d > std::time::Duration::from_secs(max) {
+        return Err(format!(
+            "`{s}` is out of range: from {min_text} to {max_text}"
+        ));
+    }
+    Ok(d)
+}
+
+/// `health --interval`: a round every second at most, every hour at least.
+fn parse_watch(s: &str) -> Result<std::time::Duration, String> {
+    duration_within(s, (1, "1s"), (3600, "1h"))
+}
+
+/// `verify --bake`: from a second to a day.
+fn parse_bake(s: &str) -> Result<std::time::Duration, String> {
+    duration_within(s, (1, "1s"), (24 * 3600, "24h"))
 }
 
 /// A duration like every other duration flag (`30s`, `2m`), in whole

@@ -303,6 +303,30 @@ fn sub_second_timeouts_are_accepted_and_named() {
 }
 
 #[test]
+fn durations_out_of_their_flags_range_are_refused_naming_the_range() {
+    for (args, expected) in [
+        (
+            vec!["health", "local", "--watch", "1ns"],
+            "'--watch [<INTERVAL>]': `1ns` is out of range: from 1s to 1h",
+        ),
+        (
+            vec!["verify", "local", "--bake", "999999999999h"],
+            "'--bake <DURATION>': `999999999999h` is out of range: from 1s to 24h",
+        ),
+        (
+            vec!["deploy", "local", "--timeout", "999999999999h"],
+            "'--timeout <DURATION>': `999999999999h`: must be at most 366 days",
+        ),
+    ] {
+        fintechctl()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected));
+    }
+}
+
+#[test]
 fn a_bad_duration_says_what_a_duration_looks_like() {
     fintechctl()
         .args(["debug", "logs", "local", "--since", "abc"])

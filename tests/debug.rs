@@ -1180,3 +1180,144 @@ async fn logs_top_and_bundle_json_keep_their_shape() {
     insta::assert_snapshot!("bundle_json", stable_json(&stdout.replace(&dir, "[TMP]")));
     assert!(!report.to_string().is_empty());
 }
+
+/// The ml-service pod waiting in CrashLoopBackOff with at least `restarts`
+/// restarts: (name, restart count), once there is one.
+async fn wait_crash_looping(c: &Cluster, restarts: i64) -> (String, i64) {
+    for _ in 0..300 {
+        if let Some(found) = crash_looping(c, restarts) {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no ml-service pod crash-looped {restarts} times");
+}
+
+fn crash_looping(c: &Cluster, restarts: i64) -> Option<(String, i64)> {
+    let pods = c.sim.list("v1", "Pod", Some(NS));
+    pods_of(&pods, "ml-service").into_iter().find_map(|p| {
+        let count = p
+            .pointer("/status/containerStatuses/0/restartCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let waiting = p.pointer("/status/containerStatuses/0/state/waiting/reason")
+            == Some(&json!("CrashLoopBackOff"));
+        (waiting && count >= restarts)
+            .then(|| (p["metadata"]["name"].as_str().unwrap().to_string(), count))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_show_the_crash_looping_pod_beside_the_healthy_one() {
+    // The healthy old pod keeps serving while the new one crash-loops: both
+    // are shown, the crash-looping one with its last run's output, labelled.
+    let c = cluster(behaviors(
+        &ml_rule("ready", "ml v1 serving"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, true).await;
+    c.sim.set_behaviors(behaviors(
+        &ml_rule("crash-loop", "ml v2 Traceback"),
+        "echo upgraded",
+    ));
+    roll_ml_service(&c, 2).await;
+    let mut checked = false;
+    for _ in 0..5 {
+        // Back-offs grow (0.5 s, 1 s, 2 s, 4 s… at the suite's time scale):
+        // after three restarts the pod waits long enough to be read waiting.
+        let (crash_pod, restarts) = wait_crash_looping(&c, 3).await;
+        let mut cmd = debug_cmd(&c);
+        cmd.args(["debug", "logs", "local", "ml-service"]);
+        let out = run(cmd).await;
+        let (stdout, stderr) = text(&out);
+        // It restarted meanwhile: what was read was not the waiting state.
+        if crash_looping(&c, restarts) != Some((crash_pod.clone(), restarts)) {
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(stdout.contains("ml v1 serving <redacted>"), "{stdout}");
+        assert!(
+            stdout.contains(&format!(
+                "[{crash_pod}/ml-service last run, CrashLoopBackOff] ml v2 Traceback <redacted>"
+            )),
+            "{stdout}\n{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "pod/{crash_pod} container ml-service is waiting (CrashLoopBackOff, restarted {restarts} times)"
+            )),
+            "{stderr}"
+        );
+        assert_no_secret(&stdout);
+
+        // `-o json`: the same lines, the last run's marked.
+        let mut cmd = debug_cmd(&c);
+        cmd.args(["debug", "logs", "local", "ml-service", "-o", "json"]);
+        let out = run(cmd).await;
+        let (stdout, _) = text(&out);
+        if crash_looping(&c, restarts) != Some((crash_pod.clone(), restarts)) {
+            continue;
+        }
+        let marked: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["pod"] == crash_pod.as_str())
+            .collect();
+        assert!(!marked.is_empty(), "{stdout}");
+        assert!(
+            marked.iter().all(|l| l["lastRun"] == "CrashLoopBackOff"),
+            "{stdout}"
+        );
+        checked = true;
+        break;
+    }
+    assert!(
+        checked,
+        "the crash-looping pod never stayed waiting long enough"
+    );
+
+    // `-f` replays the last run first, then follows the next instance (at
+    // four restarts the back-off is 4 s: longer than starting to follow).
+    let (crash_pod, _) = wait_crash_looping(&c, 4).await;
+    let out = c.dir.path().join("follow.out");
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "logs", "local", "ml-service", "-f"]);
+    let mut child = spawn_to_file(&cmd, &out);
+    let text = wait_for_text(
+        &out,
+        &format!("[{crash_pod}/ml-service last run, CrashLoopBackOff] ml v2 Traceback"),
+    )
+    .await;
+    assert!(text.contains("ml v1 serving"), "{text}");
+    // Its next run is followed as it comes (unlabelled).
+    wait_for_text(&out, &format!("[{crash_pod}/ml-service] ml v2 Traceback")).await;
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_no_secret(&text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn control_characters_in_logs_are_shown_escaped_not_sent_to_the_terminal() {
+    // A log line that would retitle the window, clear the screen and carry a NUL.
+    let c = cluster(behaviors(
+        &ml_rule("ready", r"evil \x1b]0;owned\x07 \x1b[2J nul \0 end"),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, true).await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "logs", "local", "ml-service"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(r"evil \x1b]0;owned\x07 \x1b[2J nul \x00 end <redacted>"),
+        "{stdout:?}"
+    );
+    for raw in ['\u{1b}', '\u{7}', '\0'] {
+        assert!(!stdout.contains(raw), "{raw:?} reached stdout: {stdout:?}");
+        assert!(!stderr.contains(raw), "{raw:?} reached stderr: {stderr:?}");
+    }
+}

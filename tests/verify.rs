@@ -129,7 +129,7 @@ async fn a_service_answering_503_on_ready_fails_http_with_its_body() {
         http["hint"]
             .as_str()
             .unwrap()
-            .contains("kubectl logs -l app=ml-service")
+            .contains("`fintechctl debug logs local ml-service` shows why it answers 503")
     );
     assert_eq!(check(&report, "pods")["status"], "pass");
     assert_eq!(check(&report, "release")["status"], "skipped");
@@ -517,12 +517,36 @@ async fn the_text_table_puts_failures_first_with_evidence_and_hint() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("  hint: `kubectl logs -l app=ml-service`"),
+        stdout.contains("  hint: `fintechctl debug logs local ml-service`"),
         "{stdout}"
     );
     assert!(
         stderr.contains("pass") && stderr.contains("pods: "),
         "progress on stderr: {stderr}"
+    );
+    // Not a terminal: no colour at all.
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+
+    // With colour: a failure reads red, a pass green (`fail` was green too).
+    let mut cmd = c.fintechctl();
+    cmd.args([
+        "verify",
+        "local",
+        "--only",
+        "http,pods",
+        "--color",
+        "always",
+    ]);
+    let out = run(cmd).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("\u{1b}[31m\u{1b}[1m        fail\u{1b}[0m http: "),
+        "{stderr:?}"
+    );
+    assert!(
+        stderr.contains("\u{1b}[32m\u{1b}[1m        pass\u{1b}[0m pods: "),
+        "{stderr:?}"
     );
 }
 

@@ -64,14 +64,14 @@ pub fn autoscaling(live: &Live, vpas: Result<Option<&[Value]>, &str>) -> CheckRe
                     c.reason.as_deref().unwrap_or(""),
                     c.message.as_deref().unwrap_or("")
                 ));
-                f.hint("an HPA without metrics does not scale: is metrics-server running (`kubectl top pods`)?");
+                f.hint(format!("an HPA without metrics does not scale: is metrics-server running (`fintechctl debug top {}`)?", live.environment));
                 continue;
             }
             None => {
                 f.fail(format!(
                     "HPA/{name}: no ScalingActive condition yet ({metrics})"
                 ));
-                f.hint("an HPA without metrics does not scale: is metrics-server running (`kubectl top pods`)?");
+                f.hint(format!("an HPA without metrics does not scale: is metrics-server running (`fintechctl debug top {}`)?", live.environment));
                 continue;
             }
         }

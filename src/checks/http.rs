@@ -248,7 +248,7 @@ pub fn prometheus_text(body: &str) -> Result<usize, String> {
 
 /// The `http` check: every probe 2xx within the deadline; a metrics probe
 /// must also serve Prometheus text.
-pub fn judge(results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
+pub fn judge(env: &str, results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
     let mut f = Findings::default();
     for (probe, answer) in results {
         let target = format!("GET {}", probe.display());
@@ -292,7 +292,7 @@ pub fn judge(results: &[(Probe, Answer)], deadline: Duration) -> CheckResult {
                     }
                 ));
                 f.hint(format!(
-                    "`kubectl logs -l app={}` shows why it answers {status}",
+                    "`fintechctl debug logs {env} {}` shows why it answers {status}",
                     probe.service
                 ));
             }

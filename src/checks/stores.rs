@@ -172,7 +172,7 @@ fn unreachable_from_here(id: &str, route: &Route) -> CheckResult {
         ..CheckResult::warned(
             id,
             format!("{} not reachable from here", route.describe()),
-            Some("managed stores often accept only the cluster's network: check from a pod (`kubectl run`), or allow this address in the store's firewall".into()),
+            Some("managed stores often accept only the cluster's network: check from a pod (`fintechctl debug shell ENV api-gateway`), or allow this address in the store's firewall".into()),
         )
     }
 }
@@ -224,7 +224,7 @@ pub async fn postgres(
                 &e,
                 &target.route,
                 &target.server_name,
-                "`kubectl logs` of the database pod, and the password in Secret fintech-ai-secrets (postgres-password)",
+                "`fintechctl debug logs ENV postgres`, and the password in Secret fintech-ai-secrets (postgres-password)",
                 "the password in Secret fintech-ai-secrets (postgres-password), and the server's firewall and `sslMode`",
             ));
             format!("down: {e}")
@@ -438,7 +438,7 @@ pub async fn redis(
                 &e,
                 &target.route,
                 &target.server_name,
-                "`kubectl logs` of the Redis pod, and the password in Secret fintech-ai-secrets (redis-password)",
+                "`fintechctl debug logs ENV redis`, and the password in Secret fintech-ai-secrets (redis-password)",
                 "the access key in Secret fintech-ai-secrets (redis-password) against the cache's keys (`az redis list-keys`)",
             ));
             format!("down: {e}")
@@ -695,7 +695,7 @@ pub async fn kafka(
                 &e,
                 &target.route,
                 &target.server_name,
-                "`kubectl logs` of the Kafka pod; with SASL, the password in Secret fintech-ai-secrets (kafka-password)",
+                "`fintechctl debug logs ENV kafka`; with SASL, the password in Secret fintech-ai-secrets (kafka-password)",
                 "with SASL PLAIN, the password in Secret fintech-ai-secrets (kafka-password): for Event Hubs the namespace's connection string, with the user `$ConnectionString`",
             ));
             format!("down: {e}")

@@ -216,7 +216,7 @@ pub fn rollout(live: &Live, newest: Option<&ReleaseRecord>) -> CheckResult {
             }
             RolloutState::Progressing { message } => {
                 f.fail(format!("{display}: not rolled out{rev}: {message}"));
-                f.hint("wait for it (`kubectl rollout status`), or see the `pods` check for why it is stuck");
+                f.hint(format!("wait for it, or see the `pods` check (`fintechctl debug {} {name}`) for why it is stuck", live.environment));
             }
             RolloutState::Failed { reason, message } => {
                 f.fail(format!("{display}: {reason}: {message}"));
@@ -294,7 +294,7 @@ pub fn pods(live: &Live, now: Timestamp) -> CheckResult {
     for pod in live.serving_pods() {
         total += 1;
         let before = f.lines(super::Status::Fail).len();
-        pod_findings(pod, now, &mut f);
+        pod_findings(pod, &live.environment, now, &mut f);
         if f.lines(super::Status::Fail).len() > before {
             bad += 1;
         }
@@ -313,8 +313,16 @@ pub fn pods(live: &Live, now: Timestamp) -> CheckResult {
     f.finish(CheckId::Pods, summary)
 }
 
-fn pod_findings(pod: &Pod, now: Timestamp, f: &mut Findings) {
+fn pod_findings(pod: &Pod, env: &str, now: Timestamp, f: &mut Findings) {
     let name = name_of(&pod.metadata);
+    // The component: fintechctl's debug tools take its name (the `app` label).
+    let component = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("app"))
+        .cloned()
+        .unwrap_or_else(|| "COMPONENT".into());
     let status = pod.status.clone().unwrap_or_default();
     let mut troubled = false;
     for c in status.container_statuses.iter().flatten() {
@@ -352,7 +360,9 @@ fn pod_findings(pod: &Pod, now: Timestamp, f: &mut Findings) {
             if recent {
                 troubled = true;
                 f.fail(format!("{line}, within the last 10 minutes"));
-                f.hint("`kubectl logs --previous POD -c CONTAINER` shows why it exited");
+                f.hint(format!(
+                    "`fintechctl debug logs {env} {component} --previous` shows why it exited"
+                ));
             } else {
                 f.pass(line);
             }
@@ -369,7 +379,9 @@ fn pod_findings(pod: &Pod, now: Timestamp, f: &mut Findings) {
                 )
             });
         f.fail(format!("pod {name}: not ready ({why})"));
-        f.hint("`kubectl describe pod` shows its events");
+        f.hint(format!(
+            "`fintechctl debug {env} {component}` shows its events and why"
+        ));
     }
     if !troubled {
         f.pass(format!("pod {name}: ready"));
@@ -479,7 +491,7 @@ mod tests {
         let now: Timestamp = "2026-01-01T12:00:00Z".parse().unwrap();
         let with_restart = |finished: &str| {
             pod(serde_json::json!({
-                "metadata": {"name": "api-1"},
+                "metadata": {"name": "api-1", "labels": {"app": "api-gateway"}},
                 "status": {"phase": "Running",
                     "conditions": [{"type": "Ready", "status": "True"}],
                     "containerStatuses": [{"name": "api", "ready": true, "restartCount": 2, "image": "x", "imageID": "",
@@ -488,15 +500,32 @@ mod tests {
             }))
         };
         let mut f = Findings::default();
-        pod_findings(&with_restart("2026-01-01T11:55:00Z"), now, &mut f);
+        pod_findings(
+            &with_restart("2026-01-01T11:55:00Z"),
+            "staging",
+            now,
+            &mut f,
+        );
         let r = f.finish(CheckId::Pods, "");
         assert_eq!(r.status, super::super::Status::Fail);
         assert!(
             r.evidence[0].contains("2 restart(s), last terminated: OOMKilled (exit code 137)"),
             "{r:?}"
         );
+        // The hint names fintechctl's own tool, for this environment and component.
+        let hint = r.hint.as_deref().unwrap_or_default();
+        assert!(
+            hint.contains("`fintechctl debug logs staging api-gateway --previous`"),
+            "{hint}"
+        );
+        assert!(!hint.contains("kubectl "), "{hint}");
         let mut f = Findings::default();
-        pod_findings(&with_restart("2026-01-01T11:00:00Z"), now, &mut f);
+        pod_findings(
+            &with_restart("2026-01-01T11:00:00Z"),
+            "staging",
+            now,
+            &mut f,
+        );
         assert_eq!(f.status(), super::super::Status::Pass);
     }
 }

@@ -331,13 +331,8 @@ fn read_merged(paths: &[PathBuf]) -> Result<Kubeconfig, String> {
 /// API error; for a transport error the innermost cause in plain words
 /// (`connection refused`), not the client library's wrapper names.
 pub fn describe_error(error: &kube::Error) -> String {
-    if let kube::Error::Api(status) = error {
-        let reason = if status.reason.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", status.reason)
-        };
-        return format!("{} ({}{reason})", status.message, status.code);
+    if let kube::Error::Api(_) = error {
+        return super::api_message(error);
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     let mut io_kind = None;

@@ -646,6 +646,17 @@ fn judge_deployment(
     let replicaset = observed
         .then(|| new_replicaset(deployment, replicasets))
         .flatten();
+    // Ready means ready pods of the new ReplicaSet: an old pod still serving
+    // is no progress of this rollout (with one replica the bar showed 1/1,
+    // full, over a new pod that crashed).
+    verdict.ready = replicaset.map_or(0, |rs| {
+        let new = rs
+            .status
+            .as_ref()
+            .and_then(|s| s.available_replicas)
+            .unwrap_or(0);
+        verdict.ready.min(new)
+    });
     let pod_problem = replicaset.and_then(|rs| {
         let uid = rs.metadata.uid.as_deref()?;
         let rs_name = rs.metadata.name.as_deref().unwrap_or("");
@@ -858,6 +869,39 @@ mod tests {
             ts("2026-01-01T11:59:00Z"),
             ts(NOW),
         )
+    }
+
+    #[test]
+    fn only_the_new_replicasets_available_pods_count_as_ready() {
+        // One replica: the old pod is the available one, the new one crashed.
+        let mut d = deployment(
+            2,
+            2,
+            "2",
+            json!({"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1, "readyReplicas": 1}),
+        );
+        d.spec.as_mut().unwrap().replicas = Some(1);
+        let mut old = (*replicaset("api-gateway-old", "rs-old", "1")).clone();
+        old.status =
+            serde_json::from_value(json!({"replicas": 1, "availableReplicas": 1})).unwrap();
+        let mut new = (*replicaset("api-gateway-new", "rs-new", "2")).clone();
+        new.status =
+            serde_json::from_value(json!({"replicas": 1, "availableReplicas": 0})).unwrap();
+        let sets = [Arc::new(old), Arc::new(new.clone())];
+        let verdict = judge(
+            &d,
+            &sets,
+            &[crashing_pod("api-gateway-new-a", "rs-new")],
+            &[],
+        );
+        assert_eq!((verdict.ready, verdict.desired), (0, 1));
+        assert!(verdict.problem.is_some());
+        // Once the new pod is available, it counts.
+        new.status =
+            serde_json::from_value(json!({"replicas": 1, "availableReplicas": 1})).unwrap();
+        let sets = [sets[0].clone(), Arc::new(new)];
+        let verdict = judge(&d, &sets, &[], &[]);
+        assert_eq!((verdict.ready, verdict.desired), (1, 1));
     }
 
     #[test]

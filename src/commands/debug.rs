@@ -5,7 +5,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
 use crate::ops;
 use crate::settings::{Common, DebugAction, DebugSettings};
-use crate::ui::{Printer, debug as ui, emit};
+use crate::ui::{Printer, debug as ui, emit, emit_styled};
 
 pub fn run(
     settings: &DebugSettings,
@@ -48,7 +48,7 @@ pub fn run(
             DebugAction::Top => {
                 let report =
                     ops::debug::top::top(settings, &reporter, &common.redactor, stop).await?;
-                emit(printer, common.output, &report, |r| {
+                emit_styled(printer, common.output, &report, |r| {
                     ui::top_text(
                         r,
                         printer.fancy && std::io::IsTerminal::is_terminal(&std::io::stdout()),

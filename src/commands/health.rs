@@ -2,8 +2,6 @@
 //! `--watch` the screen is redrawn in place on a terminal (one JSON
 //! document per line and round with `-o json`).
 
-use comfy_table::{Table, presets::NOTHING};
-
 use crate::checks::Status;
 use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
@@ -56,13 +54,16 @@ impl HealthReporter for HealthScreen<'_> {
                 } else {
                     ""
                 };
-                self.printer.data(&format!(
-                    "{clear}{} round {} ({})\n{}",
+                // The screen's own escape, then the round made printable.
+                let round = format!(
+                    "{} round {} ({})\n{}",
                     report.environment,
                     report.round,
                     k8s_openapi::jiff::Timestamp::now().strftime("%H:%M:%S"),
                     table(report)
-                ));
+                );
+                self.printer
+                    .data_styled(&format!("{clear}{}", crate::ui::printable(&round)));
             }
         }
     }
@@ -108,9 +109,7 @@ pub fn run(
 
 /// What, state, how long, and the summary; the evidence of what is not up below.
 pub fn table(report: &HealthReport) -> String {
-    let mut t = Table::new();
-    t.load_style(NOTHING)
-        .set_header(["WHAT", "STATE", "TIME", "DETAIL"]);
+    let mut t = crate::ui::table(&["WHAT", "STATE", "TIME", "DETAIL"], &[3], None);
     for c in &report.checks {
         let state = match c.status {
             Status::Pass => "up",

@@ -1,7 +1,6 @@
 //! `fintechctl history`: an environment's revisions, newest first; a
 //! record that cannot be read is named, never hides the others.
 
-use comfy_table::{Table, presets::NOTHING};
 use serde::Serialize;
 
 use crate::cluster::records::{
@@ -108,16 +107,19 @@ fn revision(r: &ReleaseRecord) -> Revision {
 }
 
 fn table(list: &[ReleaseRecord]) -> String {
-    let mut table = Table::new();
-    table.load_style(NOTHING).set_header([
-        "REVISION",
-        "VERSION",
-        "STATUS",
-        "WHO",
-        "WHEN",
-        "DURATION",
-        "DESCRIPTION",
-    ]);
+    let mut table = crate::ui::table(
+        &[
+            "REVISION",
+            "VERSION",
+            "STATUS",
+            "WHO",
+            "WHEN",
+            "DURATION",
+            "DESCRIPTION",
+        ],
+        &[6],
+        None,
+    );
     for r in list {
         let who = match &r.ci {
             Some(ci) => format!("{} ({})", r.user, ci.provider),

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use comfy_table::{Table, presets::NOTHING};
-
 use crate::checks::prometheus::BakeRound;
 use crate::checks::{CheckResult, Status};
 use crate::exit::{ExitStatus, Failure};
@@ -37,7 +35,8 @@ impl VerifyReporter for VerifyLines<'_> {
         self.printer.redact_with(redactor.clone());
     }
     fn check_done(&self, result: &CheckResult) {
-        self.printer.status(
+        self.printer.status_toned(
+            crate::ui::Tone::of(result.status),
             result.status.as_str(),
             format!("{}: {}", result.id, result.summary),
         );
@@ -117,9 +116,7 @@ pub fn table(report: &VerifyReport) -> String {
     if report.checks.is_empty() {
         return String::new();
     }
-    let mut t = Table::new();
-    t.load_style(NOTHING)
-        .set_header(["CHECK", "RESULT", "TIME", "SUMMARY"]);
+    let mut t = crate::ui::table(&["CHECK", "RESULT", "TIME", "SUMMARY"], &[3], None);
     for c in &report.checks {
         t.add_row([
             c.id.clone(),

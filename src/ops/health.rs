@@ -137,11 +137,10 @@ async fn one_round(
                     .map(|v| v.expose().to_string())
             })
     };
-    let services = futures::future::join_all(
-        env.services
-            .iter()
-            .map(|(name, service)| service_check(client, ns, name, service.port, deadline)),
-    );
+    let services =
+        futures::future::join_all(env.services.iter().map(|(name, service)| {
+            service_check(client, ns, &env.name, name, service.port, deadline)
+        }));
     let pg = env.data.postgres.clone();
     let postgres_target = PostgresTarget {
         route: match pg.placement {
@@ -244,6 +243,7 @@ fn first_label(host: &str) -> &str {
 async fn service_check(
     client: &kube::Client,
     ns: &str,
+    env_name: &str,
     name: &str,
     port: u16,
     deadline: Duration,
@@ -278,7 +278,9 @@ async fn service_check(
             } else {
                 format!("{line}: {}", head.join(" ⏎ "))
             });
-            f.hint(format!("`kubectl logs -l app={name}` shows why"));
+            f.hint(format!(
+                "`fintechctl debug logs {env_name} {name}` shows why"
+            ));
         }
     }
     let pods = match deployment {

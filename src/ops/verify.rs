@@ -513,7 +513,7 @@ async fn http_check(cx: &Context<'_>) -> Vec<CheckResult> {
     )
     .await;
     let results: Vec<(http::Probe, http::Answer)> = probes.into_iter().zip(answers).collect();
-    vec![http::judge(&results, s.http_timeout)]
+    vec![http::judge(&s.env.name, &results, s.http_timeout)]
 }
 
 /// The release of `version` rendered with the given secret values,

@@ -225,7 +225,11 @@ impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
             }
             return;
         }
-        let prefix = format!("[{}/{}]", line.pod, line.container);
+        let prefix = match &line.last_run {
+            Some(reason) => format!("[{}/{} last run, {reason}]", line.pod, line.container),
+            None => format!("[{}/{}]", line.pod, line.container),
+        };
+        let prefix = super::printable(&prefix).into_owned();
         let prefix = if self.colour {
             const COLOURS: [console::Color; 6] = [
                 console::Color::Cyan,
@@ -247,7 +251,26 @@ impl crate::ops::debug::logs::LogsReporter for LogLines<'_> {
         } else {
             prefix
         };
-        self.printer.data(&format!("{prefix} {}\n", line.line));
+        // Coloured here, so the line itself is made printable here.
+        self.printer
+            .data_styled(&format!("{prefix} {}\n", super::printable(&line.line)));
+    }
+
+    fn waiting(&self, waiting: &crate::ops::debug::logs::Waiting) {
+        let restarts = match waiting.restarts {
+            0 => String::new(),
+            1 => ", restarted once".to_string(),
+            n => format!(", restarted {n} times"),
+        };
+        let shown = if waiting.last_run_shown {
+            "; its last run's output follows, marked `last run`"
+        } else {
+            "; no output yet"
+        };
+        self.printer.warn(format!(
+            "pod/{} container {} is waiting ({}{restarts}){shown}",
+            waiting.pod, waiting.container, waiting.reason
+        ));
     }
 }
 
@@ -294,8 +317,8 @@ pub fn top_text(report: &crate::ops::debug::top::TopReport, fancy: bool) -> Stri
             flag
         };
         table.add_row([
-            u.pod.clone(),
-            u.container.clone(),
+            super::printable(&u.pod).into_owned(),
+            super::printable(&u.container).into_owned(),
             cpu(u.cpu_millis),
             cpu(u.cpu_request_millis),
             cpu(u.cpu_limit_millis),

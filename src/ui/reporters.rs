@@ -108,7 +108,7 @@ impl<'a> RolloutProgress<'a> {
         if let Some(bar) = self.bar(name, desired.max(0) as u64) {
             bar.set_length(desired.max(0) as u64);
             bar.set_position(ready.max(0) as u64);
-            bar.set_message(self.printer.redactor().scrub(message).into_owned());
+            bar.set_message(super::printable(&self.printer.redactor().scrub(message)).into_owned());
             return;
         }
         let line = format!(
@@ -137,10 +137,14 @@ impl<'a> RolloutProgress<'a> {
 
     pub fn failed(&self, name: &str, reason: &str) {
         if let Some(bar) = self.bars.lock().unwrap().get(name) {
-            bar.abandon_with_message(format!("failed: {}", self.printer.redactor().scrub(reason)));
+            bar.abandon_with_message(format!(
+                "failed: {}",
+                super::printable(&self.printer.redactor().scrub(reason))
+            ));
             return;
         }
-        self.printer.status("Failed", format!("{name}: {reason}"));
+        self.printer
+            .status_toned(super::Tone::Bad, "Failed", format!("{name}: {reason}"));
     }
 }
 

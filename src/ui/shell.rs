@@ -1,7 +1,8 @@
 //! The terminal side of `debug shell`: raw mode for the session (restored
 //! however it ends), the window size sent at the start and on every
 //! SIGWINCH, stdin to the pod, the pod's output to stdout (scrubbed of
-//! known secret values chunk by chunk), and the remote exit code.
+//! known secret values as a stream: see [`crate::redact::StreamScrubber`]),
+//! and the remote exit code.
 
 use futures::SinkExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -163,38 +164,35 @@ pub async fn attach(mut session: Session) -> Result<i32, Failure> {
     }
     let redactor = session.redactor.clone();
     let pump = |from: Option<tokio::io::ReadHalf<tokio::io::SimplexStream>>, to_stderr: bool| {
-        let redactor = redactor.clone();
+        let mut scrubber = redactor.stream();
         async move {
             let Some(mut from) = from else {
                 return;
             };
+            let write = |bytes: &[u8]| {
+                use std::io::Write;
+                if to_stderr {
+                    let mut err = std::io::stderr().lock();
+                    err.write_all(bytes).and_then(|()| err.flush())
+                } else {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(bytes).and_then(|()| out.flush())
+                }
+            };
             let mut buf = vec![0u8; 16384];
             loop {
                 let n = match from.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
+                    Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                let chunk = &buf[..n];
-                // Scrubbed where the chunk is text; a chunk ending inside a
-                // UTF-8 sequence passes as it is.
-                let cleaned = match std::str::from_utf8(chunk) {
-                    Ok(text) => redactor.scrub(text).into_owned().into_bytes(),
-                    Err(_) => chunk.to_vec(),
-                };
-                let written = {
-                    use std::io::Write;
-                    if to_stderr {
-                        let mut err = std::io::stderr().lock();
-                        err.write_all(&cleaned).and_then(|()| err.flush())
-                    } else {
-                        let mut out = std::io::stdout().lock();
-                        out.write_all(&cleaned).and_then(|()| out.flush())
-                    }
-                };
-                if written.is_err() {
+                // Scrubbed as a stream: a value split across two reads (or
+                // inside bytes that are not UTF-8) is found all the same;
+                // only a tail that could be the start of one waits.
+                if write(&scrubber.push(&buf[..n])).is_err() {
                     return;
                 }
             }
+            let _ = write(&scrubber.finish());
         }
     };
     let stdout = process.stdout();

@@ -29,7 +29,7 @@ pub mod write;
 
 pub use collect::{collect, collect_environment, selector_string};
 pub use describe::{describe_pod, event_line};
-pub use write::{file_name, layout, write, write_to};
+pub use write::{Target, check_target, file_name, layout, write, write_to};
 
 /// Log lines kept per container instance.
 pub const BUNDLE_LOG_LINES: i64 = 200;
@@ -130,6 +130,8 @@ pub enum BundleError {
         #[source]
         source: std::io::Error,
     },
+    #[error("--to {}: {reason}", path.display())]
+    Target { path: PathBuf, reason: String },
     #[error("serializing the debug bundle for {}: {source}", path.display())]
     Serialize {
         path: PathBuf,

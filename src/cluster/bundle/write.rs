@@ -197,22 +197,86 @@ pub fn write(
     write_named(bundle, dir, &name, redactor)
 }
 
-/// [`write`] to `path` (`--to FILE`); a file already there is kept and the
-/// bundle gets the next free name beside it.
+/// [`write`] to `path` (`--to PATH`): a directory (existing, or written
+/// with a trailing `/`) gets the bundle inside it under its usual name; a
+/// file name gets the bundle under that name, and a file already there is
+/// kept and the bundle gets the next free name beside it. Anything else
+/// already there (a device such as `/dev/null`, a FIFO, a socket) is
+/// refused: see [`check_target`].
 pub fn write_to(
     bundle: &DebugBundle,
     path: &Path,
     redactor: &crate::redact::Redactor,
 ) -> Result<PathBuf, BundleError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file_name(&bundle.environment, &bundle.created_at));
-    write_named(bundle, dir, &name, redactor)
+    match check_target(path) {
+        Err(reason) => Err(BundleError::Target {
+            path: path.to_path_buf(),
+            reason,
+        }),
+        Ok(Target::Directory) => write(bundle, path, redactor),
+        Ok(Target::File) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| file_name(&bundle.environment, &bundle.created_at));
+            write_named(bundle, dir, &name, redactor)
+        }
+    }
+}
+
+/// What `--to PATH` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A directory (there, or to be created): the bundle goes inside it.
+    Directory,
+    /// A file name (free, or a regular file kept: the bundle goes beside it).
+    File,
+}
+
+/// What `--to PATH` names, checked before anything is collected: an
+/// existing directory, a path ending in `/` or `.`/`..`, a regular file or
+/// a free name are fine; anything else there (a device, a FIFO, a socket)
+/// is refused with why — a bundle is never written through or beside it.
+pub fn check_target(path: &Path) -> Result<Target, String> {
+    let text = path.as_os_str().to_string_lossy();
+    let dir_like = text.ends_with('/') || path.file_name().is_none();
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(Target::Directory),
+        Ok(meta) if meta.is_file() => Ok(Target::File),
+        Ok(meta) => Err(format!(
+            "it is {}, not a directory or a regular file",
+            describe_kind(&meta)
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(if dir_like {
+            Target::Directory
+        } else {
+            Target::File
+        }),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn describe_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
 }
 
 fn write_named(
@@ -308,14 +372,17 @@ pub(crate) fn write_atomically(
 /// not supported, a rename onto a name not taken a moment earlier.
 fn publish(temp: &Path, dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let (stem, ext) = match name.strip_suffix(".tar.gz") {
-        Some(stem) => (stem, "tar.gz"),
-        None => name.rsplit_once('.').unwrap_or((name, "")),
+        Some(stem) => (stem, ".tar.gz".to_string()),
+        None => match name.rsplit_once('.') {
+            Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+            _ => (name, String::new()),
+        },
     };
     for n in 1..1000 {
         let candidate = if n == 1 {
             dir.join(name)
         } else {
-            dir.join(format!("{stem}-{n}.{ext}"))
+            dir.join(format!("{stem}-{n}{ext}"))
         };
         match std::fs::hard_link(temp, &candidate) {
             Ok(()) => return Ok(candidate),
@@ -348,5 +415,94 @@ impl From<std::io::Error> for WriteFailure {
 impl From<serde_json::Error> for WriteFailure {
     fn from(e: serde_json::Error) -> Self {
         WriteFailure::Json(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> DebugBundle {
+        DebugBundle {
+            environment: "staging".into(),
+            namespace: "fintech-ai-staging".into(),
+            created_at: "2026-11-26T13:45:23Z".into(),
+            ..DebugBundle::default()
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn to_a_directory_writes_inside_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("incidents");
+        std::fs::create_dir(&dir).unwrap();
+        let r = crate::redact::Redactor::default();
+        let written = write_to(&bundle(), &dir, &r).unwrap();
+        let expected = "fintechctl-debug-staging-20261126T134523Z.tar.gz";
+        assert_eq!(written, dir.join(expected));
+        // Not `incidents-2.` beside it.
+        assert_eq!(names(tmp.path()), ["incidents"]);
+        assert_eq!(names(&dir), [expected]);
+        // A second one in the same second gets the next name, inside.
+        let again = write_to(&bundle(), &dir, &r).unwrap();
+        assert_eq!(
+            again,
+            dir.join("fintechctl-debug-staging-20261126T134523Z-2.tar.gz")
+        );
+        // A directory not there yet, written with a trailing slash.
+        let new_dir = tmp.path().join("new");
+        let written =
+            write_to(&bundle(), Path::new(&format!("{}/", new_dir.display())), &r).unwrap();
+        assert_eq!(written, new_dir.join(expected));
+    }
+
+    #[test]
+    fn a_file_name_is_used_and_an_existing_file_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = crate::redact::Redactor::default();
+        let to = tmp.path().join("incident");
+        assert_eq!(write_to(&bundle(), &to, &r).unwrap(), to);
+        // The next free name, without a stray dot for a name with no extension.
+        assert_eq!(
+            write_to(&bundle(), &to, &r).unwrap(),
+            tmp.path().join("incident-2")
+        );
+        let tgz = tmp.path().join("x.tgz");
+        write_to(&bundle(), &tgz, &r).unwrap();
+        assert_eq!(
+            write_to(&bundle(), &tgz, &r).unwrap(),
+            tmp.path().join("x-2.tgz")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_and_fifos_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = crate::redact::Redactor::default();
+        let err = write_to(&bundle(), Path::new("/dev/null"), &r).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--to /dev/null: it is a device, not a directory or a regular file"
+        );
+        assert!(!Path::new("/dev/null-2.").exists());
+        let fifo = tmp.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(
+            check_target(&fifo),
+            Err("it is a FIFO, not a directory or a regular file".to_string())
+        );
+        assert_eq!(names(tmp.path()), ["pipe"]);
     }
 }

@@ -32,6 +32,11 @@ pub async fn bundle(
     redactor: &Redactor,
     stop: Stop,
 ) -> Result<BundleReport, Failure> {
+    // A target that cannot hold a bundle is bad input, said before connecting.
+    if let Some(path) = to {
+        bundle::check_target(path)
+            .map_err(|reason| Failure::invalid(format!("--to {}: {reason}", path.display())))?;
+    }
     let work = async {
         let (conn, redactor) = connect(settings, reporter, redactor).await?;
         let env = &settings.env;

@@ -5,6 +5,12 @@
 //! instance that ran and ended between two looks is read once with
 //! `previous` — each container instance (by container ID) exactly once, so
 //! no line is lost or repeated when a pod restarts or a rollout replaces it.
+//!
+//! Every selected pod is shown: a container waiting in back-off
+//! (CrashLoopBackOff) has no current output, so its last run's is shown,
+//! labelled (the crash is what on-call is looking for); with `--follow` it
+//! is replayed the same way before following. A container with no output
+//! at all (still being created, its image not pulled) is named, with why.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -30,11 +36,30 @@ pub struct LogLine {
     pub pod: String,
     pub container: String,
     pub line: String,
+    /// Set for the output of a container's last run, shown because the
+    /// container waits in back-off: why it waits (`CrashLoopBackOff`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<String>,
+}
+
+/// A container that has no current output, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Waiting {
+    pub pod: String,
+    pub container: String,
+    /// The waiting reason (`CrashLoopBackOff`, `ImagePullBackOff`, …).
+    pub reason: String,
+    pub restarts: i32,
+    /// Its last run's output is shown instead (lines with `last_run` set).
+    pub last_run_shown: bool,
 }
 
 /// What `debug logs` reports: the lines, as they come.
 pub trait LogsReporter: DebugReporter {
     fn line(&self, line: &LogLine);
+    /// A selected container is waiting (once per container, at the start).
+    fn waiting(&self, waiting: &Waiting);
 }
 
 /// How a logs run ended.
@@ -43,6 +68,8 @@ pub trait LogsReporter: DebugReporter {
 pub struct LogsReport {
     pub environment: String,
     pub pods: Vec<String>,
+    /// Containers that were waiting when the run started.
+    pub waiting: Vec<Waiting>,
     pub lines: usize,
     /// Streams that could not be read, and why.
     pub errors: Vec<String>,
@@ -134,6 +161,10 @@ pub async fn logs(
                     reporter.warn(&message);
                     report.errors.push(message);
                 }
+                Some(Event::Waiting(waiting)) => {
+                    reporter.waiting(&waiting);
+                    report.waiting.push(waiting);
+                }
                 None => break,
             },
             r = &mut stopped => { reason = Some(r); break; }
@@ -158,6 +189,7 @@ pub async fn logs(
 enum Event {
     Line(LogLine),
     Error(String),
+    Waiting(Waiting),
 }
 
 #[derive(Clone, Default)]
@@ -191,6 +223,14 @@ fn start_streams(
     let Some(name) = pod.metadata.name.clone() else {
         return;
     };
+    if initial {
+        // Every selected pod is shown, whether it has output or not.
+        state
+            .pods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone());
+    }
     let statuses: Vec<ContainerStatus> = pod
         .status
         .as_ref()
@@ -225,6 +265,9 @@ fn start_streams(
                 }
             });
         let instance = |n: i32| format!("{name}/{}/{n}", status.name);
+        let waiting_reason = state_now
+            .and_then(|s| s.waiting.as_ref())
+            .map(|w| w.reason.clone().unwrap_or_else(|| "Waiting".into()));
 
         if logs.previous {
             // `--previous`: the crashed instance of each container, once.
@@ -235,8 +278,7 @@ fn start_streams(
                     api,
                     &name,
                     &status.name,
-                    true,
-                    false,
+                    Read::Previous { last_run: None },
                     logs,
                     initial,
                     state,
@@ -247,6 +289,42 @@ fn start_streams(
             continue;
         }
         if initial {
+            if let (Some(reason), Some(n)) = (&waiting_reason, previous) {
+                // Waiting in back-off: no current output; the last run's is
+                // why on-call is here (the traceback), so it is shown,
+                // labelled, and with `--follow` replayed before following.
+                state.take(instance(n));
+                let _ = tx.send(Event::Waiting(Waiting {
+                    pod: name.clone(),
+                    container: status.name.clone(),
+                    reason: reason.clone(),
+                    restarts: status.restart_count,
+                    last_run_shown: true,
+                }));
+                spawn_reader(
+                    api,
+                    &name,
+                    &status.name,
+                    Read::Previous {
+                        last_run: Some(reason.clone()),
+                    },
+                    logs,
+                    true,
+                    state,
+                    tx,
+                    tasks,
+                );
+                continue;
+            }
+            if let Some(reason) = &waiting_reason {
+                let _ = tx.send(Event::Waiting(Waiting {
+                    pod: name.clone(),
+                    container: status.name.clone(),
+                    reason: reason.clone(),
+                    restarts: status.restart_count,
+                    last_run_shown: false,
+                }));
+            }
             // What ran before we started looking is not ours to replay.
             if let Some(n) = previous {
                 state.take(instance(n));
@@ -259,8 +337,7 @@ fn start_streams(
                 api,
                 &name,
                 &status.name,
-                true,
-                false,
+                Read::Previous { last_run: None },
                 logs,
                 false,
                 state,
@@ -273,8 +350,9 @@ fn start_streams(
                 api,
                 &name,
                 &status.name,
-                false,
-                logs.follow,
+                Read::Current {
+                    follow: logs.follow,
+                },
                 logs,
                 initial,
                 state,
@@ -285,13 +363,20 @@ fn start_streams(
     }
 }
 
+/// Which instance of a container to read.
+enum Read {
+    /// The running (or just ended) one, followed or not.
+    Current { follow: bool },
+    /// The one before; `last_run`: shown because the container waits (why).
+    Previous { last_run: Option<String> },
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_reader(
     api: &Api<Pod>,
     pod: &str,
     container: &str,
-    previous: bool,
-    follow: bool,
+    read: Read,
     logs: &LogsSettings,
     initial: bool,
     state: &Shared,
@@ -303,6 +388,10 @@ fn spawn_reader(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .insert(pod.to_string());
+    let (previous, follow, last_run) = match read {
+        Read::Current { follow } => (false, follow, None),
+        Read::Previous { last_run } => (true, false, last_run),
+    };
     // Instances that start while we follow are read from their first line;
     // `--since` and `--tail` shape only what was there when we started.
     let params = LogParams {
@@ -347,6 +436,7 @@ fn spawn_reader(
                         pod: pod.clone(),
                         container: container.clone(),
                         line,
+                        last_run: last_run.clone(),
                     }));
                     if sent.is_err() {
                         return;
