@@ -306,8 +306,8 @@ fn sub_second_timeouts_are_accepted_and_named() {
 fn durations_out_of_their_flags_range_are_refused_naming_the_range() {
     for (args, expected) in [
         (
-            vec!["health", "local", "--watch", "1ns"],
-            "'--watch [<INTERVAL>]': `1ns` is out of range: from 1s to 1h",
+            vec!["health", "local", "--watch", "--interval", "1ns"],
+            "'--interval <DURATION>': `1ns` is out of range: from 1s to 1h",
         ),
         (
             vec!["verify", "local", "--bake", "999999999999h"],
