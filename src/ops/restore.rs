@@ -952,3 +952,31 @@ async fn read_all(
     .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_says_what_happened_to_each_part() {
+        let all = [PartKind::Postgres, PartKind::Redis, PartKind::Resources];
+        // PostgreSQL committed, then stopped while Redis was staged.
+        let said = whereabouts(
+            &all,
+            &[PartKind::Postgres],
+            Some((PartKind::Redis, "nothing was replaced".to_string())),
+        );
+        assert_eq!(
+            said,
+            "postgres: restored (committed); redis: nothing was replaced; resources: not restored (untouched); the writers are scaled back"
+        );
+        assert!(!said.contains("rolled back"));
+        // `--only redis`: no word of PostgreSQL.
+        let said = whereabouts(
+            &[PartKind::Redis],
+            &[],
+            Some((PartKind::Redis, "nothing was replaced".to_string())),
+        );
+        assert!(!said.contains("postgres"), "{said}");
+    }
+}
