@@ -840,14 +840,14 @@ fn parse_positive(s: &str) -> Result<std::time::Duration, String> {
 
 const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 24 * 3600);
 
-/// A duration from `min` to `max` seconds, the range said when it is not.
+/// A duration from `min` to `max` milliseconds, the range said when it is not.
 fn duration_within(
     s: &str,
     (min, min_text): (u64, &str),
     (max, max_text): (u64, &str),
 ) -> Result<std::time::Duration, String> {
     let d = parse_positive(s)?;
-    if d < std::time::Duration::from_secs(min) || d > std::time::Duration::from_secs(max) {
+    if d < std::time::Duration::from_millis(min) || d > std::time::Duration::from_millis(max) {
         return Err(format!(
             "`{s}` is out of range: from {min_text} to {max_text}"
         ));
@@ -855,14 +855,14 @@ fn duration_within(
     Ok(d)
 }
 
-/// `health --interval`: a round every second at most, every hour at least.
+/// `health --interval`: from 100ms between rounds to an hour.
 fn parse_watch(s: &str) -> Result<std::time::Duration, String> {
-    duration_within(s, (1, "1s"), (3600, "1h"))
+    duration_within(s, (100, "100ms"), (3_600_000, "1h"))
 }
 
 /// `verify --bake`: from a second to a day.
 fn parse_bake(s: &str) -> Result<std::time::Duration, String> {
-    duration_within(s, (1, "1s"), (24 * 3600, "24h"))
+    duration_within(s, (1_000, "1s"), (86_400_000, "24h"))
 }
 
 /// A duration like every other duration flag (`30s`, `2m`), in whole

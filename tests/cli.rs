@@ -307,7 +307,7 @@ fn durations_out_of_their_flags_range_are_refused_naming_the_range() {
     for (args, expected) in [
         (
             vec!["health", "local", "--watch", "--interval", "1ns"],
-            "'--interval <DURATION>': `1ns` is out of range: from 1s to 1h",
+            "'--interval <DURATION>': `1ns` is out of range: from 100ms to 1h",
         ),
         (
             vec!["verify", "local", "--bake", "999999999999h"],
