@@ -1,7 +1,8 @@
 //! The exec data path under load: hundreds of exec sessions against kube-sim
 //! through the same client code backup and restore use, in the ways that
 //! stalled or lost bytes before — a command that exits with its stdin unread,
-//! a large stdin with output flowing back, and a connection cut midway. Every
+//! a large stdin with output flowing back, output nobody reads, and a connection
+//! cut midway. Every
 //! session must end within its bound (0 stalls), a complete session must
 //! deliver every byte (0 lost), and a cut one must say the connection was lost.
 
@@ -173,6 +174,24 @@ async fn round_trip(target: &Target, i: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// The caller reads none of 2 MB of output and asks for the exit status:
+/// the output is dropped, the status comes.
+async fn unread_output(target: &Target, i: usize) -> Result<(), String> {
+    let code = (i % 2) as i32 * 5;
+    let running = target
+        .start(
+            &sh(&format!("head -c 2000000 /dev/zero; exit {code}")),
+            false,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let ended = running.finish().await.map_err(|e| e.to_string())?;
+    if ended.code != code {
+        return Err(format!("exit code {} instead of {code}", ended.code));
+    }
+    Ok(())
+}
+
 /// The connection is cut after 64 KiB of output (kube-sim's fault), while
 /// stdin is fed: everything ends, and the error says the connection was lost.
 async fn cut(target: &Target, _: usize) -> Result<(), String> {
@@ -228,6 +247,12 @@ async fn sessions(c: &common::Cluster, target: &Target) -> Vec<Verdict> {
     verdicts.extend(
         run_all(target, "1 MiB through cat", 60, |t, i| async move {
             round_trip(&t, i).await
+        })
+        .await,
+    );
+    verdicts.extend(
+        run_all(target, "output left unread", 40, |t, i| async move {
+            unread_output(&t, i).await
         })
         .await,
     );

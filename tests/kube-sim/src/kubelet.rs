@@ -1425,6 +1425,11 @@ fn write_status(st: &mut Store, pod: &Value, ps: &mut PodSim) {
         // a finished pod keeps its IP in the real world too; fine
         status["conditions"][0]["status"] = json!("False");
     }
+    // ephemeral containers' statuses are kept as the ephemeralcontainers subresource and
+    // their attach wrote them
+    if let Some(e) = cur.pointer("/status/ephemeralContainerStatuses") {
+        status["ephemeralContainerStatuses"] = e.clone();
+    }
     st.set_status(prd, &cur, status, "kubelet");
 }
 

@@ -184,8 +184,7 @@ pub static RESOURCES: &[ResDef] = &[
             "portforward",
             "proxy",
             "eviction",
-            // (no "ephemeralcontainers": kube-sim has none, and answers as a cluster
-            // without them does)
+            "ephemeralcontainers",
             "resize",
             "binding",
         ])

@@ -739,6 +739,9 @@ async fn route(sh: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>
                     return streams::proxy(sh, rd, &ns, &name, &t.rest, req).await;
                 }
                 Some("scale") => return scale(sh, rd, &ns, &name, &q, req).await,
+                Some("ephemeralcontainers") if rd.plural == "pods" => {
+                    return ephemeral_containers(sh, rd, &ns, &name, &q, req).await;
+                }
                 Some("token") if rd.plural == "serviceaccounts" => {
                     return token_request(&sh, &ns, &name, req).await;
                 }
@@ -1045,6 +1048,122 @@ async fn scale(
     drop(st);
     sh.notify.notify_one();
     Ok(json_response(200, &to_scale(&r)))
+}
+
+/// `pods/NAME/ephemeralcontainers`: get the pod, or add ephemeral containers to it (a
+/// patch or an update of the pod of which only `spec.ephemeralContainers` counts; existing
+/// ones cannot change). The kubelet starts them at once: each is `running` in
+/// `status.ephemeralContainerStatuses` until an attach has run its command.
+async fn ephemeral_containers(
+    sh: Arc<Shared>,
+    rd: &'static ResDef,
+    ns: &str,
+    name: &str,
+    q: &Query,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let method = req.method().clone();
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let (parts, b) = read_body(req).await?;
+    let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
+    let pod = st
+        .get(rd, ns, name)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(rd, name))?;
+    if method == Method::GET {
+        return Ok(json_response(200, &pod));
+    }
+    let body = parse_json_body(&b)?;
+    let mut patched = pod.clone();
+    match method {
+        Method::PUT => patched = body,
+        Method::PATCH if ct.starts_with("application/json-patch+json") => {
+            let p: json_patch::Patch =
+                serde_json::from_value(body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            json_patch::patch(&mut patched, &p)
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        }
+        Method::PATCH if ct.starts_with("application/strategic-merge-patch+json") => {
+            crate::fields::strategic_merge_patch(&mut patched, &body);
+        }
+        Method::PATCH => crate::fields::merge_patch(&mut patched, &body),
+        _ => return Err(ApiError::method_not_allowed()),
+    }
+    let old: Vec<Value> = pod
+        .pointer("/spec/ephemeralContainers")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let new: Vec<Value> = patched
+        .pointer("/spec/ephemeralContainers")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut causes: crate::admission::Causes = Vec::new();
+    for (i, c) in new.iter().enumerate() {
+        if util::str_of(c, "name").is_empty() {
+            causes.push((
+                format!("spec.ephemeralContainers[{i}].name"),
+                "FieldValueRequired",
+                "Required value".into(),
+            ));
+        }
+        if util::str_of(c, "image").is_empty() {
+            causes.push((
+                format!("spec.ephemeralContainers[{i}].image"),
+                "FieldValueRequired",
+                "Required value".into(),
+            ));
+        }
+    }
+    let kept = old.iter().all(|o| {
+        new.iter()
+            .any(|n| util::str_of(n, "name") == util::str_of(o, "name"))
+    });
+    if !kept {
+        causes.push((
+            "spec.ephemeralContainers".into(),
+            "FieldValueForbidden",
+            "Forbidden: existing ephemeral containers may not be removed".into(),
+        ));
+    }
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(rd, name, causes));
+    }
+    let mut n = pod.clone();
+    n["spec"]["ephemeralContainers"] = Value::Array(new.clone());
+    let mut opts = write_opts(q, &parts);
+    opts.subresource = Some("ephemeralcontainers".into());
+    let updated = st.update(rd, ns, name, n, &opts)?;
+    // the kubelet starts the new ones
+    let mut statuses: Vec<Value> = updated
+        .pointer("/status/ephemeralContainerStatuses")
+        .and_then(|v| v.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for c in &new {
+        let cname = util::str_of(c, "name");
+        if !statuses.iter().any(|s| util::str_of(s, "name") == cname) {
+            statuses.push(json!({"name": cname, "image": util::str_of(c, "image"),
+                "imageID": format!("docker.io/library/{}@sha256:{}", util::str_of(c, "image"), util::safe_hash(&cname)),
+                "containerID": format!("containerd://{}", util::safe_hash(&format!("{name}/{cname}"))),
+                "ready": false, "restartCount": 0,
+                "state": {"running": {"startedAt": util::now_rfc3339()}}}));
+        }
+    }
+    let mut status = updated.get("status").cloned().unwrap_or(json!({}));
+    status["ephemeralContainerStatuses"] = Value::Array(statuses);
+    let out = st
+        .set_status(rd, &updated, status, "kubelet")
+        .unwrap_or(updated);
+    drop(st);
+    sh.notify.notify_one();
+    Ok(json_response(200, &out))
 }
 
 fn list(

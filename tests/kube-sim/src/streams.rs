@@ -285,6 +285,11 @@ pub async fn exec(
     q: &Query,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, ApiError> {
+    if kind == "attach"
+        && let Some((pod, c)) = ephemeral_container(&sh, ns, name, q.get("container"))
+    {
+        return attach_ephemeral(sh, pod, c, q, req);
+    }
     let (pod, c) = pod_and_container(&sh, ns, name, q.get("container"))?;
     if util::str_of(&pod, "spec.nodeName").is_empty() {
         return Err(ApiError::bad_request(format!(
@@ -305,9 +310,30 @@ pub async fn exec(
             "unable to upgrade connection: container not found (\"{cname}\")"
         )));
     }
-    let cmd = q.all("command");
+    let mut cmd = q.all("command");
     if kind == "exec" && cmd.is_empty() {
         return Err(ApiError::bad_request("you must specify at least 1 command"));
+    }
+    // attach with stdin to a container that keeps stdin open and has a command (what
+    // `kubectl debug --copy-to … -i -- sh` makes): the attach runs that command, as the
+    // container's process would read the attached stdin; others stream the simulated log
+    let interactive = kind == "attach"
+        && q.flag("stdin")
+        && c.get("stdin").and_then(|v| v.as_bool()) == Some(true)
+        && c.get("command").is_some_and(|v| v.is_array());
+    if interactive {
+        let strings = |k: &str| -> Vec<String> {
+            c.get(k)
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        cmd = strings("command");
+        cmd.extend(strings("args"));
     }
     let env = {
         let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -334,11 +360,116 @@ pub async fn exec(
         // discarding message", then "closed all streams"). A kubelet's CRI exec takes tens
         // of milliseconds before anything comes back: so does kube-sim's.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        if kind == "exec" {
+        if kind == "exec" || (interactive && !cmd.is_empty()) {
             run_exec(ws, cmd, env, stdin, tty, v5, cut).await;
         } else {
             run_attach(sh, ws, uid, cname).await;
         }
+    });
+    Ok(resp)
+}
+
+/// The pod and its ephemeral container `container`, if it has one of that name.
+fn ephemeral_container(
+    sh: &Shared,
+    ns: &str,
+    name: &str,
+    container: Option<&str>,
+) -> Option<(Value, Value)> {
+    let cn = container?;
+    let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
+    let pod = st.get(rd("", "pods"), ns, name)?.clone();
+    let c = pod
+        .pointer("/spec/ephemeralContainers")?
+        .as_array()?
+        .iter()
+        .find(|c| util::str_of(c, "name") == cn)?
+        .clone();
+    Some((pod, c))
+}
+
+/// Attach to an ephemeral container: the first attach runs its command (its `command` and
+/// `args`, `sh` without them) with the pod's environment, as exec does; its exit ends the
+/// container (`terminated` with the exit code in `status.ephemeralContainerStatuses`).
+fn attach_ephemeral(
+    sh: Arc<Shared>,
+    pod: Value,
+    c: Value,
+    q: &Query,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let cname = util::str_of(&c, "name");
+    let pname = util::str_of(&pod, "metadata.name");
+    let running = pod
+        .pointer("/status/ephemeralContainerStatuses")
+        .and_then(|v| v.as_array())
+        .and_then(|a| a.iter().find(|s| util::str_of(s, "name") == cname))
+        .is_some_and(|s| s.pointer("/state/running").is_some());
+    if !running {
+        return Err(ApiError::bad_request(format!(
+            "container {cname} is not running in pod {pname}"
+        )));
+    }
+    let strings = |k: &str| -> Vec<String> {
+        c.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut cmd = strings("command");
+    cmd.extend(strings("args"));
+    if cmd.is_empty() {
+        cmd.push("sh".into());
+    }
+    let env = {
+        let st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut e = resolve_env(&st, &pod, &c).map_err(ApiError::bad_request)?;
+        e.push(("HOSTNAME".into(), pname.clone()));
+        e
+    };
+    let (resp, v5) = match ws_upgrade_response(&req) {
+        Ok(r) => r,
+        Err(e) => return Ok(error_response(&e)),
+    };
+    let stdin = q.flag("stdin");
+    let tty = q.flag("tty");
+    let cut = sh.faults.state().exec_cut_after;
+    let ns = util::str_of(&pod, "metadata.namespace");
+    tokio::spawn(async move {
+        let Ok(up) = hyper::upgrade::on(req).await else {
+            return;
+        };
+        let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let code = run_exec(ws, cmd, env, stdin, tty, v5, cut)
+            .await
+            .unwrap_or(137);
+        let prd = rd("", "pods");
+        let mut st = sh.store.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cur) = st.get(prd, &ns, &pname).cloned() {
+            let mut status = cur.get("status").cloned().unwrap_or(json!({}));
+            if let Some(list) = status
+                .get_mut("ephemeralContainerStatuses")
+                .and_then(|v| v.as_array_mut())
+            {
+                for s in list.iter_mut() {
+                    if util::str_of(s, "name") == cname {
+                        let started = util::str_of(s, "state.running.startedAt");
+                        s["state"] = json!({"terminated": {"exitCode": code,
+                            "reason": if code == 0 { "Completed" } else { "Error" },
+                            "startedAt": started, "finishedAt": util::now_rfc3339(),
+                            "containerID": util::str_of(s, "containerID")}});
+                    }
+                }
+            }
+            st.set_status(prd, &cur, status, "kubelet");
+        }
+        drop(st);
+        sh.notify.notify_one();
     });
     Ok(resp)
 }
@@ -351,7 +482,7 @@ async fn run_exec(
     tty: bool,
     v5: bool,
     cut: Option<u64>,
-) {
+) -> Option<i32> {
     let (sink, mut stream) = ws.split();
     let (wtx, mut wrx) = mpsc::channel::<Option<Message>>(8);
     let writer = tokio::spawn(async move {
@@ -398,7 +529,7 @@ async fn run_exec(
                 drop(wtx);
                 let _ = writer.await;
                 close_politely(tokio::spawn(discard_until_close(stream))).await;
-                return;
+                return None;
             }
         }
     } else {
@@ -428,7 +559,7 @@ async fn run_exec(
             drop(wtx);
             let _ = writer.await;
             close_politely(tokio::spawn(discard_until_close(stream))).await;
-            return;
+            return Some(127);
         }
     };
     type Reader = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
@@ -582,19 +713,19 @@ async fn run_exec(
         _ = &mut gone_rx => {
             let _ = child.kill().await;
             reader.abort();
-            return;
+            return None;
         }
         _ = cut_notify.notified() => {
             let _ = child.kill().await;
             reader.abort();
             writer.abort();
-            return;
+            return None;
         }
     }
     if !clean {
         let _ = child.kill().await;
         reader.abort();
-        return;
+        return None;
     }
     let code = child
         .wait()
@@ -614,6 +745,7 @@ async fn run_exec(
     // (and dropped) until its close frame answers, as a real API server does.
     let _ = writer.await;
     close_politely(reader).await;
+    Some(code)
 }
 
 /// How long a closing exec session waits for the client's close frame.

@@ -2430,11 +2430,11 @@ async fn update_managed_fields_own_the_maps_they_add() {
     k.sim.shutdown().await;
 }
 
-/// Issue 18 item 3 (part): every 404 carries a Status `details`, as a real server's do.
-/// kube-sim has no ephemeral containers: `kubectl debug --target` gets the 404 a cluster
-/// without them answers and says so, instead of crashing on a Status without details.
+/// Issue 18 item 3: every 404 carries a Status `details`, as a real server's do (kubectl
+/// dereferences them); `kubectl debug -i --target` adds an ephemeral container through
+/// `pods/NAME/ephemeralcontainers`, attaches to it, and its command runs and ends it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_404_carries_details_and_kubectl_debug_says_ephemeral_containers_are_off() {
+async fn a_404_carries_details_and_kubectl_debug_runs_an_ephemeral_container() {
     let k = setup().await;
     let f = k.write("d.yaml", &DEPLOY.replace("replicas: 2", "replicas: 1"));
     k.ok(&["apply", "-f", &f]).await;
@@ -2453,24 +2453,65 @@ async fn a_404_carries_details_and_kubectl_debug_says_ephemeral_containers_are_o
     let o = k
         .run(&[
             "debug",
+            "-i",
             &pod,
             "--image=busybox:1",
             "--target=nginx",
+            "--container=dbg",
             "--",
-            "true",
+            "sh",
+            "-c",
+            "echo from-the-debugger; exit 0",
         ])
         .await;
-    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert!(
+        o.stdout.contains("from-the-debugger"),
+        "{}\n{}",
+        o.stdout,
         o.stderr
-            .contains("ephemeral containers are disabled for this cluster"),
-        "{}",
+    );
+    let exit = eventually(20, "the ephemeral container terminated", || {
+        let p = k.sim.get("v1", "Pod", Some("default"), &pod)?;
+        let code = s(
+            &p,
+            "/status/ephemeralContainerStatuses/0/state/terminated/exitCode",
+        );
+        (!code.is_empty()).then_some(code)
+    })
+    .await;
+    assert_eq!(exit, "0");
+    let p = k.sim.get("v1", "Pod", Some("default"), &pod).unwrap();
+    assert_eq!(
+        s(&p, "/spec/ephemeralContainers/0/targetContainerName"),
+        "nginx"
+    );
+    // a copy of the pod with a debugging container: attach runs its command
+    let o = k
+        .run(&[
+            "debug",
+            "-i",
+            &pod,
+            "--copy-to=web-copy",
+            "--container=dbg",
+            "--image=busybox:1",
+            "--",
+            "sh",
+            "-c",
+            "echo from-the-copy; exit 0",
+        ])
+        .await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("from-the-copy"),
+        "{}\n{}",
+        o.stdout,
         o.stderr
     );
     for path in [
         "/api/v1/nothing-here",
         "/api/v1/namespaces/default/pods/nope",
-        &format!("/api/v1/namespaces/default/pods/{pod}/ephemeralcontainers"),
+        "/api/v1/namespaces/default/pods/nope/ephemeralcontainers",
     ] {
         let r = get(&k.sim, path).await;
         assert_eq!(r.status, 404, "{path}");
