@@ -377,7 +377,7 @@ async fn bad_debug_input_is_exit_2_naming_the_flag() {
     for (args, expected) in [
         (
             vec!["debug", "local", "ml-servce"],
-            "unknown component `ml-servce`; components of local: api-gateway, ml-service, frontend",
+            "unknown component `ml-servce` (did you mean `ml-service`?); components of local: api-gateway, ml-service, frontend",
         ),
         (
             vec!["debug", "logs", "local", "--since", "ten"],

@@ -94,7 +94,7 @@ pub async fn get(
     let mut delay = Duration::from_millis(200);
     loop {
         let left = deadline.saturating_sub(started.elapsed());
-        let mut answer = get_once(client, namespace, probe, left).await;
+        let mut answer = get_once(client, namespace, probe, left, deadline).await;
         let Some(refusal) = api_server_refusal(&answer) else {
             return answer;
         };
@@ -125,12 +125,14 @@ fn api_server_refusal(answer: &Answer) -> Option<String> {
 }
 
 /// One GET of `probe` through the service proxy within `deadline` (the
-/// whole exchange, body included).
+/// whole exchange, body included); a timeout is said as `said`, the
+/// deadline of all the tries.
 async fn get_once(
     client: &kube::Client,
     namespace: &str,
     probe: &Probe,
     deadline: Duration,
+    said: Duration,
 ) -> Answer {
     let path = format!(
         "/api/v1/namespaces/{namespace}/services/{}:{}/proxy{}",
@@ -195,10 +197,7 @@ async fn get_once(
             latency: deadline,
             content_type: None,
             body: String::new(),
-            error: Some(format!(
-                "no answer within {}",
-                crate::human::duration(deadline)
-            )),
+            error: Some(format!("no answer within {}", crate::human::duration(said))),
         },
     }
 }
