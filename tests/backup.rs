@@ -1673,3 +1673,64 @@ async fn restore_and_prune_json_reports_keep_their_shape() {
     );
     snapshot!("prune_report", report);
 }
+
+/// Issue 16 item 12: a restore whose exec stream is cut midway ends
+/// bounded, puts the writers back, releases the lock, leaves the database
+/// as it was before (`--single-transaction`) and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_whose_exec_stream_is_cut_leaves_the_database_as_it_was() {
+    // pg_restore says a word first: the cut lands while the dump is fed.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_restore");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'pg_restore: starting the restore' >&2\nexec /usr/bin/pg_restore \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
+    let w = world(&[], &path, 20_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+
+    w.c.sim.faults().cut_exec_after(Some(8));
+    let started = std::time::Instant::now();
+    let out = run(w.cmd(&["restore", "local", &id, "--yes", "--timeout", "120s"])).await;
+    w.c.sim.faults().cut_exec_after(None);
+    let stderr = text(&out).1;
+    assert!(
+        matches!(out.status.code(), Some(1) | Some(3)),
+        "a failed restore: {stderr}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(100),
+        "ended long before --timeout: {:?}\n{stderr}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("the connection to the API server was lost"),
+        "names what broke: {stderr}"
+    );
+    assert!(!stderr.contains("restored (committed)"), "{stderr}");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back: {stderr}");
+    }
+    assert!(
+        w.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .is_none(),
+        "the deploy lock is released"
+    );
+    // Nothing of the dump was committed: the row written after the backup
+    // is still there.
+    assert_eq!(
+        w.pg.psql("SELECT count(*) FROM accounts WHERE owner = 'after the backup'")
+            .trim(),
+        "1",
+        "{stderr}"
+    );
+}

@@ -396,11 +396,25 @@ pub async fn restore(
         .map_err(PgError::from)
     };
     let (fed, ()) = super::exec::feed_and_drain(feed, drain).await;
+    // The dump's last chunk is sent only once every byte before it matched
+    // its checksum, so a feed that did not finish never gave pg_restore a
+    // whole dump: in one transaction, it committed nothing. A connection
+    // lost then is said as such (the database is as it was), not as an
+    // unknown outcome.
+    let not_fed_whole = |e: PgError| match e {
+        PgError::Exec(ExecError::Lost { pod, message }) => PgError::Protocol(format!(
+            "pod/{pod}: {message} while the dump was fed; pg_restore never received all of it and, running in one transaction (--single-transaction), committed nothing: the database is as it was before the restore"
+        )),
+        other => other,
+    };
     match fed {
         // The command stopped reading: its exit status and stderr say why.
         Some(Err(PgError::Stream(StreamError::Sink(_)))) | None => {
             drop(stdin);
-            let ended = running.finish().await?;
+            let ended = running
+                .finish()
+                .await
+                .map_err(|e| not_fed_whole(e.into()))?;
             command_ok("pg_restore", &ended)?;
             Err(PgError::Protocol(
                 "pg_restore ended before it read the whole dump".into(),
@@ -409,7 +423,7 @@ pub async fn restore(
         Some(Err(e)) => {
             // Never let a restore from bytes that failed their check complete.
             running.abort();
-            Err(e)
+            Err(not_fed_whole(e))
         }
         Some(Ok(n)) => {
             drop(stdin);
