@@ -24,6 +24,20 @@ fn fintechctl() -> Command {
     cmd
 }
 
+/// A kubeconfig in `dir` whose one context points at `127.0.0.1:port`.
+fn kubeconfig_for(dir: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
+        ),
+    )
+    .unwrap();
+    kubeconfig
+}
+
 #[test]
 fn help_lists_commands_and_exit_codes() {
     fintechctl()
@@ -253,15 +267,7 @@ fn cluster_errors_are_plain_words() {
         .local_addr()
         .unwrap()
         .port();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_for(dir.path(), port);
     let out = fintechctl()
         .args(["history", "local", "--kubeconfig"])
         .arg(&kubeconfig)
@@ -411,15 +417,7 @@ fn backup_and_restore_keep_the_exit_code_contract() {
         .local_addr()
         .unwrap()
         .port();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_for(dir.path(), port);
     let store = dir.path().join("store");
     let out = fintechctl()
         .args(["backup", "local", "--to"])
@@ -458,15 +456,7 @@ fn timeout_bounds_connecting_to_a_silent_api_server() {
     let dir = tempfile::tempdir().unwrap();
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\n\
-             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kubeconfig_for(dir.path(), port);
     let out = fintechctl()
         .args(["backup", "local", "--timeout", "1s", "--to"])
         .arg(dir.path().join("store"))

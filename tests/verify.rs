@@ -33,6 +33,34 @@ async fn deployed(api: Mode, ml: Mode, frontend: Mode) -> common::Cluster {
     c
 }
 
+/// Runs `cmd`, calls `act` once a stderr line contains `needle` (the run is
+/// then past that step), and returns all of stderr and the exit status.
+async fn run_acting_on(
+    cmd: &assert_cmd::Command,
+    needle: &'static str,
+    act: impl FnOnce() + Send + 'static,
+) -> (String, std::process::ExitStatus) {
+    let mut child = common::spawn(cmd, &[], std::process::Stdio::piped());
+    let stderr = child.stderr.take().unwrap();
+    tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                act();
+                break;
+            }
+        }
+        seen.extend(lines.map_while(Result::ok));
+        (seen.join("\n"), child.wait().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
 async fn verify(c: &common::Cluster, args: &[&str]) -> (Option<i32>, Value, String) {
     let mut cmd = c.fintechctl();
     cmd.args(["verify", "local", "-o", "json"]).args(args);
@@ -602,29 +630,13 @@ async fn an_api_server_frozen_mid_run_is_named_not_blamed_on_the_release() {
         "--request-timeout",
         "2s",
     ]);
-    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
-    let stderr = child.stderr.take().unwrap();
     let sim_faults = c.sim.faults();
-    let rest = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        let mut seen = Vec::new();
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            let verifying = line.contains("Verifying");
-            seen.push(line);
-            if verifying {
-                // Everything read; the checks are running: freeze.
-                sim_faults.set_latency(Some(std::time::Duration::from_secs(3600)));
-                break;
-            }
-        }
-        seen.extend(lines.map_while(Result::ok));
-        (seen.join("\n"), child.wait().unwrap())
+    let (stderr, status) = run_acting_on(&cmd, "Verifying", move || {
+        // Everything read; the checks are running: freeze.
+        sim_faults.set_latency(Some(std::time::Duration::from_secs(3600)))
     })
-    .await
-    .unwrap();
+    .await;
     c.sim.faults().clear();
-    let (stderr, status) = rest;
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("lost the API server at"), "{stderr}");
 }
@@ -637,28 +649,13 @@ async fn the_api_servers_own_proxy_errors_are_retried_not_blamed_on_the_service(
     let c = deployed(Mode::Healthy, Mode::Healthy, Mode::Healthy).await;
     let mut cmd = c.fintechctl();
     cmd.args(["verify", "local", "--only", "http", "--http-timeout", "10s"]);
-    let mut child = common::spawn(&cmd, &[], std::process::Stdio::piped());
-    let stderr = child.stderr.take().unwrap();
     let faults = c.sim.faults();
-    let (stderr, status) = tokio::task::spawn_blocking(move || {
-        use std::io::BufRead;
-        let mut seen = Vec::new();
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            let verifying = line.contains("Verifying");
-            seen.push(line);
-            if verifying {
-                // Everything read; the http check is about to ask: half of
-                // the proxy requests now get the API server's own 500.
-                faults.set_error_rate(0.5, 500);
-                break;
-            }
-        }
-        seen.extend(lines.map_while(Result::ok));
-        (seen.join("\n"), child.wait().unwrap())
+    let (stderr, status) = run_acting_on(&cmd, "Verifying", move || {
+        // Everything read; the http check is about to ask: half of the
+        // proxy requests now get the API server's own 500.
+        faults.set_error_rate(0.5, 500)
     })
-    .await
-    .unwrap();
+    .await;
     c.sim.faults().clear();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("pass http"), "{stderr}");
