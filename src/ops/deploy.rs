@@ -27,13 +27,43 @@ pub async fn deploy(
     stop: Stop,
 ) -> (DeployReport, Result<ExitStatus, Failure>) {
     let env = &settings.release.env;
-    let (conn, pending_claim) = match connect_for_writing(env, &settings.access, reporter).await {
-        Ok(found) => found,
+    let conn = match connect_reporting(env, &settings.access, reporter).await {
+        Ok(conn) => conn,
         Err(failure) => return failed_before_start(settings, failure),
     };
+    // Connect's follow-ups are reads that do not depend on each other: the
+    // cluster's claim, the digest key and discovery (every group/version
+    // the release uses, the optional VPA's among them) go at once. Their
+    // words come in the order they always did: the claim's, then the VPA's.
     let kinds = ServedKinds::new(&conn.client);
-    let skip_kinds = skipped_kinds(&kinds, &settings.selected, reporter).await;
-    let (key, key_stored) = match environment_key(&conn.client, &env.namespace.name).await {
+    let (checked, skip_vpa, key) = tokio::join!(
+        check_cluster(&conn, env, settings.access.allow_other_cluster, reporter),
+        async {
+            let _ = kinds
+                .prefetch(
+                    settings
+                        .selected
+                        .iter()
+                        .chain(
+                            settings
+                                .release
+                                .manifests
+                                .iter()
+                                .filter(|m| m.phase() == Phase::Migration),
+                        )
+                        .map(Manifest::api_version),
+                )
+                .await;
+            vpa_missing(&kinds, &settings.selected).await
+        },
+        environment_key(&conn.client, &env.namespace.name),
+    );
+    let pending_claim = match checked {
+        Ok(pending) => pending,
+        Err(failure) => return failed_before_start(settings, failure),
+    };
+    let skip_kinds = warn_skipped(skip_vpa, reporter);
+    let (key, key_stored) = match key {
         Ok(found) => found,
         Err(failure) => return failed_before_start(settings, failure),
     };
@@ -178,7 +208,12 @@ async fn check_cluster(
         )
     };
     let forbidden = |e: &kube::Error| crate::cluster::is_status(e, 403);
-    let uid = match target::cluster_uid(&conn.client).await {
+    // The two reads at once; the errors are judged in the order they were.
+    let (uid, claim_read) = tokio::join!(
+        target::cluster_uid(&conn.client),
+        target::read_claim(&conn.client)
+    );
+    let uid = match uid {
         Ok(uid) => uid,
         Err(e) if forbidden(&e) => None,
         Err(e) => return Err(api_failure("Namespace/kube-system", &e)),
@@ -189,7 +224,7 @@ async fn check_cluster(
         explicit_context: conn.explicit_context.clone(),
         explicit_cluster: conn.explicit_cluster.clone(),
     };
-    let (claim, unreadable) = match target::read_claim(&conn.client).await {
+    let (claim, unreadable) = match claim_read {
         Ok(claim) => (claim, None),
         Err(e) if forbidden(&e) => (None, Some(crate::cluster::api_message(&e))),
         Err(e) => {
@@ -271,14 +306,23 @@ pub async fn skipped_kinds(
     manifests: &[Manifest],
     reporter: &dyn Reporter,
 ) -> Vec<String> {
-    let mut skip = Vec::new();
-    if manifests
+    warn_skipped(vpa_missing(kinds, manifests).await, reporter)
+}
+
+/// Whether `manifests` hold a VerticalPodAutoscaler the cluster does not serve.
+async fn vpa_missing(kinds: &ServedKinds, manifests: &[Manifest]) -> bool {
+    manifests
         .iter()
         .any(|m| m.kind() == "VerticalPodAutoscaler")
         && !kinds
             .serves("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")
             .await
-    {
+}
+
+/// [`skipped_kinds`]' warning and list, once it is known whether the VPA is missing.
+fn warn_skipped(vpa_missing: bool, reporter: &dyn Reporter) -> Vec<String> {
+    let mut skip = Vec::new();
+    if vpa_missing {
         reporter.warn(
             "the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects",
         );

@@ -437,11 +437,24 @@ impl Pipeline<'_> {
                 action: change.description.clone(),
             })?;
         }
+        let pending_claim = self.pending_claim.take();
         if guard.is_none() {
             doing.set("taking the deploy lock");
             *guard = self.take_lock(true).await?;
-            // Taken only now (a first deploy): decide again under it.
-            migration_job = self.decide_migration(change).await?;
+            // Taken only now (a first deploy): decide again under it. The
+            // claim is written meanwhile: it does not depend on the decision.
+            let claim = async {
+                if self.stop.is_stopped() {
+                    return Err(self.stop_failure("before anything was written"));
+                }
+                match &pending_claim {
+                    Some(pending) => self.record_claim(pending).await,
+                    None => Ok(()),
+                }
+            };
+            let (decided, claimed) = tokio::join!(self.decide_migration(change), claim);
+            migration_job = decided?;
+            claimed?;
         } else {
             // Held since before the plan: a `--force-unlock` may have taken
             // it meanwhile, and a run that lost its lock writes nothing —
@@ -449,16 +462,22 @@ impl Pipeline<'_> {
             // abandoned).
             self.ensure_lock("its first write; nothing was written")
                 .await?;
+            if self.stop.is_stopped() {
+                return Err(self.stop_failure("before anything was written"));
+            }
+            if let Some(pending) = &pending_claim {
+                self.record_claim(pending).await?;
+            }
         }
-        if self.stop.is_stopped() {
-            return Err(self.stop_failure("before anything was written"));
-        }
-        if let Some(pending) = self.pending_claim.take() {
-            self.record_claim(&pending).await?;
-        }
-        if !self.key_stored {
-            self.key = digest_key::store(self.client(), self.namespace(), &self.key)
+        // The digest key and the history's abandoned revisions (whose
+        // listing also numbers the new revision) do not wait for each other.
+        let store_key = async {
+            if self.key_stored {
+                return Ok(None);
+            }
+            digest_key::store(self.client(), self.namespace(), &self.key)
                 .await
+                .map(Some)
                 .map_err(|e| {
                     Failure::new(
                         ExitStatus::Unreachable,
@@ -468,23 +487,32 @@ impl Pipeline<'_> {
                             crate::cluster::api_message(&e)
                         ),
                     )
-                })?;
+                })
+        };
+        let history = self.history();
+        let (stored, abandoned) = tokio::join!(store_key, history.abandon_deploying_numbering());
+        if let Some(key) = stored? {
+            self.key = key;
             self.key_stored = true;
         }
-        match self.history().abandon_deploying().await {
-            Ok(abandoned) if !abandoned.is_empty() => {
-                self.reporter.warn(&format!(
-                    "revision(s) {} were left `deploying` by a run that died; marked abandoned",
-                    join(&abandoned)
-                ));
-                report.abandoned = abandoned;
+        let next_revision = match abandoned {
+            Ok((abandoned, next)) => {
+                if !abandoned.is_empty() {
+                    self.reporter.warn(&format!(
+                        "revision(s) {} were left `deploying` by a run that died; marked abandoned",
+                        join(&abandoned)
+                    ));
+                    report.abandoned = abandoned;
+                }
+                next
             }
-            Ok(_) => {}
-            Err(e) => self
-                .reporter
-                .warn(&format!("checking for abandoned revisions: {e}")),
-        }
-        self.execute_with_rollback(change, migration_job, report, doing)
+            Err(e) => {
+                self.reporter
+                    .warn(&format!("checking for abandoned revisions: {e}"));
+                None
+            }
+        };
+        self.execute_with_rollback(change, migration_job, report, doing, next_revision)
             .await
     }
 
@@ -636,7 +664,8 @@ impl Pipeline<'_> {
 
     /// The deploy lock; `--force-unlock` breaks a held one after saying
     /// whose it is and asking. `None` when the namespace does not exist and
-    /// `create_namespace` is false.
+    /// `create_namespace` is false; `create_namespace` is only asked for
+    /// once the namespace was seen missing, so it is created straight away.
     async fn take_lock(&self, create_namespace: bool) -> Result<Option<LockGuard>, Failure> {
         let holder = LockHolder::current(&self.settings.identity);
         let options = LockOptions {
@@ -646,7 +675,7 @@ impl Pipeline<'_> {
         };
         let ns = self.namespace();
         let attempt = if create_namespace {
-            lock::acquire_creating_namespace(self.client(), ns, holder.clone(), &options).await
+            lock::acquire_in_new_namespace(self.client(), ns, holder.clone(), &options).await
         } else {
             lock::acquire(self.client(), ns, holder.clone(), &options).await
         };
@@ -732,19 +761,16 @@ impl Pipeline<'_> {
         migration_job: Option<Manifest>,
         report: &mut DeployReport,
         doing: &Doing,
+        next_revision: Option<u32>,
     ) -> Result<ExitStatus, Failure> {
         let history = self.history();
         let (mut record, result) = self
-            .execute_recorded(change, migration_job.as_ref(), report, doing)
+            .execute_recorded(change, migration_job.as_ref(), report, doing, next_revision)
             .await?;
         let revision = record.revision;
-        let result = match result {
-            Ok(()) => match self.ensure_lock("pruning and recording the release").await {
-                Ok(()) => Ok(()),
-                Err(failure) => Err(Trouble::Failed(failure)),
-            },
-            other => other,
-        };
+        // A successful execution checked the lock as its last step
+        // ("declaring the release deployed"): pruning and recording follow
+        // at once, without asking the API server again.
         match result {
             Ok(()) => {
                 report.outcome = Outcome::Succeeded;
@@ -838,6 +864,7 @@ impl Pipeline<'_> {
         migration_job: Option<&Manifest>,
         report: &mut DeployReport,
         doing: &Doing,
+        next_revision: Option<u32>,
     ) -> Result<(ReleaseRecord, Result<(), Trouble>), Failure> {
         let mut record = ReleaseRecord::begin(
             &self.env.name,
@@ -849,7 +876,10 @@ impl Pipeline<'_> {
             &self.key,
         );
         record.rolled_back_from = change.rolled_back_from;
-        self.history().create(&mut record).await?;
+        match next_revision {
+            Some(revision) => self.history().create_at(&mut record, revision).await?,
+            None => self.history().create(&mut record).await?,
+        }
         report.revision = Some(record.revision);
         let result = self.execute(change, migration_job, report, doing).await;
         record.migration = report.migration.clone();
@@ -992,7 +1022,7 @@ impl Pipeline<'_> {
             )),
         }
         let (mut record, result) = match self
-            .execute_recorded(&change, None, &mut report, doing)
+            .execute_recorded(&change, None, &mut report, doing, None)
             .await
         {
             Ok(done) => done,
