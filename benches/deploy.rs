@@ -223,7 +223,10 @@ fn environments_with_one_image_changed(dir: &Path) -> PathBuf {
 /// (ml-service's): the second deploy is timed.
 async fn fintechctl_redeploy(latency: Duration) -> Timed {
     let c = cluster("", latency).await;
-    must_succeed("fintechctl deploy 1.4.2", &run(c.deploy("1.4.2", &[])).await);
+    must_succeed(
+        "fintechctl deploy 1.4.2",
+        &run(c.deploy("1.4.2", &[])).await,
+    );
     let environments = environments_with_one_image_changed(c.dir.path());
     let mut cmd = c.deploy("1.4.2", &[]);
     cmd.env("FINTECHCTL_ENVIRONMENTS_DIR", &environments);
@@ -613,7 +616,10 @@ async fn bench() {
                 "kubectl apply --server-side + rollout status (sequential)",
                 &m.kubectls,
             );
-            row("  (fintechctl render to a file, before kubectl)", &m.renders);
+            row(
+                "  (fintechctl render to a file, before kubectl)",
+                &m.renders,
+            );
         }
         println!();
         println!(

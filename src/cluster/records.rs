@@ -827,8 +827,7 @@ impl ReleaseHistory {
     pub async fn abandon_deploying_numbering(
         &self,
     ) -> Result<(Vec<u32>, Option<u32>), RecordsError> {
-        let secrets = match record_secrets(&self.client, &self.namespace, &self.environment).await
-        {
+        let secrets = match record_secrets(&self.client, &self.namespace, &self.environment).await {
             Ok(secrets) => secrets,
             Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
             Err(other) => return Err(other),

@@ -287,13 +287,24 @@ impl Pipeline<'_> {
         let result = self
             .plan_and_execute(change, report, &mut guard, doing)
             .await;
+        // After a success, the release history beyond its limit is pruned
+        // while the lock is released: neither waits for the other.
+        let prune_history = async {
+            if result.is_ok() && report.outcome == Outcome::Succeeded {
+                self.prune_history().await;
+            }
+        };
         if let Some(guard) = guard {
-            let released = match self.api_lost_grace() {
-                // The API server is gone: one short try, then the Lease's
-                // TTL frees the lock (never a wait on a dead server).
-                Some(grace) => tokio::time::timeout(grace, guard.release()).await.ok(),
-                None => Some(guard.release().await),
+            let grace = self.api_lost_grace();
+            let release = async {
+                match grace {
+                    // The API server is gone: one short try, then the Lease's
+                    // TTL frees the lock (never a wait on a dead server).
+                    Some(grace) => tokio::time::timeout(grace, guard.release()).await.ok(),
+                    None => Some(guard.release().await),
+                }
             };
+            let (released, ()) = tokio::join!(release, prune_history);
             let Some(released) = released else {
                 self.reporter.warn(
                     "the deploy lock was not released (no API server); it expires after its TTL",
@@ -309,6 +320,8 @@ impl Pipeline<'_> {
                     .reporter
                     .warn(&format!("releasing the deploy lock: {e}")),
             }
+        } else {
+            prune_history.await;
         }
         result
     }
@@ -787,7 +800,8 @@ impl Pipeline<'_> {
                         "the deploy succeeded but its release record could not be saved: {e}"
                     )),
                 }
-                self.prune_history().await;
+                // The old records are pruned alongside the lock's release
+                // (`run_inner`): nothing waits for them.
                 Ok(ExitStatus::Success)
             }
             Err(Trouble::Failed(failure)) => {
@@ -1164,12 +1178,15 @@ impl Pipeline<'_> {
         use k8s_openapi::api::apps::v1::StatefulSet;
         let api: kube::Api<StatefulSet> =
             kube::Api::namespaced(self.client().clone(), self.namespace());
-        let mut pending = Vec::new();
-        for m in manifests
+        let stores: Vec<&Manifest> = manifests
             .iter()
             .filter(|m| m.phase() == Phase::DataStores && m.kind() == "StatefulSet")
-        {
-            if let Ok(Some(sts)) = api.get_opt(m.name()).await
+            .collect();
+        // Read at once, judged in manifest order.
+        let live = futures::future::join_all(stores.iter().map(|m| api.get_opt(m.name()))).await;
+        let mut pending = Vec::new();
+        for (m, live) in stores.into_iter().zip(live) {
+            if let Ok(Some(sts)) = live
                 && !crate::cluster::rollout::statefulset_state(&sts).is_complete()
             {
                 pending.push(AppliedObject {
