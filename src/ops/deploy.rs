@@ -3,6 +3,7 @@
 //! the [`Pipeline`].
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
 use crate::cluster::connect::{self, Connection};
@@ -32,11 +33,12 @@ pub async fn deploy(
         Err(failure) => return failed_before_start(settings, failure),
     };
     // Connect's follow-ups are reads that do not depend on each other: the
-    // cluster's claim, the digest key and discovery (every group/version
-    // the release uses, the optional VPA's among them) go at once. Their
+    // cluster's claim, the digest key, whether the namespace exists and
+    // discovery (every group/version the release uses, the optional VPA's
+    // among them) go at once. Their
     // words come in the order they always did: the claim's, then the VPA's.
     let kinds = ServedKinds::new(&conn.client);
-    let (checked, skip_vpa, key) = tokio::join!(
+    let (checked, skip_vpa, key, namespace_missing) = tokio::join!(
         check_cluster(&conn, env, settings.access.allow_other_cluster, reporter),
         async {
             let _ = kinds
@@ -57,6 +59,7 @@ pub async fn deploy(
             vpa_missing(&kinds, &settings.selected).await
         },
         environment_key(&conn.client, &env.namespace.name),
+        namespace_missing(&conn.client, &env.namespace.name),
     );
     let pending_claim = match checked {
         Ok(pending) => pending,
@@ -123,6 +126,7 @@ pub async fn deploy(
     let pipeline = Pipeline {
         held: Default::default(),
         pending_claim,
+        namespace_missing,
         env,
         conn: &conn,
         settings: &settings.change,
@@ -277,6 +281,13 @@ async fn check_cluster(
             ),
         ])),
     }
+}
+
+/// Whether `namespace` is known not to exist (a first deploy). Any
+/// failure to find out (e.g. no right to read namespaces) counts as no.
+async fn namespace_missing(client: &kube::Client, namespace: &str) -> bool {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    matches!(namespaces.get_opt(namespace).await, Ok(None))
 }
 
 /// The environment's digest key and whether it is stored; a new one is

@@ -146,6 +146,10 @@ pub struct Pipeline<'a> {
     /// The cluster's claim for this environment, recorded before the first
     /// write when it is not there yet (the wrong-cluster rule).
     pub pending_claim: Option<super::deploy::PendingClaim>,
+    /// The namespace was read and found missing (a first deploy): the
+    /// lock is taken, creating it, once the plan is confirmed, without a
+    /// try before the plan that could only find it missing again.
+    pub namespace_missing: bool,
     pub env: &'a Environment,
     pub conn: &'a Connection,
     pub settings: &'a ChangeSettings,
@@ -279,7 +283,7 @@ impl Pipeline<'_> {
         // does not exist yet: the lock is then taken, creating it, once the
         // plan is confirmed.
         doing.set("taking the deploy lock");
-        let mut guard = if self.settings.dry_run {
+        let mut guard = if self.settings.dry_run || self.namespace_missing {
             None
         } else {
             self.take_lock(false).await?
