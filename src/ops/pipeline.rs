@@ -508,10 +508,6 @@ impl Pipeline<'_> {
         };
         let history = self.history();
         let (stored, abandoned) = tokio::join!(store_key, history.abandon_deploying_numbering());
-        if let Some(key) = stored? {
-            self.key = key;
-            self.key_stored = true;
-        }
         let next_revision = match abandoned {
             Ok((abandoned, next)) => {
                 if !abandoned.is_empty() {
@@ -523,12 +519,19 @@ impl Pipeline<'_> {
                 }
                 next
             }
+            // A failed key store ends the run below; it is what is said.
+            Err(_) if stored.is_err() => None,
             Err(e) => {
                 self.reporter
                     .warn(&format!("checking for abandoned revisions: {e}"));
                 None
             }
         };
+        // Said after: the revisions were marked even when the key was not stored.
+        if let Some(key) = stored? {
+            self.key = key;
+            self.key_stored = true;
+        }
         self.execute_with_rollback(change, migration_job, report, doing, next_revision)
             .await
     }
