@@ -1,8 +1,10 @@
 //! Deploy benchmark: `fintechctl deploy production` against kube-sim with
-//! 20 ms of latency on every API request, next to the runbook's
-//! `kubectl apply --server-side -f` + `kubectl rollout status` of the same
-//! rendered manifests, in the same run; and how long fintechctl takes from a
-//! bad image's first failing pod status to its exit.
+//! 20 ms and then 100 ms of latency on every API request, next to the
+//! runbook's `kubectl apply --server-side -f` + `kubectl rollout status` of
+//! the same rendered manifests, in the same run; a re-deploy that changes one
+//! image; the sequential round trips on each one's critical path
+//! ((T at 100 ms − T at 20 ms) / 80 ms); and how long fintechctl takes from a
+//! bad image's first failing pod status to its exit (at 20 ms).
 //!
 //! Run with `cargo bench --bench deploy`; a table goes to stdout. The binary
 //! measured is the one Cargo builds for the bench (`CARGO_BIN_EXE_fintechctl`,
@@ -21,7 +23,10 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 const FINTECHCTL: &str = env!("CARGO_BIN_EXE_fintechctl");
+/// The latency of the bad-image scenario; the others run at both of
+/// [`LATENCIES`].
 const LATENCY: Duration = Duration::from_millis(20);
+const LATENCIES: [Duration; 2] = [Duration::from_millis(20), Duration::from_millis(100)];
 const RUNS: usize = 3;
 const NS: &str = "fintech-ai-prod";
 
@@ -52,10 +57,10 @@ fn behaviors(extra_images: &str) -> Behaviors {
     Behaviors::from_yaml(&yaml).expect("bench behaviours parse")
 }
 
-async fn cluster(extra_images: &str) -> Cluster {
+async fn cluster(extra_images: &str, latency: Duration) -> Cluster {
     let sim = KubeSim::start(SimConfig {
         behaviors: behaviors(extra_images),
-        latency: Some(LATENCY),
+        latency: Some(latency),
         time_scale: 1.0,
         ..SimConfig::default()
     })
@@ -175,15 +180,69 @@ fn median(times: &[Duration]) -> Duration {
     t[t.len() / 2]
 }
 
+/// A timed run and the API requests it made.
+#[derive(Clone, Copy)]
+struct Timed {
+    took: Duration,
+    requests: u64,
+}
+
 /// Scenario 1: `fintechctl deploy production --version 1.4.2` on a fresh sim.
-async fn fintechctl_deploy() -> Duration {
-    let c = cluster("").await;
+async fn fintechctl_deploy(latency: Duration) -> Timed {
+    let c = cluster("", latency).await;
+    let before = c.sim.faults().requests();
     let start = Instant::now();
     let out = run(c.deploy("1.4.2", &[])).await;
     let took = start.elapsed();
     must_succeed("fintechctl deploy", &out);
+    let requests = c.sim.faults().requests() - before;
     c.shutdown().await;
-    took
+    Timed { took, requests }
+}
+
+/// The environment files with production's ml-service image renamed: a
+/// re-deploy of the same version that changes exactly one image.
+fn environments_with_one_image_changed(dir: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("environments");
+    let target = dir.join("environments");
+    std::fs::create_dir_all(&target).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        let mut text = std::fs::read_to_string(entry.path()).unwrap();
+        if entry.file_name() == "production.yaml" {
+            let before = "image: fintech-ai/ml-service\n";
+            assert!(text.contains(before), "production's ml-service image moved");
+            text = text.replace(before, "image: fintech-ai/ml-service-gpu\n");
+        }
+        std::fs::write(target.join(entry.file_name()), text).unwrap();
+    }
+    target
+}
+
+/// Scenario 2: 1.4.2 deployed, then deployed again with one image changed
+/// (ml-service's): the second deploy is timed.
+async fn fintechctl_redeploy(latency: Duration) -> Timed {
+    let c = cluster("", latency).await;
+    must_succeed(
+        "fintechctl deploy 1.4.2",
+        &run(c.deploy("1.4.2", &[])).await,
+    );
+    let environments = environments_with_one_image_changed(c.dir.path());
+    let mut cmd = c.deploy("1.4.2", &[]);
+    cmd.env("FINTECHCTL_ENVIRONMENTS_DIR", &environments);
+    let before = c.sim.faults().requests();
+    let start = Instant::now();
+    let out = run(cmd).await;
+    let took = start.elapsed();
+    must_succeed("fintechctl re-deploy with one image changed", &out);
+    let said = stderr(&out);
+    assert!(
+        said.contains("ml-service") && !said.contains("Migrated"),
+        "the re-deploy must change ml-service and run no migration:\n{said}"
+    );
+    let requests = c.sim.faults().requests() - before;
+    c.shutdown().await;
+    Timed { took, requests }
 }
 
 /// (kind, namespace, name) of every Deployment and StatefulSet in a rendered file.
@@ -202,9 +261,9 @@ fn workloads(rendered: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// Scenario 2: the runbook's way. Returns (render, apply + rollout status).
-async fn kubectl_deploy() -> (Duration, Duration) {
-    let c = cluster("").await;
+/// Scenario 3: the runbook's way. Returns (render, apply + rollout status).
+async fn kubectl_deploy(latency: Duration) -> (Duration, Duration) {
+    let c = cluster("", latency).await;
     let file = c.dir.path().join("production.yaml");
     let start = Instant::now();
     let out = run(c.fintechctl(&["render", "production", "--version", "1.4.2"])).await;
@@ -287,9 +346,13 @@ struct Failure {
     kubectl: Option<(Duration, String)>,
 }
 
-/// Scenario 3: 1.4.2 deploys, then 1.5.0's ml-service image cannot be pulled.
+/// Scenario 4: 1.4.2 deploys, then 1.5.0's ml-service image cannot be pulled.
 async fn time_to_failure(with_kubectl: bool) -> Failure {
-    let c = cluster("  - match: \"*/ml-service:1.5.0\"\n    behavior: image-pull-error\n").await;
+    let c = cluster(
+        "  - match: \"*/ml-service:1.5.0\"\n    behavior: image-pull-error\n",
+        LATENCY,
+    )
+    .await;
     let out = run(c.deploy("1.4.2", &[])).await;
     must_succeed("fintechctl deploy 1.4.2", &out);
 
@@ -380,12 +443,106 @@ fn row(scenario: &str, times: &[Duration]) {
     );
 }
 
-fn kubectl_available() -> bool {
+/// `kubectl version --client`'s words, when there is a kubectl.
+fn kubectl_version() -> Option<String> {
     let kubectl = std::env::var("KUBECTL").unwrap_or("kubectl".into());
     std::process::Command::new(kubectl)
         .args(["version", "--client"])
         .output()
-        .is_ok_and(|o| o.status.success())
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+}
+
+/// Sequential round trips: the time a run's critical path gains per
+/// millisecond of latency, i.e. (T at 100 ms − T at 20 ms) / 80 ms.
+fn round_trips(fast: Duration, slow: Duration) -> f64 {
+    let gained = slow.as_secs_f64() - fast.as_secs_f64();
+    let added = (LATENCIES[1] - LATENCIES[0]).as_secs_f64();
+    gained / added
+}
+
+/// What one latency measured.
+struct AtLatency {
+    latency: Duration,
+    deploys: Vec<Timed>,
+    redeploys: Vec<Timed>,
+    renders: Vec<Duration>,
+    kubectls: Vec<Duration>,
+}
+
+fn times(timed: &[Timed]) -> Vec<Duration> {
+    timed.iter().map(|t| t.took).collect()
+}
+
+fn median_requests(timed: &[Timed]) -> u64 {
+    let mut r: Vec<u64> = timed.iter().map(|t| t.requests).collect();
+    r.sort_unstable();
+    r[r.len() / 2]
+}
+
+async fn at_latency(latency: Duration, kubectl: bool) -> AtLatency {
+    eprintln!("latency {latency:?} per request:");
+    let mut deploys = Vec::new();
+    for i in 0..RUNS {
+        let t = fintechctl_deploy(latency).await;
+        eprintln!(
+            "  fintechctl deploy (first install) run {}: {:.2?}, {} requests",
+            i + 1,
+            t.took,
+            t.requests
+        );
+        deploys.push(t);
+    }
+    let mut redeploys = Vec::new();
+    for i in 0..RUNS {
+        let t = fintechctl_redeploy(latency).await;
+        eprintln!(
+            "  fintechctl re-deploy (one image) run {}: {:.2?}, {} requests",
+            i + 1,
+            t.took,
+            t.requests
+        );
+        redeploys.push(t);
+    }
+    let mut renders = Vec::new();
+    let mut kubectls = Vec::new();
+    if kubectl {
+        for i in 0..RUNS {
+            let (render, t) = kubectl_deploy(latency).await;
+            eprintln!(
+                "  kubectl apply + rollout status run {}: {t:.2?} (render {render:.2?})",
+                i + 1
+            );
+            renders.push(render);
+            kubectls.push(t);
+        }
+    }
+    AtLatency {
+        latency,
+        deploys,
+        redeploys,
+        renders,
+        kubectls,
+    }
+}
+
+fn header() {
+    println!(
+        "| {:<58} | {:>9} | {:>4} | {:>9} | {:>9} |",
+        "scenario", "median", "runs", "min", "max"
+    );
+    println!(
+        "|{:-<60}|{:->11}|{:->6}|{:->11}|{:->11}|",
+        "", "", "", "", ""
+    );
 }
 
 fn main() {
@@ -402,38 +559,24 @@ async fn bench() {
         Path::new(FINTECHCTL).exists(),
         "{FINTECHCTL} is missing: run `cargo bench --bench deploy`, which builds it"
     );
-    let kubectl = kubectl_available();
+    let kubectl = kubectl_version();
     let started = Instant::now();
-    eprintln!("deploy bench: fintechctl = {FINTECHCTL}, latency {LATENCY:?} per request");
-
-    let mut deploys = Vec::new();
-    for i in 0..RUNS {
-        let t = fintechctl_deploy().await;
-        eprintln!("  fintechctl deploy run {}: {t:.2?}", i + 1);
-        deploys.push(t);
+    eprintln!("deploy bench: fintechctl = {FINTECHCTL}");
+    if kubectl.is_none() {
+        eprintln!("  kubectl not found: the baseline is skipped");
     }
 
-    let mut renders = Vec::new();
-    let mut kubectls = Vec::new();
-    if kubectl {
-        for i in 0..RUNS {
-            let (render, t) = kubectl_deploy().await;
-            eprintln!(
-                "  kubectl apply + rollout status run {}: {t:.2?} (render {render:.2?})",
-                i + 1
-            );
-            renders.push(render);
-            kubectls.push(t);
-        }
-    } else {
-        eprintln!("  kubectl not found: the baseline is skipped");
+    let mut measured = Vec::new();
+    for latency in LATENCIES {
+        measured.push(at_latency(latency, kubectl.is_some()).await);
     }
 
     let mut to_exit = Vec::new();
     let mut totals = Vec::new();
     let mut last = None;
+    eprintln!("latency {LATENCY:?} per request:");
     for i in 0..RUNS {
-        let f = time_to_failure(kubectl && i + 1 == RUNS).await;
+        let f = time_to_failure(kubectl.is_some() && i + 1 == RUNS).await;
         eprintln!(
             "  bad image run {}: first failing pod status → exit {:.2?} (deploy {:.2?})",
             i + 1,
@@ -447,29 +590,80 @@ async fn bench() {
     let last = last.expect("at least one run");
 
     println!();
-    println!(
-        "deploy production 1.4.2 to kube-sim, {LATENCY:?} latency per API request, readiness 200 ms"
-    );
+    println!("fintechctl: {FINTECHCTL}");
+    match &kubectl {
+        Some(version) => println!("kubectl version --client: {version}"),
+        None => println!("kubectl: not found, no baseline"),
+    }
+    for m in &measured {
+        println!();
+        println!(
+            "deploy production 1.4.2 to kube-sim, {:?} latency per API request, readiness 200 ms",
+            m.latency
+        );
+        println!();
+        header();
+        row(
+            "fintechctl deploy, first install (plan … rollouts)",
+            &times(&m.deploys),
+        );
+        row(
+            "fintechctl re-deploy of 1.4.2, one image changed",
+            &times(&m.redeploys),
+        );
+        if kubectl.is_some() {
+            row(
+                "kubectl apply --server-side + rollout status (sequential)",
+                &m.kubectls,
+            );
+            row(
+                "  (fintechctl render to a file, before kubectl)",
+                &m.renders,
+            );
+        }
+        println!();
+        println!(
+            "API requests (median): first install {}, re-deploy {}",
+            median_requests(&m.deploys),
+            median_requests(&m.redeploys)
+        );
+        if kubectl.is_some() {
+            println!(
+                "ratio fintechctl / kubectl (first install, medians): {:.2}x",
+                median(&times(&m.deploys)).as_secs_f64() / median(&m.kubectls).as_secs_f64()
+            );
+        }
+    }
+    let (fast, slow) = (&measured[0], &measured[1]);
     println!();
     println!(
-        "| {:<58} | {:>9} | {:>4} | {:>9} | {:>9} |",
-        "scenario", "median", "runs", "min", "max"
+        "sequential round trips on the critical path, (T at {:?} - T at {:?}) / {:?}, medians:",
+        slow.latency,
+        fast.latency,
+        slow.latency - fast.latency
     );
     println!(
-        "|{:-<60}|{:->11}|{:->6}|{:->11}|{:->11}|",
-        "", "", "", "", ""
+        "  fintechctl deploy, first install: {:.1}",
+        round_trips(median(&times(&fast.deploys)), median(&times(&slow.deploys)))
     );
-    row(
-        "fintechctl deploy (plan, apply, migration Job, rollouts)",
-        &deploys,
+    println!(
+        "  fintechctl re-deploy, one image:  {:.1}",
+        round_trips(
+            median(&times(&fast.redeploys)),
+            median(&times(&slow.redeploys))
+        )
     );
-    if kubectl {
-        row(
-            "kubectl apply --server-side + rollout status (sequential)",
-            &kubectls,
+    if kubectl.is_some() {
+        println!(
+            "  kubectl apply + wait + rollout status: {:.1}",
+            round_trips(median(&fast.kubectls), median(&slow.kubectls))
         );
-        row("  (fintechctl render to a file, before kubectl)", &renders);
     }
+
+    println!();
+    println!("bad image 1.5.0 at {LATENCY:?} latency per API request");
+    println!();
+    header();
     row(
         "bad image 1.5.0: whole fintechctl deploy until exit 1",
         &totals,

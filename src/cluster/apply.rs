@@ -29,8 +29,10 @@ pub const FIELD_MANAGER: &str = labels::MANAGER;
 /// else, and the API server drops it as soon as the HPA writes a new count.
 pub const REPLICAS_HANDOVER_MANAGER: &str = "fintechctl-replicas-handover";
 
-/// Requests in flight at once within a phase.
-const MAX_IN_FLIGHT: usize = 32;
+/// Requests in flight at once within a phase (and the plan's dry runs): a
+/// whole release (about 40 objects) fits in one wave, so a phase or the
+/// plan costs its round trips once, not once per 32 objects.
+const MAX_IN_FLIGHT: usize = 64;
 
 /// What a plan found per object, by `Kind/name` and namespace.
 pub type PlannedActions = HashMap<(String, Option<String>), PlannedAction>;

@@ -525,6 +525,18 @@ pub async fn acquire_creating_namespace(
         Err(LockError::NamespaceMissing { .. }) => {}
         other => return other,
     }
+    acquire_in_new_namespace(client, namespace, holder, opts).await
+}
+
+/// [`acquire_creating_namespace`] for a run that saw the namespace missing
+/// already: creates it (one that exists by now is fine, the lock decides)
+/// and takes the lock, without asking first.
+pub async fn acquire_in_new_namespace(
+    client: &kube::Client,
+    namespace: &str,
+    holder: LockHolder,
+    opts: &LockOptions,
+) -> Result<LockGuard, LockError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let object = Namespace {
         metadata: ObjectMeta {

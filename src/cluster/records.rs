@@ -561,11 +561,16 @@ pub async fn list(
     namespace: &str,
     environment: &str,
 ) -> Result<History, RecordsError> {
-    let mut secrets = match record_secrets(client, namespace, environment).await {
+    let secrets = match record_secrets(client, namespace, environment).await {
         Ok(secrets) => secrets,
         Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
         Err(other) => return Err(other),
     };
+    Ok(history_of(secrets))
+}
+
+/// The records of a listing, newest first (see [`list`]).
+fn history_of(mut secrets: Vec<(u32, Secret)>) -> History {
     secrets.sort_by_key(|(revision, _)| std::cmp::Reverse(*revision));
     let mut history = History::default();
     for (revision, secret) in &secrets {
@@ -581,7 +586,7 @@ pub async fn list(
             }),
         }
     }
-    Ok(history)
+    history
 }
 
 /// One revision's record; `Ok(None)` when there is none.
@@ -736,6 +741,19 @@ impl ReleaseHistory {
         create(&self.client, &self.namespace, record).await
     }
 
+    /// [`Self::create`] at `revision`, numbered by
+    /// [`Self::abandon_deploying_numbering`] (a concurrent writer that took
+    /// it makes this fail, never overwrite).
+    pub async fn create_at(
+        &self,
+        record: &mut ReleaseRecord,
+        revision: u32,
+    ) -> Result<(), RecordsError> {
+        record.revision = revision;
+        record.scrub(&self.redactor);
+        create(&self.client, &self.namespace, record).await
+    }
+
     /// Stores `record` as it is now.
     pub async fn save(&self, record: &mut ReleaseRecord) -> Result<(), RecordsError> {
         record.scrub(&self.redactor);
@@ -755,19 +773,31 @@ impl ReleaseHistory {
         if !failures.is_empty() {
             record.set_failures(failures);
         }
-        self.save(record).await?;
         if status != ReleaseStatus::Succeeded {
+            self.save(record).await?;
             return Ok(None);
         }
-        Ok(supersede_older(
-            &self.client,
-            &self.namespace,
-            &self.environment,
-            record.revision,
-        )
-        .await
-        .err()
-        .map(|e| format!("marking older revisions superseded: {e}")))
+        // The older revisions are listed while this one is saved: the
+        // listing looks only at revisions before it.
+        record.scrub(&self.redactor);
+        let (saved, older) = tokio::join!(
+            save(&self.client, &self.namespace, record),
+            list(&self.client, &self.namespace, &self.environment)
+        );
+        saved?;
+        let superseded = async {
+            for mut old in older?.records {
+                if old.revision < record.revision && old.status == ReleaseStatus::Succeeded {
+                    old.status = ReleaseStatus::Superseded;
+                    save(&self.client, &self.namespace, &old).await?;
+                }
+            }
+            Ok::<(), RecordsError>(())
+        };
+        Ok(superseded
+            .await
+            .err()
+            .map(|e| format!("marking older revisions superseded: {e}")))
     }
 
     pub async fn update_status(
@@ -788,8 +818,29 @@ impl ReleaseHistory {
     /// Marks every record still `deploying` abandoned: called by a run that
     /// holds the deploy lock, so no live run owns them. Returns their revisions.
     pub async fn abandon_deploying(&self) -> Result<Vec<u32>, RecordsError> {
+        Ok(self.abandon_deploying_numbering().await?.0)
+    }
+
+    /// [`Self::abandon_deploying`], and the revision the next record takes
+    /// (as [`next_revision`] reads it) from the same listing; `None` when
+    /// that listing cannot number it.
+    pub async fn abandon_deploying_numbering(
+        &self,
+    ) -> Result<(Vec<u32>, Option<u32>), RecordsError> {
+        let secrets = match record_secrets(&self.client, &self.namespace, &self.environment).await {
+            Ok(secrets) => secrets,
+            Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
+            Err(other) => return Err(other),
+        };
+        let next = secrets
+            .iter()
+            .map(|(r, _)| *r)
+            .max()
+            .unwrap_or(0)
+            .checked_add(1);
+        let history = history_of(secrets);
         let mut abandoned = Vec::new();
-        for mut record in self.list().await?.records {
+        for mut record in history.records {
             if record.status == ReleaseStatus::Deploying {
                 record.status = ReleaseStatus::Abandoned;
                 save(&self.client, &self.namespace, &record).await?;
@@ -797,7 +848,7 @@ impl ReleaseHistory {
             }
         }
         abandoned.sort_unstable();
-        Ok(abandoned)
+        Ok((abandoned, next))
     }
 
     pub async fn prune(&self, keep: usize) -> Result<Vec<u32>, RecordsError> {

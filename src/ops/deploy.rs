@@ -3,6 +3,7 @@
 //! the [`Pipeline`].
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
 use crate::cluster::connect::{self, Connection};
@@ -27,13 +28,45 @@ pub async fn deploy(
     stop: Stop,
 ) -> (DeployReport, Result<ExitStatus, Failure>) {
     let env = &settings.release.env;
-    let (conn, pending_claim) = match connect_for_writing(env, &settings.access, reporter).await {
-        Ok(found) => found,
+    let conn = match connect_reporting(env, &settings.access, reporter).await {
+        Ok(conn) => conn,
         Err(failure) => return failed_before_start(settings, failure),
     };
+    // Connect's follow-ups are reads that do not depend on each other: the
+    // cluster's claim, the digest key, whether the namespace exists and
+    // discovery (every group/version the release uses, the optional VPA's
+    // among them) go at once. Their
+    // words come in the order they always did: the claim's, then the VPA's.
     let kinds = ServedKinds::new(&conn.client);
-    let skip_kinds = skipped_kinds(&kinds, &settings.selected, reporter).await;
-    let (key, key_stored) = match environment_key(&conn.client, &env.namespace.name).await {
+    let (checked, skip_vpa, key, namespace_missing) = tokio::join!(
+        check_cluster(&conn, env, settings.access.allow_other_cluster, reporter),
+        async {
+            let _ = kinds
+                .prefetch(
+                    settings
+                        .selected
+                        .iter()
+                        .chain(
+                            settings
+                                .release
+                                .manifests
+                                .iter()
+                                .filter(|m| m.phase() == Phase::Migration),
+                        )
+                        .map(Manifest::api_version),
+                )
+                .await;
+            vpa_missing(&kinds, &settings.selected).await
+        },
+        environment_key(&conn.client, &env.namespace.name),
+        namespace_missing(&conn.client, &env.namespace.name),
+    );
+    let pending_claim = match checked {
+        Ok(pending) => pending,
+        Err(failure) => return failed_before_start(settings, failure),
+    };
+    let skip_kinds = warn_skipped(skip_vpa, reporter);
+    let (key, key_stored) = match key {
         Ok(found) => found,
         Err(failure) => return failed_before_start(settings, failure),
     };
@@ -93,6 +126,7 @@ pub async fn deploy(
     let pipeline = Pipeline {
         held: Default::default(),
         pending_claim,
+        namespace_missing,
         env,
         conn: &conn,
         settings: &settings.change,
@@ -178,7 +212,12 @@ async fn check_cluster(
         )
     };
     let forbidden = |e: &kube::Error| crate::cluster::is_status(e, 403);
-    let uid = match target::cluster_uid(&conn.client).await {
+    // The two reads at once; the errors are judged in the order they were.
+    let (uid, claim_read) = tokio::join!(
+        target::cluster_uid(&conn.client),
+        target::read_claim(&conn.client)
+    );
+    let uid = match uid {
         Ok(uid) => uid,
         Err(e) if forbidden(&e) => None,
         Err(e) => return Err(api_failure("Namespace/kube-system", &e)),
@@ -189,7 +228,7 @@ async fn check_cluster(
         explicit_context: conn.explicit_context.clone(),
         explicit_cluster: conn.explicit_cluster.clone(),
     };
-    let (claim, unreadable) = match target::read_claim(&conn.client).await {
+    let (claim, unreadable) = match claim_read {
         Ok(claim) => (claim, None),
         Err(e) if forbidden(&e) => (None, Some(crate::cluster::api_message(&e))),
         Err(e) => {
@@ -244,6 +283,13 @@ async fn check_cluster(
     }
 }
 
+/// Whether `namespace` is known not to exist (a first deploy). Any
+/// failure to find out (e.g. no right to read namespaces) counts as no.
+async fn namespace_missing(client: &kube::Client, namespace: &str) -> bool {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    matches!(namespaces.get_opt(namespace).await, Ok(None))
+}
+
 /// The environment's digest key and whether it is stored; a new one is
 /// generated (and stored by the first write) when there is none.
 pub async fn environment_key(
@@ -271,14 +317,23 @@ pub async fn skipped_kinds(
     manifests: &[Manifest],
     reporter: &dyn Reporter,
 ) -> Vec<String> {
-    let mut skip = Vec::new();
-    if manifests
+    warn_skipped(vpa_missing(kinds, manifests).await, reporter)
+}
+
+/// Whether `manifests` hold a VerticalPodAutoscaler the cluster does not serve.
+async fn vpa_missing(kinds: &ServedKinds, manifests: &[Manifest]) -> bool {
+    manifests
         .iter()
         .any(|m| m.kind() == "VerticalPodAutoscaler")
         && !kinds
             .serves("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")
             .await
-    {
+}
+
+/// [`skipped_kinds`]' warning and list, once it is known whether the VPA is missing.
+fn warn_skipped(vpa_missing: bool, reporter: &dyn Reporter) -> Vec<String> {
+    let mut skip = Vec::new();
+    if vpa_missing {
         reporter.warn(
             "the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects",
         );

@@ -146,6 +146,10 @@ pub struct Pipeline<'a> {
     /// The cluster's claim for this environment, recorded before the first
     /// write when it is not there yet (the wrong-cluster rule).
     pub pending_claim: Option<super::deploy::PendingClaim>,
+    /// The namespace was read and found missing (a first deploy): the
+    /// lock is taken, creating it, once the plan is confirmed, without a
+    /// try before the plan that could only find it missing again.
+    pub namespace_missing: bool,
     pub env: &'a Environment,
     pub conn: &'a Connection,
     pub settings: &'a ChangeSettings,
@@ -279,7 +283,7 @@ impl Pipeline<'_> {
         // does not exist yet: the lock is then taken, creating it, once the
         // plan is confirmed.
         doing.set("taking the deploy lock");
-        let mut guard = if self.settings.dry_run {
+        let mut guard = if self.settings.dry_run || self.namespace_missing {
             None
         } else {
             self.take_lock(false).await?
@@ -287,13 +291,24 @@ impl Pipeline<'_> {
         let result = self
             .plan_and_execute(change, report, &mut guard, doing)
             .await;
+        // After a success, the release history beyond its limit is pruned
+        // while the lock is released: neither waits for the other.
+        let prune_history = async {
+            if result.is_ok() && report.outcome == Outcome::Succeeded {
+                self.prune_history().await;
+            }
+        };
         if let Some(guard) = guard {
-            let released = match self.api_lost_grace() {
-                // The API server is gone: one short try, then the Lease's
-                // TTL frees the lock (never a wait on a dead server).
-                Some(grace) => tokio::time::timeout(grace, guard.release()).await.ok(),
-                None => Some(guard.release().await),
+            let grace = self.api_lost_grace();
+            let release = async {
+                match grace {
+                    // The API server is gone: one short try, then the Lease's
+                    // TTL frees the lock (never a wait on a dead server).
+                    Some(grace) => tokio::time::timeout(grace, guard.release()).await.ok(),
+                    None => Some(guard.release().await),
+                }
             };
+            let (released, ()) = tokio::join!(release, prune_history);
             let Some(released) = released else {
                 self.reporter.warn(
                     "the deploy lock was not released (no API server); it expires after its TTL",
@@ -309,6 +324,8 @@ impl Pipeline<'_> {
                     .reporter
                     .warn(&format!("releasing the deploy lock: {e}")),
             }
+        } else {
+            prune_history.await;
         }
         result
     }
@@ -437,11 +454,24 @@ impl Pipeline<'_> {
                 action: change.description.clone(),
             })?;
         }
+        let pending_claim = self.pending_claim.take();
         if guard.is_none() {
             doing.set("taking the deploy lock");
             *guard = self.take_lock(true).await?;
-            // Taken only now (a first deploy): decide again under it.
-            migration_job = self.decide_migration(change).await?;
+            // Taken only now (a first deploy): decide again under it. The
+            // claim is written meanwhile: it does not depend on the decision.
+            let claim = async {
+                if self.stop.is_stopped() {
+                    return Err(self.stop_failure("before anything was written"));
+                }
+                match &pending_claim {
+                    Some(pending) => self.record_claim(pending).await,
+                    None => Ok(()),
+                }
+            };
+            let (decided, claimed) = tokio::join!(self.decide_migration(change), claim);
+            migration_job = decided?;
+            claimed?;
         } else {
             // Held since before the plan: a `--force-unlock` may have taken
             // it meanwhile, and a run that lost its lock writes nothing —
@@ -449,16 +479,22 @@ impl Pipeline<'_> {
             // abandoned).
             self.ensure_lock("its first write; nothing was written")
                 .await?;
+            if self.stop.is_stopped() {
+                return Err(self.stop_failure("before anything was written"));
+            }
+            if let Some(pending) = &pending_claim {
+                self.record_claim(pending).await?;
+            }
         }
-        if self.stop.is_stopped() {
-            return Err(self.stop_failure("before anything was written"));
-        }
-        if let Some(pending) = self.pending_claim.take() {
-            self.record_claim(&pending).await?;
-        }
-        if !self.key_stored {
-            self.key = digest_key::store(self.client(), self.namespace(), &self.key)
+        // The digest key and the history's abandoned revisions (whose
+        // listing also numbers the new revision) do not wait for each other.
+        let store_key = async {
+            if self.key_stored {
+                return Ok(None);
+            }
+            digest_key::store(self.client(), self.namespace(), &self.key)
                 .await
+                .map(Some)
                 .map_err(|e| {
                     Failure::new(
                         ExitStatus::Unreachable,
@@ -468,23 +504,35 @@ impl Pipeline<'_> {
                             crate::cluster::api_message(&e)
                         ),
                     )
-                })?;
+                })
+        };
+        let history = self.history();
+        let (stored, abandoned) = tokio::join!(store_key, history.abandon_deploying_numbering());
+        let next_revision = match abandoned {
+            Ok((abandoned, next)) => {
+                if !abandoned.is_empty() {
+                    self.reporter.warn(&format!(
+                        "revision(s) {} were left `deploying` by a run that died; marked abandoned",
+                        join(&abandoned)
+                    ));
+                    report.abandoned = abandoned;
+                }
+                next
+            }
+            // A failed key store ends the run below; it is what is said.
+            Err(_) if stored.is_err() => None,
+            Err(e) => {
+                self.reporter
+                    .warn(&format!("checking for abandoned revisions: {e}"));
+                None
+            }
+        };
+        // Said after: the revisions were marked even when the key was not stored.
+        if let Some(key) = stored? {
+            self.key = key;
             self.key_stored = true;
         }
-        match self.history().abandon_deploying().await {
-            Ok(abandoned) if !abandoned.is_empty() => {
-                self.reporter.warn(&format!(
-                    "revision(s) {} were left `deploying` by a run that died; marked abandoned",
-                    join(&abandoned)
-                ));
-                report.abandoned = abandoned;
-            }
-            Ok(_) => {}
-            Err(e) => self
-                .reporter
-                .warn(&format!("checking for abandoned revisions: {e}")),
-        }
-        self.execute_with_rollback(change, migration_job, report, doing)
+        self.execute_with_rollback(change, migration_job, report, doing, next_revision)
             .await
     }
 
@@ -636,7 +684,8 @@ impl Pipeline<'_> {
 
     /// The deploy lock; `--force-unlock` breaks a held one after saying
     /// whose it is and asking. `None` when the namespace does not exist and
-    /// `create_namespace` is false.
+    /// `create_namespace` is false; `create_namespace` is only asked for
+    /// once the namespace was seen missing, so it is created straight away.
     async fn take_lock(&self, create_namespace: bool) -> Result<Option<LockGuard>, Failure> {
         let holder = LockHolder::current(&self.settings.identity);
         let options = LockOptions {
@@ -646,7 +695,7 @@ impl Pipeline<'_> {
         };
         let ns = self.namespace();
         let attempt = if create_namespace {
-            lock::acquire_creating_namespace(self.client(), ns, holder.clone(), &options).await
+            lock::acquire_in_new_namespace(self.client(), ns, holder.clone(), &options).await
         } else {
             lock::acquire(self.client(), ns, holder.clone(), &options).await
         };
@@ -732,19 +781,16 @@ impl Pipeline<'_> {
         migration_job: Option<Manifest>,
         report: &mut DeployReport,
         doing: &Doing,
+        next_revision: Option<u32>,
     ) -> Result<ExitStatus, Failure> {
         let history = self.history();
         let (mut record, result) = self
-            .execute_recorded(change, migration_job.as_ref(), report, doing)
+            .execute_recorded(change, migration_job.as_ref(), report, doing, next_revision)
             .await?;
         let revision = record.revision;
-        let result = match result {
-            Ok(()) => match self.ensure_lock("pruning and recording the release").await {
-                Ok(()) => Ok(()),
-                Err(failure) => Err(Trouble::Failed(failure)),
-            },
-            other => other,
-        };
+        // A successful execution checked the lock as its last step
+        // ("declaring the release deployed"): pruning and recording follow
+        // at once, without asking the API server again.
         match result {
             Ok(()) => {
                 report.outcome = Outcome::Succeeded;
@@ -761,7 +807,8 @@ impl Pipeline<'_> {
                         "the deploy succeeded but its release record could not be saved: {e}"
                     )),
                 }
-                self.prune_history().await;
+                // The old records are pruned alongside the lock's release
+                // (`run_inner`): nothing waits for them.
                 Ok(ExitStatus::Success)
             }
             Err(Trouble::Failed(failure)) => {
@@ -838,6 +885,7 @@ impl Pipeline<'_> {
         migration_job: Option<&Manifest>,
         report: &mut DeployReport,
         doing: &Doing,
+        next_revision: Option<u32>,
     ) -> Result<(ReleaseRecord, Result<(), Trouble>), Failure> {
         let mut record = ReleaseRecord::begin(
             &self.env.name,
@@ -849,7 +897,10 @@ impl Pipeline<'_> {
             &self.key,
         );
         record.rolled_back_from = change.rolled_back_from;
-        self.history().create(&mut record).await?;
+        match next_revision {
+            Some(revision) => self.history().create_at(&mut record, revision).await?,
+            None => self.history().create(&mut record).await?,
+        }
         report.revision = Some(record.revision);
         let result = self.execute(change, migration_job, report, doing).await;
         record.migration = report.migration.clone();
@@ -992,7 +1043,7 @@ impl Pipeline<'_> {
             )),
         }
         let (mut record, result) = match self
-            .execute_recorded(&change, None, &mut report, doing)
+            .execute_recorded(&change, None, &mut report, doing, None)
             .await
         {
             Ok(done) => done,
@@ -1134,12 +1185,15 @@ impl Pipeline<'_> {
         use k8s_openapi::api::apps::v1::StatefulSet;
         let api: kube::Api<StatefulSet> =
             kube::Api::namespaced(self.client().clone(), self.namespace());
-        let mut pending = Vec::new();
-        for m in manifests
+        let stores: Vec<&Manifest> = manifests
             .iter()
             .filter(|m| m.phase() == Phase::DataStores && m.kind() == "StatefulSet")
-        {
-            if let Ok(Some(sts)) = api.get_opt(m.name()).await
+            .collect();
+        // Read at once, judged in manifest order.
+        let live = futures::future::join_all(stores.iter().map(|m| api.get_opt(m.name()))).await;
+        let mut pending = Vec::new();
+        for (m, live) in stores.into_iter().zip(live) {
+            if let Ok(Some(sts)) = live
                 && !crate::cluster::rollout::statefulset_state(&sts).is_complete()
             {
                 pending.push(AppliedObject {

@@ -98,6 +98,7 @@ pub async fn rollback(
     };
     let pipeline = Pipeline {
         pending_claim,
+        namespace_missing: false,
         held: Default::default(),
         env,
         conn: &conn,

@@ -172,6 +172,7 @@ impl Query {
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     sh.faults.count_request(req.uri().path());
+    trace_request(&req);
     let wants_pb = req
         .headers()
         .get(header::ACCEPT)
@@ -183,6 +184,25 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
                 && !parts.any(|p| p.starts_with("stream="))
         });
     WANTS_PROTOBUF.scope(wants_pb, handle_inner(sh, req)).await
+}
+
+/// `KUBE_SIM_TRACE=1`: every request on stderr as it arrives, with the
+/// wall clock in milliseconds, to see where a client's time goes.
+fn trace_request(req: &Request<Incoming>) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*ON.get_or_init(|| std::env::var_os("KUBE_SIM_TRACE").is_some()) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    eprintln!(
+        "kube-sim {}.{:03} {} {}",
+        now.as_secs(),
+        now.subsec_millis(),
+        req.method(),
+        req.uri()
+    );
 }
 
 async fn handle_inner(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
