@@ -152,6 +152,16 @@ pub fn choose_target(
     let current = list.iter().find(|r| r.status == ReleaseStatus::Succeeded).ok_or_else(|| {
         Failure::invalid("no successful revision is recorded for this environment: nothing to roll back from")
     })?;
+    // The newest revision failed (or died) after the last good one, and was
+    // not rolled back: what runs may be half of it, so "back" means the last
+    // good revision, applied again.
+    if list
+        .iter()
+        .max_by_key(|r| r.revision)
+        .is_some_and(|newest| newest.revision > current.revision && !successful(&newest))
+    {
+        return Ok(current);
+    }
     list.iter()
         .filter(|r| r.revision < current.revision)
         .find(successful)
@@ -161,4 +171,52 @@ pub fn choose_target(
                 current.revision
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(revision: u32, status: ReleaseStatus) -> ReleaseRecord {
+        let mut r = ReleaseRecord::begin(
+            "local",
+            "fintech-ai-local",
+            &format!("1.{revision}.0"),
+            &[],
+            format!("deploy 1.{revision}.0"),
+            &crate::identity::Identity::fixed("fixture-user", "fixture-host", "deploy"),
+            &crate::redact::DigestKey::generate(),
+        );
+        r.revision = revision;
+        r.status = status;
+        r
+    }
+
+    #[test]
+    fn the_default_target_is_the_one_before_the_current_or_the_last_good_after_a_failure() {
+        use ReleaseStatus::*;
+        // 3 is live and good: back to 2.
+        let list = [
+            record(3, Succeeded),
+            record(2, Superseded),
+            record(1, Superseded),
+        ];
+        assert_eq!(choose_target(&list, None).unwrap().revision, 2);
+        // 3 failed without a rollback: what runs may be half of it; back to 2.
+        let list = [
+            record(3, Failed),
+            record(2, Succeeded),
+            record(1, Superseded),
+        ];
+        assert_eq!(choose_target(&list, None).unwrap().revision, 2);
+        // A failure already rolled back is history: 4 is current, back to 2.
+        let list = [
+            record(4, Succeeded),
+            record(3, RolledBack),
+            record(2, Superseded),
+        ];
+        assert_eq!(choose_target(&list, None).unwrap().revision, 2);
+        // An asked revision must have succeeded.
+        assert!(choose_target(&list, Some(3)).is_err());
+    }
 }
