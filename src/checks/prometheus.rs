@@ -249,7 +249,10 @@ pub async fn alerts(
     strict: bool,
 ) -> CheckResult {
     let base = &env.monitoring.prometheus_url;
-    let unreachable = |why: String| {
+    // No answer, or an answer that is not the documented shape (which says
+    // nothing about what fires): never "no alert firing"; a warning, a
+    // failure under --strict.
+    let not_judged = |summary: String, why: String, hint: &str| {
         let result = if strict {
             CheckResult::failed
         } else {
@@ -257,29 +260,22 @@ pub async fn alerts(
         };
         CheckResult {
             evidence: vec![format!("GET {base}/api/v1/alerts: {why}")],
-            ..result(
-                CheckId::Alerts.as_str(),
-                format!("Prometheus at {base} cannot be asked: {why}"),
-                Some("without Prometheus nobody sees alerts: check monitoring.prometheusUrl and that Prometheus runs".into()),
-            )
+            ..result(CheckId::Alerts.as_str(), summary, Some(hint.to_string()))
         }
     };
-    // An answer that is not the documented shape says nothing about what
-    // fires: judged like no answer, never as "no alert firing".
+    let unreachable = |why: String| {
+        not_judged(
+            format!("Prometheus at {base} cannot be asked: {why}"),
+            why,
+            "without Prometheus nobody sees alerts: check monitoring.prometheusUrl and that Prometheus runs",
+        )
+    };
     let misshapen = |why: String| {
-        let result = if strict {
-            CheckResult::failed
-        } else {
-            CheckResult::warned
-        };
-        CheckResult {
-            evidence: vec![format!("GET {base}/api/v1/alerts: {why}")],
-            ..result(
-                CheckId::Alerts.as_str(),
-                format!("Prometheus at {base} gave an answer that cannot be judged: {why}"),
-                Some("monitoring.prometheusUrl must lead to Prometheus's own HTTP API (not a proxy's or another service's page)".into()),
-            )
-        }
+        not_judged(
+            format!("Prometheus at {base} gave an answer that cannot be judged: {why}"),
+            why,
+            "monitoring.prometheusUrl must lead to Prometheus's own HTTP API (not a proxy's or another service's page)",
+        )
     };
     let client = match client(timeout) {
         Ok(c) => c,
