@@ -324,7 +324,7 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --environments-dir 'Directory of environment files that replaces the built-in ones'
             cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
             cand --dry-run 'Verify the backup and show the plan, change nothing'
-            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand --yes 'Answer yes to confirmations (a restore asks in every environment; required without a terminal)'
             cand --allow-other-cluster 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster''s claim)'
             cand -v 'More detail on stderr'
             cand --verbose 'More detail on stderr'

@@ -291,7 +291,7 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l color 
 always\t''
 never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l dry-run -d 'Verify the backup and show the plan, change nothing'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l yes -d 'Answer yes to confirmations (a restore asks in every environment; required without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand restore" -s q -l quiet -d 'Only errors on stderr'

@@ -612,7 +612,7 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Answer yes to confirmations (required for production without a terminal)
+    /// Answer yes to confirmations (a restore asks in every environment; required without a terminal)
     #[arg(long)]
     pub yes: bool,
 
