@@ -22,6 +22,31 @@ const PROBE_EVERY: Duration = Duration::from_secs(2);
 const PROBE_AGAIN: Duration = Duration::from_secs(1);
 const PROBE_DEADLINE: Duration = Duration::from_secs(5);
 
+/// One read of the namespace within `deadline`: `Ok` when the API server
+/// answered at all (an error status included: the server is alive), else
+/// why not, in words.
+async fn probe(
+    namespaces: &kube::Api<k8s_openapi::api::core::v1::Namespace>,
+    namespace: &str,
+    deadline: Duration,
+) -> Result<(), String> {
+    match tokio::time::timeout(deadline, namespaces.get_opt(namespace)).await {
+        Ok(Ok(_)) | Ok(Err(kube::Error::Api(_))) => Ok(()),
+        Ok(Err(e)) => Err(super::connect::describe_error(&e)),
+        Err(_) => Err(format!(
+            "no answer within {}",
+            crate::human::duration(deadline)
+        )),
+    }
+}
+
+/// Whether the API server answers the watchdog's probe once, within
+/// `deadline` (for an operation that asks after the fact, like verify).
+pub async fn answers(client: &kube::Client, namespace: &str, deadline: Duration) -> bool {
+    let namespaces = kube::Api::all(client.clone());
+    probe(&namespaces, namespace, deadline).await.is_ok()
+}
+
 /// Starts the watchdog; abort the handle when the operation ends.
 /// `doing` says what the operation is doing at the moment.
 pub fn watch(
@@ -46,22 +71,14 @@ pub fn watch(
             if stop.is_stopped() {
                 return;
             }
-            match tokio::time::timeout(PROBE_DEADLINE, namespaces.get_opt(&namespace)).await {
-                // Any answer, an error status included, is a server alive.
-                Ok(Ok(_)) | Ok(Err(kube::Error::Api(_))) => {
+            match probe(&namespaces, &namespace, PROBE_DEADLINE).await {
+                Ok(()) => {
                     last_ok = Instant::now();
                     failures = 0;
                 }
-                Ok(Err(e)) => {
+                Err(why) => {
                     failures += 1;
-                    last_error = super::connect::describe_error(&e);
-                }
-                Err(_) => {
-                    failures += 1;
-                    last_error = format!(
-                        "no answer within {}",
-                        crate::human::duration(PROBE_DEADLINE)
-                    )
+                    last_error = why;
                 }
             }
             if failures >= FAILED_PROBES && last_ok.elapsed() >= LOST_AFTER {

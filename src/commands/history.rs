@@ -51,7 +51,7 @@ pub fn run(
     let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
     let reporter = TerminalReporter::new(printer);
     let listing = runtime.block_on(async {
-        let conn = ops::deploy::connect_reporting(env, &settings.access, &reporter).await?;
+        let conn = ops::connect::connect_reporting(env, &settings.access, &reporter).await?;
         let history = ReleaseHistory::new(
             &conn.client,
             &env.namespace.name,

@@ -36,7 +36,7 @@ use crate::settings::{
 };
 
 use super::Reporter;
-use super::deploy::connect_for_writing;
+use super::connect::connect_for_writing;
 use super::pipeline::ReportError;
 
 /// What a backup, verify or restore reports: words, progress, and the

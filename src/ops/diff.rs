@@ -11,7 +11,8 @@ use crate::render::{Manifest, diff};
 use crate::settings::DiffSettings;
 
 use super::Reporter;
-use super::deploy::{connect_reporting, environment_key, skipped_kinds};
+use super::connect::connect_reporting;
+use super::deploy::{environment_key, skipped_kinds};
 
 /// One object that would change.
 #[derive(Debug, Clone, Serialize)]

@@ -22,7 +22,7 @@ use crate::redact::Redactor;
 use crate::settings::HealthSettings;
 
 use super::Reporter;
-use super::deploy::connect_reporting;
+use super::connect::connect_reporting;
 use super::verify::LiveSecrets;
 
 /// What `health` reports as it goes.

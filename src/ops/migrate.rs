@@ -12,7 +12,7 @@ use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
 use crate::settings::MigrateSettings;
 
-use super::deploy::connect_for_writing;
+use super::connect::connect_for_writing;
 use super::{Confirmer, Question, Reporter};
 
 /// The command alembic runs, as the runbook has it.

@@ -145,7 +145,7 @@ pub struct Pipeline<'a> {
     pub held: HeldLock,
     /// The cluster's claim for this environment, recorded before the first
     /// write when it is not there yet (the wrong-cluster rule).
-    pub pending_claim: Option<super::deploy::PendingClaim>,
+    pub pending_claim: Option<super::connect::PendingClaim>,
     /// The namespace was read and found missing (a first deploy): the
     /// lock is taken, creating it, once the plan is confirmed, without a
     /// try before the plan that could only find it missing again.
@@ -539,7 +539,7 @@ impl Pipeline<'_> {
     /// Records that the cluster is this environment's. A claim changed by
     /// another run since it was read is read and judged again; any other
     /// failure to write it is warned about (the deploy itself is allowed).
-    async fn record_claim(&self, pending: &super::deploy::PendingClaim) -> Result<(), Failure> {
+    async fn record_claim(&self, pending: &super::connect::PendingClaim) -> Result<(), Failure> {
         let by = format!(
             "{}@{}",
             self.settings.identity.user, self.settings.identity.host

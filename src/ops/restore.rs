@@ -34,7 +34,7 @@ use super::backup::{
     in_cluster_target, learn_secrets, require_complete, start_toolbox, store_failure,
     toolbox_deadline,
 };
-use super::deploy::connect_for_writing;
+use super::connect::connect_for_writing;
 use super::pipeline::ReportError;
 use super::{Confirmer, Question};
 

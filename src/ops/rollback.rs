@@ -8,7 +8,8 @@ use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::RollbackSettings;
 
-use super::deploy::{connect_for_writing, environment_key, skipped_kinds};
+use super::connect::connect_for_writing;
+use super::deploy::{environment_key, skipped_kinds};
 use super::pipeline::{DeployReport, Pipeline, ReportError, outcome_of, rollback_change};
 use super::{Confirmer, DeployReporter, Question};
 

@@ -33,7 +33,8 @@ use crate::secrets::{PLATFORM_SECRETS, SecretString, SecretValues, TlsFiles};
 use crate::settings::VerifySettings;
 
 use super::Reporter;
-use super::deploy::{connect_reporting, environment_key, skipped_kinds};
+use super::connect::connect_reporting;
+use super::deploy::{environment_key, skipped_kinds};
 use super::pipeline::ReportError;
 
 /// The Secret the platform's credentials live in.
@@ -346,7 +347,14 @@ async fn run(
     report.outcome = Some(outcome);
     // Checks that failed because the API server stopped answering (frozen
     // mid-run) are not the release's fault: say so, and exit 3.
-    if outcome == Status::Fail && !api_server_answers(&cx.conn, &ns, deadline).await {
+    if outcome == Status::Fail
+        && !crate::cluster::liveness::answers(
+            &cx.conn.client,
+            &ns,
+            deadline.min(std::time::Duration::from_secs(3)),
+        )
+        .await
+    {
         return Err(Failure::new(
             ExitStatus::Unreachable,
             format!(
@@ -381,21 +389,6 @@ async fn run(
         }
     }
     Ok(verdict(outcome, settings.strict))
-}
-
-/// Whether the API server answers a read of the namespace within a few
-/// seconds (what the deploy's watchdog asks too).
-async fn api_server_answers(
-    conn: &crate::cluster::connect::Connection,
-    namespace: &str,
-    deadline: std::time::Duration,
-) -> bool {
-    let within = deadline.min(std::time::Duration::from_secs(3));
-    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(conn.client.clone());
-    matches!(
-        tokio::time::timeout(within, namespaces.get_opt(namespace)).await,
-        Ok(Ok(_))
-    )
 }
 
 async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {

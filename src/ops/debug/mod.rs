@@ -36,7 +36,7 @@ pub async fn connect(
     reporter: &dyn DebugReporter,
     redactor: &Redactor,
 ) -> Result<(Connection, Redactor), Failure> {
-    let conn = super::deploy::connect_reporting(&settings.env, &settings.access, reporter).await?;
+    let conn = super::connect::connect_reporting(&settings.env, &settings.access, reporter).await?;
     let mut redactor = redactor.clone();
     let namespaces = [settings.env.namespace.name.as_str()];
     for namespace in namespaces {
