@@ -178,36 +178,18 @@ async fn a_bake_passes_while_quiet_and_fails_when_the_error_rate_rises_mid_bake(
 /// A stand-in for Prometheus on a free port: `/api/v1/alerts` answers
 /// `alerts`, `/api/v1/query` answers `query`, both 200 JSON. Its URL.
 async fn answering(alerts: &'static str, query: &'static str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let request = String::from_utf8_lossy(&head);
-                let path = request.split_whitespace().nth(1).unwrap_or("/");
-                let body = if path.starts_with("/api/v1/alerts") {
-                    alerts
-                } else {
-                    query
-                };
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = socket.write_all(response.as_bytes()).await;
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
+    use common::servers::{Reply, serve};
+    let addr = serve(move |path| {
+        Reply::Json(
+            if path.starts_with("/api/v1/alerts") {
+                alerts
+            } else {
+                query
+            }
+            .to_string(),
+        )
+    })
+    .await;
     format!("http://{addr}")
 }
 

@@ -664,51 +664,11 @@ async fn the_api_servers_own_proxy_errors_are_retried_not_blamed_on_the_service(
 /// A server whose `/health` answers 200 with a 100 MB body (streamed);
 /// every other path `{"status": "ok"}`.
 async fn huge_health() -> SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match socket.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let request = String::from_utf8_lossy(&head).to_string();
-                let path = request.split_whitespace().nth(1).unwrap_or("/");
-                if path == "/health" {
-                    let size: usize = 100 << 20;
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {size}\r\nconnection: close\r\n\r\n"
-                    );
-                    if socket.write_all(head.as_bytes()).await.is_err() {
-                        return;
-                    }
-                    let chunk = vec![b' '; 64 * 1024];
-                    let mut sent = 0;
-                    while sent < size {
-                        if socket.write_all(&chunk).await.is_err() {
-                            return;
-                        }
-                        sent += chunk.len();
-                    }
-                } else {
-                    let body = "{\"status\": \"ok\"}";
-                    let response = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(response.as_bytes()).await;
-                }
-                let _ = socket.shutdown().await;
-            });
-        }
-    });
-    addr
+    servers::serve(|path| match path {
+        "/health" => servers::Reply::Huge(100 << 20),
+        _ => servers::Reply::Json("{\"status\": \"ok\"}".to_string()),
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

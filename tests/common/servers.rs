@@ -88,3 +88,64 @@ pub fn ports_yaml(targets: &[(&str, u16, SocketAddr)]) -> String {
     }
     yaml
 }
+
+/// What [`serve`] answers on a path.
+pub enum Reply {
+    /// 200 with this JSON body.
+    Json(String),
+    /// 200 with this many bytes of spaces, streamed (a body too large to hold).
+    Huge(usize),
+}
+
+/// A stand-in HTTP server on a free loopback port: each request's path gets
+/// `reply(path)`, then the connection closes. It ends with the runtime.
+pub async fn serve(reply: impl Fn(&str) -> Reply + Send + Sync + 'static) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reply = std::sync::Arc::new(reply);
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let request = String::from_utf8_lossy(&head).to_string();
+                let path = request.split_whitespace().nth(1).unwrap_or("/");
+                let (length, body) = match reply(path) {
+                    Reply::Json(body) => (body.len(), Some(body)),
+                    Reply::Huge(size) => (size, None),
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+                );
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                match body {
+                    Some(body) => {
+                        let _ = socket.write_all(body.as_bytes()).await;
+                    }
+                    None => {
+                        let chunk = vec![b' '; 64 * 1024];
+                        let mut sent = 0;
+                        while sent < length {
+                            let n = chunk.len().min(length - sent);
+                            if socket.write_all(&chunk[..n]).await.is_err() {
+                                return;
+                            }
+                            sent += n;
+                        }
+                    }
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    addr
+}
