@@ -254,6 +254,12 @@ impl Prometheus {
         Self::launch(&config, None).await
     }
 
+    /// Starts Prometheus with `config` as its prometheus.yml (JSON is YAML);
+    /// returns once it is ready.
+    pub async fn start_config(config: &str) -> Prometheus {
+        Self::launch(config, None).await
+    }
+
     async fn launch(config: &str, rules: Option<&str>) -> Prometheus {
         let program = std::env::var_os("PATH")
             .and_then(|p| std::env::split_paths(&p).map(|d| d.join("prometheus")).find(|f| f.exists()))
