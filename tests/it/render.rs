@@ -242,6 +242,46 @@ fn staging_carries_the_runbooks_namespace_and_quota() {
     );
 }
 
+/// The canary analysis (src/canary/analysis.rs) filters on `namespace`,
+/// `app`, `track` and `version`: the `kubernetes-pods` job must put the
+/// pod's labels there on every series it scrapes.
+#[test]
+fn the_prometheus_config_keeps_app_track_version_and_namespace_on_pod_series() {
+    for env in ["local", "staging", "production"] {
+        let objects = render_json(env, &["--version", "1.4.2"]);
+        let config = find(&objects, "ConfigMap", "prometheus-config");
+        let yml = config["data"]["prometheus.yml"].as_str().unwrap();
+        let prometheus: Value = serde_saphyr::from_str(yml).expect("prometheus.yml parses");
+        let jobs = prometheus["scrape_configs"].as_array().unwrap();
+        let pods = jobs
+            .iter()
+            .find(|j| j["job_name"] == "kubernetes-pods")
+            .unwrap_or_else(|| panic!("{env}: no kubernetes-pods job"));
+        let rules = pods["relabel_configs"].as_array().unwrap();
+        for (source, target) in [
+            ("__meta_kubernetes_pod_label_app", "app"),
+            ("__meta_kubernetes_pod_label_fintechctl_io_track", "track"),
+            (
+                "__meta_kubernetes_pod_label_app_kubernetes_io_version",
+                "version",
+            ),
+            ("__meta_kubernetes_namespace", "namespace"),
+        ] {
+            let kept = rules.iter().any(|r| {
+                r["source_labels"] == serde_json::json!([source])
+                    && r["target_label"] == target
+                    && (r["action"] == "replace" || r["action"].is_null())
+                    && (r["regex"].is_null() || r["regex"] == "(.*)")
+                    && (r["replacement"].is_null() || r["replacement"] == "$1")
+            });
+            assert!(
+                kept,
+                "{env}: no rule copying {source} to `{target}`: {rules:#?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_object_carries_the_ownership_labels() {
     for env in ["local", "staging", "production"] {
