@@ -7,6 +7,7 @@ mod common;
 mod alerts;
 mod backup;
 mod bundle;
+mod canary_analysis;
 mod cli;
 mod cloud;
 mod cluster_apply;
