@@ -281,7 +281,10 @@ impl Pipeline<'_> {
         // After a success, the release history beyond its limit is pruned
         // while the lock is released: neither waits for the other.
         let prune_history = async {
-            if result.is_ok() && report.outcome == Outcome::Succeeded {
+            if result.is_ok()
+                && report.outcome == Outcome::Succeeded
+                && self.api_lost_grace().is_none()
+            {
                 self.prune_history().await;
             }
         };
@@ -784,14 +787,36 @@ impl Pipeline<'_> {
                 self.prune_after_success(report).await;
                 // The release is live: trouble recording it is a warning,
                 // never a failed deploy.
-                match history
-                    .finish(&mut record, ReleaseStatus::Succeeded, &[])
-                    .await
-                {
-                    Ok(Some(warning)) => self.reporter.warn(&warning),
-                    Ok(None) => {}
-                    Err(e) => self.reporter.warn(&format!(
-                        "the deploy succeeded but its release record could not be saved: {e}"
+                // Raced with the watchdog: an API server that froze right
+                // after the rollout is not waited for to the full deadline.
+                // (A signal now does not cut the record short: it is the
+                // last short step of a release that is live.)
+                let api_lost = async {
+                    match self.stop.stopped().await {
+                        StopReason::ApiLost(_) => {}
+                        _ => std::future::pending().await,
+                    }
+                };
+                let finished = tokio::select! {
+                    r = history.finish(&mut record, ReleaseStatus::Succeeded, &[]) => Some(r),
+                    () = api_lost => None,
+                };
+                match finished {
+                    Some(Ok(Some(warning))) => self.reporter.warn(&warning),
+                    Some(Ok(None)) => {}
+                    Some(Err(e)) => {
+                        self.reporter.warn(&format!(
+                            "the deploy succeeded but its release record could not be saved: {e}"
+                        ));
+                        self.note_api_gone(&e.to_string()).await;
+                    }
+                    None => self.reporter.warn(&format!(
+                        "the deploy succeeded but revision {} could not be recorded as succeeded ({}); the next deploy marks it abandoned",
+                        record.revision,
+                        self.stop
+                            .reason()
+                            .map(|r| r.to_string())
+                            .unwrap_or_else(|| "stopped".into())
                     )),
                 }
                 // The old records are pruned alongside the lock's release
@@ -892,6 +917,28 @@ impl Pipeline<'_> {
         let result = self.execute(change, migration_job, report, doing).await;
         record.migration = report.migration.clone();
         Ok((record, result))
+    }
+
+    /// A cleanup write failed after the release went live: when the API
+    /// server does not answer a short probe either, the run counts it as
+    /// lost (the watchdog's reason), so the lock's release gets one short
+    /// try and the history is not pruned, instead of a full request
+    /// deadline each. The release itself stays a success.
+    async fn note_api_gone(&self, what_failed: &str) {
+        if self.stop.is_stopped()
+            || liveness::answers(
+                self.client(),
+                self.namespace(),
+                std::time::Duration::from_secs(2),
+            )
+            .await
+        {
+            return;
+        }
+        self.stop.stop(StopReason::ApiLost(format!(
+            "lost the API server at {} after the rollout ({what_failed})",
+            self.conn.server
+        )));
     }
 
     /// After the API server was lost, cleanup writes (the record, the
