@@ -749,14 +749,33 @@ async fn restore_parts(
             match part {
                 PartKind::Postgres => {
                     let target = pg_target.as_ref().expect("resolved above");
-                    postgres::restore(
+                    let restored = postgres::restore(
                         target, &db, None, true, store, &env.name, id, &entry, reporter,
                     )
-                    .await
-                    .map_err(|e| {
-                        Failure::new(ExitStatus::Failed, format!("restoring PostgreSQL: {e}"))
-                            .with_details(e.details())
-                    })?;
+                    .await;
+                    // Lost after the whole dump was sent: pg_restore may
+                    // have committed. Once no pg_restore session is left,
+                    // the row counts below tell which.
+                    let lost = match restored {
+                        Ok(_) => None,
+                        Err(postgres::PgError::LostAfterFeed { pod, message }) => {
+                            let lost = format!(
+                                "pod/{pod}: {message} after the whole dump was sent to pg_restore"
+                            );
+                            reporter.warn(&format!(
+                                "{lost}; waiting for pg_restore to end in the database, then the row counts say whether it committed"
+                            ));
+                            settle_pg_restore(target, &db, stop).await?;
+                            Some(lost)
+                        }
+                        Err(e) => {
+                            return Err(Failure::new(
+                                ExitStatus::Failed,
+                                format!("restoring PostgreSQL: {e}"),
+                            )
+                            .with_details(e.details()));
+                        }
+                    };
                     let (after, tables) =
                         postgres::facts(target, &db, None).await.map_err(|e| {
                             Failure::new(
@@ -777,9 +796,23 @@ async fn restore_parts(
                     if !mismatches.is_empty() {
                         return Err(Failure::new(
                             ExitStatus::Failed,
-                            "the restored database does not match the backup's row counts",
+                            match &lost {
+                                Some(lost) => format!(
+                                    "{lost}, and the database does not match the backup's row counts: pg_restore, in one transaction, did not commit"
+                                ),
+                                None => {
+                                    "the restored database does not match the backup's row counts"
+                                        .to_string()
+                                }
+                            },
                         )
                         .with_details(mismatches));
+                    }
+                    if lost.is_some() {
+                        reporter.status(
+                            "Committed",
+                            "pg_restore ended and every table's row count matches the backup: the restore committed",
+                        );
                     }
                     Ok(entry.raw_size)
                 }
@@ -951,6 +984,43 @@ async fn restore_parts(
     reporter.status("Restored", &format!("{id} into {} ({ns})", env.name));
     Ok(ExitStatus::Success)
 }
+
+/// Waits, polling every second for at most [`SETTLE_WITHIN`], until no
+/// pg_restore session is left in the database (one whose client
+/// connection was lost runs on to its commit or rollback).
+async fn settle_pg_restore(
+    target: &crate::backup::exec::Target,
+    db: &postgres::Database,
+    stop: &Stop,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    loop {
+        let sessions = postgres::restore_sessions(target, db, None)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::Failed,
+                    format!("after the connection to pg_restore was lost, asking the database whether it still runs: {e}; the restore's outcome is unknown, check the database"),
+                )
+            })?;
+        if sessions == 0 {
+            return Ok(());
+        }
+        if started.elapsed() >= SETTLE_WITHIN || stop.is_stopped() {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!(
+                    "pg_restore still runs in the database {} after its connection was lost: the restore's outcome is unknown until it ends; check its row counts against the backup",
+                    crate::human::duration(started.elapsed())
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// How long a restore waits for a pg_restore whose connection was lost.
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 
 /// Writes the release record of a restore that changed the application's
 /// version: `restore <id>` at the backup's version, succeeded, with the

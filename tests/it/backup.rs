@@ -1815,3 +1815,48 @@ async fn a_restore_that_changes_the_version_is_written_to_the_history() {
     let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(again.get("revision").is_none(), "{again}");
 }
+
+/// Issue 16: the exec stream cut after the whole dump was sent, while
+/// pg_restore ends (here: after it committed). The outcome is not left
+/// "unknown": once no pg_restore session remains, the row counts say the
+/// restore committed, and it succeeds with the lost connection said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_cut_after_the_whole_dump_was_sent_finds_out_that_it_committed() {
+    // pg_restore does its work, then says a word and lingers: the cut lands
+    // on that word, after the commit.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_restore");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n/usr/bin/pg_restore \"$@\"\nrc=$?\necho 'pg_restore: finished' >&2\nsleep 2\nexit $rc\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
+    let w = world(&[], &path, 2_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    let tables = w.pg.checksums();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+
+    w.c.sim
+        .faults()
+        .cut_exec_matching(Some(("pg_restore --clean", 4)));
+    let out = run(w.cmd(&["restore", "local", &id, "--yes", "--timeout", "120s"])).await;
+    w.c.sim.faults().cut_exec_matching(None);
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("after the whole dump was sent to pg_restore"),
+        "the lost connection is said: {stderr}"
+    );
+    assert!(stderr.contains("the restore committed"), "{stderr}");
+    assert_eq!(w.pg.checksums(), tables, "the backup's data is back");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back: {stderr}");
+    }
+}

@@ -220,6 +220,9 @@ pub struct FaultState {
     pub watch_drop_after: Option<usize>,
     /// Exec / attach / port-forward streams are cut after this many bytes from the pod.
     pub exec_cut_after: Option<u64>,
+    /// Only the exec streams whose command line contains the text are cut,
+    /// after this many bytes from the pod (the others run whole).
+    pub exec_cut_matching: Option<(String, u64)>,
     /// Watches end in the middle of their next event (half a JSON line):
     /// what a dropped connection looks like to a client.
     pub watch_cut_mid_event: bool,
@@ -300,6 +303,19 @@ impl Faults {
             g.0.latency = Some(Duration::from_secs(3600));
         }
         g.0.latency
+    }
+    /// Cut the exec streams whose command line contains `command_part`
+    /// after `bytes` from the pod; `None` stops.
+    pub fn cut_exec_matching(&self, cut: Option<(&str, u64)>) {
+        self.0.lock().unwrap().0.exec_cut_matching = cut.map(|(c, b)| (c.to_string(), b));
+    }
+    /// The cut for an exec stream running `command`.
+    pub(crate) fn exec_cut_for(&self, command: &[String]) -> Option<u64> {
+        let g = self.0.lock().unwrap();
+        match &g.0.exec_cut_matching {
+            Some((part, bytes)) if command.join(" ").contains(part.as_str()) => Some(*bytes),
+            _ => g.0.exec_cut_after,
+        }
     }
     pub fn cut_exec_after(&self, bytes: Option<u64>) {
         self.0.lock().unwrap().0.exec_cut_after = bytes;
