@@ -544,6 +544,129 @@ fn judge_action(table: &str, action: &[Token], seen: &mut Seen) -> Option<Rule> 
     None
 }
 
+/// What the check found, for the plan, `-o json` and the release record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    /// Linted: no breaking statement.
+    Passed,
+    /// Linted: at least one breaking statement.
+    Breaking,
+    /// The SQL could not be had (`reason` says why).
+    NotChecked,
+    /// Nothing to check against (`reason` says why): no live api-gateway.
+    Skipped,
+}
+
+/// The migration check of one deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationCheck {
+    pub status: CheckStatus,
+    /// The live schema revision the SQL starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_revision: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// A canary deploy or a protected environment: breaking statements refuse.
+    #[serde(default)]
+    pub enforced: bool,
+    /// The flag that let the deploy go on despite the check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden_by: Option<String>,
+}
+
+pub const ALLOW_BREAKING: &str = "--allow-breaking-migration";
+pub const ALLOW_UNCHECKED: &str = "--allow-unchecked-migration";
+
+/// The flags that override the check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CheckFlags {
+    pub allow_breaking: bool,
+    pub allow_unchecked: bool,
+}
+
+/// A deploy refused by the migration check (exit 4).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct MigrationRefusal {
+    pub message: String,
+    /// One line per breaking statement (or the reason it was not checked).
+    pub details: Vec<String>,
+}
+
+/// One finding as a line: the statement, the rule, why, and what instead.
+pub fn finding_line(f: &Finding) -> String {
+    format!(
+        "`{}` — {}: {}; instead: {}",
+        f.statement, f.rule, f.problem, f.alternative
+    )
+}
+
+/// Applies the policy: in canary deploys and protected environments a
+/// breaking statement refuses (unless `--allow-breaking-migration`), in a
+/// protected environment an unchecked migration refuses (unless
+/// `--allow-unchecked-migration`); everywhere else they are warnings.
+/// Records `enforced` and `overridden_by` in `check`; returns the warnings.
+pub fn apply_policy(
+    check: &mut MigrationCheck,
+    environment: &str,
+    protected: bool,
+    canary: bool,
+    flags: CheckFlags,
+) -> Result<Vec<String>, MigrationRefusal> {
+    check.enforced = protected || canary;
+    let why = if canary && !protected {
+        "a canary deploy".to_string()
+    } else {
+        format!("`{environment}` is protected")
+    };
+    match check.status {
+        CheckStatus::Passed | CheckStatus::Skipped => Ok(Vec::new()),
+        CheckStatus::Breaking => {
+            let n = check.findings.len();
+            let lines: Vec<String> = check.findings.iter().map(finding_line).collect();
+            if check.enforced && !flags.allow_breaking {
+                return Err(MigrationRefusal {
+                    message: format!(
+                        "refusing to deploy: the migration has {n} breaking statement(s) and {why} (the running version would break before the new one is up); nothing was migrated. Split it into expand/contract steps, or pass {ALLOW_BREAKING} to deploy anyway"
+                    ),
+                    details: lines,
+                });
+            }
+            let mut warnings = vec![if check.enforced {
+                check.overridden_by = Some(ALLOW_BREAKING.to_string());
+                format!(
+                    "{ALLOW_BREAKING}: deploying a migration with {n} breaking statement(s) (recorded in the release)"
+                )
+            } else {
+                format!(
+                    "the migration has {n} breaking statement(s): the running version may fail until the rollout ends"
+                )
+            }];
+            warnings.extend(lines);
+            Ok(warnings)
+        }
+        CheckStatus::NotChecked => {
+            let reason = check.reason.clone().unwrap_or_default();
+            if protected && !flags.allow_unchecked {
+                return Err(MigrationRefusal {
+                    message: format!(
+                        "refusing to deploy: migration not checked ({reason}) and `{environment}` is protected; nothing was migrated. Pass {ALLOW_UNCHECKED} to deploy without the check"
+                    ),
+                    details: Vec::new(),
+                });
+            }
+            if protected {
+                check.overridden_by = Some(ALLOW_UNCHECKED.to_string());
+            }
+            Ok(vec![format!("migration not checked: {reason}")])
+        }
+    }
+}
+
 fn trimmed(statement: &str) -> String {
     let collapsed = statement.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.chars().count() <= STATEMENT_CHARS {
@@ -774,6 +897,98 @@ mod tests {
         let f = &lint(&long)[0];
         assert_eq!(f.statement.chars().count(), STATEMENT_CHARS);
         assert!(f.statement.ends_with('…'));
+    }
+
+    fn checked(status: CheckStatus, sql: &str) -> MigrationCheck {
+        MigrationCheck {
+            status,
+            from_revision: Some("1a2b".into()),
+            reason: (status == CheckStatus::NotChecked)
+                .then(|| "Job/x failed (exit code 1)".into()),
+            findings: lint(sql),
+            enforced: false,
+            overridden_by: None,
+        }
+    }
+
+    #[test]
+    fn breaking_statements_refuse_protected_and_canary_deploys_only() {
+        let sql = "ALTER TABLE accounts DROP COLUMN legacy_code;";
+        let none = CheckFlags::default();
+        for (protected, canary) in [(true, false), (false, true), (true, true)] {
+            let mut check = checked(CheckStatus::Breaking, sql);
+            let refusal =
+                apply_policy(&mut check, "production", protected, canary, none).unwrap_err();
+            assert!(
+                refusal.message.contains(ALLOW_BREAKING),
+                "{}",
+                refusal.message
+            );
+            assert_eq!(refusal.details.len(), 1);
+            assert!(refusal.details[0].contains("drop-column"));
+            assert!(refusal.details[0].contains("DROP COLUMN legacy_code"));
+            assert!(refusal.details[0].contains("instead: stop reading"));
+        }
+        let mut check = checked(CheckStatus::Breaking, sql);
+        let warnings = apply_policy(&mut check, "staging", false, false, none).unwrap();
+        assert!(warnings[0].contains("1 breaking statement"), "{warnings:?}");
+        assert!(!check.enforced && check.overridden_by.is_none());
+    }
+
+    #[test]
+    fn allow_breaking_overrides_and_is_recorded() {
+        let mut check = checked(CheckStatus::Breaking, "DROP TABLE accounts;");
+        let flags = CheckFlags {
+            allow_breaking: true,
+            allow_unchecked: false,
+        };
+        let warnings = apply_policy(&mut check, "production", true, false, flags).unwrap();
+        assert!(warnings[0].starts_with(ALLOW_BREAKING), "{warnings:?}");
+        assert_eq!(check.overridden_by.as_deref(), Some(ALLOW_BREAKING));
+        assert!(check.enforced);
+        // It does not cover an unchecked migration.
+        let mut check = checked(CheckStatus::NotChecked, "");
+        assert!(apply_policy(&mut check, "production", true, false, flags).is_err());
+    }
+
+    #[test]
+    fn an_unchecked_migration_refuses_protected_environments_only() {
+        let none = CheckFlags::default();
+        let mut check = checked(CheckStatus::NotChecked, "");
+        let refusal = apply_policy(&mut check, "production", true, false, none).unwrap_err();
+        assert!(
+            refusal
+                .message
+                .contains("migration not checked (Job/x failed (exit code 1))")
+                && refusal.message.contains(ALLOW_UNCHECKED),
+            "{}",
+            refusal.message
+        );
+        let mut check = checked(CheckStatus::NotChecked, "");
+        let warnings = apply_policy(&mut check, "staging", false, true, none).unwrap();
+        assert_eq!(
+            warnings,
+            vec!["migration not checked: Job/x failed (exit code 1)"]
+        );
+        let mut check = checked(CheckStatus::NotChecked, "");
+        let flags = CheckFlags {
+            allow_breaking: false,
+            allow_unchecked: true,
+        };
+        apply_policy(&mut check, "production", true, false, flags).unwrap();
+        assert_eq!(check.overridden_by.as_deref(), Some(ALLOW_UNCHECKED));
+    }
+
+    #[test]
+    fn a_clean_migration_passes_everywhere() {
+        let mut check = checked(
+            CheckStatus::Passed,
+            "ALTER TABLE a ADD COLUMN b INTEGER NULL;",
+        );
+        assert!(check.findings.is_empty());
+        let warnings =
+            apply_policy(&mut check, "production", true, true, CheckFlags::default()).unwrap();
+        assert!(warnings.is_empty());
     }
 
     #[test]

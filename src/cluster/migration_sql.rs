@@ -66,7 +66,12 @@ pub async fn offline_sql(
     live_image: &str,
     stop: &Stop,
 ) -> Result<OfflineSql, OfflineError> {
-    let heads_job = derive(migration_job, "heads", Some(live_image), &["alembic", "heads"]);
+    let heads_job = derive(
+        migration_job,
+        "heads",
+        Some(live_image),
+        &["alembic", "heads"],
+    );
     let heads = run(client, namespace, &heads_job, stop).await?;
     let from = single_head(&heads).map_err(OfflineError::NotChecked)?;
     let range = format!("{from}:head");
@@ -162,7 +167,10 @@ async fn run(
         )),
         other => OfflineError::NotChecked(other.to_string()),
     })?;
-    let (lines, _, cut) = collect.lines.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (lines, _, cut) = collect
+        .lines
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
     if !outcome.succeeded {
         let why = match (outcome.exit_code, &outcome.reason) {
             (Some(code), _) => format!("exit code {code}"),
@@ -267,7 +275,10 @@ mod tests {
         );
         assert_eq!(single_head(&out).unwrap(), "1a2b3c4d5e6f");
         let none = single_head(&lines("migrated\n")).unwrap_err();
-        assert!(none.contains("printed no head") && none.contains("migrated"), "{none}");
+        assert!(
+            none.contains("printed no head") && none.contains("migrated"),
+            "{none}"
+        );
         let two = single_head(&lines("aaa (head)\nbbb (head)\n")).unwrap_err();
         assert!(two.contains("2 alembic heads (aaa, bbb)"), "{two}");
     }
@@ -277,27 +288,50 @@ mod tests {
         let out = lines(
             "INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.\nINFO  [alembic.runtime.migration] Generating static SQL\nBEGIN;\n\nALTER TABLE a DROP COLUMN b;\n\nCOMMIT;\n",
         );
-        assert_eq!(sql_of(&out), "BEGIN;\n\nALTER TABLE a DROP COLUMN b;\n\nCOMMIT;\n");
+        assert_eq!(
+            sql_of(&out),
+            "BEGIN;\n\nALTER TABLE a DROP COLUMN b;\n\nCOMMIT;\n"
+        );
     }
 
     #[test]
     fn the_offline_job_is_the_migration_job_with_another_command() {
-        let job = Manifest::new("migration.yaml", json!({
-            "apiVersion": "batch/v1", "kind": "Job",
-            "metadata": {"name": "db-migrate-1-4-3-abc", "labels": {"app.kubernetes.io/name": "db-migrate"}},
-            "spec": {"ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 900, "template": {"spec": {
-                "containers": [{"name": "db-migrate", "image": "r/api-gateway:1.4.3",
-                    "command": ["alembic", "upgrade", "head"], "env": [{"name": "ENVIRONMENT", "value": "production"}]}]}}}
-        }));
-        let heads = derive(&job, "heads", Some("r/api-gateway:1.4.2"), &["alembic", "heads"]);
+        let job = Manifest::new(
+            "migration.yaml",
+            json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": "db-migrate-1-4-3-abc", "labels": {"app.kubernetes.io/name": "db-migrate"}},
+                "spec": {"ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 900, "template": {"spec": {
+                    "containers": [{"name": "db-migrate", "image": "r/api-gateway:1.4.3",
+                        "command": ["alembic", "upgrade", "head"], "env": [{"name": "ENVIRONMENT", "value": "production"}]}]}}}
+            }),
+        );
+        let heads = derive(
+            &job,
+            "heads",
+            Some("r/api-gateway:1.4.2"),
+            &["alembic", "heads"],
+        );
         assert_eq!(heads.name(), "db-migrate-1-4-3-abc-heads");
         let c = &heads.object["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["image"], "r/api-gateway:1.4.2");
         assert_eq!(c["command"], json!(["alembic", "heads"]));
-        assert_eq!(c["env"], job.object["spec"]["template"]["spec"]["containers"][0]["env"]);
-        assert!(heads.object["spec"].get("ttlSecondsAfterFinished").is_none());
+        assert_eq!(
+            c["env"],
+            job.object["spec"]["template"]["spec"]["containers"][0]["env"]
+        );
+        assert!(
+            heads.object["spec"]
+                .get("ttlSecondsAfterFinished")
+                .is_none()
+        );
         assert_eq!(heads.object["spec"]["activeDeadlineSeconds"], 300);
-        let sql = derive(&job, "sql", None, &["alembic", "upgrade", "a:head", "--sql"]);
+        let sql = derive(
+            &job,
+            "sql",
+            None,
+            &["alembic", "upgrade", "a:head", "--sql"],
+        );
         assert_eq!(
             sql.object["spec"]["template"]["spec"]["containers"][0]["image"],
             "r/api-gateway:1.4.3"

@@ -122,6 +122,10 @@ pub struct ReleaseRecord {
     /// What the migration step did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationOutcome>,
+    /// The migration check before the Job ran: findings, and the flag that
+    /// overrode it (`--allow-breaking-migration`, `--allow-unchecked-migration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_check: Option<crate::migration_lint::MigrationCheck>,
     /// For a rollback: the revision whose manifests were re-applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<u32>,
@@ -158,6 +162,7 @@ impl ReleaseRecord {
             duration_secs: None,
             failures: Vec::new(),
             migration: None,
+            migration_check: None,
             rolled_back_from: None,
             description: description.into(),
         }
@@ -893,6 +898,7 @@ mod tests {
             duration_secs: None,
             failures: Vec::new(),
             migration: None,
+            migration_check: None,
             rolled_back_from: None,
             description: format!("deploy 1.{revision}.0"),
         }
