@@ -631,7 +631,7 @@ pub fn apply_policy(
             if check.enforced && !flags.allow_breaking {
                 return Err(MigrationRefusal {
                     message: format!(
-                        "refusing to deploy: the migration has {n} breaking statement(s) and {why} (the running version would break before the new one is up); nothing was migrated. Split it into expand/contract steps, or pass {ALLOW_BREAKING} to deploy anyway"
+                        "refusing to deploy: the migration has {n} breaking statement(s) and {why} (the version running now keeps using the schema while the migration and the rollout run); nothing was migrated. Split it into expand/contract steps, or pass {ALLOW_BREAKING} to deploy anyway"
                     ),
                     details: lines,
                 });

@@ -297,3 +297,27 @@ async fn the_refusal_as_json() {
         insta::assert_snapshot!("migration_refused", serde_json::to_string_pretty(&doc).unwrap());
     });
 }
+
+/// A dry run refuses exactly as the deploy would: the offline Jobs run (and
+/// are deleted), nothing else is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_refuses_as_the_deploy_would() {
+    let s = live_at_1_4_2(
+        "production",
+        "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;",
+        0,
+    )
+    .await;
+    let out = run(s.deploy("production", "1.5.0", &["--dry-run"])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("set-not-null"), "{stderr}");
+    s.no_migration_job_ever(PROD_NS, "1.5.0");
+    s.offline_jobs_gone(PROD_NS, "1.5.0");
+    assert_eq!(s.image(PROD_NS), "fintech-ai/api-gateway:1.4.2");
+    assert!(
+        s.c.get("v1", "Secret", PROD_NS, "fintechctl.release.production.v2")
+            .is_none(),
+        "a dry run writes no release record"
+    );
+}
