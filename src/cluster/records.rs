@@ -204,6 +204,16 @@ impl ReleaseRecord {
                 *message = redactor.scrub(message).into_owned();
             }
         }
+        if let Some(check) = &mut self.migration_check {
+            // A failed offline Job's reason quotes its last log line; a
+            // finding quotes a statement (a literal may hold a value).
+            if let Some(reason) = &mut check.reason {
+                *reason = redactor.scrub(reason).into_owned();
+            }
+            for finding in &mut check.findings {
+                finding.statement = redactor.scrub(&finding.statement).into_owned();
+            }
+        }
         self.description = redactor.scrub(&self.description).into_owned();
         for manifest in &mut self.manifests {
             redactor.scrub_json(manifest);
@@ -864,6 +874,39 @@ impl ReleaseHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migration_checks_reason_and_statements_are_scrubbed() {
+        use crate::migration_lint::{CheckStatus, Finding, MigrationCheck};
+        let mut r = record(2, ReleaseStatus::Succeeded);
+        r.migration_check = Some(MigrationCheck {
+            status: CheckStatus::Breaking,
+            from_revision: Some("1a2b".into()),
+            reason: Some("Job/x failed (exit code 1): password s3cr3t-value".into()),
+            findings: vec![Finding {
+                rule: "drop-column".into(),
+                statement: "ALTER TABLE t DROP COLUMN s3cr3t-value".into(),
+                problem: String::new(),
+                alternative: String::new(),
+            }],
+            enforced: true,
+            overridden_by: Some("--allow-breaking-migration".into()),
+        });
+        r.scrub(&Redactor::new(["s3cr3t-value"]));
+        let check = r.migration_check.unwrap();
+        assert_eq!(
+            check.reason.as_deref(),
+            Some("Job/x failed (exit code 1): password <redacted>")
+        );
+        assert_eq!(
+            check.findings[0].statement,
+            "ALTER TABLE t DROP COLUMN <redacted>"
+        );
+        assert_eq!(
+            check.overridden_by.as_deref(),
+            Some("--allow-breaking-migration")
+        );
+    }
     use serde_json::json;
 
     fn b64(text: &str) -> String {
