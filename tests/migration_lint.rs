@@ -11,14 +11,18 @@ use kube_sim::Behaviors;
 
 const PROD_NS: &str = "fintech-ai-prod";
 
+/// `offline_exit` for an offline SQL Job that takes two minutes.
+const SLOW: i32 = -1;
+
 /// Behaviours whose api-gateway Jobs answer `alembic heads` with
 /// [`ALEMBIC_HEAD`], `upgrade … --sql` with the file `sql` (or fail with
-/// `offline_exit`), and the migration itself with an echo.
+/// `offline_exit` > 0, or first sleep with [`SLOW`]), and the migration
+/// itself with an echo.
 fn behaviors(sql: &std::path::Path, offline_exit: i32) -> Behaviors {
     let script = format!(
         "case $KUBE_SIM_ARGS in \
          'alembic heads') echo 'INFO  [alembic.runtime.migration] Context impl PostgresqlImpl.'; echo '{ALEMBIC_HEAD} (head)';; \
-         *' --sql') if [ {offline_exit} -ne 0 ]; then echo 'FAILED: This operation cannot be run in --sql mode'; exit {offline_exit}; fi; \
+         *' --sql') if [ {offline_exit} -eq {SLOW} ]; then sleep 120; fi; if [ {offline_exit} -gt 0 ]; then echo 'FAILED: This operation cannot be run in --sql mode'; exit {offline_exit}; fi; \
          echo 'INFO  [alembic.runtime.migration] Generating static SQL'; cat '{}';; \
          *) echo \"migrating: $KUBE_SIM_ARGS\";; esac",
         sql.display()
@@ -320,4 +324,48 @@ async fn a_dry_run_refuses_as_the_deploy_would() {
             .is_none(),
         "a dry run writes no release record"
     );
+}
+
+/// SIGTERM while the offline Job runs: the run stops (130), the offline
+/// Job is deleted, no migration Job was created, the lock is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_the_check_deletes_the_offline_job() {
+    let s = live_at_1_4_2("production", "SELECT 1;", SLOW).await;
+    let cmd = s.deploy("production", "1.5.0", &[]);
+    let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    let sql_job = format!(
+        "{}-sql",
+        fintechctl::render::engine::migration_job_name("1.5.0")
+    );
+    let started = std::time::Instant::now();
+    while s.c.get("batch/v1", "Job", PROD_NS, &sql_job).is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "Job/{sql_job} never created"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("checking the migration"), "{stderr}");
+    s.offline_jobs_gone(PROD_NS, "1.5.0");
+    s.no_migration_job_ever(PROD_NS, "1.5.0");
+    let holder =
+        s.c.get(
+            "coordination.k8s.io/v1",
+            "Lease",
+            PROD_NS,
+            "fintechctl-lock",
+        )
+        .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+        .filter(|h| !h.is_empty());
+    assert_eq!(holder, None, "the lock was released");
 }
