@@ -154,7 +154,7 @@ fintechctl render staging --version 1.4.2 --only api-gateway -o json",
         after_help = "Examples:\n  fintechctl deploy production --version 1.4.2\n  \
 fintechctl deploy staging --version 1.4.2 --dry-run\n  \
 fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI\n  \
-fintechctl deploy production --version 1.5.0 --allow-breaking-migration   # the migration drops a column on purpose",
+fintechctl deploy production --version 1.5.0 --allow-breaking-migration   # a reviewed drop",
         mut_arg("output", |a| a.help("text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome"))
     )]
     Deploy(DeployArgs),
