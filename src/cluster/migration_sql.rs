@@ -30,6 +30,9 @@ use crate::render::Manifest;
 /// How long each offline Job may take (pulling the image included).
 pub const JOB_DEADLINE: Duration = Duration::from_secs(300);
 
+/// How long the cluster keeps a finished offline Job whose deletion failed.
+pub const TTL_AFTER_FINISHED: u64 = 600;
+
 /// The most output an offline Job may print before it is cut off (and the
 /// migration counts as not checked).
 pub const MAX_OUTPUT_BYTES: usize = 8 * 1024 * 1024;
@@ -89,8 +92,8 @@ pub async fn offline_sql(
 }
 
 /// The migration Job with another name, command (and image), the offline
-/// check's deadline, and no `ttlSecondsAfterFinished` (it is deleted at
-/// once). Its pods keep `app: db-migrate`, so the migration's
+/// check's deadline, and a short `ttlSecondsAfterFinished` (it is deleted
+/// at once; the TTL is the backstop when that delete fails). Its pods keep `app: db-migrate`, so the migration's
 /// NetworkPolicy (PostgreSQL and DNS only) covers them where it exists.
 pub fn derive(job: &Manifest, step: &str, image: Option<&str>, command: &[&str]) -> Manifest {
     let mut object = job.object.clone();
@@ -100,7 +103,7 @@ pub fn derive(job: &Manifest, step: &str, image: Option<&str>, command: &[&str])
         labels.insert("fintechctl.io/migration-check".into(), json!(step));
     }
     if let Some(spec) = object["spec"].as_object_mut() {
-        spec.remove("ttlSecondsAfterFinished");
+        spec.insert("ttlSecondsAfterFinished".into(), json!(TTL_AFTER_FINISHED));
         spec.insert(
             "activeDeadlineSeconds".into(),
             json!(JOB_DEADLINE.as_secs()),
@@ -320,11 +323,7 @@ mod tests {
             c["env"],
             job.object["spec"]["template"]["spec"]["containers"][0]["env"]
         );
-        assert!(
-            heads.object["spec"]
-                .get("ttlSecondsAfterFinished")
-                .is_none()
-        );
+        assert_eq!(heads.object["spec"]["ttlSecondsAfterFinished"], 600);
         assert_eq!(heads.object["spec"]["activeDeadlineSeconds"], 300);
         let sql = derive(
             &job,
