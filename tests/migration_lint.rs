@@ -94,16 +94,23 @@ impl Setup {
         );
     }
 
-    /// The offline Jobs are deleted after the check.
+    /// The offline Jobs (`<job>-heads-<id>`, `<job>-sql-<id>`) are deleted after the check.
     fn offline_jobs_gone(&self, ns: &str, version: &str) {
         let job = fintechctl::render::engine::migration_job_name(version);
-        for step in ["heads", "sql"] {
-            let name = format!("{job}-{step}");
-            assert!(
-                self.c.get("batch/v1", "Job", ns, &name).is_none(),
-                "Job/{name} left behind"
-            );
-        }
+        let left = self.offline_jobs(ns, &job);
+        assert!(left.is_empty(), "left behind: {left:?}");
+    }
+
+    fn offline_jobs(&self, ns: &str, job: &str) -> Vec<String> {
+        self.c
+            .sim
+            .list("batch/v1", "Job", Some(ns))
+            .iter()
+            .filter_map(|j| j["metadata"]["name"].as_str().map(str::to_string))
+            .filter(|n| {
+                n.starts_with(&format!("{job}-heads-")) || n.starts_with(&format!("{job}-sql-"))
+            })
+            .collect()
     }
 
     fn record(
@@ -333,15 +340,16 @@ async fn sigterm_during_the_check_deletes_the_offline_job() {
     let s = live_at_1_4_2("production", "SELECT 1;", SLOW).await;
     let cmd = s.deploy("production", "1.5.0", &[]);
     let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
-    let sql_job = format!(
-        "{}-sql",
-        fintechctl::render::engine::migration_job_name("1.5.0")
-    );
+    let job = fintechctl::render::engine::migration_job_name("1.5.0");
     let started = std::time::Instant::now();
-    while s.c.get("batch/v1", "Job", PROD_NS, &sql_job).is_none() {
+    while !s
+        .offline_jobs(PROD_NS, &job)
+        .iter()
+        .any(|n| n.starts_with(&format!("{job}-sql-")))
+    {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(60),
-            "Job/{sql_job} never created"
+            "the offline SQL Job was never created"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

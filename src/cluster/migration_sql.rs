@@ -55,9 +55,26 @@ pub enum OfflineError {
     Stopped(String),
 }
 
-/// The offline Jobs' names: the migration Job's with a suffix.
+/// The offline Jobs' names: the migration Job's with the step and the
+/// run's id (two runs — a dry run beside a deploy — never share a Job),
+/// shortened to fit a label value (63 characters).
 pub fn job_name(migration_job: &str, step: &str) -> String {
-    format!("{migration_job}-{step}")
+    let suffix = format!("-{step}");
+    let keep = 63usize.saturating_sub(suffix.len());
+    let base: String = migration_job.chars().take(keep).collect();
+    format!("{}{suffix}", base.trim_end_matches('-'))
+}
+
+/// Five lowercase hex digits, different for every run.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(7))
+        .unwrap_or_default();
+    format!(
+        "{:05x}",
+        (nanos ^ std::process::id().rotate_left(13)) & 0xfffff
+    )
 }
 
 /// `alembic heads` with `live_image`, then `alembic upgrade <head>:head
@@ -69,9 +86,10 @@ pub async fn offline_sql(
     live_image: &str,
     stop: &Stop,
 ) -> Result<OfflineSql, OfflineError> {
+    let id = run_id();
     let heads_job = derive(
         migration_job,
-        "heads",
+        &format!("heads-{id}"),
         Some(live_image),
         &["alembic", "heads"],
     );
@@ -80,7 +98,7 @@ pub async fn offline_sql(
     let range = format!("{from}:head");
     let sql_job = derive(
         migration_job,
-        "sql",
+        &format!("sql-{id}"),
         None,
         &["alembic", "upgrade", &range, "--sql"],
     );
@@ -295,6 +313,18 @@ mod tests {
             sql_of(&out),
             "BEGIN;\n\nALTER TABLE a DROP COLUMN b;\n\nCOMMIT;\n"
         );
+    }
+
+    #[test]
+    fn offline_job_names_fit_a_label_value() {
+        assert_eq!(
+            job_name("db-migrate-1-4-3-abc", "sql-0a1b2"),
+            "db-migrate-1-4-3-abc-sql-0a1b2"
+        );
+        let long = format!("db-migrate-{}-abcdef", "1".repeat(60));
+        let name = job_name(&long, "heads-0a1b2");
+        assert!(name.len() <= 63 && name.ends_with("-heads-0a1b2"), "{name}");
+        assert_eq!(run_id().len(), 5);
     }
 
     #[test]

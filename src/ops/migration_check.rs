@@ -101,9 +101,8 @@ async fn find_sql(
         ));
     };
     reporter.detail(&format!(
-        "checking the migration: alembic heads in {live_image}, then upgrade --sql in the new image (Jobs {} and {})",
-        migration_sql::job_name(input.job.name(), "heads"),
-        migration_sql::job_name(input.job.name(), "sql"),
+        "checking the migration: alembic heads in {live_image}, then upgrade --sql in the new image (Jobs {}-heads-… and -sql-…)",
+        input.job.name()
     ));
     match migration_sql::offline_sql(client, namespace, input.job, &live_image, stop).await {
         Ok(offline) => {
