@@ -38,6 +38,7 @@ use crate::redact::{DigestKey, Redactor};
 use crate::render::{Manifest, Phase, diff};
 use crate::settings::ChangeSettings;
 
+pub use super::shared::ReportError;
 use super::{Confirmer, DeployReporter, Question};
 
 /// One change to an environment: a release to deploy or a revision to
@@ -91,16 +92,6 @@ pub enum Outcome {
     RolledBack,
     Interrupted,
     Refused,
-}
-
-/// The error a report ends with, for `-o json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportError {
-    pub exit_code: i32,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
 }
 
 /// Everything a deploy or rollback did: the `-o json` document and the
@@ -270,11 +261,7 @@ impl Pipeline<'_> {
             if report.outcome == Outcome::Planned || report.outcome == Outcome::Unchanged {
                 report.outcome = outcome_of(failure.status);
             }
-            report.error = Some(ReportError {
-                exit_code: failure.status.code(),
-                message: failure.message.clone(),
-                details: failure.details.clone(),
-            });
+            report.error = Some(ReportError::from(failure));
         }
         (report, result)
     }
@@ -640,7 +627,7 @@ impl Pipeline<'_> {
         let MigrationPolicy::WhenVersionChanges { job, skip, .. } = &change.migration else {
             return Ok(None);
         };
-        let live = super::deploy::live_version(self.client(), self.namespace()).await?;
+        let live = super::shared::live_version(self.client(), self.namespace()).await?;
         if live.as_deref() == Some(change.version.as_str()) {
             self.reporter.detail(&format!(
                 "api-gateway already runs {}: no migration",
@@ -1075,11 +1062,7 @@ impl Pipeline<'_> {
             Ok(done) => done,
             Err(failure) => {
                 report.outcome = outcome_of(failure.status);
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 return Some(report);
             }
         };
@@ -1090,20 +1073,12 @@ impl Pipeline<'_> {
             }
             Err(Trouble::RolloutFailed { cards, failure }) => {
                 report.outcome = Outcome::Failed;
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, cards)
             }
             Err(Trouble::Failed(failure)) => {
                 report.outcome = outcome_of(failure.status);
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, Vec::new())
             }
         };

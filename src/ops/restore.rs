@@ -22,11 +22,11 @@ use crate::backup::store::Store;
 use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, redis_export, resources, stream};
 use crate::cluster::connect::Connection;
 use crate::cluster::lock::{self, LockError, LockHolder, LockOptions};
+use crate::cluster::records::{ReleaseHistory, ReleaseRecord, ReleaseStatus};
 use crate::environment::{Environment, Placement};
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::{Stop, StopReason};
 use crate::redact::Redactor;
-use crate::render::labels;
 use crate::settings::RestoreSettings;
 
 use super::backup::{
@@ -97,6 +97,10 @@ pub struct RestoreReport {
     pub alembic: Option<AlembicCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The release record written when the restore changed the
+    /// application's version (`restore <id>` in `history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
     #[serde(serialize_with = "crate::cluster::serialize_secs")]
@@ -139,11 +143,7 @@ pub async fn restore(
         Ok(_) => report.outcome = RestoreOutcome::Restored,
         Err(f) => {
             report.outcome = outcome_of(f.status);
-            report.error = Some(ReportError {
-                exit_code: f.status.code(),
-                message: f.message.clone(),
-                details: f.details.clone(),
-            });
+            report.error = Some(ReportError::from(f));
         }
     }
     (report, result)
@@ -408,15 +408,17 @@ async fn run(
     }
     // The resources part re-applies the backup's Deployments, images and
     // version label included: the plan says when that changes the version.
+    let mut version_change: Option<String> = None;
     if parts.contains(&PartKind::Resources)
         && let Some(backup_version) = manifest.release.as_ref().map(|r| r.version.clone())
     {
-        let live = super::deploy::live_version(&conn.client, ns).await?;
+        let live = super::shared::live_version(&conn.client, ns).await?;
         if let Some(live) = live.filter(|l| *l != backup_version) {
             report.notes.push(format!(
-                "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; `fintechctl history {}` does not show this change",
+                "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; a release record `restore {id}` at {backup_version} is written to `fintechctl history {}`",
                 env.name
             ));
+            version_change = Some(backup_version);
         }
     }
     for note in &report.notes {
@@ -515,6 +517,28 @@ async fn run(
         }
     }
     report.writers = writers;
+    // 5. A restore that put back another version of the application is a
+    // release: recorded under the lock, like a deploy's.
+    if result.is_ok()
+        && let Some(version) = &version_change
+    {
+        match record_restore(&conn, env, &store, &id, &manifest, version, settings, &redactor).await {
+            Ok((revision, warning)) => {
+                reporter.status(
+                    "Recorded",
+                    &format!("revision {revision}: restore {id} (version {version})"),
+                );
+                if let Some(w) = warning {
+                    reporter.warn(&w);
+                }
+                report.revision = Some(revision);
+            }
+            Err(f) => reporter.warn(&format!(
+                "the restore is done, but its release record was not written ({}): `fintechctl history {}` does not show that version {version} runs now",
+                f.message, env.name
+            )),
+        }
+    }
     match guard.release().await {
         Ok(()) => {}
         Err(LockError::Lost { .. }) if matches!(stop.reason(), Some(StopReason::LockLost(_))) => {}
@@ -924,9 +948,71 @@ async fn restore_parts(
             );
         }
     }
-    let _ = labels::MANAGER;
     reporter.status("Restored", &format!("{id} into {} ({ns})", env.name));
     Ok(ExitStatus::Success)
+}
+
+/// Writes the release record of a restore that changed the application's
+/// version: `restore <id>` at the backup's version, succeeded, with the
+/// backup's objects as its manifests (so `history` shows what runs, and
+/// `rollback` can return to it or past it). Returns the revision and a
+/// warning when older revisions could not be marked superseded.
+#[allow(clippy::too_many_arguments)]
+async fn record_restore(
+    conn: &Connection,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    version: &str,
+    settings: &RestoreSettings,
+    redactor: &Redactor,
+) -> Result<(u32, Option<String>), Failure> {
+    let ns = &env.namespace.name;
+    let Some(entry) = manifest.part(PartKind::Resources) else {
+        return Err(Failure::new(
+            ExitStatus::Failed,
+            "the backup has no resources part",
+        ));
+    };
+    let bytes = read_all(store, &env.name, id, entry).await?;
+    let objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file)))?;
+    let (key, stored) = super::shared::environment_key(&conn.client, ns).await?;
+    if !stored {
+        crate::cluster::digest_key::store(&conn.client, ns, &key)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::Unreachable,
+                    format!(
+                        "storing the digest key Secret {}: {}",
+                        crate::cluster::digest_key::SECRET_NAME,
+                        crate::cluster::api_message(&e)
+                    ),
+                )
+            })?;
+    }
+    let origin = format!("backup {id}");
+    let manifests: Vec<crate::render::Manifest> = objects
+        .iter()
+        .map(|o| crate::render::Manifest::new(origin.clone(), o.clone()))
+        .collect();
+    let mut record = ReleaseRecord::begin(
+        &env.name,
+        ns,
+        version,
+        &manifests,
+        format!("restore {id}"),
+        &settings.identity,
+        &key,
+    );
+    let history = ReleaseHistory::new(&conn.client, ns, &env.name, redactor.clone());
+    history.create(&mut record).await?;
+    let warning = history
+        .finish(&mut record, ReleaseStatus::Succeeded, &[])
+        .await?;
+    Ok((record.revision, warning))
 }
 
 async fn read_all(
