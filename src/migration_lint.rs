@@ -525,7 +525,10 @@ fn judge_action(table: &str, action: &[Token], seen: &mut Seen) -> Option<Rule> 
         let definition = c.rest();
         seen.columns.insert(format!("{table}.{column}"));
         let not_null = has(definition, &["NOT", "NULL"]);
-        let filled = has(definition, &["DEFAULT"]) || has(definition, &["GENERATED"]);
+        // A default, an identity or generated column, or a serial (a sequence default).
+        let filled = ["DEFAULT", "GENERATED", "SERIAL", "BIGSERIAL", "SMALLSERIAL"]
+            .iter()
+            .any(|w| has(definition, &[w]));
         return (!new_table && not_null && !filled).then_some(Rule::AddColumnNotNullWithoutDefault);
     }
     if c.eat(&["ALTER"]) {
@@ -775,6 +778,8 @@ mod tests {
         passes("ALTER TABLE accounts ADD COLUMN risk_score INTEGER NULL;");
         passes("ALTER TABLE accounts ADD COLUMN risk_score INTEGER DEFAULT 0 NOT NULL;");
         passes("ALTER TABLE accounts ADD COLUMN risk_score INTEGER NOT NULL DEFAULT '0';");
+        passes("ALTER TABLE accounts ADD COLUMN seq BIGSERIAL NOT NULL;");
+        passes("ALTER TABLE accounts ADD COLUMN n BIGINT GENERATED ALWAYS AS IDENTITY NOT NULL;");
         passes(
             "CREATE TABLE ledgers (id INTEGER NOT NULL);\n\nALTER TABLE ledgers ADD COLUMN owner INTEGER NOT NULL;",
         );
