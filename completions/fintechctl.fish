@@ -75,7 +75,7 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-tt
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
 false\t''"
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
 json\t''
 yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
@@ -88,6 +88,8 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-u
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-breaking-migration -d 'Deploy although the migration\'s SQL has breaking statements (drop, rename, type change, ...); refused without it in protected environments and canary deploys; recorded in the release'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-unchecked-migration -d 'Deploy a protected environment although the migration\'s SQL could not be checked (alembic\'s offline mode failed or timed out); recorded in the release'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'

@@ -186,6 +186,13 @@ impl From<RecordsError> for Failure {
     }
 }
 
+impl From<crate::migration_lint::MigrationRefusal> for Failure {
+    /// A breaking or unchecked migration where the policy refuses it: a safety rule (4).
+    fn from(e: crate::migration_lint::MigrationRefusal) -> Self {
+        Failure::new(ExitStatus::Refused, e.message).with_details(e.details)
+    }
+}
+
 impl From<LockError> for Failure {
     /// A held lock is a refusal (4), a lost one a failed run (1), API trouble 3.
     fn from(e: LockError) -> Self {

@@ -69,8 +69,13 @@ pub enum MigrationPolicy {
     /// Never (rollbacks: migrations never run backwards).
     Never,
     /// When the live api-gateway runs another version than `version` (or
-    /// none); `skip` (`--skip-migrations`) only warns.
-    WhenVersionChanges { job: Manifest, skip: bool },
+    /// none); `skip` (`--skip-migrations`) only warns; `check`: the flags
+    /// of the migration check ([`super::migration_check`]).
+    WhenVersionChanges {
+        job: Manifest,
+        skip: bool,
+        check: crate::migration_lint::CheckFlags,
+    },
 }
 
 /// How a deploy or rollback ended.
@@ -107,6 +112,9 @@ pub struct DeployReport {
     pub prune: Vec<OwnedObject>,
     pub applied: Vec<AppliedObject>,
     pub migration: Option<MigrationOutcome>,
+    /// The migration's SQL checked before the Job ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_check: Option<crate::migration_lint::MigrationCheck>,
     pub rollouts: Vec<RolloutOutcome>,
     pub failures: Vec<FailureCard>,
     pub pruned: Vec<OwnedObject>,
@@ -413,6 +421,23 @@ impl Pipeline<'_> {
         self.reporter.plan(&report.plan, &report.prune);
         // Everything the cluster must already have: checked before the first write.
         prerequisites?;
+        if let (Some(job), MigrationPolicy::WhenVersionChanges { check, .. }) =
+            (&migration_job, &change.migration)
+        {
+            doing.set("checking the migration's SQL");
+            let input = super::migration_check::CheckInput {
+                env: self.env,
+                job,
+                namespace_missing: self.namespace_missing,
+                // The coordinator wires `--strategy canary` here.
+                canary: false,
+                flags: *check,
+            };
+            let (checked, verdict) =
+                super::migration_check::run(self.client(), input, &self.stop, self.reporter).await;
+            report.migration_check = checked;
+            verdict?;
+        }
 
         let changes = report
             .plan
@@ -602,7 +627,7 @@ impl Pipeline<'_> {
     /// The migration Job to run, if any: when the live api-gateway runs
     /// another version (or does not exist), unless `--skip-migrations`.
     async fn decide_migration(&self, change: &ReleaseChange) -> Result<Option<Manifest>, Failure> {
-        let MigrationPolicy::WhenVersionChanges { job, skip } = &change.migration else {
+        let MigrationPolicy::WhenVersionChanges { job, skip, .. } = &change.migration else {
             return Ok(None);
         };
         let live = super::shared::live_version(self.client(), self.namespace()).await?;
@@ -909,6 +934,7 @@ impl Pipeline<'_> {
             &self.key,
         );
         record.rolled_back_from = change.rolled_back_from;
+        record.migration_check = report.migration_check.clone();
         match next_revision {
             Some(revision) => self.history().create_at(&mut record, revision).await?,
             None => self.history().create(&mut record).await?,
