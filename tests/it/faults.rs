@@ -683,7 +683,10 @@ async fn a_deploy_discovers_the_served_kinds_once() {
 async fn cut_watches_during_the_migration_back_off_and_a_timeout_is_exit_1() {
     let c = cluster(behaviors("", "sleep 30")).await;
     let mut cmd = c.fintechctl();
-    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "25s"]);
+    // Slow on purpose: the run ends at its --timeout, which must outlast the
+    // setup and the 4 s of cut watches below (15 s: the longest wait of
+    // this test, and the reason it takes about that long).
+    cmd.args(["deploy", "local", "--version", "1.4.2", "--timeout", "15s"]);
     let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
     assert!(
         until(Duration::from_secs(60), || c
