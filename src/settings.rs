@@ -17,7 +17,7 @@ use crate::cli::{
 };
 use crate::cluster::connect::ClusterAccess;
 use crate::environment::{Environment, EnvironmentSource};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::identity::Identity;
 use crate::redact::Redactor;
 use crate::release::{Release, ReleaseRequest};
@@ -792,13 +792,10 @@ pub fn confirmation_possible(
     process: &ProcessEnv,
 ) -> Result<(), Failure> {
     if env.release.protected && !yes && !process.interactive {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
-                env.name
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
+            env.name
+        )));
     }
     Ok(())
 }
@@ -812,13 +809,10 @@ pub fn replacing_data_confirmable(
     process: &ProcessEnv,
 ) -> Result<(), Failure> {
     if !yes && !process.interactive {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to {action} {}: it replaces data and there is no terminal to confirm on; pass --yes to confirm non-interactively",
-                env.name
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "refusing to {action} {}: it replaces data and there is no terminal to confirm on; pass --yes to confirm non-interactively",
+            env.name
+        )));
     }
     Ok(())
 }
@@ -1146,6 +1140,11 @@ mod tests {
         ];
         let err = resolve(&cli, &ProcessEnv::from_pairs(&vars)).unwrap_err();
         // The TLS pair is missing first: exit 2 before the refusal.
-        assert_eq!(err.status, ExitStatus::Invalid, "{}", err.message);
+        assert_eq!(
+            err.status,
+            crate::exit::ExitStatus::Invalid,
+            "{}",
+            err.message
+        );
     }
 }

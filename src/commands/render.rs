@@ -48,9 +48,10 @@ pub fn run(
     let text = match common.output {
         OutputFormat::Json => serde_json::to_string_pretty(&objects)
             .map(|t| t + "\n")
-            .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?,
-        OutputFormat::Text | OutputFormat::Yaml => to_yaml_documents(&objects)
-            .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?,
+            .map_err(|e| Failure::failed(e.to_string()))?,
+        OutputFormat::Text | OutputFormat::Yaml => {
+            to_yaml_documents(&objects).map_err(|e| Failure::failed(e.to_string()))?
+        }
     };
     printer.data(&text);
     printer.status(
