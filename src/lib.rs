@@ -28,3 +28,4 @@ pub mod render;
 pub mod secrets;
 pub mod settings;
 pub mod ui;
+pub mod yaml;

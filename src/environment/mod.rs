@@ -216,9 +216,8 @@ pub fn parse(file: &str, text: &str, expected_name: &str) -> Result<Environment,
             ),
         ),
     })?;
-    let env: Environment =
-        serde_saphyr::from_str_with_options(text, crate::render::engine::yaml_options())
-            .map_err(|e| typed_error(file, &located, &e))?;
+    let env: Environment = serde_saphyr::from_str_with_options(text, crate::yaml::options())
+        .map_err(|e| typed_error(file, &located, &e))?;
     let fields: Vec<InvalidField> = validate::check(&env, expected_name)
         .into_iter()
         .map(|finding| {
