@@ -22,6 +22,7 @@ pub mod human;
 pub mod identity;
 pub mod interrupt;
 pub mod ops;
+pub mod quantity;
 pub mod redact;
 pub mod release;
 pub mod render;

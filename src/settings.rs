@@ -403,7 +403,7 @@ fn verify(
         return Err(Failure::invalid("--only/--skip leave no check to run"));
     }
     if let Some(v) = &args.release.version
-        && !crate::release::is_image_tag(v)
+        && !crate::environment::is_image_tag(v)
     {
         return Err(Failure::invalid(format!(
             "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"

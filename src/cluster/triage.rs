@@ -786,11 +786,9 @@ fn cluster_causes(
                 let used = used.get(resource)?;
                 let value = |q: &str| {
                     if resource.contains("memory") || resource.contains("storage") {
-                        crate::render::quantity::parse_memory_bytes(q).ok()
+                        crate::quantity::parse_memory_bytes(q).ok()
                     } else {
-                        crate::render::quantity::parse_cpu_millis(q)
-                            .ok()
-                            .map(i128::from)
+                        crate::quantity::parse_cpu_millis(q).ok().map(i128::from)
                     }
                 };
                 let (u, l) = (value(&used.0)?, value(&limit.0)?);

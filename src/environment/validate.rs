@@ -7,9 +7,8 @@
 
 use super::locate::join;
 use super::model::*;
-use super::{RESERVED_ENV, is_dns_label};
-use crate::release::is_image_tag;
-use crate::render::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
+use super::{RESERVED_ENV, is_dns_label, is_image_tag};
+use crate::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
 use crate::render::schema::{
     dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem,
 };
