@@ -289,6 +289,51 @@ async fn each_card_names_the_cause_with_its_logs_and_events() {
     assert!(stdout.contains("all 1 components healthy"), "{stdout}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_container_running_again_between_back_offs_is_a_crash_card() {
+    // A slow crash (30 s of work before it fails, 1.5 s at the suite's time
+    // scale): between back-offs the container is Running again, not ready,
+    // its pod's REASON `-`. The triage read it as "0 of 1 pods ready"
+    // without a cause (each_card_names_the_cause_… failed so under load).
+    let c = cluster(behaviors(
+        &format!(
+            "  - match: \"*/ml-service:*\"\n    behavior: crash-loop\n    exitCode: 1\n    runFor: 30s\n    logs: \"ModuleNotFoundError: No module named 'torch' (db password {PLANTED})\"\n"
+        ),
+        "echo upgraded",
+    ))
+    .await;
+    deploy_local(&c, false).await;
+    wait_pods(&c, "ml-service running again after a crash", |pods| {
+        pods_of(pods, "ml-service").iter().any(|p| {
+            restarted(p)
+                && p.pointer("/status/containerStatuses/0/state/running")
+                    .is_some()
+        })
+    })
+    .await;
+    let mut cmd = debug_cmd(&c);
+    cmd.args(["debug", "local", "ml-service"]);
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    // Read while running (`Error`, the last termination's reason) or, on a
+    // slow machine, already in the next back-off: a crash either way.
+    assert!(
+        stdout.contains("✗ Deployment/ml-service failed: Error\n")
+            || stdout.contains("✗ Deployment/ml-service failed: CrashLoopBackOff\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("No module named 'torch' (db password <redacted>)"),
+        "the crashed instance's log: {stdout}"
+    );
+    assert!(
+        stdout.contains("last termination: container ml-service exited 1 (Error)"),
+        "{stdout}"
+    );
+    assert_no_secret(&stdout);
+}
+
 /// Scales ml-service past the local quota and waits for the refusal.
 async fn exceed_the_quota(c: &Cluster) {
     use kube::api::{Api, Patch, PatchParams};
