@@ -47,7 +47,7 @@ use crate::interrupt::Stop;
 use crate::render::labels;
 
 /// Marks a toolbox pod and its NetworkPolicy (value: what it is for, `postgres`).
-pub const TOOLBOX_LABEL: &str = "fintechctl.io/toolbox";
+pub const TOOLBOX_LABEL: &str = labels::TOOLBOX;
 /// The run that created the toolbox.
 pub const RUN_LABEL: &str = "fintechctl.io/run-id";
 /// RFC 3339 time the creating run last said it is alive.
