@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, HealthArgs, OutputFormat,
-    ReleaseArgs, VerifyArgs,
+    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, HealthArgs, ReleaseArgs,
+    VerifyArgs,
 };
 use crate::cluster::connect::ClusterAccess;
 use crate::environment::{Environment, EnvironmentSource};
@@ -23,7 +23,7 @@ use crate::redact::Redactor;
 use crate::release::{Release, ReleaseRequest};
 use crate::render::{Manifest, Phase};
 use crate::secrets::{SecretValues, TlsFiles};
-use crate::ui::{ColorChoice, Verbosity};
+use crate::ui::{ColorChoice, OutputFormat, Verbosity};
 
 /// The process environment and command line, read once.
 #[derive(Debug, Clone, Default)]
@@ -409,7 +409,7 @@ fn verify(
         return Err(Failure::invalid("--only/--skip leave no check to run"));
     }
     if let Some(v) = &args.release.version
-        && !crate::release::is_image_tag(v)
+        && !crate::environment::is_image_tag(v)
     {
         return Err(Failure::invalid(format!(
             "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"

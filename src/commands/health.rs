@@ -3,12 +3,12 @@
 //! document per line and round with `-o json`).
 
 use crate::checks::Status;
-use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
 use crate::ops::health::{self, HealthReport, HealthReporter};
 use crate::redact::Redactor;
 use crate::settings::{Common, HealthSettings};
+use crate::ui::OutputFormat;
 use crate::ui::{Printer, emit};
 
 struct HealthScreen<'a> {

@@ -72,7 +72,7 @@ pub fn run(
         revisions: listing.records.iter().map(revision).collect(),
         unreadable: listing.unreadable.clone(),
     };
-    if listing.records.is_empty() && common.output == crate::cli::OutputFormat::Text {
+    if listing.records.is_empty() && common.output == crate::ui::OutputFormat::Text {
         printer.status(
             "History",
             format!("no revisions recorded in {}", env.namespace.name),

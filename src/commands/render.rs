@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
 use crate::release::describe_finding;
 use crate::settings::{Common, RenderSettings};
+use crate::ui::OutputFormat;
 use crate::ui::Printer;
 
 pub fn run(

@@ -35,7 +35,7 @@ use super::backup::{
     toolbox_deadline,
 };
 use super::connect::connect_for_writing;
-use super::pipeline::ReportError;
+use super::shared::ReportError;
 use super::{Confirmer, Question};
 
 /// The Deployments that write to the data stores: scaled to zero while
