@@ -132,19 +132,13 @@ pub async fn find(store: &Store, env: &str, reference: &BackupRef) -> Result<Lis
 pub fn require_complete(listed: &Listed) -> Result<Manifest, Failure> {
     match &listed.manifest {
         Some(Ok(m)) => Ok(m.clone()),
-        Some(Err(e)) => Err(Failure::new(
-            ExitStatus::Failed,
-            format!(
-                "backup {}: its manifest cannot be read ({e}); refusing to use it",
-                listed.id
-            ),
-        )),
-        None => Err(Failure::new(
-            ExitStatus::Failed,
-            format!(
-                "backup {} is incomplete (no manifest: it failed or was interrupted); refusing to use it",
-                listed.id
-            ),
-        )),
+        Some(Err(e)) => Err(Failure::failed(format!(
+            "backup {}: its manifest cannot be read ({e}); refusing to use it",
+            listed.id
+        ))),
+        None => Err(Failure::failed(format!(
+            "backup {} is incomplete (no manifest: it failed or was interrupted); refusing to use it",
+            listed.id
+        ))),
     }
 }

@@ -32,7 +32,7 @@ use crate::backup::{PartKind, Progress, postgres};
 use crate::cluster::connect::Connection;
 use crate::cluster::exec::ExecError;
 use crate::environment::Environment;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::redact::Redactor;
 
@@ -112,7 +112,7 @@ impl PartOutcome {
 }
 
 pub fn store_failure(e: StoreError) -> Failure {
-    Failure::new(ExitStatus::Unreachable, e.to_string())
+    Failure::unreachable(e.to_string())
 }
 
 /// The exec target of the in-cluster data store `app` (container `app`).
@@ -159,7 +159,7 @@ pub async fn start_toolbox(
     let ns = &env.namespace.name;
     let fail = |e: ToolboxError| match e {
         ToolboxError::Stopped { .. } => stopped_failure(stop, "the toolbox pod was removed"),
-        e => Failure::new(ExitStatus::Failed, e.to_string()).with_details(e.details()),
+        e => Failure::failed(e.to_string()).with_details(e.details()),
     };
     match toolbox::sweep(&conn.client, ns).await {
         Ok(removed) => {

@@ -283,15 +283,12 @@ pub async fn backup(
     } else if !failed.is_empty() {
         fail(
             &mut report,
-            Failure::new(
-                ExitStatus::Failed,
-                format!(
-                    "the {} part{} failed; no manifest was written: {} is not a backup",
-                    failed.join(", "),
-                    if failed.len() == 1 { "" } else { "s" },
-                    id
-                ),
-            ),
+            Failure::failed(format!(
+                "the {} part{} failed; no manifest was written: {} is not a backup",
+                failed.join(", "),
+                if failed.len() == 1 { "" } else { "s" },
+                id
+            )),
         );
     } else {
         let finished = Timestamp::now();
@@ -316,10 +313,7 @@ pub async fn backup(
             }
             Err(e) => fail(
                 &mut report,
-                Failure::new(
-                    ExitStatus::Failed,
-                    format!("writing the manifest: {e}; {id} is not a backup"),
-                ),
+                Failure::failed(format!("writing the manifest: {e}; {id} is not a backup")),
             ),
         }
         if report.manifest && settings.prune {

@@ -152,13 +152,10 @@ async fn verify_inner(
         .filter_map(|p| p.message.clone())
         .collect();
     if !bad.is_empty() {
-        return Err(Failure::new(
-            ExitStatus::Failed,
-            format!(
-                "backup {id} is damaged: {} object(s) do not match the manifest",
-                bad.len()
-            ),
-        )
+        return Err(Failure::failed(format!(
+            "backup {id} is damaged: {} object(s) do not match the manifest",
+            bad.len()
+        ))
         .with_details(bad));
     }
     if let Some(entry) = manifest.part(PartKind::Postgres) {
@@ -234,11 +231,8 @@ async fn verify_postgres(
         _ = stop.stopped() => return Err(stopped_failure(stop, "nothing was changed")),
     };
     let n = listed.map_err(|e| {
-        Failure::new(
-            ExitStatus::Failed,
-            format!("pg_restore --list of {}: {e}", entry.file),
-        )
-        .with_details(e.details())
+        Failure::failed(format!("pg_restore --list of {}: {e}", entry.file))
+            .with_details(e.details())
     })?;
     reporter.status(
         "Checked",
@@ -250,10 +244,9 @@ async fn verify_postgres(
         let mismatches = drill.mismatches.clone();
         report.drill = Some(drill);
         if !mismatches.is_empty() {
-            return Err(Failure::new(
-                ExitStatus::Failed,
-                format!("the restore drill of {id} does not match its manifest"),
-            )
+            return Err(Failure::failed(format!(
+                "the restore drill of {id} does not match its manifest"
+            ))
             .with_details(mismatches));
         }
     }
@@ -277,7 +270,7 @@ async fn drill(
         ..DrillReport::default()
     };
     let pg_fail = |what: &str, e: postgres::PgError| {
-        Failure::new(ExitStatus::Failed, format!("{what}: {e}")).with_details(e.details())
+        Failure::failed(format!("{what}: {e}")).with_details(e.details())
     };
     reporter.status(
         "Drilling",
