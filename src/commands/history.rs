@@ -48,7 +48,7 @@ pub fn run(
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
     let env = &settings.env;
-    let runtime = super::runtime().map_err(|e| Failure::failed(e.to_string()))?;
+    let runtime = super::runtime()?;
     let reporter = TerminalReporter::new(printer);
     let listing = runtime.block_on(async {
         let conn = ops::connect::connect_reporting(env, &settings.access, &reporter).await?;
