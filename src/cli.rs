@@ -320,7 +320,32 @@ pub struct DeployArgs {
     pub no_rollback_on_failure: bool,
 
     #[command(flatten)]
+    pub canary: CanaryArgs,
+
+    #[command(flatten)]
     pub out: OutputArg,
+}
+
+/// How a deploy replaces the application pods (docs/canary.md).
+#[derive(Debug, Args, Clone)]
+pub struct CanaryArgs {
+    /// rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment's `release.strategy`)
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyArg>,
+
+    /// The canary's traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)
+    #[arg(long, value_name = "PERCENTS", value_parser = crate::canary::parse_steps_arg)]
+    pub canary_steps: Option<crate::canary::Steps>,
+
+    /// How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)
+    #[arg(long, value_name = "DURATION", value_parser = crate::canary::parse_interval)]
+    pub canary_interval: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StrategyArg {
+    Rolling,
+    Canary,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@
 //! through traits that `ui` implements.
 
 pub mod backup;
+pub mod canary;
 pub mod checks;
 pub mod cli;
 pub mod cloud;

@@ -141,6 +141,8 @@ pub struct DeploySettings {
     pub force_conflicts: bool,
     pub change: ChangeSettings,
     pub access: ClusterAccess,
+    /// The canary's settings; `None` for a rolling deploy.
+    pub canary: Option<crate::canary::CanaryPlan>,
 }
 
 #[derive(Debug)]
@@ -363,6 +365,15 @@ fn deploy(
         only: args.only.clone(),
         skip_migrations: args.skip_migrations,
         force_conflicts: args.force_conflicts,
+        canary: crate::canary::CanaryPlan::resolve(
+            &release.env,
+            args.canary.strategy.map(|s| match s {
+                crate::cli::StrategyArg::Rolling => crate::environment::Strategy::Rolling,
+                crate::cli::StrategyArg::Canary => crate::environment::Strategy::Canary,
+            }),
+            args.canary.canary_steps.clone().map(|s| s.0),
+            args.canary.canary_interval,
+        ),
         release,
     })
 }

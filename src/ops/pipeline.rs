@@ -40,6 +40,8 @@ use crate::settings::ChangeSettings;
 
 use super::{Confirmer, DeployReporter, Question};
 
+mod canary;
+
 /// One change to an environment: a release to deploy or a revision to
 /// roll back to.
 #[derive(Debug, Clone)]
@@ -60,6 +62,8 @@ pub struct ReleaseChange {
     pub rolled_back_from: Option<u32>,
     /// Secrets left out of a dry run because their values were not given.
     pub unknown_secrets: Vec<Manifest>,
+    /// A canary deploy's settings (docs/canary.md); `None`: rolling.
+    pub canary: Option<crate::canary::CanaryPlan>,
 }
 
 /// Whether a change runs the migration Job.
@@ -86,6 +90,10 @@ pub enum Outcome {
     RolledBack,
     Interrupted,
     Refused,
+    /// A canary failed its analysis and was removed; stable untouched.
+    Aborted,
+    /// A canary passed every step and waits for `promote` or `abort`.
+    Paused,
 }
 
 /// The error a report ends with, for `-o json`.
@@ -133,6 +141,9 @@ pub struct DeployReport {
     /// back to (migrations ran since and never run backwards), in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_ahead: Option<String>,
+    /// A canary deploy's steps, rounds and outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::run::CanaryReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
     #[serde(serialize_with = "crate::cluster::serialize_secs")]
@@ -192,6 +203,10 @@ enum Trouble {
         failure: Failure,
         cards: Vec<FailureCard>,
     },
+    /// A canary failed its analysis; it was removed, stable untouched.
+    Aborted(Failure),
+    /// A canary passed every step and waits for a person (`manualPromotion`).
+    Paused,
 }
 
 impl Pipeline<'_> {
@@ -423,6 +438,9 @@ impl Pipeline<'_> {
         self.reporter.plan(&report.plan, &report.prune);
         // Everything the cluster must already have: checked before the first write.
         prerequisites?;
+        // A canary left by an earlier run goes first; then whether this
+        // deploy runs one (said with the plan).
+        self.canary_first(change, report, guard.is_some()).await?;
 
         let changes = report
             .plan
@@ -811,6 +829,18 @@ impl Pipeline<'_> {
                 // (`run_inner`): nothing waits for them.
                 Ok(ExitStatus::Success)
             }
+            Err(Trouble::Aborted(failure)) => {
+                report.outcome = Outcome::Aborted;
+                self.finish_quietly(&mut record, ReleaseStatus::Aborted, &[])
+                    .await;
+                Err(failure)
+            }
+            Err(Trouble::Paused) => {
+                report.outcome = Outcome::Paused;
+                self.finish_quietly(&mut record, ReleaseStatus::Paused, &[])
+                    .await;
+                Ok(ExitStatus::Success)
+            }
             Err(Trouble::Failed(failure)) => {
                 report.outcome = outcome_of(failure.status);
                 if failure.status == ExitStatus::Interrupted {
@@ -904,6 +934,10 @@ impl Pipeline<'_> {
         report.revision = Some(record.revision);
         let result = self.execute(change, migration_job, report, doing).await;
         record.migration = report.migration.clone();
+        record.canary = report
+            .canary
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok());
         Ok((record, result))
     }
 
@@ -1071,7 +1105,7 @@ impl Pipeline<'_> {
                 });
                 (ReleaseStatus::Failed, cards)
             }
-            Err(Trouble::Failed(failure)) => {
+            Err(Trouble::Failed(failure) | Trouble::Aborted(failure)) => {
                 report.outcome = outcome_of(failure.status);
                 report.error = Some(ReportError {
                     exit_code: failure.status.code(),
@@ -1080,6 +1114,8 @@ impl Pipeline<'_> {
                 });
                 (ReleaseStatus::Failed, Vec::new())
             }
+            // A rollback runs no canary.
+            Err(Trouble::Paused) => (ReleaseStatus::Failed, Vec::new()),
         };
         self.finish_quietly(&mut record, status, &cards).await;
         Some(report)
@@ -1158,6 +1194,11 @@ impl Pipeline<'_> {
             if !outcome.succeeded {
                 return Err(Trouble::Failed(migration_failure(&outcome)));
             }
+        }
+        if report.canary.is_some() {
+            return self
+                .execute_canary(change, after, &options, report, doing, started)
+                .await;
         }
         doing.set("applying the workloads");
         let applied = self.apply_stage(&after, &options, report).await?;
@@ -1441,5 +1482,6 @@ pub fn rollback_change(target: &ReleaseRecord, components: Option<Vec<String>>) 
         components,
         rolled_back_from: Some(target.revision),
         unknown_secrets: Vec::new(),
+        canary: None,
     }
 }
