@@ -50,9 +50,9 @@ pub fn parse_steps(text: &str) -> Result<Vec<u32>, String> {
     let steps = text
         .split(',')
         .map(|s| {
-            s.trim().parse::<u32>().map_err(|_| {
-                format!("`{}` is not a percentage: expected e.g. 10,50", s.trim())
-            })
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{}` is not a percentage: expected e.g. 10,50", s.trim()))
         })
         .collect::<Result<Vec<u32>, String>>()?;
     match steps_problem(&steps) {
@@ -114,8 +114,16 @@ mod tests {
     fn steps_are_ascending_percentages_below_100() {
         assert_eq!(parse_steps("10,50"), Ok(vec![10, 50]));
         assert_eq!(parse_steps(" 5 , 25,75"), Ok(vec![5, 25, 75]));
-        assert!(parse_steps("50,10").unwrap_err().contains("strictly ascending"));
-        assert!(parse_steps("10,10").unwrap_err().contains("strictly ascending"));
+        assert!(
+            parse_steps("50,10")
+                .unwrap_err()
+                .contains("strictly ascending")
+        );
+        assert!(
+            parse_steps("10,10")
+                .unwrap_err()
+                .contains("strictly ascending")
+        );
         assert!(parse_steps("0,50").unwrap_err().contains("1 to 99"));
         assert!(parse_steps("10,100").unwrap_err().contains("1 to 99"));
         assert!(parse_steps("ten").unwrap_err().contains("not a percentage"));
@@ -125,8 +133,16 @@ mod tests {
     #[test]
     fn interval_is_bounded() {
         assert_eq!(parse_interval("30s"), Ok(Duration::from_secs(30)));
-        assert!(parse_interval("500ms").unwrap_err().contains("from 1s to 1h"));
+        assert!(
+            parse_interval("500ms")
+                .unwrap_err()
+                .contains("from 1s to 1h")
+        );
         assert!(parse_interval("2h").unwrap_err().contains("from 1s to 1h"));
-        assert!(parse_interval("soon").unwrap_err().contains("not a duration"));
+        assert!(
+            parse_interval("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
     }
 }

@@ -155,11 +155,7 @@ pub fn canary_ingress(
                 any = true;
             }
         }
-        rules.retain(|r| {
-            r["http"]["paths"]
-                .as_array()
-                .is_some_and(|p| !p.is_empty())
-        });
+        rules.retain(|r| r["http"]["paths"].as_array().is_some_and(|p| !p.is_empty()));
     }
     if !any {
         return None;
@@ -185,7 +181,11 @@ pub fn weight_patch(weight: u32) -> Value {
 /// The merge patch that makes a main Service select only the stable pods
 /// (`true`) or every pod of the app again (`false`).
 pub fn stable_selector_patch(only_stable: bool) -> Value {
-    let value = if only_stable { json!(STABLE) } else { Value::Null };
+    let value = if only_stable {
+        json!(STABLE)
+    } else {
+        Value::Null
+    };
     json!({"spec": {"selector": {TRACK: value}}})
 }
 
@@ -246,17 +246,26 @@ mod tests {
 
     fn derived(weight: u32) -> CanaryObjects {
         let services: Vec<String> = APPS.iter().map(|s| s.to_string()).collect();
-        derive(&release(), &services, "production", weight, &|name| match name {
-            "api-gateway" => 3,
-            _ => 2,
-        })
+        derive(
+            &release(),
+            &services,
+            "production",
+            weight,
+            &|name| match name {
+                "api-gateway" => 3,
+                _ => 2,
+            },
+        )
     }
 
     #[test]
     fn a_canary_deployment_per_app_with_the_canary_track_and_no_hpa() {
         let objects = derived(10);
         let names: Vec<&str> = objects.deployments.iter().map(|m| m.name()).collect();
-        assert_eq!(names, ["api-gateway-canary", "frontend-canary", "ml-service-canary"]);
+        assert_eq!(
+            names,
+            ["api-gateway-canary", "frontend-canary", "ml-service-canary"]
+        );
         for d in &objects.deployments {
             let app = d.name().trim_end_matches("-canary");
             assert_eq!(
@@ -310,7 +319,10 @@ mod tests {
         assert_eq!(objects.ingresses.len(), 1);
         let ingress = &objects.ingresses[0].object;
         assert_eq!(ingress["metadata"]["name"], "fintech-ai-canary");
-        assert_eq!(ingress["metadata"]["annotations"][CANARY_ANNOTATION], "true");
+        assert_eq!(
+            ingress["metadata"]["annotations"][CANARY_ANNOTATION],
+            "true"
+        );
         assert_eq!(ingress["metadata"]["annotations"][WEIGHT_ANNOTATION], "10");
         let rule = &ingress["spec"]["rules"][0];
         assert_eq!(rule["host"], "app.fintech-ai-platform.com");

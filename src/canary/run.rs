@@ -98,7 +98,8 @@ pub async fn decide(
     let mut report = CanaryReport::default();
     let mut unlabelled = Vec::new();
     for (m, live) in candidates.iter().zip(live) {
-        let live = live.map_err(|e| api_failure(&format!("reading Deployment/{}", m.name()), &e))?;
+        let live =
+            live.map_err(|e| api_failure(&format!("reading Deployment/{}", m.name()), &e))?;
         let Some(live) = live else {
             return Ok(Decision::Rolling(format!(
                 "first install: Deployment/{} has no stable version yet",
@@ -159,7 +160,11 @@ pub async fn leftovers(
     let name = |kind: &str, meta: &kube::api::ObjectMeta| {
         format!("{kind}/{}", meta.name.clone().unwrap_or_default())
     };
-    let mut out: Vec<String> = i?.items.iter().map(|o| name("Ingress", &o.metadata)).collect();
+    let mut out: Vec<String> = i?
+        .items
+        .iter()
+        .map(|o| name("Ingress", &o.metadata))
+        .collect();
     out.extend(d?.items.iter().map(|o| name("Deployment", &o.metadata)));
     out.extend(s?.items.iter().map(|o| name("Service", &o.metadata)));
     Ok(out)
@@ -398,15 +403,14 @@ impl Run<'_> {
                 return self.stopped(&format!("before the canary's step to {weight}%"));
             }
             let manifests: Vec<Manifest> = derived.all().cloned().collect();
-            let applied = match apply::apply_set(self.client, &manifests, &self.apply, self.reporter)
-                .await
-            {
-                Ok(applied) => applied,
-                Err(_) if self.stop.is_stopped() => {
-                    return self.stopped(&format!("while setting the canary to {weight}%"));
-                }
-                Err(e) => return Ending::Stopped(Failure::from(e)),
-            };
+            let applied =
+                match apply::apply_set(self.client, &manifests, &self.apply, self.reporter).await {
+                    Ok(applied) => applied,
+                    Err(_) if self.stop.is_stopped() => {
+                        return self.stopped(&format!("while setting the canary to {weight}%"));
+                    }
+                    Err(e) => return Ending::Stopped(Failure::from(e)),
+                };
             let waited = crate::ops::rollouts::wait(
                 self.client,
                 self.namespace,
@@ -575,7 +579,11 @@ impl Run<'_> {
                 query: query.clone(),
                 value: Some(f64::from(bad)),
                 threshold: 0.0,
-                verdict: if bad > 0 { Verdict::Fail } else { Verdict::Pass },
+                verdict: if bad > 0 {
+                    Verdict::Fail
+                } else {
+                    Verdict::Pass
+                },
                 note: (bad > 0).then(|| format!("{bad} canary pod(s) not ready or restarted")),
             })
             .collect()

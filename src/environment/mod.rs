@@ -1071,7 +1071,9 @@ mod tests {
         assert!(shown.contains("from 1s to 1h"), "{shown}");
         // Unknown fields are refused as everywhere.
         let text = PRODUCTION.replacen("    failureLimit: 3\n", "    failureLimt: 3\n", 1);
-        let err = parse("env.yaml", &text, "production").unwrap_err().to_string();
+        let err = parse("env.yaml", &text, "production")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("failureLimt"), "{err}");
         // Without a strategy a deploy is rolling.
         let text = PRODUCTION.replacen("  strategy: canary\n", "", 1);

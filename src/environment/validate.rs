@@ -234,19 +234,28 @@ fn canary(c: &CanaryPolicy, out: &mut Findings) {
     if !(t.max_error_rate > 0.0 && t.max_error_rate <= 1.0) {
         out.add(
             "release.canary.analysis.maxErrorRate",
-            format!("{} is not a share: expected more than 0 and at most 1 (e.g. 0.1)", t.max_error_rate),
+            format!(
+                "{} is not a share: expected more than 0 and at most 1 (e.g. 0.1)",
+                t.max_error_rate
+            ),
         );
     }
     if !(t.max_p95_latency_seconds > 0.0 && t.max_p95_latency_seconds.is_finite()) {
         out.add(
             "release.canary.analysis.maxP95LatencySeconds",
-            format!("{} is not a latency: expected seconds above 0 (e.g. 1.5)", t.max_p95_latency_seconds),
+            format!(
+                "{} is not a latency: expected seconds above 0 (e.g. 1.5)",
+                t.max_p95_latency_seconds
+            ),
         );
     }
     if !(t.max_error_rate_increase >= 0.0 && t.max_error_rate_increase <= 1.0) {
         out.add(
             "release.canary.analysis.maxErrorRateIncrease",
-            format!("{} is not a share: expected 0 to 1 (e.g. 0.05)", t.max_error_rate_increase),
+            format!(
+                "{} is not a share: expected 0 to 1 (e.g. 0.05)",
+                t.max_error_rate_increase
+            ),
         );
     }
 }

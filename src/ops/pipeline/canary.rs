@@ -74,8 +74,10 @@ impl Pipeline<'_> {
                             format!("removing the canary left by an earlier run: {e}"),
                         )
                     })?;
-                self.reporter
-                    .status("Canary removed", &format!("weight 0, then {}", removed.join(", ")));
+                self.reporter.status(
+                    "Canary removed",
+                    &format!("weight 0, then {}", removed.join(", ")),
+                );
             }
         }
         let Some(plan) = &change.canary else {
@@ -182,7 +184,10 @@ impl Pipeline<'_> {
                 doing.set("promoting the canary");
                 self.reporter.status(
                     "Promoting",
-                    &format!("every step passed: the stable Deployments roll to {}", change.version),
+                    &format!(
+                        "every step passed: the stable Deployments roll to {}",
+                        change.version
+                    ),
                 );
                 let promoted = match self.apply_stage(&apps, options, report).await {
                     Ok(applied) => self.wait(&applied, started, report).await,
