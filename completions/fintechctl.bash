@@ -865,7 +865,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__deploy)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --force-conflicts --rollback-on-failure --no-rollback-on-failure --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --force-conflicts --rollback-on-failure --no-rollback-on-failure --strategy --canary-steps --canary-interval --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +917,18 @@ _fintechctl() {
                     ;;
                 --rollback-on-failure)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "rolling canary" -- "${cur}"))
+                    return 0
+                    ;;
+                --canary-steps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --canary-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -75,6 +75,10 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-tt
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
 false\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l strategy -d 'rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment\'s `release.strategy`)' -r -f -a "rolling\t''
+canary\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-steps -d 'The canary\'s traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-interval -d 'How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
 json\t''
 yaml\t''"
