@@ -51,6 +51,11 @@ struct Setup {
 /// pointing at the stand-in Prometheus (failureLimit 2), and 1.4.2 deployed
 /// (a first install: rolling).
 async fn setup() -> Setup {
+    setup_with(|yaml| yaml).await
+}
+
+/// [`setup`] with production's environment file changed by `edit`.
+async fn setup_with(edit: impl Fn(String) -> String) -> Setup {
     let c = cluster(behaviors("", "echo migrated")).await;
     common::seed_autoscaler_secret(&c);
     let (cert, key) = common::fake_tls(&c);
@@ -63,6 +68,7 @@ async fn setup() -> Setup {
             &format!("prometheusUrl: {url}"),
         )
         .replace("    failureLimit: 3\n", "    failureLimit: 2\n");
+    let production = edit(production);
     assert!(production.contains(&url) && production.contains("failureLimit: 2"));
     std::fs::write(envs.path().join("production.yaml"), production).unwrap();
     let s = Setup {
@@ -157,6 +163,22 @@ impl Setup {
             let svc = self.c.get("v1", "Service", NS, name).unwrap();
             assert_eq!(svc["spec"]["selector"], json!({"app": name}), "{name}");
         }
+    }
+
+    fn finish(&self, action: &str) -> assert_cmd::Command {
+        let mut cmd = self.c.fintechctl();
+        cmd.args([
+            action,
+            "production",
+            "--yes",
+            "--timeout",
+            "120s",
+            "-o",
+            "json",
+        ])
+        .arg("--environments-dir")
+        .arg(self.envs.path());
+        cmd
     }
 
     async fn history(&self) -> Vec<Value> {
@@ -347,4 +369,103 @@ async fn bad_canary_flags_exit_2_naming_the_flag() {
         assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
         assert!(stderr.contains(flag) && stderr.contains(words), "{stderr}");
     }
+}
+
+fn manual(yaml: String) -> String {
+    let edited = yaml.replace(
+        "    manualPromotion: false\n",
+        "    manualPromotion: true\n",
+    );
+    assert_ne!(edited, yaml, "production's manualPromotion moved");
+    edited
+}
+
+/// A paused canary: exit 0, canary kept, stable at 1.4.2, record paused.
+async fn paused(s: &Setup) {
+    let out = run(s.deploy("1.5.0", &["-o", "json"])).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("fintechctl promote production"), "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["outcome"], "paused");
+    assert_eq!(doc["canary"]["outcome"], "paused");
+    assert!(
+        s.canary_objects()
+            .contains(&"Ingress/fintech-ai-canary".to_string()),
+        "the canary is kept: {:?}",
+        s.canary_objects()
+    );
+    for (image, _) in s.stable() {
+        assert!(image.ends_with(":1.4.2"), "{image}");
+    }
+    let revisions = s.history().await;
+    assert_eq!(revisions[0]["status"], "paused");
+    assert_eq!(
+        s.c.get("coordination.k8s.io/v1", "Lease", NS, "fintechctl-lock")
+            .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
+            .filter(|h| !h.is_empty()),
+        None,
+        "the lock is released"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_promotion_pauses_then_promote_finishes() {
+    let s = setup_with(manual).await;
+    paused(&s).await;
+    // Another deploy is refused while the canary waits.
+    let out = run(s.deploy("1.5.1", &[])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("fintechctl promote production")
+            && stderr.contains("fintechctl abort production"),
+        "{stderr}"
+    );
+
+    let out = run(s.finish("promote")).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["outcome"], "promoted", "{doc:#}");
+    assert!(
+        doc["health"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["check"] == "pods"),
+        "the canary's health is checked first: {doc:#}"
+    );
+    for (image, _) in s.stable() {
+        assert!(image.ends_with(":1.5.0"), "{image}");
+    }
+    assert_eq!(s.canary_objects(), Vec::<String>::new());
+    s.assert_selectors_restored();
+    let revisions = s.history().await;
+    assert_eq!(revisions[0]["revision"], 2);
+    assert_eq!(revisions[0]["status"], "succeeded");
+    assert_eq!(revisions[0]["canary"]["outcome"], "promoted");
+    assert_eq!(revisions[1]["status"], "superseded");
+
+    // Nothing left to promote.
+    let out = run(s.finish("promote")).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out).1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_removes_a_paused_canary_and_leaves_stable_untouched() {
+    let s = setup_with(manual).await;
+    let before = s.stable();
+    paused(&s).await;
+    let out = run(s.finish("abort")).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["outcome"], "aborted", "{doc:#}");
+    assert_eq!(s.stable(), before);
+    assert_eq!(s.canary_objects(), Vec::<String>::new());
+    s.assert_selectors_restored();
+    let revisions = s.history().await;
+    assert_eq!(revisions[0]["status"], "aborted");
+    assert_eq!(revisions[1]["status"], "succeeded");
 }

@@ -529,64 +529,8 @@ impl Run<'_> {
         round
     }
 
-    /// The canary's pods: any not ready, or restarted, fails the round.
     async fn pods(&self) -> Vec<Measurement> {
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), self.namespace);
-        let lp = ListParams::default().labels(&format!("{TRACK}={}", objects::CANARY));
-        let query = format!("pods {TRACK}={} not ready or restarted", objects::CANARY);
-        let pods = match api.list(&lp).await {
-            Ok(list) => list.items,
-            Err(e) => {
-                return vec![Measurement {
-                    service: "*".into(),
-                    check: "pods".into(),
-                    query,
-                    value: None,
-                    threshold: 0.0,
-                    verdict: Verdict::Inconclusive,
-                    note: Some(crate::cluster::api_message(&e)),
-                }];
-            }
-        };
-        let mut by_service: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-        for pod in &pods {
-            let app = pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("app"))
-                .cloned()
-                .unwrap_or_default();
-            let status = pod.status.as_ref();
-            let ready = status
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            let restarts: i32 = status
-                .and_then(|s| s.container_statuses.as_ref())
-                .map(|c| c.iter().map(|c| c.restart_count).sum())
-                .unwrap_or(0);
-            let entry = by_service.entry(app).or_default();
-            entry.0 += 1;
-            if !ready || restarts > 0 {
-                entry.1 += 1;
-            }
-        }
-        by_service
-            .into_iter()
-            .map(|(service, (_, bad))| Measurement {
-                service,
-                check: "pods".into(),
-                query: query.clone(),
-                value: Some(f64::from(bad)),
-                threshold: 0.0,
-                verdict: if bad > 0 {
-                    Verdict::Fail
-                } else {
-                    Verdict::Pass
-                },
-                note: (bad > 0).then(|| format!("{bad} canary pod(s) not ready or restarted")),
-            })
-            .collect()
+        canary_pods(self.client, self.namespace).await
     }
 
     fn say(&self, weight: u32, round: &Round) {
@@ -628,4 +572,64 @@ fn value_text(v: Option<f64>) -> String {
         Some(v) => format!("{v}"),
         None => "no data".into(),
     }
+}
+
+/// The canary's pods, per service: any not ready, or restarted, fails.
+pub async fn canary_pods(client: &kube::Client, namespace: &str) -> Vec<Measurement> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let lp = ListParams::default().labels(&format!("{TRACK}={}", objects::CANARY));
+    let query = format!("pods {TRACK}={} not ready or restarted", objects::CANARY);
+    let pods = match api.list(&lp).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            return vec![Measurement {
+                service: "*".into(),
+                check: "pods".into(),
+                query,
+                value: None,
+                threshold: 0.0,
+                verdict: Verdict::Inconclusive,
+                note: Some(crate::cluster::api_message(&e)),
+            }];
+        }
+    };
+    let mut by_service: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    for pod in &pods {
+        let app = pod
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("app"))
+            .cloned()
+            .unwrap_or_default();
+        let status = pod.status.as_ref();
+        let ready = status
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let restarts: i32 = status
+            .and_then(|s| s.container_statuses.as_ref())
+            .map(|c| c.iter().map(|c| c.restart_count).sum())
+            .unwrap_or(0);
+        let entry = by_service.entry(app).or_default();
+        entry.0 += 1;
+        if !ready || restarts > 0 {
+            entry.1 += 1;
+        }
+    }
+    by_service
+        .into_iter()
+        .map(|(service, (_, bad))| Measurement {
+            service,
+            check: "pods".into(),
+            query: query.clone(),
+            value: Some(f64::from(bad)),
+            threshold: 0.0,
+            verdict: if bad > 0 {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            },
+            note: (bad > 0).then(|| format!("{bad} canary pod(s) not ready or restarted")),
+        })
+        .collect()
 }
