@@ -469,3 +469,37 @@ async fn abort_removes_a_paused_canary_and_leaves_stable_untouched() {
     assert_eq!(revisions[0]["status"], "aborted");
     assert_eq!(revisions[1]["status"], "succeeded");
 }
+
+/// A canary a run left behind (its API server was gone when it stopped)
+/// is removed by the next deploy before anything else, found by its label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_deploy_removes_a_left_canary_first() {
+    let s = setup().await;
+    let labels = json!({"fintechctl.io/canary": "production"});
+    s.c.sim
+        .create(json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": "fintech-ai-canary", "namespace": NS, "labels": labels,
+                "annotations": {"nginx.ingress.kubernetes.io/canary": "true",
+                                "nginx.ingress.kubernetes.io/canary-weight": "10"}},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": "app.fintech-ai-platform.com",
+                "http": {"paths": [{"path": "/api", "pathType": "Prefix",
+                    "backend": {"service": {"name": "api-gateway-canary", "port": {"number": 8000}}}}]}}]}}))
+        .unwrap();
+    s.c.sim
+        .create(json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "api-gateway-canary", "namespace": NS, "labels": labels},
+            "spec": {"selector": {"app": "api-gateway", "fintechctl.io/track": "canary"},
+                     "ports": [{"port": 8000}]}}))
+        .unwrap();
+    assert_eq!(s.canary_objects().len(), 2);
+    let out = run(s.deploy("1.4.2", &["--strategy", "rolling"])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a canary left by an earlier run is in the cluster")
+            && stderr.contains("Canary removed"),
+        "{stderr}"
+    );
+    assert_eq!(s.canary_objects(), Vec::<String>::new());
+    s.assert_selectors_restored();
+}

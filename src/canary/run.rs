@@ -360,7 +360,53 @@ impl Run<'_> {
         Ending::Stopped(Failure::stopped(self.stop, whereabouts))
     }
 
+    /// Whether the canary's pods at its largest step fit the namespace's
+    /// quota: an `exceeded quota` would only show as pods that never come.
+    async fn quota_shortfalls(&self, report: &CanaryReport) -> Result<Vec<String>, Failure> {
+        use k8s_openapi::api::core::v1::ResourceQuota;
+        let api: Api<ResourceQuota> = Api::namespaced(self.client.clone(), self.namespace);
+        let quotas = api
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| api_failure("reading the ResourceQuotas", &e))?
+            .items;
+        let last = self.plan.steps.last().copied().unwrap_or(1);
+        let deployments: Vec<(String, Deployment, u32)> = self
+            .release
+            .iter()
+            .filter(|m| {
+                objects::is_app_deployment(m) && report.services.iter().any(|s| s == m.name())
+            })
+            .filter_map(|m| {
+                let d: Deployment = serde_json::from_value(m.object.clone()).ok()?;
+                let stable = report.stable_replicas.get(m.name()).copied().unwrap_or(1);
+                let pods = objects::canary_replicas(m.name(), stable, last).0;
+                Some((m.name().to_string(), d, pods))
+            })
+            .collect();
+        let needs: Vec<(String, &Deployment, u32)> = deployments
+            .iter()
+            .map(|(n, d, p)| (n.clone(), d, *p))
+            .collect();
+        Ok(crate::checks::capacity::headroom_shortfalls(
+            &quotas, &needs,
+        ))
+    }
+
     async fn steps(&self, report: &mut CanaryReport) -> Ending {
+        match self.quota_shortfalls(report).await {
+            Ok(short) if !short.is_empty() => {
+                return Ending::Stopped(
+                    Failure::new(
+                        ExitStatus::Refused,
+                        "refusing the canary: its pods do not fit the namespace's quota; no canary object was created",
+                    )
+                    .with_details(short.into_iter().chain(["hint: raise quota.hard in the environment file, or deploy with --strategy rolling".to_string()]).collect()),
+                );
+            }
+            Ok(_) => {}
+            Err(failure) => return Ending::Stopped(failure),
+        }
         if let Err(e) = set_stable_selectors(self.client, self.namespace, true).await {
             return Ending::Stopped(api_failure("pointing the Services at the stable pods", &e));
         }
