@@ -413,6 +413,33 @@ async fn paused(s: &Setup) {
 async fn manual_promotion_pauses_then_promote_finishes() {
     let s = setup_with(manual).await;
     paused(&s).await;
+    // verify and debug say a canary is in progress, not drift.
+    let mut cmd = s.c.fintechctl();
+    cmd.args(["verify", "production", "--only", "drift", "-o", "json"])
+        .arg("--environments-dir")
+        .arg(s.envs.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let drift = &doc["checks"][0];
+    assert_eq!(drift["id"], "drift", "{doc:#}");
+    assert_eq!(drift["status"], "warn", "{doc:#}");
+    assert!(
+        drift["summary"]
+            .as_str()
+            .is_some_and(|t| t.contains("a canary is in progress")),
+        "{doc:#}"
+    );
+    let mut cmd = s.c.fintechctl();
+    cmd.args(["debug", "production"])
+        .arg("--environments-dir")
+        .arg(s.envs.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    assert!(
+        stdout.contains("canary in progress: ") && !stdout.contains("is not in revision"),
+        "{stdout}\n{stderr}"
+    );
     // Another deploy is refused while the canary waits.
     let out = run(s.deploy("1.5.1", &[])).await;
     let (_, stderr) = text(&out);
