@@ -9,8 +9,8 @@
 //! Run with `cargo bench --bench backup` (set BACKUP_BENCH_SIZES=100 to
 //! skip the 1 GiB one). A measurement, not an assertion: shared machines.
 
-#[path = "../tests/data_stores/mod.rs"]
-mod data_stores;
+#[path = "../tests/it/common/stores.rs"]
+mod stores;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -63,7 +63,7 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for target_mib in sizes {
-        let pg = data_stores::Postgres::start();
+        let pg = stores::Postgres::start_trusting();
         // ~ 100 bytes a row in the dump: two md5 strings and a few numbers.
         let rows = target_mib * 1024 * 1024 / 100;
         pg.psql(&format!(
@@ -75,8 +75,8 @@ async fn main() {
         let conn = format!(
             "-h 127.0.0.1 -p {} -U {} -d {}",
             pg.port,
-            data_stores::PG_USER,
-            data_stores::PG_DB
+            stores::PG_USER,
+            stores::PG_DB
         );
         let raw_file = dir.path().join("raw.dump");
         sh(&format!("pg_dump -Fc -Z0 {conn} > {}", raw_file.display()));
@@ -114,7 +114,7 @@ async fn main() {
         let kubeconfig = dir.path().join("kubeconfig");
         sim.write_kubeconfig(&kubeconfig).unwrap();
         let store = dir.path().join("store");
-        let envs = data_stores::environments(dir.path(), pg.port, 6379, &store, &[]);
+        let envs = stores::environments(dir.path(), pg.port, 6379, &store, &[]);
         let run = |args: &[&str], timed: bool| {
             let mut cmd = if timed {
                 let mut c = std::process::Command::new("/usr/bin/time");

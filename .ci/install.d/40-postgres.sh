@@ -1,4 +1,4 @@
-# tests/health.rs and tests/backup.rs run a real PostgreSQL 15 (initdb /
+# tests/it/health.rs and tests/it/backup.rs run a real PostgreSQL 15 (initdb /
 # pg_ctl in a temporary directory, as the postgres user when root) and its
 # client tools (psql for the tests' own setup; pg_dump, pg_restore behind
 # kube-sim's exec). Machines of this kind ship the

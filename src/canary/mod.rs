@@ -101,7 +101,7 @@ impl CanaryPlan {
                 .unwrap_or(Duration::from_secs(60)),
             failure_limit: policy.failure_limit.max(1),
             manual_promotion: policy.manual_promotion,
-            thresholds: policy.analysis.clone(),
+            thresholds: policy.analysis,
         })
     }
 }

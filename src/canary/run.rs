@@ -560,7 +560,7 @@ impl Run<'_> {
             namespace: self.namespace.to_string(),
             services: services.to_vec(),
             window: self.plan.interval,
-            thresholds: self.plan.thresholds.clone(),
+            thresholds: self.plan.thresholds,
             timeout: Duration::from_secs(10),
         };
         let (mut round, pods) = tokio::join!(analysis::analyse(&spec), self.pods());

@@ -102,23 +102,97 @@ fn shape(field: &str, v: &Value, expected: &str) -> String {
     }
 }
 
+/// Why a request to Prometheus gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unanswered {
+    /// No HTTP answer at all: refused, no route, no answer within the
+    /// deadline, a body cut off.
+    Unreachable(String),
+    /// An HTTP answer that is not a result: a 4xx/5xx, an `error` status
+    /// (a bad query), a body of another shape (a proxy's page).
+    Unusable(String),
+}
+
+impl std::fmt::Display for Unanswered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unanswered::Unreachable(why) | Unanswered::Unusable(why) => f.write_str(why),
+        }
+    }
+}
+
 /// GET `base` + `path` as JSON in the documented envelope
 /// (`{"status":"success","data":{…}}`); the `data` object. Anything else,
 /// an `error` answer included, is an error: never "nothing found".
-async fn api(client: &reqwest::Client, base: &str, path: &str) -> Result<Value, String> {
+async fn api(client: &reqwest::Client, base: &str, path: &str) -> Result<Value, Unanswered> {
     let url = format!("{}{path}", base.trim_end_matches('/'));
-    let response = client.get(&url).send().await.map_err(|e| describe(&e))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| Unanswered::Unreachable(describe(&e)))?;
     let status = response.status();
     let body = capped_text(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| format!("{status}: {e}"))?;
+        .map_err(|e| Unanswered::Unreachable(format!("{status}: {e}")))?;
     let json: Value = serde_json::from_str(&body).map_err(|_| {
-        format!(
+        Unanswered::Unusable(format!(
             "{status}: not the Prometheus API: {}",
             super::first_lines(&body, 1).join("")
-        )
+        ))
     })?;
-    envelope(json).map_err(|e| format!("{status}: {e}"))
+    envelope(json).map_err(|e| Unanswered::Unusable(format!("{status}: {e}")))
+}
+
+/// One series of an instant query's answer: its labels and its value
+/// (`NaN` and `±Inf` as Prometheus says them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub labels: serde_json::Map<String, Value>,
+    pub value: f64,
+}
+
+/// An instant query (`/api/v1/query`, evaluated now): each series of the
+/// vector it returns. No series is `Ok(vec![])`, never an error; an answer
+/// of another shape, or a value that is not a number, is [`Unanswered`].
+pub async fn instant_query(
+    client: &reqwest::Client,
+    base: &str,
+    expr: &str,
+) -> Result<Vec<Sample>, Unanswered> {
+    let path = format!("/api/v1/query?query={}", percent_encode(expr));
+    let data = api(client, base, &path).await?;
+    samples(&data).map_err(Unanswered::Unusable)
+}
+
+/// The series of an instant query's `data`, values parsed.
+fn samples(data: &Value) -> Result<Vec<Sample>, String> {
+    series_list(data)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (metric, value))| {
+            let value = sample_value(&value).ok_or_else(|| {
+                format!(
+                    "not the Prometheus API's answer: `data.result[{i}]`'s value is `{value}`, a number expected"
+                )
+            })?;
+            Ok(Sample {
+                labels: metric.as_object().cloned().unwrap_or_default(),
+                value,
+            })
+        })
+        .collect()
+}
+
+/// A sample value as the API writes it: `"0.25"`, `"1e-05"`, `"NaN"`,
+/// `"+Inf"`, `"-Inf"`.
+fn sample_value(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "+Inf" | "Inf" => Some(f64::INFINITY),
+        "-Inf" => Some(f64::NEG_INFINITY),
+        _ => s.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
 }
 
 /// The `data` of an answer, or why the answer is not one.
@@ -283,7 +357,7 @@ pub async fn alerts(
     };
     let data = match api(&client, base, "/api/v1/alerts").await {
         Ok(d) => d,
-        Err(e) => return unreachable(e),
+        Err(e) => return unreachable(e.to_string()),
     };
     let alerts = match alert_list(&data) {
         Ok(a) => a,
@@ -405,11 +479,9 @@ impl BakeReport {
     }
 }
 
-fn series(metric: &Value) -> String {
-    let labels: Vec<String> = metric
-        .as_object()
-        .into_iter()
-        .flatten()
+fn series(labels: &serde_json::Map<String, Value>) -> String {
+    let labels: Vec<String> = labels
+        .iter()
         .filter(|(k, _)| k.as_str() != "__name__")
         .map(|(k, v)| format!("{k}={}", v))
         .collect();
@@ -418,24 +490,25 @@ fn series(metric: &Value) -> String {
 
 /// One round: every query at once.
 pub async fn bake_round(client: &reqwest::Client, base: &str) -> BakeRound {
-    let answers = futures::future::join_all(BAKE_QUERIES.iter().map(|q| async move {
-        let path = format!("/api/v1/query?query={}", percent_encode(q.expr));
-        (q, api(client, base, &path).await)
-    }))
+    let answers = futures::future::join_all(
+        BAKE_QUERIES
+            .iter()
+            .map(|q| async move { (q, instant_query(client, base, q.expr).await) }),
+    )
     .await;
     let mut round = BakeRound::default();
     for (q, answer) in answers {
         match answer {
-            Ok(data) => match series_list(&data) {
-                Ok(found) => {
-                    for (metric, value) in found {
-                        round
-                            .crossed
-                            .push(format!("{}: {} = {value}", q.name, series(metric)));
-                    }
+            Ok(found) => {
+                for sample in found {
+                    round.crossed.push(format!(
+                        "{}: {} = {}",
+                        q.name,
+                        series(&sample.labels),
+                        sample.value
+                    ));
                 }
-                Err(e) => round.errors.push(format!("{}: {e}", q.name)),
-            },
+            }
             Err(e) => round.errors.push(format!("{}: {e}", q.name)),
         }
     }
@@ -607,6 +680,40 @@ mod tests {
                 .unwrap_err()
                 .contains("`status`")
         );
+    }
+
+    #[test]
+    fn sample_values_are_numbers_nan_and_infinities() {
+        use serde_json::json;
+        let data = |result: Value| {
+            envelope(
+                json!({"status": "success", "data": {"resultType": "vector", "result": result}}),
+            )
+            .unwrap()
+        };
+        let found = samples(&data(json!([
+            {"metric": {"track": "canary"}, "value": [1, "0.25"]},
+            {"metric": {}, "value": [1, "NaN"]},
+            {"metric": {}, "value": [1, "+Inf"]},
+            {"metric": {}, "value": [1, "1e-05"]},
+        ])))
+        .unwrap();
+        assert_eq!(found[0].value, 0.25);
+        assert_eq!(found[0].labels["track"], "canary");
+        assert!(found[1].value.is_nan());
+        assert_eq!(found[2].value, f64::INFINITY);
+        assert_eq!(found[3].value, 0.00001);
+        // A value that is not a number is not an answer (never "0").
+        for bad in [
+            json!([1, "fast"]),
+            json!([1]),
+            json!([1, 0.5]),
+            json!([1, "inf"]),
+        ] {
+            let err = samples(&data(json!([{"metric": {}, "value": bad}]))).unwrap_err();
+            assert!(err.contains("a number expected"), "{bad}: {err}");
+        }
+        assert!(samples(&data(json!([]))).unwrap().is_empty());
     }
 
     #[test]

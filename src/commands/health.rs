@@ -6,7 +6,6 @@ use crate::checks::Status;
 use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
-use crate::ops::Reporter;
 use crate::ops::health::{self, HealthReport, HealthReporter};
 use crate::redact::Redactor;
 use crate::settings::{Common, HealthSettings};
@@ -18,15 +17,9 @@ struct HealthScreen<'a> {
     watch: bool,
 }
 
-impl Reporter for HealthScreen<'_> {
-    fn status(&self, verb: &str, message: &str) {
-        self.printer.status(verb, message);
-    }
-    fn warn(&self, message: &str) {
-        self.printer.warn(message);
-    }
-    fn detail(&self, message: &str) {
-        self.printer.detail(message);
+impl crate::ui::PrintsTo for HealthScreen<'_> {
+    fn printer(&self) -> &crate::ui::Printer {
+        self.printer
     }
 }
 

@@ -7,7 +7,6 @@ use crate::checks::prometheus::BakeRound;
 use crate::checks::{CheckResult, Status};
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
-use crate::ops::Reporter;
 use crate::ops::verify::{self, VerifyReport, VerifyReporter};
 use crate::redact::Redactor;
 use crate::settings::{Common, VerifySettings};
@@ -18,15 +17,9 @@ pub struct VerifyLines<'a> {
     pub printer: &'a Printer,
 }
 
-impl Reporter for VerifyLines<'_> {
-    fn status(&self, verb: &str, message: &str) {
-        self.printer.status(verb, message);
-    }
-    fn warn(&self, message: &str) {
-        self.printer.warn(message);
-    }
-    fn detail(&self, message: &str) {
-        self.printer.detail(message);
+impl crate::ui::PrintsTo for VerifyLines<'_> {
+    fn printer(&self) -> &crate::ui::Printer {
+        self.printer
     }
 }
 

@@ -7,10 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
-use kube::Api;
-use kube::api::ListParams;
 use serde::Serialize;
 
 use crate::backup::exec::Target;
@@ -280,13 +277,10 @@ pub async fn learn_secrets(
     redactor: &mut Redactor,
     reporter: &dyn BackupReporter,
 ) {
-    let api: Api<Secret> = Api::namespaced(conn.client.clone(), namespace);
-    if let Ok(list) = api.list(&ListParams::default()).await {
-        for secret in list.items {
-            if let Ok(value) = serde_json::to_value(&secret) {
-                redactor.learn_secret(&value);
-            }
-        }
+    if super::shared::learn_secrets(&conn.client, namespace, redactor)
+        .await
+        .is_ok()
+    {
         reporter.learn(redactor);
     }
 }
@@ -331,11 +325,7 @@ pub async fn backup(
         } else {
             BackupOutcome::Failed
         };
-        report.error = Some(ReportError {
-            exit_code: failure.status.code(),
-            message: failure.message,
-            details: failure.details,
-        });
+        report.error = Some(ReportError::from(failure));
     };
     let store = match Store::open(&settings.store) {
         Ok(store) => store,
@@ -1237,11 +1227,7 @@ pub async fn verify(
     let result = verify_inner(settings, reporter, redactor, &stop, &mut report).await;
     report.elapsed = started.elapsed();
     if let Err(f) = &result {
-        report.error = Some(ReportError {
-            exit_code: f.status.code(),
-            message: f.message.clone(),
-            details: f.details.clone(),
-        });
+        report.error = Some(ReportError::from(f));
     }
     (report, result)
 }

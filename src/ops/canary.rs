@@ -200,7 +200,7 @@ async fn finish_under_lock(
             services: services.clone(),
             window: crate::canary::parse_interval(&policy.interval)
                 .unwrap_or(Duration::from_secs(60)),
-            thresholds: policy.analysis.clone(),
+            thresholds: policy.analysis,
             timeout: Duration::from_secs(10),
         };
         let round = tokio::select! {

@@ -2,21 +2,20 @@
 //! environment's key, decide what the change contains, and run it through
 //! the [`Pipeline`].
 
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
-use crate::cluster::digest_key;
-use crate::cluster::kinds::ServedKinds;
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
-use crate::redact::{DigestKey, Redactor};
-use crate::render::{Manifest, Phase, labels};
+use crate::redact::Redactor;
+use crate::render::{Manifest, Phase};
 use crate::settings::DeploySettings;
 
 use super::connect::{check_cluster, connect_reporting};
-use super::pipeline::{DeployReport, MigrationPolicy, Pipeline, ReleaseChange, ReportError};
-use super::{Confirmer, DeployReporter, Reporter};
+use super::pipeline::{DeployReport, MigrationPolicy, Pipeline, ReleaseChange};
+use super::shared::{ReportError, environment_key, vpa_missing, warn_skipped};
+use super::{Confirmer, DeployReporter};
+use crate::cluster::kinds::ServedKinds;
 
 /// Deploys `settings.release` and returns the report with how it ended.
 pub async fn deploy(
@@ -153,11 +152,7 @@ fn failed_before_start(
         version: settings.release.version.clone(),
         dry_run: settings.change.dry_run,
         outcome: super::pipeline::outcome_of(failure.status),
-        error: Some(ReportError {
-            exit_code: failure.status.code(),
-            message: failure.message.clone(),
-            details: failure.details.clone(),
-        }),
+        error: Some(ReportError::from(&failure)),
         ..DeployReport::default()
     };
     (report, Err(failure))
@@ -168,82 +163,4 @@ fn failed_before_start(
 async fn namespace_missing(client: &kube::Client, namespace: &str) -> bool {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     matches!(namespaces.get_opt(namespace).await, Ok(None))
-}
-
-/// The environment's digest key and whether it is stored; a new one is
-/// generated (and stored by the first write) when there is none.
-pub async fn environment_key(
-    client: &kube::Client,
-    namespace: &str,
-) -> Result<(DigestKey, bool), Failure> {
-    match digest_key::read(client, namespace).await {
-        Ok(Some(key)) => Ok((key, true)),
-        Ok(None) => Ok((DigestKey::generate(), false)),
-        Err(e) => Err(Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "reading the digest key Secret {}: {}",
-                digest_key::SECRET_NAME,
-                crate::cluster::api_message(&e)
-            ),
-        )),
-    }
-}
-
-/// Kinds of optional CRDs the cluster does not serve (the VPA): warned
-/// about and skipped.
-pub async fn skipped_kinds(
-    kinds: &ServedKinds,
-    manifests: &[Manifest],
-    reporter: &dyn Reporter,
-) -> Vec<String> {
-    warn_skipped(vpa_missing(kinds, manifests).await, reporter)
-}
-
-/// Whether `manifests` hold a VerticalPodAutoscaler the cluster does not serve.
-async fn vpa_missing(kinds: &ServedKinds, manifests: &[Manifest]) -> bool {
-    manifests
-        .iter()
-        .any(|m| m.kind() == "VerticalPodAutoscaler")
-        && !kinds
-            .serves("autoscaling.k8s.io/v1", "VerticalPodAutoscaler")
-            .await
-}
-
-/// [`skipped_kinds`]' warning and list, once it is known whether the VPA is missing.
-fn warn_skipped(vpa_missing: bool, reporter: &dyn Reporter) -> Vec<String> {
-    let mut skip = Vec::new();
-    if vpa_missing {
-        reporter.warn(
-            "the VerticalPodAutoscaler CRD is not installed in this cluster: skipping the VPA objects",
-        );
-        skip.push("VerticalPodAutoscaler".to_string());
-    }
-    skip
-}
-
-/// The version label of the live api-gateway's pod template; `None` when
-/// it does not exist.
-pub async fn live_version(
-    client: &kube::Client,
-    namespace: &str,
-) -> Result<Option<String>, Failure> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let live = deployments.get_opt("api-gateway").await.map_err(|e| {
-        Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "reading Deployment/api-gateway: {}",
-                crate::cluster::api_message(&e)
-            ),
-        )
-    })?;
-    Ok(live.and_then(|d| {
-        d.spec?
-            .template
-            .metadata?
-            .labels?
-            .get(labels::VERSION)
-            .cloned()
-    }))
 }

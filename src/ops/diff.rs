@@ -12,7 +12,7 @@ use crate::settings::DiffSettings;
 
 use super::Reporter;
 use super::connect::connect_reporting;
-use super::deploy::{environment_key, skipped_kinds};
+use super::shared::{environment_key, skipped_kinds};
 
 /// One object that would change.
 #[derive(Debug, Clone, Serialize)]

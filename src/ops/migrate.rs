@@ -73,7 +73,7 @@ pub async fn migrate<R: Reporter + MigrationReporter>(
     let (release, job) = if settings.version_given {
         (&settings.release, settings.job.clone())
     } else {
-        let live = super::deploy::live_version(&conn.client, &env.namespace.name)
+        let live = super::shared::live_version(&conn.client, &env.namespace.name)
             .await?
             .ok_or_else(|| {
                 Failure::invalid(format!(

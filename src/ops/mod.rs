@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod restore;
 pub mod rollback;
 pub mod rollouts;
+pub mod shared;
 pub mod verify;
 
 use crate::cluster::apply::{ApplyReporter, PlannedChange};

@@ -38,6 +38,7 @@ use crate::redact::{DigestKey, Redactor};
 use crate::render::{Manifest, Phase, diff};
 use crate::settings::ChangeSettings;
 
+pub use super::shared::ReportError;
 use super::{Confirmer, DeployReporter, Question};
 
 mod canary;
@@ -94,16 +95,6 @@ pub enum Outcome {
     Aborted,
     /// A canary passed every step and waits for `promote` or `abort`.
     Paused,
-}
-
-/// The error a report ends with, for `-o json`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReportError {
-    pub exit_code: i32,
-    pub message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub details: Vec<String>,
 }
 
 /// Everything a deploy or rollback did: the `-o json` document and the
@@ -277,11 +268,7 @@ impl Pipeline<'_> {
             if report.outcome == Outcome::Planned || report.outcome == Outcome::Unchanged {
                 report.outcome = outcome_of(failure.status);
             }
-            report.error = Some(ReportError {
-                exit_code: failure.status.code(),
-                message: failure.message.clone(),
-                details: failure.details.clone(),
-            });
+            report.error = Some(ReportError::from(failure));
         }
         (report, result)
     }
@@ -633,7 +620,7 @@ impl Pipeline<'_> {
         let MigrationPolicy::WhenVersionChanges { job, skip } = &change.migration else {
             return Ok(None);
         };
-        let live = super::deploy::live_version(self.client(), self.namespace()).await?;
+        let live = super::shared::live_version(self.client(), self.namespace()).await?;
         if live.as_deref() == Some(change.version.as_str()) {
             self.reporter.detail(&format!(
                 "api-gateway already runs {}: no migration",
@@ -1083,11 +1070,7 @@ impl Pipeline<'_> {
             Ok(done) => done,
             Err(failure) => {
                 report.outcome = outcome_of(failure.status);
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 return Some(report);
             }
         };
@@ -1098,20 +1081,12 @@ impl Pipeline<'_> {
             }
             Err(Trouble::RolloutFailed { cards, failure }) => {
                 report.outcome = Outcome::Failed;
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, cards)
             }
             Err(Trouble::Failed(failure) | Trouble::Aborted(failure)) => {
                 report.outcome = outcome_of(failure.status);
-                report.error = Some(ReportError {
-                    exit_code: failure.status.code(),
-                    message: failure.message,
-                    details: failure.details,
-                });
+                report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, Vec::new())
             }
             // A rollback runs no canary.

@@ -139,11 +139,7 @@ pub async fn restore(
         Ok(_) => report.outcome = RestoreOutcome::Restored,
         Err(f) => {
             report.outcome = outcome_of(f.status);
-            report.error = Some(ReportError {
-                exit_code: f.status.code(),
-                message: f.message.clone(),
-                details: f.details.clone(),
-            });
+            report.error = Some(ReportError::from(f));
         }
     }
     (report, result)
@@ -411,7 +407,7 @@ async fn run(
     if parts.contains(&PartKind::Resources)
         && let Some(backup_version) = manifest.release.as_ref().map(|r| r.version.clone())
     {
-        let live = super::deploy::live_version(&conn.client, ns).await?;
+        let live = super::shared::live_version(&conn.client, ns).await?;
         if let Some(live) = live.filter(|l| *l != backup_version) {
             report.notes.push(format!(
                 "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; `fintechctl history {}` does not show this change",

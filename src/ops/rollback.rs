@@ -9,8 +9,8 @@ use crate::redact::Redactor;
 use crate::settings::RollbackSettings;
 
 use super::connect::connect_for_writing;
-use super::deploy::{environment_key, skipped_kinds};
 use super::pipeline::{DeployReport, Pipeline, ReportError, outcome_of, rollback_change};
+use super::shared::{environment_key, skipped_kinds};
 use super::{Confirmer, DeployReporter, Question};
 
 pub async fn rollback(
@@ -27,11 +27,7 @@ pub async fn rollback(
             namespace: env.namespace.name.clone(),
             dry_run: settings.change.dry_run,
             outcome: outcome_of(failure.status),
-            error: Some(ReportError {
-                exit_code: failure.status.code(),
-                message: failure.message.clone(),
-                details: failure.details.clone(),
-            }),
+            error: Some(ReportError::from(&failure)),
             ..DeployReport::default()
         };
         (report, Err(failure))

@@ -34,8 +34,8 @@ use crate::settings::VerifySettings;
 
 use super::Reporter;
 use super::connect::connect_reporting;
-use super::deploy::{environment_key, skipped_kinds};
 use super::pipeline::ReportError;
+use super::shared::{environment_key, skipped_kinds};
 
 /// The Secret the platform's credentials live in.
 pub const PLATFORM_SECRET: &str = "fintech-ai-secrets";
@@ -210,11 +210,7 @@ pub async fn verify(
     };
     report.elapsed = started.elapsed();
     if let Err(failure) = &result {
-        report.error = Some(ReportError {
-            exit_code: failure.status.code(),
-            message: failure.message.clone(),
-            details: failure.details.clone(),
-        });
+        report.error = Some(ReportError::from(failure));
     }
     (report, result)
 }

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{Printer, Verbosity};
 use crate::backup::{PartKind, Progress};
 use crate::human;
-use crate::ops::Reporter;
 use crate::ops::backup::{BackupReporter, ListReport, PartOutcome, PartStatus};
 use crate::redact::Redactor;
 
@@ -40,15 +39,9 @@ impl<'a> BackupTerminal<'a> {
     }
 }
 
-impl Reporter for BackupTerminal<'_> {
-    fn status(&self, verb: &str, message: &str) {
-        self.printer.status(verb, message);
-    }
-    fn warn(&self, message: &str) {
-        self.printer.warn(message);
-    }
-    fn detail(&self, message: &str) {
-        self.printer.detail(message);
+impl super::PrintsTo for BackupTerminal<'_> {
+    fn printer(&self) -> &super::Printer {
+        self.printer
     }
 }
 

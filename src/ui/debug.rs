@@ -206,15 +206,9 @@ impl<'a> LogLines<'a> {
     }
 }
 
-impl crate::ops::Reporter for LogLines<'_> {
-    fn status(&self, verb: &str, message: &str) {
-        self.inner.status(verb, message);
-    }
-    fn warn(&self, message: &str) {
-        self.inner.warn(message);
-    }
-    fn detail(&self, message: &str) {
-        self.inner.detail(message);
+impl super::PrintsTo for LogLines<'_> {
+    fn printer(&self) -> &super::Printer {
+        self.printer
     }
 }
 

@@ -312,6 +312,25 @@ pub enum ColorChoice {
     Always,
     Never,
 }
+/// A terminal reporter whose status lines, warnings and details go
+/// straight to its [`Printer`]: implementing this gives it
+/// [`crate::ops::Reporter`] (one forwarder instead of one per reporter).
+pub trait PrintsTo {
+    fn printer(&self) -> &Printer;
+}
+
+impl<T: PrintsTo + Send + Sync> crate::ops::Reporter for T {
+    fn status(&self, verb: &str, message: &str) {
+        self.printer().status(verb, message);
+    }
+    fn warn(&self, message: &str) {
+        self.printer().warn(message);
+    }
+    fn detail(&self, message: &str) {
+        self.printer().detail(message);
+    }
+}
+
 pub mod backup;
 pub mod debug;
 pub mod prompt;

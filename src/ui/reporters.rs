@@ -17,7 +17,7 @@ use crate::cluster::migration::MigrationReporter;
 use crate::cluster::prune::OwnedObject;
 use crate::cluster::wait::{RolloutOutcome, RolloutReporter};
 use crate::exit::Failure;
-use crate::ops::{Confirmer, DeployReporter, Question, Reporter};
+use crate::ops::{Confirmer, DeployReporter, Question};
 use crate::render::Phase;
 
 /// Reports applies as one line per object that changed (`-v`: every object).
@@ -181,15 +181,9 @@ impl<'a> TerminalReporter<'a> {
     }
 }
 
-impl Reporter for TerminalReporter<'_> {
-    fn status(&self, verb: &str, message: &str) {
-        self.printer.status(verb, message);
-    }
-    fn warn(&self, message: &str) {
-        self.printer.warn(message);
-    }
-    fn detail(&self, message: &str) {
-        self.printer.detail(message);
+impl super::PrintsTo for TerminalReporter<'_> {
+    fn printer(&self) -> &super::Printer {
+        self.printer
     }
 }
 

@@ -4,9 +4,6 @@
 //! values this process was given), and returns a typed report; streams
 //! (logs) go to the reporter line by line. Nothing here prints.
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
-
 use crate::cluster::connect::Connection;
 use crate::cluster::records::ReleaseHistory;
 use crate::cluster::triage::{self, Triage};
@@ -16,6 +13,7 @@ use crate::redact::Redactor;
 use crate::settings::DebugSettings;
 
 use super::Reporter;
+use super::shared::learn_secrets;
 
 pub mod bundle;
 pub mod logs;
@@ -52,28 +50,6 @@ pub async fn connect(
     }
     reporter.secrets_learned(&redactor);
     Ok((conn, redactor))
-}
-
-/// Teaches `redactor` the values of every Secret in `namespace` but
-/// fintechctl's own records (their values are digests already).
-pub async fn learn_secrets(
-    client: &kube::Client,
-    namespace: &str,
-    redactor: &mut Redactor,
-) -> Result<usize, kube::Error> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let secrets = api.list(&ListParams::default()).await?.items;
-    let mut learned = 0;
-    for secret in secrets {
-        if secret.type_.as_deref() == Some("fintechctl.io/release") {
-            continue;
-        }
-        if let Ok(value) = serde_json::to_value(&secret) {
-            redactor.learn_secret(&value);
-            learned += 1;
-        }
-    }
-    Ok(learned)
 }
 
 /// The newest release record, if any can be read (a warning otherwise).
