@@ -389,10 +389,11 @@ impl Pipeline<'_> {
             }
         };
         let options = self.apply_options(true);
-        let (plan, prunable, prerequisites) = tokio::join!(
+        let (plan, prunable, prerequisites, canary) = tokio::join!(
             apply::plan(self.client(), &planned, &options),
             prunable,
-            self.check_prerequisites(&whole)
+            self.check_prerequisites(&whole),
+            self.canary_reads(change)
         );
         let plan = plan.map_err(|e| self.stopped_or(Failure::from(e)))?;
         let prunable = prunable?;
@@ -427,7 +428,8 @@ impl Pipeline<'_> {
         prerequisites?;
         // A canary left by an earlier run goes first; then whether this
         // deploy runs one (said with the plan).
-        self.canary_first(change, report, guard.is_some()).await?;
+        self.canary_first(change, canary?, report, guard.is_some())
+            .await?;
 
         let changes = report
             .plan

@@ -14,6 +14,38 @@ use crate::exit::{ExitStatus, Failure};
 use crate::render::Manifest;
 
 impl Pipeline<'_> {
+    /// What [`Self::canary_first`] judges, read alongside the plan: the
+    /// canary objects an earlier run left, and whether this deploy runs one.
+    pub(super) async fn canary_reads(
+        &self,
+        change: &ReleaseChange,
+    ) -> Result<(Vec<String>, Option<Decision>), Failure> {
+        let ns = self.namespace();
+        let left = async {
+            run::leftovers(self.client(), ns, &self.env.name)
+                .await
+                .map_err(|e| {
+                    Failure::new(
+                        ExitStatus::Unreachable,
+                        format!(
+                            "looking for a canary left in {ns}: {}",
+                            crate::cluster::api_message(&e)
+                        ),
+                    )
+                })
+        };
+        let decision = async {
+            match &change.canary {
+                Some(_) => run::decide(self.client(), ns, &change.manifests)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (left, decision) = tokio::join!(left, decision);
+        Ok((left?, decision?))
+    }
+
     /// Before the first write: a canary left in the cluster (a run that
     /// was stopped without reaching the API server) is removed — unless it
     /// is paused for `promote`/`abort`, which refuses the deploy. Then the
@@ -21,21 +53,11 @@ impl Pipeline<'_> {
     pub(super) async fn canary_first(
         &self,
         change: &ReleaseChange,
+        (left, decision): (Vec<String>, Option<Decision>),
         report: &mut DeployReport,
         locked: bool,
     ) -> Result<(), Failure> {
         let ns = self.namespace();
-        let left = run::leftovers(self.client(), ns, &self.env.name)
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "looking for a canary left in {ns}: {}",
-                        crate::cluster::api_message(&e)
-                    ),
-                )
-            })?;
         if !left.is_empty() {
             let paused = match self.history().list().await {
                 Ok(listing) => listing
@@ -80,10 +102,10 @@ impl Pipeline<'_> {
                 );
             }
         }
-        let Some(plan) = &change.canary else {
+        let (Some(plan), Some(decision)) = (&change.canary, decision) else {
             return Ok(());
         };
-        match run::decide(self.client(), ns, &change.manifests).await? {
+        match decision {
             Decision::Rolling(why) => {
                 self.reporter
                     .status("Strategy", &format!("rolling: no canary ({why})"));
