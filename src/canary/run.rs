@@ -277,6 +277,18 @@ async fn set_stable_selectors(
     Ok(())
 }
 
+/// Whether Prometheus scrapes the pods of `service` (its rendered pod
+/// template says `prometheus.io/scrape: "true"`).
+pub fn scraped(release: &[Manifest], service: &str) -> bool {
+    release
+        .iter()
+        .find(|m| m.kind() == "Deployment" && m.name() == service)
+        .is_some_and(|m| {
+            m.object["spec"]["template"]["metadata"]["annotations"]["prometheus.io/scrape"]
+                == "true"
+        })
+}
+
 /// How a run's steps ended.
 pub enum Ending {
     /// Every step passed: promote.
@@ -394,6 +406,24 @@ impl Run<'_> {
     }
 
     async fn steps(&self, report: &mut CanaryReport) -> Ending {
+        let unscraped: Vec<&String> = report
+            .services
+            .iter()
+            .filter(|s| !scraped(self.release, s))
+            .collect();
+        if !unscraped.is_empty() {
+            self.reporter.status(
+                "Canary",
+                &format!(
+                    "{}: pods not scraped by Prometheus (no prometheus.io/scrape annotation), judged by their readiness and restarts only",
+                    unscraped
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
         match self.quota_shortfalls(report).await {
             Ok(short) if !short.is_empty() => {
                 return Ending::Stopped(
@@ -555,24 +585,45 @@ impl Run<'_> {
 
     /// One round: the analysis and the canary pods' health, at once.
     async fn round(&self, services: &[String]) -> Round {
+        // Services whose pods Prometheus does not scrape would only ever
+        // be inconclusive: they are judged by their pods (said at the start).
+        let analysed: Vec<String> = services
+            .iter()
+            .filter(|s| scraped(self.release, s))
+            .cloned()
+            .collect();
         let spec = AnalysisSpec {
             prometheus_url: self.prometheus_url.to_string(),
             namespace: self.namespace.to_string(),
-            services: services.to_vec(),
+            services: analysed.clone(),
             window: self.plan.interval,
             thresholds: self.plan.thresholds,
             timeout: Duration::from_secs(10),
         };
-        let (mut round, pods) = tokio::join!(analysis::analyse(&spec), self.pods());
-        round.measurements.extend(pods);
-        if round
-            .measurements
-            .iter()
-            .any(|m| m.verdict == Verdict::Fail)
-        {
-            round.verdict = Verdict::Fail;
+        let analysis = async {
+            if analysed.is_empty() {
+                None
+            } else {
+                Some(analysis::analyse(&spec).await)
+            }
+        };
+        let (analysis, pods) = tokio::join!(analysis, self.pods());
+        let judged_pods = !pods.is_empty();
+        let (mut measurements, verdict) = match analysis {
+            Some(round) => (round.measurements, round.verdict),
+            None if judged_pods => (Vec::new(), Verdict::Pass),
+            None => (Vec::new(), Verdict::Inconclusive),
+        };
+        measurements.extend(pods);
+        let verdict = if measurements.iter().any(|m| m.verdict == Verdict::Fail) {
+            Verdict::Fail
+        } else {
+            verdict
+        };
+        Round {
+            measurements,
+            verdict,
         }
-        round
     }
 
     async fn pods(&self) -> Vec<Measurement> {

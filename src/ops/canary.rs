@@ -194,17 +194,32 @@ async fn finish_under_lock(
             ));
         }
         let policy = &env.release.canary;
+        let release: Vec<Manifest> = paused
+            .iter()
+            .flat_map(|r| r.manifests.iter())
+            .map(|v| Manifest::new("record", v.clone()))
+            .collect();
         let spec = AnalysisSpec {
             prometheus_url: env.monitoring.prometheus_url.clone(),
             namespace: ns.to_string(),
-            services: services.clone(),
+            services: services
+                .iter()
+                .filter(|s| run::scraped(&release, s))
+                .cloned()
+                .collect(),
             window: crate::canary::parse_interval(&policy.interval)
                 .unwrap_or(Duration::from_secs(60)),
             thresholds: policy.analysis,
             timeout: Duration::from_secs(10),
         };
         let round = tokio::select! {
-            round = analysis::analyse(&spec) => round,
+            round = async {
+                if spec.services.is_empty() {
+                    analysis::Round { measurements: Vec::new(), verdict: Verdict::Pass }
+                } else {
+                    analysis::analyse(&spec).await
+                }
+            } => round,
             _ = stop.stopped() => return Err(Failure::stopped(stop, "while checking the canary; nothing was changed")),
         };
         health.extend(round.measurements);

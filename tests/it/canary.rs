@@ -271,6 +271,10 @@ async fn a_healthy_canary_is_promoted() {
     );
     assert!(stderr.contains("50%: pass"), "{stderr}");
     assert!(stderr.contains("Promoting"), "{stderr}");
+    assert!(
+        stderr.contains("frontend: pods not scraped by Prometheus"),
+        "the frontend's pods carry no prometheus.io/scrape: judged by its pods: {stderr}"
+    );
     let doc: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["outcome"], "succeeded");
     assert_eq!(doc["canary"]["outcome"], "promoted");
