@@ -138,6 +138,16 @@ impl Setup {
     }
 
     fn deploy_every(&self, version: &str, interval: &str, extra: &[&str]) -> assert_cmd::Command {
+        self.deploy_within(version, interval, "120s", extra)
+    }
+
+    fn deploy_within(
+        &self,
+        version: &str,
+        interval: &str,
+        timeout: &str,
+        extra: &[&str],
+    ) -> assert_cmd::Command {
         let mut cmd = self.c.fintechctl();
         cmd.args([
             "deploy",
@@ -146,7 +156,7 @@ impl Setup {
             "--version",
             version,
             "--timeout",
-            "120s",
+            timeout,
             "--canary-interval",
             interval,
             "--environments-dir",
@@ -576,6 +586,84 @@ async fn the_next_deploy_removes_a_left_canary_first() {
     assert!(
         stderr.contains("a canary left by an earlier run is in the cluster")
             && stderr.contains("Canary removed"),
+        "{stderr}"
+    );
+    assert_eq!(s.canary_objects(), Vec::<String>::new());
+    s.assert_selectors_restored();
+}
+
+/// Waits for a spawned deploy's canary Ingress (the canary takes traffic).
+async fn until_canary_ingress(s: &Setup) {
+    let started = Instant::now();
+    while s
+        .c
+        .get("networking.k8s.io/v1", "Ingress", NS, "fintech-ai-canary")
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the canary Ingress never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `--timeout` mid-step stops the canary at once and removes it (exit 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeout_mid_step_removes_the_canary() {
+    let s = setup(healthy()).await;
+    let before = s.stable();
+    let cmd = s.deploy_within("1.5.0", "10m", "40s", &[]);
+    let child = common::spawn(&cmd, &[], std::process::Stdio::piped());
+    until_canary_ingress(&s).await;
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Canary removed"), "{stderr}");
+    assert_eq!(s.canary_objects(), Vec::<String>::new());
+    s.assert_selectors_restored();
+    assert_eq!(s.stable(), before);
+}
+
+/// An API server that stops answering mid-step: the run ends (exit 3)
+/// saying the canary could not be removed; the next deploy removes it
+/// before anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_left_by_a_lost_api_server_is_removed_by_the_next_deploy() {
+    let s = setup(healthy()).await;
+    let child = common::spawn(
+        &s.deploy_every("1.5.0", "10m", &[]),
+        &[],
+        std::process::Stdio::piped(),
+    );
+    until_canary_ingress(&s).await;
+    s.c.sim
+        .faults()
+        .set_latency(Some(Duration::from_secs(3600)));
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    s.c.sim.faults().clear();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the next deploy or rollback removes it first"),
+        "{stderr}"
+    );
+    assert!(
+        s.canary_objects()
+            .contains(&"Ingress/fintech-ai-canary".to_string()),
+        "left for the next run: {:?}",
+        s.canary_objects()
+    );
+    // The lost run's lock is still there: broken, as an operator would.
+    let out = run(s.deploy("1.5.0", &["--strategy", "rolling", "--force-unlock"])).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a canary left by an earlier run is in the cluster"),
         "{stderr}"
     );
     assert_eq!(s.canary_objects(), Vec::<String>::new());

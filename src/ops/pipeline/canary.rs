@@ -190,7 +190,8 @@ impl Pipeline<'_> {
         let ending = canary_run.run(&mut canary).await;
         let result = match ending {
             Ending::Aborted(failure) => Err(Trouble::Aborted(failure)),
-            Ending::Stopped(failure) => Err(Trouble::Failed(self.stopped_or(failure))),
+            // Already said with the stop's reason (`Failure::stopped`).
+            Ending::Stopped(failure) => Err(Trouble::Failed(failure)),
             Ending::Paused => {
                 self.reporter.status(
                     "Paused",
