@@ -927,7 +927,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__deploy)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --force-conflicts --rollback-on-failure --no-rollback-on-failure --strategy --canary-steps --canary-interval --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --allow-breaking-migration --allow-unchecked-migration --force-conflicts --rollback-on-failure --no-rollback-on-failure --strategy --canary-steps --canary-interval --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -81,7 +81,7 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l strateg
 canary\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-steps -d 'The canary\'s traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-interval -d 'How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)' -r
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
 json\t''
 yaml\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
@@ -94,6 +94,8 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-u
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l skip-migrations -d 'Do not run the database migration even though the version changes'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-breaking-migration -d 'Deploy although the migration\'s SQL has breaking statements (drop, rename, type change, ...); refused without it in protected environments and canary deploys; recorded in the release'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l allow-unchecked-migration -d 'Deploy a protected environment although the migration\'s SQL could not be checked (alembic\'s offline mode failed or timed out); recorded in the release'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l force-conflicts -d 'Take over fields another field manager (e.g. kubectl) owns'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-rollback-on-failure -d 'Never roll back automatically'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'

@@ -153,8 +153,9 @@ fintechctl render staging --version 1.4.2 --only api-gateway -o json",
     #[command(
         after_help = "Examples:\n  fintechctl deploy production --version 1.4.2\n  \
 fintechctl deploy staging --version 1.4.2 --dry-run\n  \
-fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI",
-        mut_arg("output", |a| a.help("text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration, the rollouts, the failures and the outcome"))
+fintechctl deploy production --version 1.4.2 --yes --env-file .env.production   # CI\n  \
+fintechctl deploy production --version 1.5.0 --allow-breaking-migration   # a reviewed drop",
+        mut_arg("output", |a| a.help("text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome"))
     )]
     Deploy(DeployArgs),
 
@@ -319,6 +320,16 @@ pub struct DeployArgs {
     /// Do not run the database migration even though the version changes
     #[arg(long)]
     pub skip_migrations: bool,
+
+    /// Deploy although the migration's SQL has breaking statements (drop, rename, type change, ...);
+    /// refused without it in protected environments and canary deploys; recorded in the release
+    #[arg(long)]
+    pub allow_breaking_migration: bool,
+
+    /// Deploy a protected environment although the migration's SQL could not be checked
+    /// (alembic's offline mode failed or timed out); recorded in the release
+    #[arg(long)]
+    pub allow_unchecked_migration: bool,
 
     /// Take over fields another field manager (e.g. kubectl) owns
     #[arg(long)]

@@ -36,6 +36,17 @@ impl ExitStatus {
         }
     }
 
+    /// The one way a stop becomes an exit code: a signal is 130, a lost
+    /// API server 3, a timeout or a lost lock 1.
+    pub fn of_stop(reason: &crate::interrupt::StopReason) -> Self {
+        use crate::interrupt::StopReason;
+        match reason {
+            StopReason::Signal(_) => ExitStatus::Interrupted,
+            StopReason::TimedOut(_) | StopReason::LockLost(_) => ExitStatus::Failed,
+            StopReason::ApiLost(_) => ExitStatus::Unreachable,
+        }
+    }
+
     /// The status a report recorded as its `exitCode` (the inverse of
     /// [`Self::code`]): a report that kept only the number exits with it.
     pub fn from_code(code: i32) -> Self {
@@ -71,17 +82,18 @@ impl Failure {
     pub fn invalid(message: impl fmt::Display) -> Self {
         Self::new(ExitStatus::Invalid, message.to_string())
     }
-    /// The failure a stopped run ends with, said with where it was: a
-    /// signal is 130, a lost API server 3, a timeout or a lost lock 1.
+    /// The failure a stopped run ends with, said with where it was (the
+    /// status from [`ExitStatus::of_stop`]).
     pub fn stopped(stop: &crate::interrupt::Stop, whereabouts: &str) -> Self {
-        use crate::interrupt::StopReason;
-        let reason = stop.reason().unwrap_or(StopReason::Signal("interrupt"));
-        let status = match reason {
-            StopReason::Signal(_) => ExitStatus::Interrupted,
-            StopReason::TimedOut(_) | StopReason::LockLost(_) => ExitStatus::Failed,
-            StopReason::ApiLost(_) => ExitStatus::Unreachable,
-        };
-        Self::new(status, format!("{reason}; {whereabouts}"))
+        let reason = stop
+            .reason()
+            .unwrap_or(crate::interrupt::StopReason::Signal("interrupt"));
+        Self::from_stop(&reason, format!("{reason}; {whereabouts}"))
+    }
+
+    /// The failure `reason` ends a command with, in `message`'s words.
+    pub fn from_stop(reason: &crate::interrupt::StopReason, message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::of_stop(reason), message)
     }
     pub fn with_details(mut self, details: Vec<String>) -> Self {
         self.details = details;
@@ -183,6 +195,13 @@ impl From<RecordsError> for Failure {
             RecordsError::Corrupt { .. } | RecordsError::Encode { .. } => ExitStatus::Failed,
         };
         Failure::new(status, e.to_string())
+    }
+}
+
+impl From<crate::migration_lint::MigrationRefusal> for Failure {
+    /// A breaking or unchecked migration where the policy refuses it: a safety rule (4).
+    fn from(e: crate::migration_lint::MigrationRefusal) -> Self {
+        Failure::new(ExitStatus::Refused, e.message).with_details(e.details)
     }
 }
 

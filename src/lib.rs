@@ -22,6 +22,8 @@ pub mod files;
 pub mod human;
 pub mod identity;
 pub mod interrupt;
+pub mod migration_lint;
+pub mod names;
 pub mod ops;
 pub mod redact;
 pub mod release;

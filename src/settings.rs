@@ -139,6 +139,8 @@ pub struct DeploySettings {
     pub selected: Vec<Manifest>,
     pub only: Vec<String>,
     pub skip_migrations: bool,
+    /// `--allow-breaking-migration`, `--allow-unchecked-migration`.
+    pub migration_check: crate::migration_lint::CheckFlags,
     pub force_conflicts: bool,
     pub change: ChangeSettings,
     pub access: ClusterAccess,
@@ -391,6 +393,10 @@ fn deploy(
         selected,
         only: args.only.clone(),
         skip_migrations: args.skip_migrations,
+        migration_check: crate::migration_lint::CheckFlags {
+            allow_breaking: args.allow_breaking_migration,
+            allow_unchecked: args.allow_unchecked_migration,
+        },
         force_conflicts: args.force_conflicts,
         canary: crate::canary::CanaryPlan::resolve(
             &release.env,

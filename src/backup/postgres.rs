@@ -39,6 +39,10 @@ pub enum PgError {
     },
     #[error("{0}")]
     Protocol(String),
+    /// The connection to pg_restore was lost after the whole dump had been
+    /// sent: whether it committed is for the caller to find out.
+    #[error("pod/{pod}: {message} after the whole dump was sent to pg_restore")]
+    LostAfterFeed { pod: String, message: String },
 }
 
 impl PgError {
@@ -265,6 +269,31 @@ pub async fn facts(
     Ok((facts.alembic, facts.tables))
 }
 
+/// How many sessions of pg_restore are connected to `database` (default:
+/// the environment's) right now: a restore whose connection was lost may
+/// still be running in the database.
+pub async fn restore_sessions(
+    target: &Target,
+    db: &Database,
+    database: Option<&str>,
+) -> Result<u64, PgError> {
+    let (out, ended) = target
+        .capture(
+            &sh(
+                "exec psql -X -q -A -t -v ON_ERROR_STOP=1 -U \"$1\" -d \"$2\" -c \"SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_restore' AND datname = current_database() AND pid <> pg_backend_pid()\"",
+                &[&db.user, database.unwrap_or(&db.database)],
+            ),
+            None,
+            64 * 1024,
+        )
+        .await?;
+    command_ok("psql", &ended)?;
+    String::from_utf8_lossy(&out)
+        .trim()
+        .parse()
+        .map_err(|_| PgError::Protocol("psql: a session count that is not a number".into()))
+}
+
 /// Runs one SQL statement (CREATE / DROP DATABASE for drills) against the
 /// `postgres` maintenance database.
 pub async fn admin(target: &Target, db: &Database, sql: &str) -> Result<(), PgError> {
@@ -427,7 +456,10 @@ pub async fn restore(
         }
         Some(Ok(n)) => {
             drop(stdin);
-            let ended = running.finish().await?;
+            let ended = running.finish().await.map_err(|e| match e {
+                ExecError::Lost { pod, message } => PgError::LostAfterFeed { pod, message },
+                other => PgError::from(other),
+            })?;
             command_ok("pg_restore", &ended)?;
             Ok(n)
         }

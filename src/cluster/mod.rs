@@ -15,6 +15,7 @@ pub mod lock;
 pub mod logs;
 pub mod metrics;
 pub mod migration;
+pub mod migration_sql;
 pub mod prerequisites;
 pub mod prune;
 pub mod records;

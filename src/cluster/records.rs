@@ -129,6 +129,10 @@ pub struct ReleaseRecord {
     /// What the migration step did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub migration: Option<MigrationOutcome>,
+    /// The migration check before the Job ran: findings, and the flag that
+    /// overrode it (`--allow-breaking-migration`, `--allow-unchecked-migration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration_check: Option<crate::migration_lint::MigrationCheck>,
     /// For a rollback: the revision whose manifests were re-applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_from: Option<u32>,
@@ -168,6 +172,7 @@ impl ReleaseRecord {
             duration_secs: None,
             failures: Vec::new(),
             migration: None,
+            migration_check: None,
             rolled_back_from: None,
             description: description.into(),
             canary: None,
@@ -208,6 +213,16 @@ impl ReleaseRecord {
             redactor.scrub_lines(&mut m.last_lines);
             if let Some(message) = &mut m.message {
                 *message = redactor.scrub(message).into_owned();
+            }
+        }
+        if let Some(check) = &mut self.migration_check {
+            // A failed offline Job's reason quotes its last log line; a
+            // finding quotes a statement (a literal may hold a value).
+            if let Some(reason) = &mut check.reason {
+                *reason = redactor.scrub(reason).into_owned();
+            }
+            for finding in &mut check.findings {
+                finding.statement = redactor.scrub(&finding.statement).into_owned();
             }
         }
         self.description = redactor.scrub(&self.description).into_owned();
@@ -870,6 +885,39 @@ impl ReleaseHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migration_checks_reason_and_statements_are_scrubbed() {
+        use crate::migration_lint::{CheckStatus, Finding, MigrationCheck};
+        let mut r = record(2, ReleaseStatus::Succeeded);
+        r.migration_check = Some(MigrationCheck {
+            status: CheckStatus::Breaking,
+            from_revision: Some("1a2b".into()),
+            reason: Some("Job/x failed (exit code 1): password s3cr3t-value".into()),
+            findings: vec![Finding {
+                rule: "drop-column".into(),
+                statement: "ALTER TABLE t DROP COLUMN s3cr3t-value".into(),
+                problem: String::new(),
+                alternative: String::new(),
+            }],
+            enforced: true,
+            overridden_by: Some("--allow-breaking-migration".into()),
+        });
+        r.scrub(&Redactor::new(["s3cr3t-value"]));
+        let check = r.migration_check.unwrap();
+        assert_eq!(
+            check.reason.as_deref(),
+            Some("Job/x failed (exit code 1): password <redacted>")
+        );
+        assert_eq!(
+            check.findings[0].statement,
+            "ALTER TABLE t DROP COLUMN <redacted>"
+        );
+        assert_eq!(
+            check.overridden_by.as_deref(),
+            Some("--allow-breaking-migration")
+        );
+    }
     use serde_json::json;
 
     fn b64(text: &str) -> String {
@@ -904,6 +952,7 @@ mod tests {
             duration_secs: None,
             failures: Vec::new(),
             migration: None,
+            migration_check: None,
             rolled_back_from: None,
             description: format!("deploy 1.{revision}.0"),
             canary: None,

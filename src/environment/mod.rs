@@ -435,14 +435,10 @@ pub const RESERVED_ENV: [&str; 19] = [
     "REDIS_TLS",
 ];
 
-/// RFC 1123 label: what Kubernetes accepts as a namespace or object name.
+/// RFC 1123 label: what Kubernetes accepts as a namespace or object name
+/// (the rule is [`crate::names::dns_label_problem`]).
 pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
+    crate::names::dns_label_problem(s).is_none()
 }
 
 #[cfg(test)]

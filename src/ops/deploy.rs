@@ -89,6 +89,7 @@ pub async fn deploy(
         Some(job) if job_selected || rolls_an_app => MigrationPolicy::WhenVersionChanges {
             job,
             skip: settings.skip_migrations,
+            check: settings.migration_check,
         },
         _ => MigrationPolicy::Never,
     };

@@ -65,7 +65,7 @@ pub async fn health(
     };
     let conn = tokio::select! {
         c = connect_reporting(env, &settings.access, reporter) => c,
-        reason = stop.stopped() => Err(Failure::new(ExitStatus::Interrupted, reason.to_string())),
+        reason = stop.stopped() => Err(Failure::from_stop(&reason, reason.to_string())),
     };
     let conn = match conn {
         Ok(c) => c,
@@ -78,7 +78,7 @@ pub async fn health(
         let report = tokio::select! {
             r = one_round(settings, &conn, reporter, redactor, round) => r,
             reason = stop.stopped() => {
-                return (last, Err(Failure::new(ExitStatus::Interrupted, reason.to_string())));
+                return (last, Err(Failure::from_stop(&reason, reason.to_string())));
             }
         };
         reporter.round(&report);
@@ -88,9 +88,9 @@ pub async fn health(
         };
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = stop.stopped() => {
+            reason = stop.stopped() => {
                 // Watching ends with Ctrl-C: 130, as every interrupted command.
-                return (last, Ok(ExitStatus::Interrupted));
+                return (last, Ok(ExitStatus::of_stop(&reason)));
             }
         }
     }

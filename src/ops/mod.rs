@@ -13,6 +13,7 @@ pub mod deploy;
 pub mod diff;
 pub mod health;
 pub mod migrate;
+pub mod migration_check;
 pub mod pipeline;
 pub mod restore;
 pub mod rollback;

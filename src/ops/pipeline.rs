@@ -73,8 +73,13 @@ pub enum MigrationPolicy {
     /// Never (rollbacks: migrations never run backwards).
     Never,
     /// When the live api-gateway runs another version than `version` (or
-    /// none); `skip` (`--skip-migrations`) only warns.
-    WhenVersionChanges { job: Manifest, skip: bool },
+    /// none); `skip` (`--skip-migrations`) only warns; `check`: the flags
+    /// of the migration check ([`super::migration_check`]).
+    WhenVersionChanges {
+        job: Manifest,
+        skip: bool,
+        check: crate::migration_lint::CheckFlags,
+    },
 }
 
 /// How a deploy or rollback ended.
@@ -115,6 +120,9 @@ pub struct DeployReport {
     pub prune: Vec<OwnedObject>,
     pub applied: Vec<AppliedObject>,
     pub migration: Option<MigrationOutcome>,
+    /// The migration's SQL checked before the Job ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migration_check: Option<crate::migration_lint::MigrationCheck>,
     pub rollouts: Vec<RolloutOutcome>,
     pub failures: Vec<FailureCard>,
     pub pruned: Vec<OwnedObject>,
@@ -296,7 +304,10 @@ impl Pipeline<'_> {
         // After a success, the release history beyond its limit is pruned
         // while the lock is released: neither waits for the other.
         let prune_history = async {
-            if result.is_ok() && report.outcome == Outcome::Succeeded {
+            if result.is_ok()
+                && report.outcome == Outcome::Succeeded
+                && self.api_lost_grace().is_none()
+            {
                 self.prune_history().await;
             }
         };
@@ -430,6 +441,23 @@ impl Pipeline<'_> {
         // deploy runs one (said with the plan).
         self.canary_first(change, canary?, report, guard.is_some())
             .await?;
+        if let (Some(job), MigrationPolicy::WhenVersionChanges { check, .. }) =
+            (&migration_job, &change.migration)
+        {
+            doing.set("checking the migration's SQL");
+            let input = super::migration_check::CheckInput {
+                env: self.env,
+                job,
+                namespace_missing: self.namespace_missing,
+                // A canary decided above (not one that fell back to rolling).
+                canary: report.canary.is_some(),
+                flags: *check,
+            };
+            let (checked, verdict) =
+                super::migration_check::run(self.client(), input, &self.stop, self.reporter).await;
+            report.migration_check = checked;
+            verdict?;
+        }
 
         let changes = report
             .plan
@@ -619,7 +647,7 @@ impl Pipeline<'_> {
     /// The migration Job to run, if any: when the live api-gateway runs
     /// another version (or does not exist), unless `--skip-migrations`.
     async fn decide_migration(&self, change: &ReleaseChange) -> Result<Option<Manifest>, Failure> {
-        let MigrationPolicy::WhenVersionChanges { job, skip } = &change.migration else {
+        let MigrationPolicy::WhenVersionChanges { job, skip, .. } = &change.migration else {
             return Ok(None);
         };
         let live = super::shared::live_version(self.client(), self.namespace()).await?;
@@ -804,14 +832,36 @@ impl Pipeline<'_> {
                 self.prune_after_success(report).await;
                 // The release is live: trouble recording it is a warning,
                 // never a failed deploy.
-                match history
-                    .finish(&mut record, ReleaseStatus::Succeeded, &[])
-                    .await
-                {
-                    Ok(Some(warning)) => self.reporter.warn(&warning),
-                    Ok(None) => {}
-                    Err(e) => self.reporter.warn(&format!(
-                        "the deploy succeeded but its release record could not be saved: {e}"
+                // Raced with the watchdog: an API server that froze right
+                // after the rollout is not waited for to the full deadline.
+                // (A signal now does not cut the record short: it is the
+                // last short step of a release that is live.)
+                let api_lost = async {
+                    match self.stop.stopped().await {
+                        StopReason::ApiLost(_) => {}
+                        _ => std::future::pending().await,
+                    }
+                };
+                let finished = tokio::select! {
+                    r = history.finish(&mut record, ReleaseStatus::Succeeded, &[]) => Some(r),
+                    () = api_lost => None,
+                };
+                match finished {
+                    Some(Ok(Some(warning))) => self.reporter.warn(&warning),
+                    Some(Ok(None)) => {}
+                    Some(Err(e)) => {
+                        self.reporter.warn(&format!(
+                            "the deploy succeeded but its release record could not be saved: {e}"
+                        ));
+                        self.note_api_gone(&e.to_string()).await;
+                    }
+                    None => self.reporter.warn(&format!(
+                        "the deploy succeeded but revision {} could not be recorded as succeeded ({}); the next deploy marks it abandoned",
+                        record.revision,
+                        self.stop
+                            .reason()
+                            .map(|r| r.to_string())
+                            .unwrap_or_else(|| "stopped".into())
                     )),
                 }
                 // The old records are pruned alongside the lock's release
@@ -916,6 +966,7 @@ impl Pipeline<'_> {
             &self.key,
         );
         record.rolled_back_from = change.rolled_back_from;
+        record.migration_check = report.migration_check.clone();
         match next_revision {
             Some(revision) => self.history().create_at(&mut record, revision).await?,
             None => self.history().create(&mut record).await?,
@@ -928,6 +979,28 @@ impl Pipeline<'_> {
             .as_ref()
             .and_then(|c| serde_json::to_value(c).ok());
         Ok((record, result))
+    }
+
+    /// A cleanup write failed after the release went live: when the API
+    /// server does not answer a short probe either, the run counts it as
+    /// lost (the watchdog's reason), so the lock's release gets one short
+    /// try and the history is not pruned, instead of a full request
+    /// deadline each. The release itself stays a success.
+    async fn note_api_gone(&self, what_failed: &str) {
+        if self.stop.is_stopped()
+            || liveness::answers(
+                self.client(),
+                self.namespace(),
+                std::time::Duration::from_secs(2),
+            )
+            .await
+        {
+            return;
+        }
+        self.stop.stop(StopReason::ApiLost(format!(
+            "lost the API server at {} after the rollout ({what_failed})",
+            self.conn.server
+        )));
     }
 
     /// After the API server was lost, cleanup writes (the record, the

@@ -22,11 +22,11 @@ use crate::backup::store::Store;
 use crate::backup::{PartKind, SECRETS_FILE, postgres, redis, redis_export, resources, stream};
 use crate::cluster::connect::Connection;
 use crate::cluster::lock::{self, LockError, LockHolder, LockOptions};
+use crate::cluster::records::{ReleaseHistory, ReleaseRecord, ReleaseStatus};
 use crate::environment::{Environment, Placement};
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::{Stop, StopReason};
 use crate::redact::Redactor;
-use crate::render::labels;
 use crate::settings::RestoreSettings;
 
 use super::backup::{
@@ -97,6 +97,10 @@ pub struct RestoreReport {
     pub alembic: Option<AlembicCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The release record written when the restore changed the
+    /// application's version (`restore <id>` in `history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
     #[serde(serialize_with = "crate::cluster::serialize_secs")]
@@ -404,15 +408,17 @@ async fn run(
     }
     // The resources part re-applies the backup's Deployments, images and
     // version label included: the plan says when that changes the version.
+    let mut version_change: Option<String> = None;
     if parts.contains(&PartKind::Resources)
         && let Some(backup_version) = manifest.release.as_ref().map(|r| r.version.clone())
     {
         let live = super::shared::live_version(&conn.client, ns).await?;
         if let Some(live) = live.filter(|l| *l != backup_version) {
             report.notes.push(format!(
-                "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; `fintechctl history {}` does not show this change",
+                "the application goes from version {live} (live) to {backup_version} (the backup's): the resources part re-applies the backup's Deployments; a release record `restore {id}` at {backup_version} is written to `fintechctl history {}`",
                 env.name
             ));
+            version_change = Some(backup_version);
         }
     }
     for note in &report.notes {
@@ -511,6 +517,28 @@ async fn run(
         }
     }
     report.writers = writers;
+    // 5. A restore that put back another version of the application is a
+    // release: recorded under the lock, like a deploy's.
+    if result.is_ok()
+        && let Some(version) = &version_change
+    {
+        match record_restore(&conn, env, &store, &id, &manifest, version, settings, &redactor).await {
+            Ok((revision, warning)) => {
+                reporter.status(
+                    "Recorded",
+                    &format!("revision {revision}: restore {id} (version {version})"),
+                );
+                if let Some(w) = warning {
+                    reporter.warn(&w);
+                }
+                report.revision = Some(revision);
+            }
+            Err(f) => reporter.warn(&format!(
+                "the restore is done, but its release record was not written ({}): `fintechctl history {}` does not show that version {version} runs now",
+                f.message, env.name
+            )),
+        }
+    }
     match guard.release().await {
         Ok(()) => {}
         Err(LockError::Lost { .. }) if matches!(stop.reason(), Some(StopReason::LockLost(_))) => {}
@@ -721,14 +749,33 @@ async fn restore_parts(
             match part {
                 PartKind::Postgres => {
                     let target = pg_target.as_ref().expect("resolved above");
-                    postgres::restore(
+                    let restored = postgres::restore(
                         target, &db, None, true, store, &env.name, id, &entry, reporter,
                     )
-                    .await
-                    .map_err(|e| {
-                        Failure::new(ExitStatus::Failed, format!("restoring PostgreSQL: {e}"))
-                            .with_details(e.details())
-                    })?;
+                    .await;
+                    // Lost after the whole dump was sent: pg_restore may
+                    // have committed. Once no pg_restore session is left,
+                    // the row counts below tell which.
+                    let lost = match restored {
+                        Ok(_) => None,
+                        Err(postgres::PgError::LostAfterFeed { pod, message }) => {
+                            let lost = format!(
+                                "pod/{pod}: {message} after the whole dump was sent to pg_restore"
+                            );
+                            reporter.warn(&format!(
+                                "{lost}; waiting for pg_restore to end in the database, then the row counts say whether it committed"
+                            ));
+                            settle_pg_restore(target, &db, stop).await?;
+                            Some(lost)
+                        }
+                        Err(e) => {
+                            return Err(Failure::new(
+                                ExitStatus::Failed,
+                                format!("restoring PostgreSQL: {e}"),
+                            )
+                            .with_details(e.details()));
+                        }
+                    };
                     let (after, tables) =
                         postgres::facts(target, &db, None).await.map_err(|e| {
                             Failure::new(
@@ -749,9 +796,23 @@ async fn restore_parts(
                     if !mismatches.is_empty() {
                         return Err(Failure::new(
                             ExitStatus::Failed,
-                            "the restored database does not match the backup's row counts",
+                            match &lost {
+                                Some(lost) => format!(
+                                    "{lost}, and the database does not match the backup's row counts: pg_restore, in one transaction, did not commit"
+                                ),
+                                None => {
+                                    "the restored database does not match the backup's row counts"
+                                        .to_string()
+                                }
+                            },
                         )
                         .with_details(mismatches));
+                    }
+                    if lost.is_some() {
+                        reporter.status(
+                            "Committed",
+                            "pg_restore ended and every table's row count matches the backup: the restore committed",
+                        );
                     }
                     Ok(entry.raw_size)
                 }
@@ -920,9 +981,108 @@ async fn restore_parts(
             );
         }
     }
-    let _ = labels::MANAGER;
     reporter.status("Restored", &format!("{id} into {} ({ns})", env.name));
     Ok(ExitStatus::Success)
+}
+
+/// Waits, polling every second for at most [`SETTLE_WITHIN`], until no
+/// pg_restore session is left in the database (one whose client
+/// connection was lost runs on to its commit or rollback).
+async fn settle_pg_restore(
+    target: &crate::backup::exec::Target,
+    db: &postgres::Database,
+    stop: &Stop,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    loop {
+        let sessions = postgres::restore_sessions(target, db, None)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::Failed,
+                    format!("after the connection to pg_restore was lost, asking the database whether it still runs: {e}; the restore's outcome is unknown, check the database"),
+                )
+            })?;
+        if sessions == 0 {
+            return Ok(());
+        }
+        if started.elapsed() >= SETTLE_WITHIN || stop.is_stopped() {
+            return Err(Failure::new(
+                ExitStatus::Failed,
+                format!(
+                    "pg_restore still runs in the database {} after its connection was lost: the restore's outcome is unknown until it ends; check its row counts against the backup",
+                    crate::human::duration(started.elapsed())
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// How long a restore waits for a pg_restore whose connection was lost.
+const SETTLE_WITHIN: Duration = Duration::from_secs(60);
+
+/// Writes the release record of a restore that changed the application's
+/// version: `restore <id>` at the backup's version, succeeded, with the
+/// backup's objects as its manifests (so `history` shows what runs, and
+/// `rollback` can return to it or past it). Returns the revision and a
+/// warning when older revisions could not be marked superseded.
+#[allow(clippy::too_many_arguments)]
+async fn record_restore(
+    conn: &Connection,
+    env: &Environment,
+    store: &Store,
+    id: &BackupId,
+    manifest: &Manifest,
+    version: &str,
+    settings: &RestoreSettings,
+    redactor: &Redactor,
+) -> Result<(u32, Option<String>), Failure> {
+    let ns = &env.namespace.name;
+    let Some(entry) = manifest.part(PartKind::Resources) else {
+        return Err(Failure::new(
+            ExitStatus::Failed,
+            "the backup has no resources part",
+        ));
+    };
+    let bytes = read_all(store, &env.name, id, entry).await?;
+    let objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file)))?;
+    let (key, stored) = super::shared::environment_key(&conn.client, ns).await?;
+    if !stored {
+        crate::cluster::digest_key::store(&conn.client, ns, &key)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    ExitStatus::Unreachable,
+                    format!(
+                        "storing the digest key Secret {}: {}",
+                        crate::cluster::digest_key::SECRET_NAME,
+                        crate::cluster::api_message(&e)
+                    ),
+                )
+            })?;
+    }
+    let origin = format!("backup {id}");
+    let manifests: Vec<crate::render::Manifest> = objects
+        .iter()
+        .map(|o| crate::render::Manifest::new(origin.clone(), o.clone()))
+        .collect();
+    let mut record = ReleaseRecord::begin(
+        &env.name,
+        ns,
+        version,
+        &manifests,
+        format!("restore {id}"),
+        &settings.identity,
+        &key,
+    );
+    let history = ReleaseHistory::new(&conn.client, ns, &env.name, redactor.clone());
+    history.create(&mut record).await?;
+    let warning = history
+        .finish(&mut record, ReleaseStatus::Succeeded, &[])
+        .await?;
+    Ok((record.revision, warning))
 }
 
 async fn read_all(

@@ -203,8 +203,8 @@ pub async fn verify(
     };
     let result = tokio::select! {
         r = run(settings, reporter, redactor, &mut report, &stop) => r,
-        reason = stop.stopped() => Err(Failure::new(
-            ExitStatus::Interrupted,
+        reason = stop.stopped() => Err(Failure::from_stop(
+            &reason,
             format!("verify {}: {reason}", env.name),
         )),
     };

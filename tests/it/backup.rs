@@ -1733,3 +1733,130 @@ async fn a_restore_whose_exec_stream_is_cut_leaves_the_database_as_it_was() {
         "{stderr}"
     );
 }
+
+/// A restore whose resources part puts back another version of the
+/// application says so in its plan and is a release: `history` shows
+/// `restore <id>` at the backup's version, the deploy it replaced is
+/// superseded, and `rollback` can go back past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_that_changes_the_version_is_written_to_the_history() {
+    let w = world(&[], "", 10).await;
+    let (report, stderr, out) = w.backup(&["--only", "resources"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+
+    let out = run(w.cmd(&["deploy", "local", "--version", "1.7.10", "--timeout", "90s"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    let out = run(w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--only",
+        "resources",
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("from version 1.7.10 (live) to 1.4.2"),
+        "{report}"
+    );
+    let revision = report["revision"].as_u64().expect("a revision recorded");
+    assert!(
+        stderr.contains(&format!("revision {revision}: restore {id}")),
+        "{stderr}"
+    );
+    let live = w.c.get("apps/v1", "Deployment", NS, "api-gateway").unwrap();
+    assert_eq!(
+        live["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"], "1.4.2",
+        "the backup's Deployment is back"
+    );
+
+    let out = run(w.cmd(&["history", "local", "-o", "json"])).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = history["revisions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"));
+    let newest = &records[0];
+    assert_eq!(newest["revision"].as_u64(), Some(revision), "{history}");
+    assert_eq!(newest["version"], "1.4.2", "{history}");
+    assert_eq!(newest["status"], "succeeded", "{history}");
+    assert_eq!(newest["description"], format!("restore {id}"), "{history}");
+    let deployed = records
+        .iter()
+        .find(|r| r["version"] == "1.7.10")
+        .unwrap_or_else(|| panic!("{history}"));
+    assert_eq!(deployed["status"], "superseded", "{history}");
+
+    // A restore that keeps the version writes no record.
+    let out = run(w.cmd(&[
+        "restore",
+        "local",
+        &id,
+        "--only",
+        "resources",
+        "--yes",
+        "-o",
+        "json",
+        "--timeout",
+        "100s",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(again.get("revision").is_none(), "{again}");
+}
+
+/// Issue 16: the exec stream cut after the whole dump was sent, while
+/// pg_restore ends (here: after it committed). The outcome is not left
+/// "unknown": once no pg_restore session remains, the row counts say the
+/// restore committed, and it succeeds with the lost connection said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_cut_after_the_whole_dump_was_sent_finds_out_that_it_committed() {
+    // pg_restore does its work, then says a word and lingers: the cut lands
+    // on that word, after the commit.
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("pg_restore");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n/usr/bin/pg_restore \"$@\"\nrc=$?\necho 'pg_restore: finished' >&2\nsleep 2\nexit $rc\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        ", PATH: \"{}:/usr/local/bin:/usr/bin:/bin\"",
+        bin.path().display()
+    );
+    let w = world(&[], &path, 2_000).await;
+    let (report, stderr, out) = w.backup(&["--only", "postgres"]).await;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let id = report["id"].as_str().unwrap().to_string();
+    let tables = w.pg.checksums();
+    w.pg.psql("INSERT INTO accounts (owner) VALUES ('after the backup')");
+
+    w.c.sim
+        .faults()
+        .cut_exec_matching(Some(("pg_restore --clean", 4)));
+    let out = run(w.cmd(&["restore", "local", &id, "--yes", "--timeout", "120s"])).await;
+    w.c.sim.faults().cut_exec_matching(None);
+    let stderr = text(&out).1;
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("after the whole dump was sent to pg_restore"),
+        "the lost connection is said: {stderr}"
+    );
+    assert!(stderr.contains("the restore committed"), "{stderr}");
+    assert_eq!(w.pg.checksums(), tables, "the backup's data is back");
+    for writer in ["api-gateway", "ml-service"] {
+        assert_eq!(w.replicas(writer), 1, "{writer} back: {stderr}");
+    }
+}

@@ -24,6 +24,7 @@ mod json_shapes;
 mod kube_sim_fidelity;
 mod lifecycle;
 mod lock;
+mod migration_lint;
 mod playground;
 mod prune;
 mod records;

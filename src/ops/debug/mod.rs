@@ -111,7 +111,7 @@ pub async fn triage(
     }
 }
 
-/// The failure a stop turns into: 130 for a signal.
+/// The failure a stop turns into ([`ExitStatus::of_stop`]: 130 for a signal).
 pub fn interrupted(reason: crate::interrupt::StopReason) -> Failure {
-    Failure::new(ExitStatus::Interrupted, reason.to_string())
+    Failure::from_stop(&reason, reason.to_string())
 }

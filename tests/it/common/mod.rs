@@ -28,13 +28,31 @@ pub struct Cluster {
     pub kubeconfig: PathBuf,
 }
 
-/// Images become ready quickly; Job pods run `job_command`.
+/// Images become ready quickly; Job pods run `job_command` (alembic's
+/// offline mode answered by [`alembic_job`]).
 pub fn behaviors(extra_images: &str, job_command: &str) -> Behaviors {
     behaviors_with(extra_images, job_command, "")
 }
 
+/// The live schema revision the simulated api-gateway images report.
+pub const ALEMBIC_HEAD: &str = "ae1027a6acf0";
+
+/// A Job command that answers alembic's offline mode as an image with no
+/// breaking migration would (`alembic heads`: [`ALEMBIC_HEAD`];
+/// `upgrade … --sql`: an empty transaction) and runs `migration` otherwise.
+/// A command that looks at `KUBE_SIM_ARGS` itself is left as it is.
+pub fn alembic_job(migration: &str) -> String {
+    if migration.contains("KUBE_SIM_ARGS") {
+        return migration.to_string();
+    }
+    format!(
+        "case $KUBE_SIM_ARGS in 'alembic heads') echo '{ALEMBIC_HEAD} (head)';; *' --sql') printf 'BEGIN;\\n\\nCOMMIT;\\n';; *) {migration}\n;; esac"
+    )
+}
+
 /// [`behaviors`] with more top-level sections (`ports:`, `exec:`).
 pub fn behaviors_with(extra_images: &str, job_command: &str, sections: &str) -> Behaviors {
+    let job_command = alembic_job(job_command);
     let yaml = format!(
         "images:\n{extra_images}  - match: \"*\"\n    behavior: ready\n    readyAfter: 200ms\njobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", {job_command:?}]\n{sections}"
     );

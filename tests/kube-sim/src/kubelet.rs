@@ -1192,8 +1192,29 @@ fn start_container(
         env.extend(beh.exec_env(&name_of(pod)));
         env.push(("POD_IP".into(), pod_ip.to_string()));
         env.push(("HOSTNAME".into(), name_of(pod)));
+        env.push((
+            "KUBE_SIM_ARGS".into(),
+            container_argv(pod, &c.name).join(" "),
+        ));
         c.proc_task = Some(tokio::spawn(run_process(cmd, env, out)).abort_handle());
     }
+}
+
+/// The container's own `command` and `args`, as the image would run them.
+fn container_argv(pod: &Value, container: &str) -> Vec<String> {
+    let spec = pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .and_then(|cs| cs.iter().find(|c| util::str_of(c, "name") == container));
+    let Some(spec) = spec else {
+        return Vec::new();
+    };
+    ["command", "args"]
+        .iter()
+        .filter_map(|k| spec.get(*k).and_then(|v| v.as_array()))
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 async fn run_process(cmd: Vec<String>, env: Vec<(String, String)>, out: Arc<Mutex<ProcOut>>) {

@@ -220,9 +220,16 @@ pub struct FaultState {
     pub watch_drop_after: Option<usize>,
     /// Exec / attach / port-forward streams are cut after this many bytes from the pod.
     pub exec_cut_after: Option<u64>,
+    /// Only the exec streams whose command line contains the text are cut,
+    /// after this many bytes from the pod (the others run whole).
+    pub exec_cut_matching: Option<(String, u64)>,
     /// Watches end in the middle of their next event (half a JSON line):
     /// what a dropped connection looks like to a client.
     pub watch_cut_mid_event: bool,
+    /// Freeze (answer nothing, as `latency` of an hour) from the first
+    /// resource request whose method and path match: (method, substring
+    /// of the path). Makes "frozen right after step X" deterministic.
+    pub freeze_on: Option<(String, String)>,
 }
 
 /// Handle for runtime fault injection (cheap to clone).
@@ -275,6 +282,39 @@ impl Faults {
         );
         if discovery {
             self.2.lock().unwrap().push(path.to_string());
+        }
+    }
+    /// Freeze from the first resource request with `method` whose path
+    /// contains `path_part` (that request included): every resource
+    /// request then waits an hour, until [`Faults::clear`].
+    pub fn freeze_on(&self, method: &str, path_part: &str) {
+        self.0.lock().unwrap().0.freeze_on = Some((method.to_string(), path_part.to_string()));
+    }
+    /// The latency for a request: a matching `freeze_on` turns into an
+    /// hour's latency for this request and every later one.
+    pub(crate) fn latency_for(&self, method: &str, path: &str) -> Option<Duration> {
+        let mut g = self.0.lock().unwrap();
+        let hit =
+            g.0.freeze_on
+                .as_ref()
+                .is_some_and(|(m, p)| m.eq_ignore_ascii_case(method) && path.contains(p.as_str()));
+        if hit {
+            g.0.freeze_on = None;
+            g.0.latency = Some(Duration::from_secs(3600));
+        }
+        g.0.latency
+    }
+    /// Cut the exec streams whose command line contains `command_part`
+    /// after `bytes` from the pod; `None` stops.
+    pub fn cut_exec_matching(&self, cut: Option<(&str, u64)>) {
+        self.0.lock().unwrap().0.exec_cut_matching = cut.map(|(c, b)| (c.to_string(), b));
+    }
+    /// The cut for an exec stream running `command`.
+    pub(crate) fn exec_cut_for(&self, command: &[String]) -> Option<u64> {
+        let g = self.0.lock().unwrap();
+        match &g.0.exec_cut_matching {
+            Some((part, bytes)) if command.join(" ").contains(part.as_str()) => Some(*bytes),
+            _ => g.0.exec_cut_after,
         }
     }
     pub fn cut_exec_after(&self, bytes: Option<u64>) {

@@ -619,7 +619,8 @@ async fn http_service(name: &'static str) -> anyhow::Result<SocketAddr> {
 /// The behaviours: a release tagged `broken` cannot be pulled, ml-service
 /// `crash` crash-loops (to see a failed deploy, `debug` and `rollback`),
 /// every other image ready quickly, the migration Job a local
-/// `echo`, exec in the PostgreSQL pod against the local server, and the
+/// `echo` (and alembic's offline mode an empty migration from revision
+/// `playground0001`, so deploys' migration checks pass), exec in the PostgreSQL pod against the local server, and the
 /// pods' ports sent to the local servers.
 fn behaviors(targets: &[(&str, u16, SocketAddr)]) -> String {
     let mut yaml = String::from(
@@ -628,7 +629,9 @@ fn behaviors(targets: &[(&str, u16, SocketAddr)]) -> String {
          \x20   logs: \"ModuleNotFoundError: No module named 'torch'\"\n\
          \x20 - match: \"*\"\n    behavior: ready\n    readyAfter: 300ms\n\
          jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \
-         \"echo 'playground: the migration Job runs no real migration'\"]\n\
+         \"case $KUBE_SIM_ARGS in 'alembic heads') echo 'playground0001 (head)';; \
+         *' --sql') printf 'BEGIN;\\\\n\\\\nCOMMIT;\\\\n';; \
+         *) echo 'playground: the migration Job runs no real migration';; esac\"]\n\
          exec:\n  - pod: \"postgres-*\"\n    env: { PGHOST: 127.0.0.1 }\n\
          ports:\n",
     );

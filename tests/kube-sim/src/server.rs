@@ -210,8 +210,7 @@ async fn handle_inner(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body>
     let is_resource =
         path.starts_with("/api/") || (path.starts_with("/apis/") && path.matches('/').count() > 3);
     if is_resource {
-        let f = sh.faults.state();
-        if let Some(l) = f.latency {
+        if let Some(l) = sh.faults.latency_for(req.method().as_str(), &path) {
             tokio::time::sleep(l).await;
         }
         if let Some((code, ra)) = sh.faults.roll_error() {

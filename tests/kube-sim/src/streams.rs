@@ -348,7 +348,7 @@ pub async fn exec(
     };
     let stdin = q.flag("stdin");
     let tty = q.flag("tty");
-    let cut = sh.faults.state().exec_cut_after;
+    let cut = sh.faults.exec_cut_for(&cmd);
     let kind = kind.to_string();
     tokio::spawn(async move {
         let Ok(up) = hyper::upgrade::on(req).await else {

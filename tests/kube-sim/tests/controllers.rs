@@ -382,6 +382,71 @@ async fn resource_quota_and_unschedulable() {
     sim.shutdown().await;
 }
 
+/// The behaviour's command sees the container's own command and args in
+/// `KUBE_SIM_ARGS` (space-joined), so one image's rule can answer
+/// `alembic heads` and `alembic upgrade … --sql` differently.
+#[tokio::test]
+async fn a_job_command_sees_the_container_command_and_args() {
+    let sim = sim_with(|cfg| {
+        cfg.behaviors = kube_sim::Behaviors::from_yaml(
+            "jobs:\n  - match: \"*/api-gateway:*\"\n    command: [\"sh\", \"-c\", \"echo \\\"args=[$KUBE_SIM_ARGS]\\\"\"]\n",
+        )
+        .unwrap();
+    })
+    .await;
+    let job = |name: &str, container: Value| {
+        let mut c = json!({"name": "main", "image": "reg.io/api-gateway:2"});
+        c.as_object_mut()
+            .unwrap()
+            .extend(container.as_object().unwrap().clone());
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [c]}}}})
+    };
+    for (name, container) in [
+        (
+            "sql",
+            json!({"command": ["alembic", "upgrade"], "args": ["1a2b:head", "--sql"]}),
+        ),
+        ("bare", json!({})),
+    ] {
+        let created = post(
+            &sim,
+            "/apis/batch/v1/namespaces/default/jobs",
+            &job(name, container),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    for (name, expected) in [
+        ("sql", "args=[alembic upgrade 1a2b:head --sql]\n"),
+        ("bare", "args=[]\n"),
+    ] {
+        eventually(20, "job complete", || {
+            let j = sim.get("batch/v1", "Job", Some("default"), name)?;
+            cond(&j, "Complete")
+                .is_some_and(|c| c["status"] == "True")
+                .then_some(j)
+        })
+        .await;
+        let pod = sim
+            .list("v1", "Pod", Some("default"))
+            .into_iter()
+            .find(|p| p["metadata"]["labels"]["job-name"] == name)
+            .unwrap();
+        let logs = get(
+            &sim,
+            &format!(
+                "/api/v1/namespaces/default/pods/{}/log",
+                s(&pod, "/metadata/name")
+            ),
+        )
+        .await
+        .text();
+        assert_eq!(logs, expected);
+    }
+    sim.shutdown().await;
+}
+
 #[tokio::test]
 async fn jobs_run_local_commands() {
     let sim = sim().await;
