@@ -222,6 +222,23 @@ pub fn is_app_deployment(m: &Manifest) -> bool {
     m.kind() == "Deployment" && APPS.contains(&m.name())
 }
 
+/// The HorizontalPodAutoscalers of `release` that scale one of `deployments`:
+/// applied with them, so an apply keeps the live replica count the HPA set
+/// (`apply_set` learns which Deployments an HPA scales from its own set).
+pub fn hpas_of<'a>(release: &'a [Manifest], deployments: &[Manifest]) -> Vec<&'a Manifest> {
+    release
+        .iter()
+        .filter(|m| m.kind() == "HorizontalPodAutoscaler")
+        .filter(|hpa| {
+            let target = &hpa.object["spec"]["scaleTargetRef"];
+            target["kind"] == "Deployment"
+                && deployments
+                    .iter()
+                    .any(|d| target["name"].as_str() == Some(d.name()))
+        })
+        .collect()
+}
+
 /// The version label of a rendered Deployment's pod template.
 pub fn template_version(m: &Manifest) -> Option<&str> {
     m.object["spec"]["template"]["metadata"]["labels"][labels::VERSION].as_str()
@@ -362,6 +379,23 @@ mod tests {
         assert_eq!(canary_replicas("ml-service", 2, 50), (2, 50.0));
         assert_eq!(canary_replicas("ml-service", 9, 10), (1, 10.0));
         assert_eq!(canary_replicas("ml-service", 6, 25), (2, 25.0));
+    }
+
+    #[test]
+    fn the_hpas_of_the_promoted_deployments_go_with_them() {
+        let release = release();
+        let apps: Vec<Manifest> = release
+            .iter()
+            .filter(|m| is_app_deployment(m))
+            .cloned()
+            .collect();
+        let names: Vec<&str> = hpas_of(&release, &apps).iter().map(|m| m.name()).collect();
+        assert_eq!(names, ["api-gateway-hpa", "ml-service-hpa"]);
+        let frontend: Vec<Manifest> = apps
+            .into_iter()
+            .filter(|m| m.name() == "frontend")
+            .collect();
+        assert!(hpas_of(&release, &frontend).is_empty());
     }
 
     #[test]

@@ -274,11 +274,25 @@ async fn finish_under_lock(
     }
     if settings.promote {
         let record = paused.clone().expect("checked above");
-        let apps: Vec<Manifest> = record
+        let recorded: Vec<Manifest> = record
             .manifests
             .iter()
             .map(|v| Manifest::new(format!("revision {}", record.revision), v.clone()))
+            .collect();
+        let deployments: Vec<Manifest> = recorded
+            .iter()
             .filter(|m| objects::is_app_deployment(m) && services.iter().any(|s| s == m.name()))
+            .cloned()
+            .collect();
+        // With their HPAs: the stable replica counts stay the HPAs'.
+        let apps: Vec<Manifest> = deployments
+            .iter()
+            .cloned()
+            .chain(
+                objects::hpas_of(&recorded, &deployments)
+                    .into_iter()
+                    .cloned(),
+            )
             .collect();
         reporter.status(
             "Promoting",

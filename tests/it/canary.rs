@@ -266,6 +266,19 @@ fn canary_document(doc: &Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_healthy_canary_is_promoted() {
     let s = setup(healthy()).await;
+    // The HPA scaled api-gateway to 5 (as the controller would, through
+    // the scale subresource): the promotion keeps the HPA's count.
+    let client = kube::Client::try_from(kube::Config::new(s.c.sim.url().parse().unwrap())).unwrap();
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, NS);
+    deployments
+        .patch_scale(
+            "api-gateway",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})),
+        )
+        .await
+        .unwrap();
     s.metrics.scraped().await;
     let out = run(s.deploy("1.5.0", &["-o", "json"])).await;
     let (stdout, stderr) = text(&out);
@@ -300,6 +313,7 @@ async fn a_healthy_canary_is_promoted() {
     for (image, _) in s.stable() {
         assert!(image.ends_with(":1.5.0"), "{image}");
     }
+    assert_eq!(s.stable()[0].1, 5, "the HPA's replica count is kept");
     assert_eq!(s.canary_objects(), Vec::<String>::new());
     s.assert_selectors_restored();
     let revisions = s.history().await;

@@ -212,7 +212,17 @@ impl Pipeline<'_> {
                         change.version
                     ),
                 );
-                let promoted = match self.apply_stage(&apps, options, report).await {
+                // With their HPAs: the stable replica counts stay the HPAs'.
+                let promote: Vec<Manifest> = apps
+                    .iter()
+                    .cloned()
+                    .chain(
+                        objects::hpas_of(&change.manifests, &apps)
+                            .into_iter()
+                            .cloned(),
+                    )
+                    .collect();
+                let promoted = match self.apply_stage(&promote, options, report).await {
                     Ok(applied) => self.wait(&applied, started, report).await,
                     Err(trouble) => Err(trouble),
                 };
