@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
-use crate::ui::ColorChoice;
+use crate::ui::{ColorChoice, OutputFormat};
 
 /// Operate the FinTech AI platform (api-gateway, ml-service, frontend and
 /// their data stores) on Kubernetes, in the `local`, `staging` and
@@ -130,13 +130,6 @@ pub struct ChangeArgs {
 
     #[command(flatten)]
     pub target: TargetArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-    Yaml,
 }
 
 #[derive(Debug, Subcommand)]
@@ -396,7 +389,7 @@ pub struct FinishCanaryArgs {
     pub out: OutputArg,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum StrategyArg {
     Rolling,
     Canary,

@@ -79,8 +79,28 @@ impl Failure {
             details: Vec::new(),
         }
     }
+    /// Invalid input or configuration, found before anything touched a
+    /// cluster or store (2).
     pub fn invalid(message: impl fmt::Display) -> Self {
         Self::new(ExitStatus::Invalid, message.to_string())
+    }
+    /// A check, a part or a rollout failed; or a run stopped short of its
+    /// work (1).
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Failed, message)
+    }
+    /// A cluster, store, cloud or peer out of reach, or an API error (3).
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Unreachable, message)
+    }
+    /// A safety rule said no: no confirmation, a held lock, a missing
+    /// prerequisite or permission, a protected environment's rule (4).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(ExitStatus::Refused, message)
+    }
+    /// An API server's error while `doing` something: an API error is 3.
+    pub fn api(doing: impl fmt::Display, error: &kube::Error) -> Self {
+        Self::unreachable(format!("{doing}: {}", crate::cluster::api_message(error)))
     }
     /// The failure a stopped run ends with, said with where it was (the
     /// status from [`ExitStatus::of_stop`]).

@@ -23,10 +23,10 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use serde_json::Value;
 
+/// What a secret value is shown as (defined with the values in `secrets`,
+/// whose `Debug` prints it, so that `secrets` needs nothing of this module).
+pub use crate::secrets::REDACTED;
 use crate::secrets::SecretValues;
-
-/// What a secret value is shown as.
-pub const REDACTED: &str = "<redacted>";
 
 /// Values shorter than this are not scrubbed from free text: a two-letter
 /// value would mask half of every log line. (Deploy warns about them.)

@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+/// What a secret value is shown as. `redact` re-exports it: every rule
+/// that hides a value lives there, and this module stays below it.
+pub const REDACTED: &str = "<redacted>";
+
 /// One secret the platform needs: its environment variable, the key in the
 /// `fintech-ai-secrets` Secret, and the name templates use.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +69,7 @@ impl SecretString {
 
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(crate::redact::REDACTED)
+        f.write_str(REDACTED)
     }
 }
 

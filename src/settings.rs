@@ -12,18 +12,18 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{
-    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, HealthArgs, OutputFormat,
-    ReleaseArgs, VerifyArgs,
+    ChangeArgs, Cli, ClusterArgs, Command, DeployArgs, GlobalArgs, HealthArgs, ReleaseArgs,
+    VerifyArgs,
 };
 use crate::cluster::connect::ClusterAccess;
 use crate::environment::{Environment, EnvironmentSource};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::identity::Identity;
 use crate::redact::Redactor;
 use crate::release::{Release, ReleaseRequest};
 use crate::render::{Manifest, Phase};
 use crate::secrets::{SecretValues, TlsFiles};
-use crate::ui::{ColorChoice, Verbosity};
+use crate::ui::{ColorChoice, OutputFormat, Verbosity};
 
 /// The process environment and command line, read once.
 #[derive(Debug, Clone, Default)]
@@ -447,7 +447,7 @@ fn verify(
         return Err(Failure::invalid("--only/--skip leave no check to run"));
     }
     if let Some(v) = &args.release.version
-        && !crate::release::is_image_tag(v)
+        && !crate::environment::is_image_tag(v)
     {
         return Err(Failure::invalid(format!(
             "--version: `{v}` is not a valid image tag: expected letters, digits, `_`, `.` or `-`"
@@ -830,13 +830,10 @@ pub fn confirmation_possible(
     process: &ProcessEnv,
 ) -> Result<(), Failure> {
     if env.release.protected && !yes && !process.interactive {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
-                env.name
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "refusing to change {}: no terminal to confirm on; pass --yes to confirm non-interactively",
+            env.name
+        )));
     }
     Ok(())
 }
@@ -850,13 +847,10 @@ pub fn replacing_data_confirmable(
     process: &ProcessEnv,
 ) -> Result<(), Failure> {
     if !yes && !process.interactive {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "refusing to {action} {}: it replaces data and there is no terminal to confirm on; pass --yes to confirm non-interactively",
-                env.name
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "refusing to {action} {}: it replaces data and there is no terminal to confirm on; pass --yes to confirm non-interactively",
+            env.name
+        )));
     }
     Ok(())
 }
@@ -1184,6 +1178,11 @@ mod tests {
         ];
         let err = resolve(&cli, &ProcessEnv::from_pairs(&vars)).unwrap_err();
         // The TLS pair is missing first: exit 2 before the refusal.
-        assert_eq!(err.status, ExitStatus::Invalid, "{}", err.message);
+        assert_eq!(
+            err.status,
+            crate::exit::ExitStatus::Invalid,
+            "{}",
+            err.message
+        );
     }
 }

@@ -47,7 +47,7 @@ use crate::interrupt::Stop;
 use crate::render::labels;
 
 /// Marks a toolbox pod and its NetworkPolicy (value: what it is for, `postgres`).
-pub const TOOLBOX_LABEL: &str = "fintechctl.io/toolbox";
+pub const TOOLBOX_LABEL: &str = labels::TOOLBOX;
 /// The run that created the toolbox.
 pub const RUN_LABEL: &str = "fintechctl.io/run-id";
 /// RFC 3339 time the creating run last said it is alive.
@@ -298,7 +298,7 @@ fn api_error(
 
 /// What the toolbox adds to a quota's `used`, by the quota's resource name.
 fn needs(resource: &str) -> Option<(i128, bool)> {
-    use crate::render::quantity::{parse_cpu_millis, parse_memory_bytes};
+    use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
     let cpu = |q: &str| parse_cpu_millis(q).map(i128::from).ok();
     let mem = |q: &str| parse_memory_bytes(q).ok();
     // (amount, is_cpu)
@@ -316,7 +316,7 @@ fn needs(resource: &str) -> Option<(i128, bool)> {
 /// `status.used`), one line per exhausted resource; empty: it fits (or
 /// there is no quota, or its status is not filled in yet).
 pub fn quota_shortfalls(quotas: &[ResourceQuota]) -> Vec<String> {
-    use crate::render::quantity::{parse_cpu_millis, parse_memory_bytes};
+    use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
     let mut out = Vec::new();
     for q in quotas {
         let name = q.metadata.name.clone().unwrap_or_default();

@@ -20,7 +20,7 @@ use super::CanaryPlan;
 use super::analysis::{self, AnalysisSpec, Measurement, Round, Verdict};
 use super::objects::{self, BEHIND_INGRESS, TRACK};
 use crate::cluster::apply::{self, ApplyOptions};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::ops::DeployReporter;
 use crate::render::Manifest;
@@ -69,10 +69,7 @@ pub enum Decision {
 }
 
 fn api_failure(what: &str, e: &kube::Error) -> Failure {
-    Failure::new(
-        ExitStatus::Unreachable,
-        format!("{what}: {}", crate::cluster::api_message(e)),
-    )
+    Failure::unreachable(format!("{what}: {}", crate::cluster::api_message(e)))
 }
 
 /// Whether the canary applies to `manifests` (the deploy's objects): not on
@@ -128,9 +125,7 @@ pub async fn decide(
         ));
     }
     if !unlabelled.is_empty() {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
+        return Err(Failure::refused(format!(
                 "refusing a canary: the live pods of {} do not carry `{TRACK}: stable` (deployed before canaries existed), so the Services could not tell them from the canary's; nothing was written",
                 unlabelled.join(", ")
             ),
@@ -427,9 +422,7 @@ impl Run<'_> {
         match self.quota_shortfalls(report).await {
             Ok(short) if !short.is_empty() => {
                 return Ending::Stopped(
-                    Failure::new(
-                        ExitStatus::Refused,
-                        "refusing the canary: its pods do not fit the namespace's quota; no canary object was created",
+                    Failure::refused("refusing the canary: its pods do not fit the namespace's quota; no canary object was created",
                     )
                     .with_details(short.into_iter().chain(["hint: raise quota.hard in the environment file, or deploy with --strategy rolling".to_string()]).collect()),
                 );
@@ -503,9 +496,7 @@ impl Run<'_> {
                 for card in &waited.cards {
                     self.reporter.failure_card(card);
                 }
-                return Ending::Aborted(Failure::new(
-                    ExitStatus::Failed,
-                    format!(
+                return Ending::Aborted(Failure::failed(format!(
                         "the canary's pods did not become ready at {weight}% ({}); the canary was aborted, the stable version is untouched",
                         failure.message
                     ),
@@ -545,9 +536,7 @@ impl Run<'_> {
                     Verdict::Fail => {
                         let m = failing.expect("a failing round has a failing measurement");
                         return Ending::Aborted(
-                            Failure::new(
-                                ExitStatus::Failed,
-                                format!(
+                            Failure::failed(format!(
                                     "the canary failed at {weight}%: {} {} is {} (threshold {}); aborted, the stable version is untouched",
                                     m.service,
                                     m.check,
@@ -562,9 +551,7 @@ impl Run<'_> {
                         inconclusive += 1;
                         if inconclusive >= self.plan.failure_limit {
                             return Ending::Aborted(
-                                Failure::new(
-                                    ExitStatus::Failed,
-                                    format!(
+                                Failure::failed(format!(
                                         "the canary failed at {weight}%: no traffic reached the canary ({inconclusive} inconclusive round(s), failureLimit {}); aborted, the stable version is untouched",
                                         self.plan.failure_limit
                                     ),

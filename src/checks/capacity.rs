@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::live::{Live, name_of};
 use super::{CheckId, CheckResult, Findings, Status, count};
-use crate::render::quantity::{parse_cpu_millis, parse_memory_bytes};
+use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
 
 /// A VPA recommendation this far from the request (either way) warns.
 pub const VPA_FACTOR: f64 = 2.0;

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde::Serialize;
 
-use crate::render::quantity::{parse_cpu_millis, parse_memory_bytes};
+use crate::quantity::{parse_cpu_millis, parse_memory_bytes};
 
 /// Use at or above this share of a limit is "near the limit".
 pub const NEAR_LIMIT: f64 = 0.9;

@@ -479,7 +479,7 @@ fn candidate(
     let is_lock = types.kind == "Lease" && name == lock::LEASE_NAME;
     // A backup's or restore's toolbox pod and NetworkPolicy: removed by the
     // run that created it (or swept by the next one), never by a deploy.
-    let is_toolbox = labels.contains_key(crate::backup::toolbox::TOOLBOX_LABEL);
+    let is_toolbox = labels.contains_key(crate::render::labels::TOOLBOX);
     // A canary's objects: removed by its run, `abort` or the next deploy.
     let is_canary = labels.contains_key(crate::canary::objects::CANARY_LABEL);
     if is_record || is_lock || is_toolbox || is_canary {

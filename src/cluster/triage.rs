@@ -417,33 +417,7 @@ async fn judge(
             .map(|l| drift(c, l.template.as_ref(), latest))
             .unwrap_or_default(),
     };
-    let thresholds = Thresholds {
-        readiness_grace: std::time::Duration::from_secs(30),
-        ..Thresholds::default()
-    };
-    let problem = match &live {
-        None => Some(Problem {
-            kind: ProblemKind::Missing,
-            reason: "NotFound".into(),
-            message: format!(
-                "{workload} does not exist in namespace {} (never deployed, or deleted)",
-                c.namespace
-            ),
-            pod: None,
-            object: None,
-            container: None,
-            exit_code: None,
-            logs: LogSource::None,
-        }),
-        Some(live) => pods
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .find_map(|p| diagnosis::diagnose_pod(p, &thresholds, now))
-            .or_else(|| workload_event_problem(c, events, &thresholds))
-            .or_else(|| {
-                (live.ready < live.desired).then(|| unavailable(c, live, &pods, not_ready_nodes))
-            }),
-    };
+    let problem = problem_of(c, live.as_ref(), &pods, events, not_ready_nodes, now);
     if let Some(problem) = problem {
         health.healthy = false;
         let failure =
@@ -469,6 +443,92 @@ async fn judge(
         });
     }
     Ok((health, pods))
+}
+
+/// What is wrong with the component, judged from its live workload, its
+/// pods and the namespace's events; `None` when nothing is.
+fn problem_of(
+    c: &Component,
+    live: Option<&Live>,
+    pods: &[Pod],
+    events: &[Event],
+    not_ready_nodes: &BTreeMap<String, String>,
+    now: Timestamp,
+) -> Option<Problem> {
+    let thresholds = Thresholds {
+        readiness_grace: std::time::Duration::from_secs(30),
+        ..Thresholds::default()
+    };
+    match live {
+        None => Some(Problem {
+            kind: ProblemKind::Missing,
+            reason: "NotFound".into(),
+            message: format!(
+                "{} does not exist in namespace {} (never deployed, or deleted)",
+                c.workload(),
+                c.namespace
+            ),
+            pod: None,
+            object: None,
+            container: None,
+            exit_code: None,
+            logs: LogSource::None,
+        }),
+        Some(live) => pods
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .find_map(|p| diagnosis::diagnose_pod(p, &thresholds, now))
+            .or_else(|| workload_event_problem(c, events, &thresholds))
+            .or_else(|| {
+                (live.ready < live.desired).then(|| {
+                    pods.iter()
+                        .filter(|p| p.metadata.deletion_timestamp.is_none())
+                        .find_map(crashed_and_not_ready)
+                        .unwrap_or_else(|| unavailable(c, live, pods, not_ready_nodes))
+                })
+            }),
+    }
+}
+
+/// A container that is not ready and whose last instance crashed (a
+/// non-zero exit): the crash explains the missing replica, whichever
+/// moment of its loop the container is in. A crash loop is not only
+/// `CrashLoopBackOff`: between back-offs the container runs again (a
+/// slow-starting one, most of the time), and just after a crash it is
+/// terminated before the kubelet restarts it. Deploy's diagnosis waits for
+/// `CrashLoopBackOff` or repeated restarts before it calls a rollout
+/// failed; the triage is asked what is wrong now, so one crash counts.
+fn crashed_and_not_ready(pod: &Pod) -> Option<Problem> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_deref()?;
+    statuses.iter().filter(|s| !s.ready).find_map(|s| {
+        let now = s.state.as_ref().and_then(|st| st.terminated.as_ref());
+        let last = s.last_state.as_ref().and_then(|l| l.terminated.as_ref());
+        let (t, logs) = match (now, last) {
+            (Some(t), _) if t.exit_code != 0 => (t, LogSource::Current),
+            (None, Some(t)) if t.exit_code != 0 && s.restart_count > 0 => (t, LogSource::Previous),
+            _ => return None,
+        };
+        let reason = t.reason.clone().unwrap_or_else(|| "Error".into());
+        Some(Problem {
+            kind: ProblemKind::CrashLoop,
+            reason: reason.clone(),
+            message: format!(
+                "container {:?} exited {} ({reason}){}; it is not ready",
+                s.name,
+                t.exit_code,
+                match (s.restart_count, &logs) {
+                    (_, LogSource::Current) => " and waits to be restarted".to_string(),
+                    (1, _) => " and was restarted once".to_string(),
+                    (n, _) => format!(" and was restarted {n} times"),
+                }
+            ),
+            pod: pod.metadata.name.clone(),
+            object: None,
+            container: Some(s.name.clone()),
+            exit_code: Some(t.exit_code),
+            logs,
+        })
+    })
 }
 
 /// Identical lines (a controller that posts a new event for every retry)
@@ -809,11 +869,9 @@ fn cluster_causes(
                 let used = used.get(resource)?;
                 let value = |q: &str| {
                     if resource.contains("memory") || resource.contains("storage") {
-                        crate::render::quantity::parse_memory_bytes(q).ok()
+                        crate::quantity::parse_memory_bytes(q).ok()
                     } else {
-                        crate::render::quantity::parse_cpu_millis(q)
-                            .ok()
-                            .map(i128::from)
+                        crate::quantity::parse_cpu_millis(q).ok().map(i128::from)
                     }
                 };
                 let (u, l) = (value(&used.0)?, value(&limit.0)?);
@@ -854,6 +912,128 @@ fn cluster_causes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ml_service() -> Component {
+        Component {
+            name: "ml-service".into(),
+            kind: "Deployment".into(),
+            namespace: "ns".into(),
+        }
+    }
+
+    fn live(ready: i32) -> Live {
+        Live {
+            desired: 1,
+            ready,
+            template: None,
+        }
+    }
+
+    /// A pod of ml-service whose one container has `state`, `last_state`
+    /// and `restarts`.
+    fn pod(
+        state: serde_json::Value,
+        last_state: serde_json::Value,
+        restarts: i32,
+        ready: bool,
+    ) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "ml-service-abc-12345", "labels": {"app": "ml-service"}},
+            "spec": {"containers": [{"name": "ml-service", "image": "ml:1"}]},
+            "status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                "containerStatuses": [{
+                    "name": "ml-service", "image": "ml:1", "imageID": "", "ready": ready,
+                    "restartCount": restarts, "state": state, "lastState": last_state,
+                }],
+            },
+        }))
+        .unwrap()
+    }
+
+    fn crashed(at: &str) -> serde_json::Value {
+        serde_json::json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": at}})
+    }
+
+    /// A crash-looping container spends a moment running between its
+    /// back-offs (a slow-starting one, most of the time): the card still
+    /// names the crash and shows the crashed instance's logs, not "0 of 1
+    /// pods ready" without a cause (the flaky `debug` test saw this under
+    /// load: its pod's reason was `-`).
+    #[test]
+    fn a_container_running_again_after_a_crash_is_a_crash_not_just_unavailable() {
+        let now: Timestamp = "2026-12-31T00:00:10Z".parse().unwrap();
+        let running = serde_json::json!({"running": {"startedAt": "2026-12-31T00:00:09Z"}});
+        let pods = [pod(running, crashed("2026-12-31T00:00:08Z"), 1, false)];
+        let problem = problem_of(
+            &ml_service(),
+            Some(&live(0)),
+            &pods,
+            &[],
+            &BTreeMap::new(),
+            now,
+        )
+        .expect("a problem");
+        assert_eq!(problem.kind, ProblemKind::CrashLoop, "{problem:?}");
+        assert_eq!(problem.logs, LogSource::Previous);
+        assert_eq!(problem.exit_code, Some(1));
+        assert_eq!(problem.container.as_deref(), Some("ml-service"));
+        assert_eq!(problem.pod.as_deref(), Some("ml-service-abc-12345"));
+        assert!(problem.message.contains("exited 1 (Error)"), "{problem:?}");
+
+        // The first crash, before the kubelet restarts it: its own logs.
+        let pods = [pod(
+            crashed("2026-12-31T00:00:09Z"),
+            serde_json::json!({}),
+            0,
+            false,
+        )];
+        let problem = problem_of(
+            &ml_service(),
+            Some(&live(0)),
+            &pods,
+            &[],
+            &BTreeMap::new(),
+            now,
+        )
+        .expect("a problem");
+        assert_eq!(problem.kind, ProblemKind::CrashLoop, "{problem:?}");
+        assert_eq!(problem.logs, LogSource::Current);
+
+        // Restarted once and ready again: healthy.
+        let running = serde_json::json!({"running": {"startedAt": "2026-12-31T00:00:01Z"}});
+        let pods = [pod(
+            running.clone(),
+            crashed("2026-12-31T00:00:00Z"),
+            1,
+            true,
+        )];
+        assert_eq!(
+            problem_of(
+                &ml_service(),
+                Some(&live(1)),
+                &pods,
+                &[],
+                &BTreeMap::new(),
+                now
+            ),
+            None
+        );
+
+        // Starting for the first time, not ready yet: unavailable, as before.
+        let pods = [pod(running, serde_json::json!({}), 0, false)];
+        let problem = problem_of(
+            &ml_service(),
+            Some(&live(0)),
+            &pods,
+            &[],
+            &BTreeMap::new(),
+            now,
+        )
+        .expect("a problem");
+        assert_eq!(problem.kind, ProblemKind::Unavailable, "{problem:?}");
+    }
 
     #[test]
     fn repeated_refusals_collapse_into_one_line_with_their_count() {

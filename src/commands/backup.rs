@@ -13,7 +13,7 @@ use crate::ui::backup::{BackupTerminal, list_table, parts_table};
 use crate::ui::{Printer, emit};
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))
+    super::runtime()
 }
 
 pub fn run(

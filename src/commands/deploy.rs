@@ -20,7 +20,7 @@ pub fn run(
     for finding in &settings.release.warnings {
         printer.warn(crate::release::describe_finding(finding));
     }
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime()?;
     let (report, result) = runtime.block_on(async {
         let stop = Stop::new();
         stop.on_signals();

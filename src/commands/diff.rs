@@ -13,7 +13,7 @@ pub fn run(
     common: &Common,
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime()?;
     let reporter = TerminalReporter::new(printer);
     let report = runtime.block_on(ops::diff::diff(settings, &reporter))?;
     emit(printer, common.output, &report, |r| {

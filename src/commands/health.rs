@@ -3,12 +3,12 @@
 //! document per line and round with `-o json`).
 
 use crate::checks::Status;
-use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
 use crate::interrupt::Stop;
 use crate::ops::health::{self, HealthReport, HealthReporter};
 use crate::redact::Redactor;
 use crate::settings::{Common, HealthSettings};
+use crate::ui::OutputFormat;
 use crate::ui::{Printer, emit};
 
 struct HealthScreen<'a> {
@@ -67,7 +67,7 @@ pub fn run(
     common: &Common,
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime()?;
     let watch = settings.watch.is_some();
     let (report, result) = runtime.block_on(async {
         let stop = Stop::new();

@@ -51,7 +51,7 @@ pub fn run(
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
     let env = &settings.env;
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime()?;
     let reporter = TerminalReporter::new(printer);
     let listing = runtime.block_on(async {
         let conn = ops::connect::connect_reporting(env, &settings.access, &reporter).await?;
@@ -75,7 +75,7 @@ pub fn run(
         revisions: listing.records.iter().map(revision).collect(),
         unreadable: listing.unreadable.clone(),
     };
-    if listing.records.is_empty() && common.output == crate::cli::OutputFormat::Text {
+    if listing.records.is_empty() && common.output == crate::ui::OutputFormat::Text {
         printer.status(
             "History",
             format!("no revisions recorded in {}", env.namespace.name),

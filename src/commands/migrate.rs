@@ -14,7 +14,7 @@ pub fn run(
     common: &Common,
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime()?;
     let report = runtime.block_on(async {
         let stop = Stop::new();
         stop.on_signals();

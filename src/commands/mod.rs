@@ -19,8 +19,9 @@ pub mod verify;
 
 /// A multi-threaded runtime for one command. Signals are not wired here:
 /// a command that can be stopped calls `Stop::on_signals` inside it.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, crate::exit::Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+        .map_err(|e| crate::exit::Failure::failed(format!("starting the async runtime: {e}")))
 }

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::cli::OutputFormat;
 use crate::exit::{ExitStatus, Failure};
 use crate::release::describe_finding;
 use crate::settings::{Common, RenderSettings};
+use crate::ui::OutputFormat;
 use crate::ui::Printer;
 
 pub fn run(
@@ -48,9 +48,10 @@ pub fn run(
     let text = match common.output {
         OutputFormat::Json => serde_json::to_string_pretty(&objects)
             .map(|t| t + "\n")
-            .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?,
-        OutputFormat::Text | OutputFormat::Yaml => to_yaml_documents(&objects)
-            .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?,
+            .map_err(|e| Failure::failed(e.to_string()))?,
+        OutputFormat::Text | OutputFormat::Yaml => {
+            to_yaml_documents(&objects).map_err(|e| Failure::failed(e.to_string()))?
+        }
     };
     printer.data(&text);
     printer.status(

@@ -216,9 +216,8 @@ pub fn parse(file: &str, text: &str, expected_name: &str) -> Result<Environment,
             ),
         ),
     })?;
-    let env: Environment =
-        serde_saphyr::from_str_with_options(text, crate::render::engine::yaml_options())
-            .map_err(|e| typed_error(file, &located, &e))?;
+    let env: Environment = serde_saphyr::from_str_with_options(text, crate::yaml::options())
+        .map_err(|e| typed_error(file, &located, &e))?;
     let fields: Vec<InvalidField> = validate::check(&env, expected_name)
         .into_iter()
         .map(|finding| {
@@ -441,9 +440,27 @@ pub fn is_dns_label(s: &str) -> bool {
     crate::names::dns_label_problem(s).is_none()
 }
 
+/// The OCI tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn is_image_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+        && tag.len() <= 128
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_tags() {
+        for ok in ["1.4.2", "v1.2.0", "latest", "sha-3f2a9c1", "1.4.2_rc-1"] {
+            assert!(is_image_tag(ok), "{ok}");
+        }
+        for bad in ["", "-1", ".x", "1.4.2:x", "a/b", &"x".repeat(129)] {
+            assert!(!is_image_tag(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn every_embedded_environment_loads() {

@@ -7,12 +7,11 @@
 
 use super::locate::join;
 use super::model::*;
-use super::{RESERVED_ENV, is_dns_label};
+use super::{RESERVED_ENV, is_dns_label, is_image_tag};
 use crate::names::{
     dns_label_problem, dns_subdomain_problem, label_value_problem, qualified_name_problem,
 };
-use crate::release::is_image_tag;
-use crate::render::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
+use crate::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
 
 /// One invalid field, by its path in the file (`services.api-gateway.port`).
 #[derive(Debug, Clone, PartialEq, Eq)]

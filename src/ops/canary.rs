@@ -23,7 +23,7 @@ use crate::render::Manifest;
 use crate::settings::FinishCanarySettings;
 
 use super::connect::connect_for_writing;
-use super::pipeline::ReportError;
+use super::shared::ReportError;
 use super::{Confirmer, DeployReporter, Question};
 
 /// The `-o json` document of `promote` and `abort`.
@@ -133,29 +133,23 @@ async fn finish_under_lock(
     let latest = listing.records.iter().max_by_key(|r| r.revision).cloned();
     let paused = latest.clone().filter(|r| r.status == ReleaseStatus::Paused);
     let left = run::leftovers(client, ns, &env.name).await.map_err(|e| {
-        Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "looking for the canary in {ns}: {}",
-                crate::cluster::api_message(&e)
-            ),
-        )
+        Failure::unreachable(format!(
+            "looking for the canary in {ns}: {}",
+            crate::cluster::api_message(&e)
+        ))
     })?;
     let what = if settings.promote { "promote" } else { "abort" };
     if paused.is_none() && (settings.promote || left.is_empty()) {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "no paused canary to {what} in {}{}",
-                env.name,
-                latest
-                    .map(|r| format!(
-                        " (the latest revision, {}, is {} {})",
-                        r.revision, r.version, r.status
-                    ))
-                    .unwrap_or_default()
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "no paused canary to {what} in {}{}",
+            env.name,
+            latest
+                .map(|r| format!(
+                    " (the latest revision, {}, is {} {})",
+                    r.revision, r.version, r.status
+                ))
+                .unwrap_or_default()
+        )));
     }
     if let Some(record) = &paused {
         report.revision = Some(record.revision);
@@ -185,13 +179,10 @@ async fn finish_under_lock(
     let mut health = run::canary_pods(client, ns).await;
     if settings.promote {
         if services.is_empty() {
-            return Err(Failure::new(
-                ExitStatus::Refused,
-                format!(
-                    "the paused canary's Deployments are gone from {ns}: nothing to judge, so nothing is promoted; `fintechctl abort {}` closes the revision",
-                    env.name
-                ),
-            ));
+            return Err(Failure::refused(format!(
+                "the paused canary's Deployments are gone from {ns}: nothing to judge, so nothing is promoted; `fintechctl abort {}` closes the revision",
+                env.name
+            )));
         }
         let policy = &env.release.canary;
         let release: Vec<Manifest> = paused
@@ -248,16 +239,13 @@ async fn finish_under_lock(
     if settings.promote
         && let Some(bad) = health.iter().find(|m| m.verdict == Verdict::Fail)
     {
-        return Err(Failure::new(
-            ExitStatus::Failed,
-            format!(
-                "the canary is not healthy now ({} {}: {}); not promoted; `fintechctl abort {}` removes it",
-                bad.service,
-                bad.check,
-                bad.value.map(|v| v.to_string()).unwrap_or("no data".into()),
-                env.name
-            ),
-        ));
+        return Err(Failure::failed(format!(
+            "the canary is not healthy now ({} {}: {}); not promoted; `fintechctl abort {}` removes it",
+            bad.service,
+            bad.check,
+            bad.value.map(|v| v.to_string()).unwrap_or("no data".into()),
+            env.name
+        )));
     }
     if env.release.protected && !settings.yes {
         confirmer.confirm(&Question::TypeName {
@@ -337,7 +325,7 @@ async fn finish_under_lock(
     }
     report.removed = run::remove(client, ns, &env.name)
         .await
-        .map_err(|e| Failure::new(ExitStatus::Unreachable, e))?;
+        .map_err(Failure::unreachable)?;
     reporter.status(
         "Canary removed",
         &format!("weight 0, then {}", report.removed.join(", ")),

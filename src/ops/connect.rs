@@ -4,7 +4,7 @@
 
 use crate::cluster::connect::{self, Connection};
 use crate::cluster::target;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 
 use super::Reporter;
 
@@ -51,10 +51,10 @@ pub(super) async fn check_cluster(
     reporter: &dyn Reporter,
 ) -> Result<Option<PendingClaim>, Failure> {
     let api_failure = |what: &str, e: &kube::Error| {
-        Failure::new(
-            ExitStatus::Unreachable,
-            format!("reading {what}: {}", crate::cluster::api_message(e)),
-        )
+        Failure::unreachable(format!(
+            "reading {what}: {}",
+            crate::cluster::api_message(e)
+        ))
     };
     let forbidden = |e: &kube::Error| crate::cluster::is_status(e, 403);
     // The two reads at once; the errors are judged in the order they were.
@@ -114,9 +114,7 @@ pub(super) async fn check_cluster(
             ));
             Ok(Some(PendingClaim { seen: claim }))
         }
-        target::Verdict::Foreign { reason } => Err(Failure::new(
-            ExitStatus::Refused,
-            format!("refusing to change `{}`: {reason}", env.name),
+        target::Verdict::Foreign { reason } => Err(Failure::refused(format!("refusing to change `{}`: {reason}", env.name),
         )
         .with_details(vec![
             "check --kubeconfig, --context and KUBECONFIG: they choose the cluster before the environment's `cluster` entry does".to_string(),

@@ -12,7 +12,7 @@ use kube::Api;
 use super::Reporter;
 use crate::cluster::migration_sql::{self, OfflineError};
 use crate::environment::Environment;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::migration_lint::{self, CheckFlags, CheckStatus, MigrationCheck};
 use crate::render::Manifest;
@@ -136,13 +136,10 @@ async fn find_sql(
 async fn live_image(client: &kube::Client, namespace: &str) -> Result<Option<String>, Failure> {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let live = deployments.get_opt("api-gateway").await.map_err(|e| {
-        Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "reading Deployment/api-gateway: {}",
-                crate::cluster::api_message(&e)
-            ),
-        )
+        Failure::unreachable(format!(
+            "reading Deployment/api-gateway: {}",
+            crate::cluster::api_message(&e)
+        ))
     })?;
     let containers = live
         .and_then(|d| d.spec)

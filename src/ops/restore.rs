@@ -35,7 +35,7 @@ use super::backup::{
     toolbox_deadline,
 };
 use super::connect::connect_for_writing;
-use super::pipeline::ReportError;
+use super::shared::ReportError;
 use super::{Confirmer, Question};
 
 /// The Deployments that write to the data stores: scaled to zero while
@@ -168,9 +168,7 @@ async fn run(
     // this environment's data with that one's: only when asked by name.
     let foreign = manifest.environment != env.name;
     if foreign && settings.from_environment.as_deref() != Some(manifest.environment.as_str()) {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
+        return Err(Failure::refused(format!(
                 "backup {id} was taken of environment `{}` (namespace {}), not `{}`: restoring it replaces {}'s data with {}'s; nothing was changed",
                 manifest.environment, manifest.namespace, env.name, env.name, manifest.environment
             ),
@@ -198,13 +196,10 @@ async fn run(
     } else {
         for p in &settings.only {
             if !in_backup.contains(p) {
-                return Err(Failure::new(
-                    ExitStatus::Failed,
-                    format!(
-                        "backup {id} has no {p} part (it has: {})",
-                        names(&in_backup)
-                    ),
-                ));
+                return Err(Failure::failed(format!(
+                    "backup {id} has no {p} part (it has: {})",
+                    names(&in_backup)
+                )));
             }
         }
         settings.only.clone()
@@ -245,12 +240,9 @@ async fn run(
             .map(redis_export::import_hint)
             .unwrap_or_else(|| "az redis import".to_string());
         if settings.only.contains(&PartKind::Redis) || parts == [PartKind::Redis] {
-            return Err(Failure::new(
-                ExitStatus::Failed,
-                format!(
-                    "backup {id}'s redis part is an `az redis export` of managed Redis, which fintechctl does not import; nothing was changed. Import it with: {hint}"
-                ),
-            ));
+            return Err(Failure::failed(format!(
+                "backup {id}'s redis part is an `az redis export` of managed Redis, which fintechctl does not import; nothing was changed. Import it with: {hint}"
+            )));
         }
         parts.retain(|p| *p != PartKind::Redis);
         report.notes.push(format!(
@@ -275,10 +267,9 @@ async fn run(
         .filter_map(|p| p.message.clone())
         .collect();
     if !bad.is_empty() {
-        return Err(Failure::new(
-            ExitStatus::Failed,
-            format!("backup {id} is damaged; refusing to restore from it, nothing was changed"),
-        )
+        return Err(Failure::failed(format!(
+            "backup {id} is damaged; refusing to restore from it, nothing was changed"
+        ))
         .with_details(bad));
     }
     // The Secrets decrypt now, or the plan says they will not be restored.
@@ -296,10 +287,8 @@ async fn run(
                         "--identity cannot decrypt the backup's Secrets ({SECRETS_FILE}): {e}"
                     ))
                 })?;
-                let parsed =
-                    resources::from_yaml(&String::from_utf8_lossy(&plain)).map_err(|e| {
-                        Failure::new(ExitStatus::Failed, format!("{SECRETS_FILE}: {e}"))
-                    })?;
+                let parsed = resources::from_yaml(&String::from_utf8_lossy(&plain))
+                    .map_err(|e| Failure::failed(format!("{SECRETS_FILE}: {e}")))?;
                 let mut r = redactor.clone();
                 for s in &parsed {
                     r.learn_secret(s);
@@ -353,13 +342,10 @@ async fn run(
             }
             Ok(None) => {}
             Err(e) => {
-                return Err(Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "reading Deployment/{name}: {}",
-                        crate::cluster::api_message(&e)
-                    ),
-                ));
+                return Err(Failure::unreachable(format!(
+                    "reading Deployment/{name}: {}",
+                    crate::cluster::api_message(&e)
+                )));
             }
         }
     }
@@ -468,9 +454,7 @@ async fn run(
                 namespace,
                 holder,
                 expires_in,
-            } => Failure::new(
-                ExitStatus::Refused,
-                format!(
+            } => Failure::refused(format!(
                     "namespace {namespace} is locked by {holder} (a deploy or restore in progress); nothing was changed. The lock expires in {}s unless its holder renews it: restore again once it is free",
                     expires_in.as_secs()
                 ),
@@ -714,19 +698,13 @@ async fn restore_parts(
         remember_replicas(&deployments, &w.name, Some(w.previous))
             .await
             .map_err(|e| {
-                Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "annotating Deployment/{} with {RESTORE_REPLICAS}: {e}",
-                        w.name
-                    ),
-                )
+                Failure::unreachable(format!(
+                    "annotating Deployment/{} with {RESTORE_REPLICAS}: {e}",
+                    w.name
+                ))
             })?;
         scale(&deployments, &w.name, 0).await.map_err(|e| {
-            Failure::new(
-                ExitStatus::Unreachable,
-                format!("scaling Deployment/{} to 0: {e}", w.name),
-            )
+            Failure::unreachable(format!("scaling Deployment/{} to 0: {e}", w.name))
         })?;
         reporter.status(
             "Scaled",
@@ -769,20 +747,14 @@ async fn restore_parts(
                             Some(lost)
                         }
                         Err(e) => {
-                            return Err(Failure::new(
-                                ExitStatus::Failed,
-                                format!("restoring PostgreSQL: {e}"),
-                            )
-                            .with_details(e.details()));
+                            return Err(Failure::failed(format!("restoring PostgreSQL: {e}"))
+                                .with_details(e.details()));
                         }
                     };
                     let (after, tables) =
                         postgres::facts(target, &db, None).await.map_err(|e| {
-                            Failure::new(
-                                ExitStatus::Failed,
-                                format!("reading the restored database: {e}"),
-                            )
-                            .with_details(e.details())
+                            Failure::failed(format!("reading the restored database: {e}"))
+                                .with_details(e.details())
                         })?;
                     let expected = manifest.postgres.clone().unwrap_or_default();
                     let mismatches = postgres::compare_tables(&expected.tables, &tables);
@@ -794,9 +766,7 @@ async fn restore_parts(
                         migrate_needed,
                     });
                     if !mismatches.is_empty() {
-                        return Err(Failure::new(
-                            ExitStatus::Failed,
-                            match &lost {
+                        return Err(Failure::failed(match &lost {
                                 Some(lost) => format!(
                                     "{lost}, and the database does not match the backup's row counts: pg_restore, in one transaction, did not commit"
                                 ),
@@ -818,8 +788,7 @@ async fn restore_parts(
                 }
                 PartKind::Redis => {
                     if env.data.redis.placement == Placement::Managed {
-                        return Err(Failure::new(
-                            ExitStatus::Failed,
+                        return Err(Failure::failed(
                             "managed Redis cannot be restored by this fintechctl (`az redis import`)",
                         ));
                     }
@@ -841,26 +810,21 @@ async fn restore_parts(
                             stop,
                             &whereabouts(parts, &done, Some((PartKind::Redis, state))),
                         ),
-                        e => Failure::new(ExitStatus::Failed, format!("restoring Redis: {e}"))
+                        e => Failure::failed(format!("restoring Redis: {e}"))
                             .with_details(e.details()),
                     })?;
                     let expected = manifest.redis.clone().unwrap_or_default().keys;
                     if keys != expected {
-                        return Err(Failure::new(
-                            ExitStatus::Failed,
-                            format!(
-                                "Redis holds {keys:?} key(s) after the restore, the backup {expected:?}"
-                            ),
-                        ));
+                        return Err(Failure::failed(format!(
+                            "Redis holds {keys:?} key(s) after the restore, the backup {expected:?}"
+                        )));
                     }
                     Ok(entry.raw_size)
                 }
                 PartKind::Resources => {
                     let bytes = read_all(store, &env.name, id, &entry).await?;
                     let mut objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
-                        .map_err(|e| {
-                            Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file))
-                        })?;
+                        .map_err(|e| Failure::failed(format!("{}: {e}", entry.file)))?;
                     // The writers stay at zero until the end; their counts come back then.
                     for o in objects.iter_mut() {
                         if o["kind"] == "Deployment"
@@ -903,10 +867,10 @@ async fn restore_parts(
                     }
                     let applied = resources::apply(&conn.client, ns, &objects).await.map_err(
                         |(what, e)| {
-                            Failure::new(
-                                ExitStatus::Failed,
-                                format!("applying {what}: {}", crate::cluster::api_message(&e)),
-                            )
+                            Failure::failed(format!(
+                                "applying {what}: {}",
+                                crate::cluster::api_message(&e)
+                            ))
                         },
                     )?;
                     reporter.status(
@@ -998,22 +962,17 @@ async fn settle_pg_restore(
         let sessions = postgres::restore_sessions(target, db, None)
             .await
             .map_err(|e| {
-                Failure::new(
-                    ExitStatus::Failed,
-                    format!("after the connection to pg_restore was lost, asking the database whether it still runs: {e}; the restore's outcome is unknown, check the database"),
+                Failure::failed(format!("after the connection to pg_restore was lost, asking the database whether it still runs: {e}; the restore's outcome is unknown, check the database"),
                 )
             })?;
         if sessions == 0 {
             return Ok(());
         }
         if started.elapsed() >= SETTLE_WITHIN || stop.is_stopped() {
-            return Err(Failure::new(
-                ExitStatus::Failed,
-                format!(
-                    "pg_restore still runs in the database {} after its connection was lost: the restore's outcome is unknown until it ends; check its row counts against the backup",
-                    crate::human::duration(started.elapsed())
-                ),
-            ));
+            return Err(Failure::failed(format!(
+                "pg_restore still runs in the database {} after its connection was lost: the restore's outcome is unknown until it ends; check its row counts against the backup",
+                crate::human::duration(started.elapsed())
+            )));
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -1040,27 +999,21 @@ async fn record_restore(
 ) -> Result<(u32, Option<String>), Failure> {
     let ns = &env.namespace.name;
     let Some(entry) = manifest.part(PartKind::Resources) else {
-        return Err(Failure::new(
-            ExitStatus::Failed,
-            "the backup has no resources part",
-        ));
+        return Err(Failure::failed("the backup has no resources part"));
     };
     let bytes = read_all(store, &env.name, id, entry).await?;
     let objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
-        .map_err(|e| Failure::new(ExitStatus::Failed, format!("{}: {e}", entry.file)))?;
+        .map_err(|e| Failure::failed(format!("{}: {e}", entry.file)))?;
     let (key, stored) = super::shared::environment_key(&conn.client, ns).await?;
     if !stored {
         crate::cluster::digest_key::store(&conn.client, ns, &key)
             .await
             .map_err(|e| {
-                Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "storing the digest key Secret {}: {}",
-                        crate::cluster::digest_key::SECRET_NAME,
-                        crate::cluster::api_message(&e)
-                    ),
-                )
+                Failure::unreachable(format!(
+                    "storing the digest key Secret {}: {}",
+                    crate::cluster::digest_key::SECRET_NAME,
+                    crate::cluster::api_message(&e)
+                ))
             })?;
     }
     let origin = format!("backup {id}");
@@ -1105,7 +1058,7 @@ async fn read_all(
         &super::backup::NoProgressReporter,
     )
     .await
-    .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    .map_err(|e| Failure::failed(e.to_string()))?;
     Ok(out)
 }
 

@@ -111,14 +111,14 @@ fn combine(
             reporter.failure_card(card);
         }
         let names: Vec<&str> = cards.iter().map(|c| c.workload.as_str()).collect();
-        Some(Failure::new(
-            ExitStatus::Failed,
-            format!("rollout failed: {}", names.join(", ")),
-        ))
+        Some(Failure::failed(format!(
+            "rollout failed: {}",
+            names.join(", ")
+        )))
     } else if let Some(message) = watch_error {
-        Some(Failure::new(ExitStatus::Unreachable, message))
+        Some(Failure::unreachable(message))
     } else if let Some(message) = timed_out {
-        Some(Failure::new(ExitStatus::Failed, message))
+        Some(Failure::failed(message))
     } else if interrupted {
         for o in &outcomes {
             reporter.status(

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::cluster::digest_key;
 use crate::cluster::kinds::ServedKinds;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::redact::{DigestKey, Redactor};
 use crate::render::{Manifest, labels};
 
@@ -78,14 +78,11 @@ pub async fn environment_key(
     match digest_key::read(client, namespace).await {
         Ok(Some(key)) => Ok((key, true)),
         Ok(None) => Ok((DigestKey::generate(), false)),
-        Err(e) => Err(Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "reading the digest key Secret {}: {}",
-                digest_key::SECRET_NAME,
-                crate::cluster::api_message(&e)
-            ),
-        )),
+        Err(e) => Err(Failure::unreachable(format!(
+            "reading the digest key Secret {}: {}",
+            digest_key::SECRET_NAME,
+            crate::cluster::api_message(&e)
+        ))),
     }
 }
 
@@ -129,13 +126,10 @@ pub async fn live_version(
 ) -> Result<Option<String>, Failure> {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let live = deployments.get_opt("api-gateway").await.map_err(|e| {
-        Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "reading Deployment/api-gateway: {}",
-                crate::cluster::api_message(&e)
-            ),
-        )
+        Failure::unreachable(format!(
+            "reading Deployment/api-gateway: {}",
+            crate::cluster::api_message(&e)
+        ))
     })?;
     Ok(live.and_then(|d| {
         d.spec?

@@ -34,7 +34,7 @@ use crate::settings::VerifySettings;
 
 use super::Reporter;
 use super::connect::connect_reporting;
-use super::pipeline::ReportError;
+use super::shared::ReportError;
 use super::shared::{environment_key, skipped_kinds};
 
 /// The Secret the platform's credentials live in.

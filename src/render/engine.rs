@@ -133,15 +133,6 @@ pub fn render(input: &RenderInput<'_>) -> Result<Vec<Manifest>, RenderError> {
     Ok(manifests)
 }
 
-/// How rendered documents are parsed: comments are not data, so the parser
-/// does not hand them over (a third of the parse time went to carrying
-/// them).
-pub(crate) fn yaml_options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.emit_comments = false;
-    options
-}
-
 fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);

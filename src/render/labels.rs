@@ -9,6 +9,9 @@ pub const VERSION: &str = "app.kubernetes.io/version";
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The environment an object belongs to (`local`, `staging`, `production`).
 pub const ENVIRONMENT: &str = "fintechctl.io/environment";
+/// Marks a backup's or restore's toolbox pod and its NetworkPolicy (value:
+/// what it is for, `postgres`); deploy's prune leaves them alone.
+pub const TOOLBOX: &str = "fintechctl.io/toolbox";
 
 pub const MANAGER: &str = "fintechctl";
 pub const PART_OF_VALUE: &str = "fintech-ai";

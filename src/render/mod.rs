@@ -7,9 +7,11 @@ pub mod engine;
 pub mod labels;
 pub mod manifest;
 pub mod policy;
-pub mod quantity;
 pub mod schema;
 pub mod selector;
 pub mod yaml;
 
+/// Quantities live below render (environment, cluster and checks use them
+/// too); this keeps `render::quantity` working for the schema checks.
+pub use crate::quantity;
 pub use manifest::{Manifest, Phase};

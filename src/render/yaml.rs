@@ -20,7 +20,7 @@ use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle};
 pub fn parse_document(text: &str) -> Result<Value, serde_saphyr::Error> {
     match fast(text) {
         Some(value) => Ok(value),
-        None => serde_saphyr::from_str_with_options(text, super::engine::yaml_options()),
+        None => serde_saphyr::from_str_with_options(text, crate::yaml::options()),
     }
 }
 
@@ -192,7 +192,7 @@ mod tests {
     use super::*;
 
     fn saphyr(text: &str) -> Value {
-        serde_saphyr::from_str_with_options(text, super::super::engine::yaml_options()).unwrap()
+        serde_saphyr::from_str_with_options(text, crate::yaml::options()).unwrap()
     }
 
     #[test]
@@ -277,10 +277,8 @@ m: TRUE
             "a: {b: [c, {d: -0}]}\n",
             "a: 512Mi\nb: 250m\nc: 2k\nd: 1:30\ne: 2001-12-14\nf: 1_000\ng: 0o17\nh: 1Gi\n",
         ] {
-            let expected = serde_saphyr::from_str_with_options::<Value>(
-                odd,
-                super::super::engine::yaml_options(),
-            );
+            let expected =
+                serde_saphyr::from_str_with_options::<Value>(odd, crate::yaml::options());
             match (fast(odd), expected) {
                 (Some(fast), Ok(expected)) => assert_eq!(fast, expected, "{odd:?}"),
                 (None, _) => {}
@@ -288,11 +286,8 @@ m: TRUE
             }
             // The public entry point always agrees with serde-saphyr.
             let ours = parse_document(odd).map_err(|e| e.to_string());
-            let theirs = serde_saphyr::from_str_with_options::<Value>(
-                odd,
-                super::super::engine::yaml_options(),
-            )
-            .map_err(|e| e.to_string());
+            let theirs = serde_saphyr::from_str_with_options::<Value>(odd, crate::yaml::options())
+                .map_err(|e| e.to_string());
             assert_eq!(ours, theirs, "{odd:?}");
         }
     }

@@ -195,12 +195,12 @@ pub struct LogLines<'a> {
 }
 
 impl<'a> LogLines<'a> {
-    pub fn new(printer: &'a Printer, output: crate::cli::OutputFormat) -> Self {
+    pub fn new(printer: &'a Printer, output: super::OutputFormat) -> Self {
         use std::io::IsTerminal;
         Self {
             inner: TerminalReporter::new(printer),
             printer,
-            json: output == crate::cli::OutputFormat::Json,
+            json: output == super::OutputFormat::Json,
             colour: printer.fancy && std::io::stdout().is_terminal(),
         }
     }

@@ -8,7 +8,6 @@ use std::sync::{Arc, RwLock};
 use console::Style;
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::redact::Redactor;
 
 /// How chatty stderr is.
@@ -304,6 +303,14 @@ pub fn emit_styled<T: Serialize>(
         }
         other => emit(printer, other, document, |_| String::new()),
     }
+}
+
+/// What `-o` asks for: text for a person, or one JSON or YAML document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Yaml,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 
 /// A yes/no question, default no. Without a terminal and without `--yes`
 /// it refuses with `unattended` (exit 4); a "no" refuses with `declined`.
@@ -12,17 +12,17 @@ pub fn yes_no(yes: bool, question: &str, unattended: &str, declined: &str) -> Re
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Failure::new(ExitStatus::Refused, unattended));
+        return Err(Failure::refused(unattended));
     }
     let answer = dialoguer::Confirm::new()
         .with_prompt(question)
         .default(false)
         .interact()
-        .map_err(|e| Failure::new(ExitStatus::Refused, format!("no confirmation: {e}")))?;
+        .map_err(|e| Failure::refused(format!("no confirmation: {e}")))?;
     if answer {
         Ok(())
     } else {
-        Err(Failure::new(ExitStatus::Refused, declined))
+        Err(Failure::refused(declined))
     }
 }
 
@@ -32,15 +32,12 @@ pub fn type_to_confirm(prompt: &str, word: &str) -> Result<(), Failure> {
         .with_prompt(prompt)
         .allow_empty(true)
         .interact_text()
-        .map_err(|e| Failure::new(ExitStatus::Refused, format!("no confirmation: {e}")))?;
+        .map_err(|e| Failure::refused(format!("no confirmation: {e}")))?;
     if typed.trim() != word {
-        return Err(Failure::new(
-            ExitStatus::Refused,
-            format!(
-                "not confirmed (typed `{}`, expected `{word}`)",
-                typed.trim()
-            ),
-        ));
+        return Err(Failure::refused(format!(
+            "not confirmed (typed `{}`, expected `{word}`)",
+            typed.trim()
+        )));
     }
     Ok(())
 }

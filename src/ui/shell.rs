@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::reporters::TerminalReporter;
 use crate::cluster::exec;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::ops::debug::shell::{Session, ShellReporter};
 
 impl ShellReporter for TerminalReporter<'_> {
@@ -89,16 +89,14 @@ pub fn window_size() -> Option<(u16, u16)> {
 
 /// Runs the session to its end and returns the remote command's exit code.
 pub async fn attach(mut session: Session) -> Result<i32, Failure> {
-    let _raw = if session.tty {
-        Some(RawMode::enable().map_err(|e| {
-            Failure::new(
-                ExitStatus::Failed,
-                format!("cannot put the terminal in raw mode: {e}"),
-            )
-        })?)
-    } else {
-        None
-    };
+    let _raw =
+        if session.tty {
+            Some(RawMode::enable().map_err(|e| {
+                Failure::failed(format!("cannot put the terminal in raw mode: {e}"))
+            })?)
+        } else {
+            None
+        };
     let process = &mut session.process;
     let status = process.take_status();
     if session.tty

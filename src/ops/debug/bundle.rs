@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{DebugReporter, connect, interrupted, latest_revision};
 use crate::cluster::{bundle, metrics, triage};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::DebugSettings;
@@ -130,7 +130,7 @@ pub async fn bundle(
             Some(path) => bundle::write_to(&collected, path, &redactor),
             None => bundle::write(&collected, Path::new("."), &redactor),
         }
-        .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+        .map_err(|e| Failure::failed(e.to_string()))?;
         for missing in &collected.missing {
             reporter.warn(&format!("not in the bundle: {missing}"));
         }

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 use super::{DebugReporter, connect, interrupted};
 use crate::cluster::triage::{Component, components};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::{Stop, StopReason};
 use crate::redact::Redactor;
 use crate::settings::{DebugSettings, LogsSettings};
@@ -101,14 +101,11 @@ pub async fn logs(
             .list(&ListParams::default().labels(&component.selector()))
             .await
             .map_err(|e| {
-                Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "listing the pods of {}: {}",
-                        component.name,
-                        crate::cluster::api_message(&e)
-                    ),
-                )
+                Failure::unreachable(format!(
+                    "listing the pods of {}: {}",
+                    component.name,
+                    crate::cluster::api_message(&e)
+                ))
             })?
             .items;
         for pod in &initial {

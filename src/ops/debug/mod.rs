@@ -7,7 +7,7 @@
 use crate::cluster::connect::Connection;
 use crate::cluster::records::ReleaseHistory;
 use crate::cluster::triage::{self, Triage};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::DebugSettings;
@@ -94,14 +94,11 @@ pub async fn triage(
         )
         .await
         .map_err(|e| {
-            Failure::new(
-                ExitStatus::Unreachable,
-                format!(
-                    "reading the workloads of {}: {}",
-                    settings.env.namespace.name,
-                    crate::cluster::api_message(&e)
-                ),
-            )
+            Failure::unreachable(format!(
+                "reading the workloads of {}: {}",
+                settings.env.namespace.name,
+                crate::cluster::api_message(&e)
+            ))
         })?;
         Ok::<_, Failure>((found, redactor))
     };

@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 use super::{DebugReporter, connect, interrupted};
 use crate::cluster::exec;
 use crate::cluster::triage::components;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::{Stop, StopReason};
 use crate::redact::Redactor;
 use crate::settings::{DebugSettings, PortForwardSettings};
@@ -138,7 +138,7 @@ pub async fn port_forward(
     for (listener, remote) in &listeners {
         let local = listener
             .local_addr()
-            .map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+            .map_err(|e| Failure::failed(e.to_string()))?;
         forwards.push(format!("{local} -> {remote}"));
         reporter.status(
             "Forwarding",

@@ -7,7 +7,7 @@ use kube::api::{Api, AttachParams, AttachedProcess, ListParams};
 
 use super::{DebugReporter, connect, interrupted};
 use crate::cluster::triage::components;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::{DebugSettings, ShellSettings};
@@ -53,14 +53,11 @@ pub async fn open(
             .ok_or_else(|| Failure::invalid(format!("unknown component {}", shell.component)))?;
         let api: Api<Pod> = Api::namespaced(conn.client.clone(), &component.namespace);
         let api_error = |e: kube::Error| {
-            Failure::new(
-                ExitStatus::Unreachable,
-                format!(
-                    "listing the pods of {}: {}",
-                    component.name,
-                    crate::cluster::api_message(&e)
-                ),
-            )
+            Failure::unreachable(format!(
+                "listing the pods of {}: {}",
+                component.name,
+                crate::cluster::api_message(&e)
+            ))
         };
         let mut pods: Vec<Pod> = api
             .list(&ListParams::default().labels(&component.selector()))
@@ -89,13 +86,10 @@ pub async fn open(
             }
             None => match names.as_slice() {
                 [] => {
-                    return Err(Failure::new(
-                        ExitStatus::Failed,
-                        format!(
-                            "no running pod of {} in {} (see `fintechctl debug {} {}`)",
-                            component.name, component.namespace, settings.env.name, component.name
-                        ),
-                    ));
+                    return Err(Failure::failed(format!(
+                        "no running pod of {} in {} (see `fintechctl debug {} {}`)",
+                        component.name, component.namespace, settings.env.name, component.name
+                    )));
                 }
                 [only] => only.clone(),
                 several => match reporter.pick_pod(&component.name, several) {
@@ -149,13 +143,10 @@ pub async fn open(
             &format!("{pod_name} ({container}): {}", command.join(" ")),
         );
         let process = api.exec(&pod_name, command, &params).await.map_err(|e| {
-            Failure::new(
-                ExitStatus::Unreachable,
-                format!(
-                    "exec in pod/{pod_name}: {}",
-                    crate::cluster::api_message(&e)
-                ),
-            )
+            Failure::unreachable(format!(
+                "exec in pod/{pod_name}: {}",
+                crate::cluster::api_message(&e)
+            ))
         })?;
         Ok::<_, Failure>(Session {
             pod: pod_name,

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{DebugReporter, connect, interrupted};
 use crate::cluster::metrics::{self, ContainerUsage};
 use crate::cluster::triage;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::interrupt::Stop;
 use crate::redact::Redactor;
 use crate::settings::DebugSettings;
@@ -49,15 +49,12 @@ pub async fn top(
         for component in triage::components(env) {
             let api: Api<Pod> = Api::namespaced(conn.client.clone(), &component.namespace);
             let api_error = |e: kube::Error| {
-                Failure::new(
-                    ExitStatus::Unreachable,
-                    format!(
-                        "reading {} in {}: {}",
-                        component.name,
-                        component.namespace,
-                        crate::cluster::api_message(&e)
-                    ),
-                )
+                Failure::unreachable(format!(
+                    "reading {} in {}: {}",
+                    component.name,
+                    component.namespace,
+                    crate::cluster::api_message(&e)
+                ))
             };
             let pods = api
                 .list(&ListParams::default().labels(&component.selector()))
@@ -70,13 +67,10 @@ pub async fn top(
             let samples = metrics::pod_samples(&conn.client, &component.namespace)
                 .await
                 .map_err(|e| {
-                    Failure::new(
-                        ExitStatus::Unreachable,
-                        format!(
-                            "metrics.k8s.io does not answer ({}): is metrics-server installed?",
-                            crate::cluster::api_message(&e)
-                        ),
-                    )
+                    Failure::unreachable(format!(
+                        "metrics.k8s.io does not answer ({}): is metrics-server installed?",
+                        crate::cluster::api_message(&e)
+                    ))
                 })?;
             for pod in &pods {
                 for usage in metrics::usage_of(pod, &samples) {

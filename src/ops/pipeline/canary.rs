@@ -10,7 +10,7 @@ use crate::canary::objects;
 use crate::canary::run::{self, CanaryOutcome, Decision, Ending, Run};
 use crate::cluster::apply::ApplyOptions;
 use crate::cluster::records::ReleaseStatus;
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::render::Manifest;
 
 impl Pipeline<'_> {
@@ -25,13 +25,10 @@ impl Pipeline<'_> {
             run::leftovers(self.client(), ns, &self.env.name)
                 .await
                 .map_err(|e| {
-                    Failure::new(
-                        ExitStatus::Unreachable,
-                        format!(
-                            "looking for a canary left in {ns}: {}",
-                            crate::cluster::api_message(&e)
-                        ),
-                    )
+                    Failure::unreachable(format!(
+                        "looking for a canary left in {ns}: {}",
+                        crate::cluster::api_message(&e)
+                    ))
                 })
         };
         let decision = async {
@@ -69,14 +66,11 @@ impl Pipeline<'_> {
                 Err(_) => None,
             };
             if let Some((revision, version)) = paused {
-                return Err(Failure::new(
-                    ExitStatus::Refused,
-                    format!(
-                        "refusing: the canary of {version} (revision {revision}) is paused in {}; finish it first with `fintechctl promote {env}` or `fintechctl abort {env}`; nothing was written",
-                        self.env.name,
-                        env = self.env.name
-                    ),
-                ));
+                return Err(Failure::refused(format!(
+                    "refusing: the canary of {version} (revision {revision}) is paused in {}; finish it first with `fintechctl promote {env}` or `fintechctl abort {env}`; nothing was written",
+                    self.env.name,
+                    env = self.env.name
+                )));
             }
             if self.settings.dry_run || !locked {
                 self.reporter.warn(&format!(
@@ -91,10 +85,9 @@ impl Pipeline<'_> {
                 let removed = run::remove(self.client(), ns, &self.env.name)
                     .await
                     .map_err(|e| {
-                        Failure::new(
-                            ExitStatus::Unreachable,
-                            format!("removing the canary left by an earlier run: {e}"),
-                        )
+                        Failure::unreachable(format!(
+                            "removing the canary left by an earlier run: {e}"
+                        ))
                     })?;
                 self.reporter.status(
                     "Canary removed",

@@ -30,7 +30,7 @@ mod skip;
 #[cfg(test)]
 mod tests;
 
-pub use crate::render::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
+pub use crate::quantity::{QuantityError, parse_cpu_millis, parse_memory_bytes};
 
 use crate::render::Manifest;
 use set::Set;

@@ -8,7 +8,7 @@ use super::{
     CONTAINER_RESOURCES, PINNED_IMAGES, POD_SECURITY, PROBES, PolicyOptions, Raw, SECCOMP,
     Severity, error,
 };
-use crate::render::quantity::{format_amount, quantity_for};
+use crate::quantity::{format_amount, quantity_for};
 use crate::render::selector::selector_matches;
 
 pub(super) const RESOURCE_FIELDS: [(&str, &str); 4] = [

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::pod::RESOURCE_FIELDS;
 use super::set::{Set, Workload, namespace};
 use super::{QUOTA_HEADROOM, Raw, Severity, error};
-use crate::render::quantity::{format_amount, quantity_for};
+use crate::quantity::{format_amount, quantity_for};
 
 /// What a ResourceQuota can cap that a rollout's peak is measured in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
