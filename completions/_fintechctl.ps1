@@ -35,6 +35,8 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print an environment''s manifests, validated, in the order they are applied')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed')
+            [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Run the database migration (`alembic upgrade head`) on demand')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List an environment''s revisions, newest first')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Re-apply an earlier successful revision (default: the one before the current)')
@@ -79,6 +81,9 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('--lock-ttl', '--lock-ttl', [CompletionResultType]::ParameterName, 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)')
             [CompletionResult]::new('--only', '--only', [CompletionResultType]::ParameterName, 'Only these components (comma-separated), e.g. api-gateway,ml-service')
             [CompletionResult]::new('--rollback-on-failure', '--rollback-on-failure', [CompletionResultType]::ParameterName, 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment''s `release.rollbackOnFailure`, on for production)')
+            [CompletionResult]::new('--strategy', '--strategy', [CompletionResultType]::ParameterName, 'rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment''s `release.strategy`)')
+            [CompletionResult]::new('--canary-steps', '--canary-steps', [CompletionResultType]::ParameterName, 'The canary''s traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)')
+            [CompletionResult]::new('--canary-interval', '--canary-interval', [CompletionResultType]::ParameterName, 'How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome')
             [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
@@ -93,6 +98,46 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             [CompletionResult]::new('--allow-unchecked-migration', '--allow-unchecked-migration', [CompletionResultType]::ParameterName, 'Deploy a protected environment although the migration''s SQL could not be checked (alembic''s offline mode failed or timed out); recorded in the release')
             [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields another field manager (e.g. kubectl) owns')
             [CompletionResult]::new('--no-rollback-on-failure', '--no-rollback-on-failure', [CompletionResultType]::ParameterName, 'Never roll back automatically')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'fintechctl;promote' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole command may take, e.g. 90s, 10m')
+            [CompletionResult]::new('--lock-ttl', '--lock-ttl', [CompletionResultType]::ParameterName, 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'text: the rollouts; json or yaml: one document with the revision, the canary''s health, the rollouts and the outcome')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'text: the rollouts; json or yaml: one document with the revision, the canary''s health, the rollouts and the outcome')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for production without a terminal)')
+            [CompletionResult]::new('--allow-other-cluster', '--allow-other-cluster', [CompletionResultType]::ParameterName, 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster''s claim)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'fintechctl;abort' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use instead of the environment''s cluster entry')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Deadline of each API request (a frozen API server fails the command instead of hanging it)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long the whole command may take, e.g. 90s, 10m')
+            [CompletionResult]::new('--lock-ttl', '--lock-ttl', [CompletionResultType]::ParameterName, 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'text: what was removed; json or yaml: one document with the revision, the canary''s health, what was removed and the outcome')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'text: what was removed; json or yaml: one document with the revision, the canary''s health, what was removed and the outcome')
+            [CompletionResult]::new('--environments-dir', '--environments-dir', [CompletionResultType]::ParameterName, 'Directory of environment files that replaces the built-in ones')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Answer yes to confirmations (required for production without a terminal)')
+            [CompletionResult]::new('--allow-other-cluster', '--allow-other-cluster', [CompletionResultType]::ParameterName, 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster''s claim)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only errors on stderr')
@@ -507,6 +552,8 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
         'fintechctl;help' {
             [CompletionResult]::new('render', 'render', [CompletionResultType]::ParameterValue, 'Print an environment''s manifests, validated, in the order they are applied')
             [CompletionResult]::new('deploy', 'deploy', [CompletionResultType]::ParameterValue, 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed')
+            [CompletionResult]::new('abort', 'abort', [CompletionResultType]::ParameterValue, 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Run the database migration (`alembic upgrade head`) on demand')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List an environment''s revisions, newest first')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Re-apply an earlier successful revision (default: the one before the current)')
@@ -524,6 +571,12 @@ Register-ArgumentCompleter -Native -CommandName 'fintechctl' -ScriptBlock {
             break
         }
         'fintechctl;help;deploy' {
+            break
+        }
+        'fintechctl;help;promote' {
+            break
+        }
+        'fintechctl;help;abort' {
             break
         }
         'fintechctl;help;migrate' {

@@ -16,6 +16,9 @@ _fintechctl() {
             ",$1")
                 cmd="fintechctl"
                 ;;
+            fintechctl,abort)
+                cmd="fintechctl__subcmd__abort"
+                ;;
             fintechctl,backup)
                 cmd="fintechctl__subcmd__backup"
                 ;;
@@ -42,6 +45,9 @@ _fintechctl() {
                 ;;
             fintechctl,migrate)
                 cmd="fintechctl__subcmd__migrate"
+                ;;
+            fintechctl,promote)
+                cmd="fintechctl__subcmd__promote"
                 ;;
             fintechctl,render)
                 cmd="fintechctl__subcmd__render"
@@ -115,6 +121,9 @@ _fintechctl() {
             fintechctl__subcmd__debug__subcmd__help,top)
                 cmd="fintechctl__subcmd__debug__subcmd__help__subcmd__top"
                 ;;
+            fintechctl__subcmd__help,abort)
+                cmd="fintechctl__subcmd__help__subcmd__abort"
+                ;;
             fintechctl__subcmd__help,backup)
                 cmd="fintechctl__subcmd__help__subcmd__backup"
                 ;;
@@ -141,6 +150,9 @@ _fintechctl() {
                 ;;
             fintechctl__subcmd__help,migrate)
                 cmd="fintechctl__subcmd__help__subcmd__migrate"
+                ;;
+            fintechctl__subcmd__help,promote)
+                cmd="fintechctl__subcmd__help__subcmd__promote"
                 ;;
             fintechctl__subcmd__help,render)
                 cmd="fintechctl__subcmd__help__subcmd__render"
@@ -185,7 +197,7 @@ _fintechctl() {
 
     case "${cmd}" in
         fintechctl)
-            opts="-v -q -h -V --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy migrate history rollback diff verify health backup restore debug completions help"
+            opts="-v -q -h -V --environments-dir --verbose --quiet --color --kubeconfig --context --help --version render deploy promote abort migrate history rollback diff verify health backup restore debug completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +217,56 @@ _fintechctl() {
                     ;;
                 --context)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__abort)
+            opts="-o -v -q -h --kubeconfig --context --request-timeout --timeout --lock-ttl --yes --allow-other-cluster --output --environments-dir --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --environments-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -865,7 +927,7 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__deploy)
-            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --allow-breaking-migration --allow-unchecked-migration --force-conflicts --rollback-on-failure --no-rollback-on-failure --output --environments-dir --verbose --quiet --color --help"
+            opts="-o -v -q -h --version --env-file --tls-cert --tls-key --kubeconfig --context --request-timeout --dry-run --timeout --no-prune --force-unlock --bundle-dir --lock-ttl --yes --allow-other-cluster --only --skip-migrations --allow-breaking-migration --allow-unchecked-migration --force-conflicts --rollback-on-failure --no-rollback-on-failure --strategy --canary-steps --canary-interval --output --environments-dir --verbose --quiet --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -917,6 +979,18 @@ _fintechctl() {
                     ;;
                 --rollback-on-failure)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "rolling canary" -- "${cur}"))
+                    return 0
+                    ;;
+                --canary-steps)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --canary-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1059,8 +1133,22 @@ _fintechctl() {
             return 0
             ;;
         fintechctl__subcmd__help)
-            opts="render deploy migrate history rollback diff verify health backup restore debug completions help"
+            opts="render deploy promote abort migrate history rollback diff verify health backup restore debug completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__help__subcmd__abort)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1310,6 +1398,20 @@ _fintechctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        fintechctl__subcmd__help__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         fintechctl__subcmd__help__subcmd__render)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1444,6 +1546,56 @@ _fintechctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --environments-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        fintechctl__subcmd__promote)
+            opts="-o -v -q -h --kubeconfig --context --request-timeout --timeout --lock-ttl --yes --allow-other-cluster --output --environments-dir --verbose --quiet --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-ttl)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --version 'Print version'
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
             cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+            cand promote 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed'
+            cand abort 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched'
             cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
             cand history 'List an environment''s revisions, newest first'
             cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
@@ -74,6 +76,9 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --lock-ttl 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)'
             cand --only 'Only these components (comma-separated), e.g. api-gateway,ml-service'
             cand --rollback-on-failure 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment''s `release.rollbackOnFailure`, on for production)'
+            cand --strategy 'rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment''s `release.strategy`)'
+            cand --canary-steps 'The canary''s traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)'
+            cand --canary-interval 'How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)'
             cand -o 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome'
             cand --output 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome'
             cand --environments-dir 'Directory of environment files that replaces the built-in ones'
@@ -88,6 +93,44 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
             cand --allow-unchecked-migration 'Deploy a protected environment although the migration''s SQL could not be checked (alembic''s offline mode failed or timed out); recorded in the release'
             cand --force-conflicts 'Take over fields another field manager (e.g. kubectl) owns'
             cand --no-rollback-on-failure 'Never roll back automatically'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'fintechctl;promote'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --timeout 'How long the whole command may take, e.g. 90s, 10m'
+            cand --lock-ttl 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)'
+            cand -o 'text: the rollouts; json or yaml: one document with the revision, the canary''s health, the rollouts and the outcome'
+            cand --output 'text: the rollouts; json or yaml: one document with the revision, the canary''s health, the rollouts and the outcome'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand --allow-other-cluster 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster''s claim)'
+            cand -v 'More detail on stderr'
+            cand --verbose 'More detail on stderr'
+            cand -q 'Only errors on stderr'
+            cand --quiet 'Only errors on stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'fintechctl;abort'= {
+            cand --kubeconfig 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment''s cluster entry)'
+            cand --context 'kubeconfig context to use instead of the environment''s cluster entry'
+            cand --request-timeout 'Deadline of each API request (a frozen API server fails the command instead of hanging it)'
+            cand --timeout 'How long the whole command may take, e.g. 90s, 10m'
+            cand --lock-ttl 'How long the deploy lock outlives this run''s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)'
+            cand -o 'text: what was removed; json or yaml: one document with the revision, the canary''s health, what was removed and the outcome'
+            cand --output 'text: what was removed; json or yaml: one document with the revision, the canary''s health, what was removed and the outcome'
+            cand --environments-dir 'Directory of environment files that replaces the built-in ones'
+            cand --color 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set'
+            cand --yes 'Answer yes to confirmations (required for production without a terminal)'
+            cand --allow-other-cluster 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster''s claim)'
             cand -v 'More detail on stderr'
             cand --verbose 'More detail on stderr'
             cand -q 'Only errors on stderr'
@@ -471,6 +514,8 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help'= {
             cand render 'Print an environment''s manifests, validated, in the order they are applied'
             cand deploy 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+            cand promote 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed'
+            cand abort 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched'
             cand migrate 'Run the database migration (`alembic upgrade head`) on demand'
             cand history 'List an environment''s revisions, newest first'
             cand rollback 'Re-apply an earlier successful revision (default: the one before the current)'
@@ -486,6 +531,10 @@ set edit:completion:arg-completer[fintechctl] = {|@words|
         &'fintechctl;help;render'= {
         }
         &'fintechctl;help;deploy'= {
+        }
+        &'fintechctl;help;promote'= {
+        }
+        &'fintechctl;help;abort'= {
         }
         &'fintechctl;help;migrate'= {
         }

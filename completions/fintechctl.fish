@@ -36,6 +36,8 @@ complete -c fintechctl -n "__fish_fintechctl_needs_command" -s h -l help -d 'Pri
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -s V -l version -d 'Print version'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "promote" -d 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed'
+complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "abort" -d 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "history" -d 'List an environment\'s revisions, newest first'
 complete -c fintechctl -n "__fish_fintechctl_needs_command" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
@@ -75,6 +77,10 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l lock-tt
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l only -d 'Only these components (comma-separated), e.g. api-gateway,ml-service' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l rollback-on-failure -d 'On a failed rollout, keep the evidence and roll back to the last successful revision (default: the environment\'s `release.rollbackOnFailure`, on for production)' -r -f -a "true\t''
 false\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l strategy -d 'rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment\'s `release.strategy`)' -r -f -a "rolling\t''
+canary\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-steps -d 'The canary\'s traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l canary-interval -d 'How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s o -l output -d 'text: a table of the rollouts; json or yaml: one document with the plan, the applied objects, the migration check, the migration, the rollouts, the failures and the outcome' -r -f -a "text\t''
 json\t''
 yaml\t''"
@@ -95,6 +101,40 @@ complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -l no-roll
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand deploy" -s h -l help -d 'Print help'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l timeout -d 'How long the whole command may take, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -s o -l output -d 'text: the rollouts; json or yaml: one document with the revision, the canary\'s health, the rollouts and the outcome' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand promote" -s h -l help -d 'Print help'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l kubeconfig -d 'Path to a kubeconfig file (default: `KUBECONFIG`, else the environment\'s cluster entry)' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l context -d 'kubeconfig context to use instead of the environment\'s cluster entry' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l request-timeout -d 'Deadline of each API request (a frozen API server fails the command instead of hanging it)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l timeout -d 'How long the whole command may take, e.g. 90s, 10m' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l lock-ttl -d 'How long the deploy lock outlives this run\'s last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)' -r
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -s o -l output -d 'text: what was removed; json or yaml: one document with the revision, the canary\'s health, what was removed and the outcome' -r -f -a "text\t''
+json\t''
+yaml\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l environments-dir -d 'Directory of environment files that replaces the built-in ones' -r -F
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l color -d 'Colour and progress bars: auto turns them off when stderr is not a terminal or NO_COLOR or CI is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l yes -d 'Answer yes to confirmations (required for production without a terminal)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -l allow-other-cluster -d 'Write even though the cluster reached belongs to another environment or is not the one this environment pins (said loudly; a deploy then adds this environment to the cluster\'s claim)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -s v -l verbose -d 'More detail on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -s q -l quiet -d 'Only errors on stderr'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand abort" -s h -l help -d 'Print help'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l version -d 'Platform release: the image tag of every application service (required for production)' -r
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l env-file -d 'Read secrets from this file (`KEY=value` or `export KEY=value` lines); the process environment wins' -r -F
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand migrate" -l tls-cert -d 'TLS certificate (PEM) for the ingress secret' -r -F
@@ -398,19 +438,21 @@ never\t''"
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "backup" -d 'Back up an environment\'s data (PostgreSQL, Redis, the namespace\'s objects); list, verify, prune'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "restore" -d 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "debug" -d 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy migrate history rollback diff verify health backup restore debug completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "render" -d 'Print an environment\'s manifests, validated, in the order they are applied'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "deploy" -d 'Deploy a release: plan, confirm, apply in phases, migrate, wait for the rollouts'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "promote" -d 'Finish a paused canary: the stable Deployments roll to its version, then the canary is removed'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "abort" -d 'Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "migrate" -d 'Run the database migration (`alembic upgrade head`) on demand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "history" -d 'List an environment\'s revisions, newest first'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "rollback" -d 'Re-apply an earlier successful revision (default: the one before the current)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "diff" -d 'Show what a deploy would change, as a unified diff (exit 1 when something would)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "verify" -d 'Gate a release: check that what runs is what was deployed and that it serves (exit 1 when a check fails)'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "health" -d 'Is the platform serving right now? Services, data stores and monitoring on one screen'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "backup" -d 'Back up an environment\'s data (PostgreSQL, Redis, the namespace\'s objects); list, verify, prune'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "restore" -d 'Restore a verified backup: checksums first, the plan, confirmation, the deploy lock, writers scaled down and back'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "debug" -d 'Triage an environment (worst first, a card per unhealthy workload), or debug it with a subcommand'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and not __fish_seen_subcommand_from render deploy promote abort migrate history rollback diff verify health backup restore debug completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List an environment\'s backups, newest first: id, time, size, parts, status'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Re-read every part of a backup and check sizes and sha256 (and `pg_restore --list`)'
 complete -c fintechctl -n "__fish_fintechctl_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Delete backups older than `backup.retentionDays` (never the newest complete one)'

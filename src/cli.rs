@@ -152,6 +152,20 @@ fintechctl deploy production --version 1.5.0 --allow-breaking-migration   # a re
     )]
     Deploy(DeployArgs),
 
+    /// Finish a paused canary: the stable Deployments roll to its version, then the canary is removed
+    #[command(
+        after_help = "Example:\n  fintechctl promote production   # after a canary deploy with manualPromotion paused",
+        mut_arg("output", |a| a.help("text: the rollouts; json or yaml: one document with the revision, the canary's health, the rollouts and the outcome"))
+    )]
+    Promote(FinishCanaryArgs),
+
+    /// Abort a paused (or left-over) canary: weight 0, the canary removed, the stable version untouched
+    #[command(
+        after_help = "Example:\n  fintechctl abort production",
+        mut_arg("output", |a| a.help("text: what was removed; json or yaml: one document with the revision, the canary's health, what was removed and the outcome"))
+    )]
+    Abort(FinishCanaryArgs),
+
     /// Run the database migration (`alembic upgrade head`) on demand
     #[command(
         after_help = "Examples:\n  fintechctl migrate staging --version 1.4.2\n  \
@@ -324,7 +338,61 @@ pub struct DeployArgs {
     pub no_rollback_on_failure: bool,
 
     #[command(flatten)]
+    pub canary: CanaryArgs,
+
+    #[command(flatten)]
     pub out: OutputArg,
+}
+
+/// How a deploy replaces the application pods (docs/canary.md).
+#[derive(Debug, Args, Clone)]
+pub struct CanaryArgs {
+    /// rolling: every pod through a rolling update; canary: a share of the traffic first, judged by the metrics (default: the environment's `release.strategy`)
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<StrategyArg>,
+
+    /// The canary's traffic percentages, strictly ascending, each 1 to 99, e.g. 10,50 (default: `release.canary.steps`)
+    #[arg(long, value_name = "PERCENTS", value_parser = crate::canary::parse_steps_arg)]
+    pub canary_steps: Option<crate::canary::Steps>,
+
+    /// How long each canary step runs before it is judged, 1s to 1h, e.g. 30s (default: `release.canary.interval`)
+    #[arg(long, value_name = "DURATION", value_parser = crate::canary::parse_interval)]
+    pub canary_interval: Option<std::time::Duration>,
+}
+
+/// `promote` and `abort`: a paused canary finished, under the deploy lock.
+#[derive(Debug, Args)]
+pub struct FinishCanaryArgs {
+    /// Environment: local, staging or production (or a file in --environments-dir)
+    #[arg(value_name = "ENVIRONMENT")]
+    pub environment: String,
+
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+
+    /// How long the whole command may take, e.g. 90s, 10m
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// How long the deploy lock outlives this run's last renewal, e.g. 30s, 2m (whole seconds; a bare number is seconds)
+    #[arg(long, env = "FINTECHCTL_LOCK_TTL", value_name = "DURATION", default_value = "30s", value_parser = parse_lock_ttl)]
+    pub lock_ttl: std::time::Duration,
+
+    /// Answer yes to confirmations (required for production without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub out: OutputArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    Rolling,
+    Canary,
 }
 
 #[derive(Debug, Args)]
@@ -904,6 +972,7 @@ impl Cli {
             Command::Migrate(a) => &a.out,
             Command::History(a) => &a.out,
             Command::Rollback(a) => &a.out,
+            Command::Promote(a) | Command::Abort(a) => &a.out,
             Command::Diff(a) => &a.out,
             Command::Verify(a) => &a.out,
             Command::Health(a) => &a.out,

@@ -31,6 +31,7 @@ fn main() {
                 Settings::Deploy(s) => commands::deploy::run(s, &common, &printer),
                 Settings::History(s) => commands::history::run(s, &common, &printer),
                 Settings::Rollback(s) => commands::rollback::run(s, &common, &printer),
+                Settings::FinishCanary(s) => commands::canary::run(s, &common, &printer),
                 Settings::Diff(s) => commands::diff::run(s, &common, &printer),
                 Settings::Migrate(s) => commands::migrate::run(s, &common, &printer),
                 Settings::Debug(s) => commands::debug::run(s, &common, &printer),

@@ -97,6 +97,7 @@ pub enum Settings {
     Migrate(Box<MigrateSettings>),
     History(HistorySettings),
     Rollback(Box<RollbackSettings>),
+    FinishCanary(Box<FinishCanarySettings>),
     Diff(Box<DiffSettings>),
     Completions(clap_complete::Shell),
     Debug(Box<DebugSettings>),
@@ -142,6 +143,20 @@ pub struct DeploySettings {
     pub migration_check: crate::migration_lint::CheckFlags,
     pub force_conflicts: bool,
     pub change: ChangeSettings,
+    pub access: ClusterAccess,
+    /// The canary's settings; `None` for a rolling deploy.
+    pub canary: Option<crate::canary::CanaryPlan>,
+}
+
+/// `promote` (`promote: true`) and `abort`.
+#[derive(Debug)]
+pub struct FinishCanarySettings {
+    pub env: Environment,
+    pub promote: bool,
+    pub timeout: Duration,
+    pub lock_ttl: Duration,
+    pub yes: bool,
+    pub identity: Identity,
     pub access: ClusterAccess,
 }
 
@@ -286,6 +301,19 @@ pub fn resolve(cli: &Cli, process: &ProcessEnv) -> Result<(Common, Settings), Fa
                 env,
             }))
         }
+        Command::Promote(args) | Command::Abort(args) => {
+            let env = environments(g).load(&args.environment)?;
+            confirmation_possible(&env, args.yes, process)?;
+            Settings::FinishCanary(Box::new(FinishCanarySettings {
+                promote: matches!(&cli.command, Command::Promote(_)),
+                timeout: args.timeout,
+                lock_ttl: args.lock_ttl,
+                yes: args.yes,
+                identity: Identity::detect(process.lookup(), process.args.join(" ")),
+                access: write_access(g, &args.cluster, &args.target, process),
+                env,
+            }))
+        }
         Command::Diff(args) => {
             let release = resolve_release(g, &args.release, process)?;
             let selected = select(&release, &args.only)?;
@@ -323,6 +351,7 @@ fn bound_connecting(settings: &mut Settings) {
     let (access, timeout) = match settings {
         Settings::Deploy(s) => (&mut s.access, s.change.timeout),
         Settings::Rollback(s) => (&mut s.access, s.change.timeout),
+        Settings::FinishCanary(s) => (&mut s.access, s.timeout),
         Settings::Migrate(s) => (&mut s.access, s.timeout),
         Settings::Verify(s) => (&mut s.access, s.timeout),
         Settings::Backup(s) => (&mut s.access, s.timeout),
@@ -369,6 +398,15 @@ fn deploy(
             allow_unchecked: args.allow_unchecked_migration,
         },
         force_conflicts: args.force_conflicts,
+        canary: crate::canary::CanaryPlan::resolve(
+            &release.env,
+            args.canary.strategy.map(|s| match s {
+                crate::cli::StrategyArg::Rolling => crate::environment::Strategy::Rolling,
+                crate::cli::StrategyArg::Canary => crate::environment::Strategy::Canary,
+            }),
+            args.canary.canary_steps.clone().map(|s| s.0),
+            args.canary.canary_interval,
+        ),
         release,
     })
 }

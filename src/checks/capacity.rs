@@ -373,9 +373,73 @@ pub fn quota(live: &Live) -> CheckResult {
     f.finish(CheckId::Quota, summary)
 }
 
+/// What `pods` more pods of `d`'s template need of each quota, against
+/// what `quotas` leave: one line per hard limit they would exceed. For a
+/// canary (docs/canary.md), checked before its pods are created.
+pub fn headroom_shortfalls(
+    quotas: &[k8s_openapi::api::core::v1::ResourceQuota],
+    needs: &[(String, &Deployment, u32)],
+) -> Vec<String> {
+    let mut total: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for (_, d, pods) in needs {
+        for (k, v) in requests_of(d, None) {
+            *total.entry(k).or_default() += v * f64::from(*pods);
+        }
+    }
+    let mut out = Vec::new();
+    for q in quotas {
+        let qname = name_of(&q.metadata);
+        let status = q.status.clone().unwrap_or_default();
+        let hard = status
+            .hard
+            .or_else(|| q.spec.clone().and_then(|s| s.hard))
+            .unwrap_or_default();
+        let used = status.used.unwrap_or_default();
+        for (resource, limit) in &hard {
+            let (Some(limit_v), Some(extra)) = (
+                quantity(resource, &limit.0),
+                total.get(resource.as_str()).copied(),
+            ) else {
+                continue;
+            };
+            let used_v = used
+                .get(resource)
+                .and_then(|u| quantity(resource, &u.0))
+                .unwrap_or(0.0);
+            if extra > 0.0 && used_v + extra > limit_v {
+                out.push(format!(
+                    "ResourceQuota/{qname} {resource}: the canary's pods need {} more, {} left",
+                    show(resource, extra),
+                    show(resource, (limit_v - used_v).max(0.0))
+                ));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canary_pods_beyond_the_quota_are_named() {
+        let quota: k8s_openapi::api::core::v1::ResourceQuota =
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "q"},
+                "status": {"hard": {"requests.cpu": "1", "requests.memory": "8Gi"},
+                           "used": {"requests.cpu": "600m", "requests.memory": "1Gi"}}
+            }))
+            .unwrap();
+        let d = deployment(3, serde_json::json!(1));
+        let one = headroom_shortfalls(std::slice::from_ref(&quota), &[("api".into(), &d, 1)]);
+        assert!(one.is_empty(), "250m of 400m left fits: {one:?}");
+        let two = headroom_shortfalls(std::slice::from_ref(&quota), &[("api".into(), &d, 2)]);
+        assert_eq!(
+            two,
+            ["ResourceQuota/q requests.cpu: the canary's pods need 500m more, 400m left"]
+        );
+    }
 
     fn deployment(replicas: i32, surge: serde_json::Value) -> Deployment {
         serde_json::from_value(serde_json::json!({

@@ -175,6 +175,24 @@ pub fn drift(plan: &[PlannedChange], version: &str) -> CheckResult {
     f.finish(CheckId::Drift, summary)
 }
 
+/// The `drift` check while a canary runs (docs/canary.md): its objects
+/// and the stable Services' track selector are the canary's, not drift,
+/// and the stable version is not judged against the canary's revision.
+pub fn canary_in_progress(environment: &str, objects: &[String]) -> CheckResult {
+    let mut f = Findings::default();
+    f.warn(format!("a canary is in progress: {}", objects.join(", ")));
+    f.hint(format!(
+        "drift is judged once the canary ends: a paused one is finished with `fintechctl promote {environment}` or `fintechctl abort {environment}`; one a stopped run left is removed by `fintechctl abort {environment}` or the next deploy"
+    ));
+    f.finish(
+        CheckId::Drift,
+        format!(
+            "a canary is in progress ({})",
+            count(objects.len(), "object", "objects")
+        ),
+    )
+}
+
 /// The `policy` check: the render's rules on the live objects that the
 /// plan read (each under its manifest's template name).
 pub fn policy_on_live(

@@ -480,7 +480,9 @@ fn candidate(
     // A backup's or restore's toolbox pod and NetworkPolicy: removed by the
     // run that created it (or swept by the next one), never by a deploy.
     let is_toolbox = labels.contains_key(crate::render::labels::TOOLBOX);
-    if is_record || is_lock || is_toolbox {
+    // A canary's objects: removed by its run, `abort` or the next deploy.
+    let is_canary = labels.contains_key(crate::canary::objects::CANARY_LABEL);
+    if is_record || is_lock || is_toolbox || is_canary {
         return None;
     }
     Some(OwnedObject {

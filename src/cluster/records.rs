@@ -70,6 +70,11 @@ pub enum ReleaseStatus {
     /// Its run died (crashed, killed) before it could say how it ended; a
     /// later run that took the lock found it still `deploying`.
     Abandoned,
+    /// A canary failed its analysis and was removed; the stable version
+    /// runs untouched (docs/canary.md).
+    Aborted,
+    /// A canary passed every step and waits for `promote` or `abort`.
+    Paused,
 }
 
 impl ReleaseStatus {
@@ -82,6 +87,8 @@ impl ReleaseStatus {
             ReleaseStatus::RolledBack => "rolled-back",
             ReleaseStatus::Superseded => "superseded",
             ReleaseStatus::Abandoned => "abandoned",
+            ReleaseStatus::Aborted => "aborted",
+            ReleaseStatus::Paused => "paused",
         }
     }
 }
@@ -132,6 +139,9 @@ pub struct ReleaseRecord {
     /// One line for `history`: `deploy 1.4.2`, `rollback to 3`, ...
     #[serde(default)]
     pub description: String,
+    /// A canary deploy's steps, rounds and outcome (docs/canary.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<Value>,
 }
 
 impl ReleaseRecord {
@@ -165,6 +175,7 @@ impl ReleaseRecord {
             migration_check: None,
             rolled_back_from: None,
             description: description.into(),
+            canary: None,
         }
     }
 
@@ -944,6 +955,7 @@ mod tests {
             migration_check: None,
             rolled_back_from: None,
             description: format!("deploy 1.{revision}.0"),
+            canary: None,
         }
     }
 

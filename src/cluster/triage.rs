@@ -194,6 +194,10 @@ pub struct Triage {
     pub revision: Option<RecentChange>,
     /// What could not be read, and why.
     pub missing: Vec<String>,
+    /// A canary in progress (docs/canary.md): its objects. Its pods are
+    /// not drift, and the stable pods are not judged against its revision.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary: Vec<String>,
 }
 
 /// Reads everything the triage needs from `namespace`, in parallel where
@@ -219,13 +223,15 @@ pub async fn triage(
     let quota_api: Api<ResourceQuota> = Api::namespaced(client.clone(), &namespace);
     let pvc_api: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), &namespace);
     let lp = ListParams::default();
-    let (nodes, events, quotas, pvcs, samples) = tokio::join!(
+    let (nodes, events, quotas, pvcs, samples, canary) = tokio::join!(
         nodes_api.list(&lp),
         events_api.list(&lp),
         quota_api.list(&lp),
         pvc_api.list(&lp),
         metrics::pod_samples(client, &namespace),
+        crate::canary::run::leftovers(client, &namespace, &env.name),
     );
+    let canary = keep_canary(&mut missing, canary);
     let nodes = keep(&mut missing, "nodes", nodes);
     let events = keep(&mut missing, "events", events);
     let quotas = keep(&mut missing, "resource quotas", quotas);
@@ -278,6 +284,15 @@ pub async fn triage(
         components.push(health);
     }
     components.sort_by_key(|c| (c.healthy, severity(c), c.component.clone()));
+    if !canary.is_empty() {
+        // The canary's version runs beside the stable one on purpose.
+        for c in &mut components {
+            c.drift.clear();
+            if let Some(change) = c.card.as_mut().and_then(|card| card.recent_change.as_mut()) {
+                change.drift.clear();
+            }
+        }
+    }
 
     let causes = cluster_causes(&not_ready_nodes, &all_pods, &events, &quotas, &pvcs);
     Ok(Triage {
@@ -288,6 +303,14 @@ pub async fn triage(
         causes,
         revision,
         missing,
+        canary,
+    })
+}
+
+fn keep_canary(missing: &mut Vec<String>, found: Result<Vec<String>, kube::Error>) -> Vec<String> {
+    found.unwrap_or_else(|e| {
+        missing.push(format!("canary objects: {}", super::api_message(&e)));
+        Vec::new()
     })
 }
 

@@ -30,6 +30,9 @@ pub struct Revision {
     pub rolled_back_from: Option<u32>,
     pub migration: Option<crate::cluster::migration::MigrationOutcome>,
     pub failures: usize,
+    /// A canary deploy's steps, rounds and outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<serde_json::Value>,
 }
 
 /// The `-o json` document of `history`.
@@ -103,6 +106,7 @@ fn revision(r: &ReleaseRecord) -> Revision {
         rolled_back_from: r.rolled_back_from,
         migration: r.migration.clone(),
         failures: r.failures.len(),
+        canary: r.canary.clone(),
     }
 }
 

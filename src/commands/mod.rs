@@ -4,6 +4,7 @@
 //! [`Printer`](crate::ui::Printer).
 
 pub mod backup;
+pub mod canary;
 pub mod completions;
 pub mod debug;
 pub mod deploy;

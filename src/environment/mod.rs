@@ -1057,4 +1057,43 @@ mod tests {
             "{shown}"
         );
     }
+
+    #[test]
+    fn a_canary_block_is_checked_field_by_field() {
+        let text = PRODUCTION.replacen(
+            "    steps: [10, 50]\n    interval: 2m\n    failureLimit: 3\n",
+            "    steps: [50, 10]\n    interval: 2h\n    failureLimit: 0\n",
+            1,
+        );
+        assert_ne!(text, PRODUCTION, "production's canary block moved");
+        let err = parse("env.yaml", &text, "production").unwrap_err();
+        let EnvironmentError::Invalid { fields, .. } = &err else {
+            panic!("expected invalid fields, got {err}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "release.canary.steps",
+                "release.canary.interval",
+                "release.canary.failureLimit"
+            ]
+        );
+        let shown = err.to_string();
+        assert!(shown.contains("strictly ascending"), "{shown}");
+        assert!(shown.contains("from 1s to 1h"), "{shown}");
+        // Unknown fields are refused as everywhere.
+        let text = PRODUCTION.replacen("    failureLimit: 3\n", "    failureLimt: 3\n", 1);
+        let err = parse("env.yaml", &text, "production")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("failureLimt"), "{err}");
+        // Without a strategy a deploy is rolling.
+        let text = PRODUCTION.replacen("  strategy: canary\n", "", 1);
+        let env = parse("env.yaml", &text, "production").unwrap();
+        assert_eq!(env.release.strategy, Strategy::Rolling);
+        let env = parse("env.yaml", PRODUCTION, "production").unwrap();
+        assert_eq!(env.release.strategy, Strategy::Canary);
+        assert_eq!(env.release.canary.steps, [10, 50]);
+    }
 }

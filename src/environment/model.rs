@@ -105,6 +105,76 @@ pub struct ReleasePolicy {
     /// How many release records (revisions) to keep.
     #[serde(default = "default_history_limit")]
     pub history_limit: usize,
+    /// How a deploy replaces the application pods (docs/canary.md).
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// The canary's steps, interval and analysis (used when `strategy` is `canary`).
+    #[serde(default)]
+    pub canary: CanaryPolicy,
+}
+
+/// `release.strategy`: every pod at once through a rolling update, or a
+/// canary judged by the platform's metrics first.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    #[default]
+    Rolling,
+    Canary,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Rolling => "rolling",
+            Strategy::Canary => "canary",
+        }
+    }
+}
+
+/// `release.canary`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CanaryPolicy {
+    /// Traffic percentages, strictly ascending, each 1..=99.
+    #[serde(default = "default_canary_steps")]
+    pub steps: Vec<u32>,
+    /// How long each step runs before its analysis, e.g. `60s` (1s to 1h).
+    #[serde(default = "default_canary_interval")]
+    pub interval: String,
+    /// Inconclusive rounds (no data) tolerated per step before it fails.
+    #[serde(default = "default_failure_limit")]
+    pub failure_limit: u32,
+    /// Pause after the last step for `fintechctl promote` / `abort`.
+    #[serde(default)]
+    pub manual_promotion: bool,
+    /// The analysis' thresholds.
+    #[serde(default)]
+    pub analysis: crate::canary::analysis::Thresholds,
+}
+
+impl Default for CanaryPolicy {
+    fn default() -> Self {
+        CanaryPolicy {
+            steps: default_canary_steps(),
+            interval: default_canary_interval(),
+            failure_limit: default_failure_limit(),
+            manual_promotion: false,
+            analysis: Default::default(),
+        }
+    }
+}
+
+fn default_canary_steps() -> Vec<u32> {
+    vec![10, 50]
+}
+
+fn default_canary_interval() -> String {
+    "60s".to_string()
+}
+
+fn default_failure_limit() -> u32 {
+    3
 }
 
 fn default_history_limit() -> usize {

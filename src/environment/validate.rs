@@ -211,6 +211,52 @@ fn release(env: &Environment, out: &mut Findings) {
             ),
         );
     }
+    canary(&r.canary, out);
+}
+
+/// `release.canary`: validated whatever the strategy, so switching to
+/// `canary` (or `--strategy canary`) never meets a broken block.
+fn canary(c: &CanaryPolicy, out: &mut Findings) {
+    if let Some(problem) = crate::canary::steps_problem(&c.steps) {
+        out.add("release.canary.steps", problem);
+    }
+    if let Err(problem) = crate::canary::parse_interval(&c.interval) {
+        out.add("release.canary.interval", problem);
+    }
+    if c.failure_limit == 0 {
+        out.add(
+            "release.canary.failureLimit",
+            "0 tolerates no round without data, not even the first; expected at least 1",
+        );
+    }
+    let t = &c.analysis;
+    if !(t.max_error_rate > 0.0 && t.max_error_rate <= 1.0) {
+        out.add(
+            "release.canary.analysis.maxErrorRate",
+            format!(
+                "{} is not a share: expected more than 0 and at most 1 (e.g. 0.1)",
+                t.max_error_rate
+            ),
+        );
+    }
+    if !(t.max_p95_latency_seconds > 0.0 && t.max_p95_latency_seconds.is_finite()) {
+        out.add(
+            "release.canary.analysis.maxP95LatencySeconds",
+            format!(
+                "{} is not a latency: expected seconds above 0 (e.g. 1.5)",
+                t.max_p95_latency_seconds
+            ),
+        );
+    }
+    if !(t.max_error_rate_increase >= 0.0 && t.max_error_rate_increase <= 1.0) {
+        out.add(
+            "release.canary.analysis.maxErrorRateIncrease",
+            format!(
+                "{} is not a share: expected 0 to 1 (e.g. 0.05)",
+                t.max_error_rate_increase
+            ),
+        );
+    }
 }
 
 /// How a quantity is counted: cpu in millicores, everything else in whole units.

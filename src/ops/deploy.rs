@@ -121,6 +121,7 @@ pub async fn deploy(
         components: (!settings.only.is_empty()).then(|| settings.only.clone()),
         rolled_back_from: None,
         unknown_secrets,
+        canary: settings.canary.clone(),
     };
     let pipeline = Pipeline {
         held: Default::default(),

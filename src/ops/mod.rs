@@ -6,6 +6,7 @@
 //! `ui`; tests implement them by recording and by answering.
 
 pub mod backup;
+pub mod canary;
 pub mod connect;
 pub mod debug;
 pub mod deploy;

@@ -41,6 +41,8 @@ use crate::settings::ChangeSettings;
 pub use super::shared::ReportError;
 use super::{Confirmer, DeployReporter, Question};
 
+mod canary;
+
 /// One change to an environment: a release to deploy or a revision to
 /// roll back to.
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub struct ReleaseChange {
     pub rolled_back_from: Option<u32>,
     /// Secrets left out of a dry run because their values were not given.
     pub unknown_secrets: Vec<Manifest>,
+    /// A canary deploy's settings (docs/canary.md); `None`: rolling.
+    pub canary: Option<crate::canary::CanaryPlan>,
 }
 
 /// Whether a change runs the migration Job.
@@ -92,6 +96,10 @@ pub enum Outcome {
     RolledBack,
     Interrupted,
     Refused,
+    /// A canary failed its analysis and was removed; stable untouched.
+    Aborted,
+    /// A canary passed every step and waits for `promote` or `abort`.
+    Paused,
 }
 
 /// Everything a deploy or rollback did: the `-o json` document and the
@@ -132,6 +140,9 @@ pub struct DeployReport {
     /// back to (migrations ran since and never run backwards), in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_ahead: Option<String>,
+    /// A canary deploy's steps, rounds and outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::run::CanaryReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ReportError>,
     #[serde(serialize_with = "crate::cluster::serialize_secs")]
@@ -191,6 +202,10 @@ enum Trouble {
         failure: Failure,
         cards: Vec<FailureCard>,
     },
+    /// A canary failed its analysis; it was removed, stable untouched.
+    Aborted(Failure),
+    /// A canary passed every step and waits for a person (`manualPromotion`).
+    Paused,
 }
 
 impl Pipeline<'_> {
@@ -385,10 +400,11 @@ impl Pipeline<'_> {
             }
         };
         let options = self.apply_options(true);
-        let (plan, prunable, prerequisites) = tokio::join!(
+        let (plan, prunable, prerequisites, canary) = tokio::join!(
             apply::plan(self.client(), &planned, &options),
             prunable,
-            self.check_prerequisites(&whole)
+            self.check_prerequisites(&whole),
+            self.canary_reads(change)
         );
         let plan = plan.map_err(|e| self.stopped_or(Failure::from(e)))?;
         let prunable = prunable?;
@@ -421,6 +437,10 @@ impl Pipeline<'_> {
         self.reporter.plan(&report.plan, &report.prune);
         // Everything the cluster must already have: checked before the first write.
         prerequisites?;
+        // A canary left by an earlier run goes first; then whether this
+        // deploy runs one (said with the plan).
+        self.canary_first(change, canary?, report, guard.is_some())
+            .await?;
         if let (Some(job), MigrationPolicy::WhenVersionChanges { check, .. }) =
             (&migration_job, &change.migration)
         {
@@ -429,8 +449,8 @@ impl Pipeline<'_> {
                 env: self.env,
                 job,
                 namespace_missing: self.namespace_missing,
-                // The coordinator wires `--strategy canary` here.
-                canary: false,
+                // A canary decided above (not one that fell back to rolling).
+                canary: report.canary.is_some(),
                 flags: *check,
             };
             let (checked, verdict) =
@@ -848,6 +868,18 @@ impl Pipeline<'_> {
                 // (`run_inner`): nothing waits for them.
                 Ok(ExitStatus::Success)
             }
+            Err(Trouble::Aborted(failure)) => {
+                report.outcome = Outcome::Aborted;
+                self.finish_quietly(&mut record, ReleaseStatus::Aborted, &[])
+                    .await;
+                Err(failure)
+            }
+            Err(Trouble::Paused) => {
+                report.outcome = Outcome::Paused;
+                self.finish_quietly(&mut record, ReleaseStatus::Paused, &[])
+                    .await;
+                Ok(ExitStatus::Success)
+            }
             Err(Trouble::Failed(failure)) => {
                 report.outcome = outcome_of(failure.status);
                 if failure.status == ExitStatus::Interrupted {
@@ -942,6 +974,10 @@ impl Pipeline<'_> {
         report.revision = Some(record.revision);
         let result = self.execute(change, migration_job, report, doing).await;
         record.migration = report.migration.clone();
+        record.canary = report
+            .canary
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok());
         Ok((record, result))
     }
 
@@ -1123,11 +1159,13 @@ impl Pipeline<'_> {
                 report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, cards)
             }
-            Err(Trouble::Failed(failure)) => {
+            Err(Trouble::Failed(failure) | Trouble::Aborted(failure)) => {
                 report.outcome = outcome_of(failure.status);
                 report.error = Some(ReportError::from(failure));
                 (ReleaseStatus::Failed, Vec::new())
             }
+            // A rollback runs no canary.
+            Err(Trouble::Paused) => (ReleaseStatus::Failed, Vec::new()),
         };
         self.finish_quietly(&mut record, status, &cards).await;
         Some(report)
@@ -1206,6 +1244,11 @@ impl Pipeline<'_> {
             if !outcome.succeeded {
                 return Err(Trouble::Failed(migration_failure(&outcome)));
             }
+        }
+        if report.canary.is_some() {
+            return self
+                .execute_canary(change, after, &options, report, doing, started)
+                .await;
         }
         doing.set("applying the workloads");
         let applied = self.apply_stage(&after, &options, report).await?;
@@ -1489,5 +1532,6 @@ pub fn rollback_change(target: &ReleaseRecord, components: Option<Vec<String>>) 
         components,
         rolled_back_from: Some(target.revision),
         unknown_secrets: Vec::new(),
+        canary: None,
     }
 }

@@ -581,7 +581,15 @@ async fn drift_and_policy(cx: &Context<'_>, ids: Vec<CheckId>) -> Vec<CheckResul
     };
     let mut results = Vec::new();
     if ids.contains(&CheckId::Drift) {
-        results.push(drift::drift(&plan, &version));
+        let env = &cx.settings.env.name;
+        match crate::canary::run::leftovers(&cx.conn.client, &cx.settings.env.namespace.name, env)
+            .await
+        {
+            Ok(canary) if !canary.is_empty() => {
+                results.push(drift::canary_in_progress(env, &canary));
+            }
+            _ => results.push(drift::drift(&plan, &version)),
+        }
     }
     if ids.contains(&CheckId::Policy) {
         let options = PolicyOptions {

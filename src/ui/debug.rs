@@ -85,6 +85,13 @@ pub fn triage_text(triage: &Triage, now: Timestamp) -> String {
             r.revision, r.version, r.status, r.who, r.started_at
         ));
     }
+    if !triage.canary.is_empty() {
+        out.push_str(&format!(
+            "\ncanary in progress: {} (not drift; `fintechctl promote {env}` or `fintechctl abort {env}` finishes a paused one)\n",
+            triage.canary.join(", "),
+            env = triage.environment
+        ));
+    }
     for missing in &triage.missing {
         out.push_str(&format!("(could not read {missing})\n"));
     }

@@ -758,6 +758,7 @@ impl fintechctl::ops::Confirmer for TakenOverWhileAsking<'_> {
             other
                 .args(["deploy", "production", "--version", "1.4.4", "--yes"])
                 .args(["--force-unlock", "--no-prune", "--timeout", "120s"])
+                .args(["--strategy", "rolling"])
                 .arg("--tls-cert")
                 .arg(&self.cert)
                 .arg("--tls-key")
@@ -830,6 +831,8 @@ async fn a_run_that_lost_its_lock_while_planning_writes_no_record() {
         "--timeout",
         "60s",
         "--no-prune",
+        "--strategy",
+        "rolling",
         "--tls-cert",
         &cert_s,
         "--tls-key",

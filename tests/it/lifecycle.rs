@@ -115,6 +115,9 @@ async fn failed_production_deploy_keeps_evidence_and_rolls_back() {
             version,
             "--timeout",
             "60s",
+            // Not about canaries: production's canary strategy aside.
+            "--strategy",
+            "rolling",
             "--tls-cert",
         ])
         .arg(&cert)

@@ -7,6 +7,7 @@ mod common;
 mod alerts;
 mod backup;
 mod bundle;
+mod canary;
 mod canary_analysis;
 mod cli;
 mod cloud;

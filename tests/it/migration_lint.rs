@@ -62,6 +62,8 @@ impl Setup {
     fn deploy(&self, env: &str, version: &str, extra: &[&str]) -> assert_cmd::Command {
         let mut cmd = self.c.fintechctl();
         cmd.args(["deploy", env, "--yes", "--version", version])
+            // Not about canaries: production's canary strategy aside.
+            .args(["--strategy", "rolling"])
             .args(["--timeout", "120s", "--tls-cert"])
             .arg(&self.cert)
             .arg("--tls-key")
