@@ -54,7 +54,7 @@ pub struct AnalysisSpec {
 
 /// The limits a canary is judged by. Missing fields take the defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct Thresholds {
     /// The canary's 5xx share of requests above which it fails (default
     /// 0.1: the runbook's HighErrorRate threshold, taken as a share).

@@ -1088,6 +1088,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("failureLimt"), "{err}");
+        // So are unknown thresholds: a misspelt limit must not fall back
+        // to its default in silence.
+        let text = PRODUCTION.replacen("      maxErrorRate: 0.1\n", "      maxErorRate: 0.1\n", 1);
+        assert_ne!(text, PRODUCTION, "production's analysis block moved");
+        let err = parse("env.yaml", &text, "production")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("maxErorRate"), "{err}");
         // Without a strategy a deploy is rolling.
         let text = PRODUCTION.replacen("  strategy: canary\n", "", 1);
         let env = parse("env.yaml", &text, "production").unwrap();
