@@ -12,7 +12,7 @@ pub fn run(
     common: &Common,
     printer: &Printer,
 ) -> Result<ExitStatus, Failure> {
-    let runtime = super::runtime().map_err(|e| Failure::new(ExitStatus::Failed, e.to_string()))?;
+    let runtime = super::runtime().map_err(|e| Failure::failed(e.to_string()))?;
     let (report, result) = runtime.block_on(async {
         let stop = Stop::new();
         stop.on_signals();

@@ -394,7 +394,7 @@ impl Pipeline<'_> {
                     change.components.as_deref(),
                 )
                 .await
-                .map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))
+                .map_err(|e| Failure::unreachable(e.to_string()))
             } else {
                 Ok(Vec::new())
             }
@@ -531,14 +531,11 @@ impl Pipeline<'_> {
                 .await
                 .map(Some)
                 .map_err(|e| {
-                    Failure::new(
-                        ExitStatus::Unreachable,
-                        format!(
-                            "storing the digest key Secret {}: {}",
-                            digest_key::SECRET_NAME,
-                            crate::cluster::api_message(&e)
-                        ),
-                    )
+                    Failure::unreachable(format!(
+                        "storing the digest key Secret {}: {}",
+                        digest_key::SECRET_NAME,
+                        crate::cluster::api_message(&e)
+                    ))
                 })
         };
         let history = self.history();
@@ -619,15 +616,12 @@ impl Pipeline<'_> {
                         ));
                         Ok(())
                     }
-                    Some(c) => Err(Failure::new(
-                        ExitStatus::Refused,
-                        format!(
-                            "refusing to change `{}`: the cluster at {} was claimed for {} while this run planned; nothing was written",
-                            self.env.name,
-                            self.conn.server,
-                            c.environments.join(", ")
-                        ),
-                    )),
+                    Some(c) => Err(Failure::refused(format!(
+                        "refusing to change `{}`: the cluster at {} was claimed for {} while this run planned; nothing was written",
+                        self.env.name,
+                        self.conn.server,
+                        c.environments.join(", ")
+                    ))),
                     None => Ok(()),
                 }
             }
@@ -673,15 +667,12 @@ impl Pipeline<'_> {
     async fn check_prerequisites(&self, planned: &[Manifest]) -> Result<(), Failure> {
         let missing = prerequisites::missing(self.client(), planned, &self.skip_kinds)
             .await
-            .map_err(|e| Failure::new(ExitStatus::Unreachable, e))?;
+            .map_err(Failure::unreachable)?;
         if !missing.is_empty() {
-            return Err(Failure::new(
-                ExitStatus::Refused,
-                format!(
-                    "{} object(s) the release needs are not in the cluster; nothing was written",
-                    missing.len()
-                ),
-            )
+            return Err(Failure::refused(format!(
+                "{} object(s) the release needs are not in the cluster; nothing was written",
+                missing.len()
+            ))
             .with_details(missing.iter().map(ToString::to_string).collect()));
         }
         Ok(())
@@ -706,13 +697,10 @@ impl Pipeline<'_> {
                     .detail(&format!("permissions not checked in advance: {why}"));
                 Ok(())
             }
-            prerequisites::PermissionCheck::Denied(denied) => Err(Failure::new(
-                ExitStatus::Refused,
-                format!(
-                    "these credentials may not do {} thing(s) the deploy needs; nothing was written",
-                    denied.len()
-                ),
-            )
+            prerequisites::PermissionCheck::Denied(denied) => Err(Failure::refused(format!(
+                "these credentials may not do {} thing(s) the deploy needs; nothing was written",
+                denied.len()
+            ))
             .with_details(denied)),
         }
     }
@@ -938,10 +926,8 @@ impl Pipeline<'_> {
                     None => "no earlier successful revision to roll back to".to_string(),
                 };
                 report.rollback = rollback.map(Box::new);
-                Err(
-                    Failure::new(ExitStatus::Failed, format!("{}; {words}", failure.message))
-                        .with_details(failure.details),
-                )
+                Err(Failure::failed(format!("{}; {words}", failure.message))
+                    .with_details(failure.details))
             }
         }
     }
@@ -1495,13 +1481,10 @@ fn migration_failure(outcome: &MigrationOutcome) -> Failure {
         ));
     }
     details.extend(outcome.last_lines.iter().map(|l| format!("log: {l}")));
-    Failure::new(
-        ExitStatus::Failed,
-        format!(
-            "the migration Job/{} failed; no workload was changed",
-            outcome.job
-        ),
-    )
+    Failure::failed(format!(
+        "the migration Job/{} failed; no workload was changed",
+        outcome.job
+    ))
     .with_details(details)
 }
 

@@ -281,17 +281,14 @@ async fn run(
         tokio::time::timeout(deadline, records.list()),
         LiveSecrets::read(&client, env, deadline, reporter),
     );
-    let live = live.map_err(|e| Failure::new(ExitStatus::Unreachable, e.to_string()))?;
+    let live = live.map_err(|e| Failure::unreachable(e.to_string()))?;
     let history = match history {
         Ok(h) => h?,
         Err(_) => {
-            return Err(Failure::new(
-                ExitStatus::Unreachable,
-                format!(
-                    "listing the release records of {}: no answer in time",
-                    env.name
-                ),
-            ));
+            return Err(Failure::unreachable(format!(
+                "listing the release records of {}: no answer in time",
+                env.name
+            )));
         }
     };
     reporter.learned_secrets(&secrets.learn(redactor));
@@ -351,13 +348,10 @@ async fn run(
         )
         .await
     {
-        return Err(Failure::new(
-            ExitStatus::Unreachable,
-            format!(
-                "lost the API server at {} while verifying; the failed checks may be its doing, not the release's",
-                cx.conn.server
-            ),
-        ));
+        return Err(Failure::unreachable(format!(
+            "lost the API server at {} while verifying; the failed checks may be its doing, not the release's",
+            cx.conn.server
+        )));
     }
 
     // The bake: only after the checks pass (warnings allowed unless --strict).
