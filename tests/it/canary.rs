@@ -622,6 +622,9 @@ async fn until_canary_ingress(s: &Setup) {
     }
 }
 
+// Slow on purpose (about 40 s): the deploy must reach its first canary
+// step before `--timeout` ends it there, with room for a loaded machine;
+// a shorter timeout could end it before the canary exists.
 /// `--timeout` mid-step stops the canary at once and removes it (exit 1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeout_mid_step_removes_the_canary() {
@@ -641,6 +644,8 @@ async fn timeout_mid_step_removes_the_canary() {
     assert_eq!(s.stable(), before);
 }
 
+// Slow on purpose (about 25 s): the watchdog calls the API server lost
+// only after ten silent seconds, then a second deploy runs.
 /// An API server that stops answering mid-step: the run ends (exit 3)
 /// saying the canary could not be removed; the next deploy removes it
 /// before anything else.

@@ -137,6 +137,9 @@ fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+// Slow on purpose (about 30 s): it is the whole Quick start, command by
+// command (render, deploy, verify, health, backup, restore, debug), each a
+// process against a real-time playground.
 #[test]
 fn the_quick_start_runs_against_the_playground() {
     let mut p = Playground::start();

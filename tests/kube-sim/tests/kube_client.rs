@@ -621,6 +621,7 @@ async fn exec_with_a_tty_resizes_and_propagates_the_exit_code() {
     sim.shutdown().await;
 }
 
+// Slow on purpose (10–25 s): hundreds of MiB each way is the point.
 /// C: what the product's pg_dump / pg_restore through `exec:` need — a large binary stdout
 /// streamed with back-pressure, byte-exact, and a large stdin streamed in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
