@@ -129,11 +129,22 @@ impl Pipeline<'_> {
             .filter(|c| matches!(c.action, PlannedAction::Create | PlannedAction::Change))
             .count();
         if self.settings.dry_run {
+            // The migration check's offline Jobs are the one thing a dry run
+            // runs in the cluster (deleted again): said, not hidden.
+            let checked = report
+                .migration_check
+                .as_ref()
+                .is_some_and(|c| c.status != crate::migration_lint::CheckStatus::Skipped);
             self.reporter.status(
                 "Dry run",
                 &format!(
-                    "{changes} object(s) would change, {} would be pruned; nothing was written",
-                    report.prune.len()
+                    "{changes} object(s) would change, {} would be pruned; nothing of the release was written{}",
+                    report.prune.len(),
+                    if checked {
+                        " (the migration check's offline Jobs ran and were deleted)"
+                    } else {
+                        ""
+                    }
                 ),
             );
             return Ok(ExitStatus::Success);
