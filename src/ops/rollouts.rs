@@ -10,7 +10,7 @@ use crate::cluster::apply::AppliedObject;
 use crate::cluster::diagnosis::{FailureCard, Thresholds};
 use crate::cluster::rollout::RolloutState;
 use crate::cluster::wait::{self, RolloutOutcome, WaitError, WaitOptions};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 
 use super::DeployReporter;
 
@@ -132,8 +132,8 @@ fn combine(
                 ),
             );
         }
-        Some(Failure::new(
-            ExitStatus::Interrupted,
+        Some(Failure::from_stop(
+            &crate::interrupt::StopReason::Signal("interrupt"),
             "interrupted while waiting; everything was applied and the rollouts continue in the cluster",
         ))
     } else {

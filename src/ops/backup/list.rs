@@ -7,7 +7,7 @@ use crate::backup::PartKind;
 use crate::backup::id::BackupRef;
 use crate::backup::manifest::Manifest;
 use crate::backup::store::{Listed, Store};
-use crate::exit::{ExitStatus, Failure};
+use crate::exit::Failure;
 use crate::settings::BackupListSettings;
 
 use super::store_failure;
@@ -111,20 +111,15 @@ pub async fn find(store: &Store, env: &str, reference: &BackupRef) -> Result<Lis
     };
     // A well-formed id that names no backup is bad input (2), like an
     // unknown environment; `latest` with nothing complete is a failure (1).
-    hit.ok_or_else(|| {
-        Failure::new(
-            match reference {
-                BackupRef::Latest => ExitStatus::Failed,
-                BackupRef::Id(_) => ExitStatus::Invalid,
-            },
-            match reference {
-                BackupRef::Latest => format!("{env} has no complete backup in {}", store.display()),
-                BackupRef::Id(id) => format!(
-                    "no backup {id} of {env} in {} (see `fintechctl backup list {env}`)",
-                    store.display()
-                ),
-            },
-        )
+    hit.ok_or_else(|| match reference {
+        BackupRef::Latest => Failure::failed(format!(
+            "{env} has no complete backup in {}",
+            store.display()
+        )),
+        BackupRef::Id(id) => Failure::invalid(format!(
+            "no backup {id} of {env} in {} (see `fintechctl backup list {env}`)",
+            store.display()
+        )),
     })
 }
 
