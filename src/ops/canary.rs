@@ -132,12 +132,9 @@ async fn finish_under_lock(
     let listing = history.list().await?;
     let latest = listing.records.iter().max_by_key(|r| r.revision).cloned();
     let paused = latest.clone().filter(|r| r.status == ReleaseStatus::Paused);
-    let left = run::leftovers(client, ns, &env.name).await.map_err(|e| {
-        Failure::unreachable(format!(
-            "looking for the canary in {ns}: {}",
-            crate::cluster::api_message(&e)
-        ))
-    })?;
+    let left = run::leftovers(client, ns, &env.name)
+        .await
+        .map_err(|e| Failure::api(format!("looking for the canary in {ns}"), &e))?;
     let what = if settings.promote { "promote" } else { "abort" };
     if paused.is_none() && (settings.promote || left.is_empty()) {
         return Err(Failure::refused(format!(

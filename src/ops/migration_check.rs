@@ -6,9 +6,6 @@
 //! in a protected environment so does a migration that could not be
 //! checked; elsewhere they are warnings.
 
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
-
 use super::Reporter;
 use crate::cluster::migration_sql::{self, OfflineError};
 use crate::environment::Environment;
@@ -134,13 +131,7 @@ async fn find_sql(
 
 /// The live api-gateway's image (its `api-gateway` container, else the first).
 async fn live_image(client: &kube::Client, namespace: &str) -> Result<Option<String>, Failure> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let live = deployments.get_opt("api-gateway").await.map_err(|e| {
-        Failure::unreachable(format!(
-            "reading Deployment/api-gateway: {}",
-            crate::cluster::api_message(&e)
-        ))
-    })?;
+    let live = super::shared::live_api_gateway(client, namespace).await?;
     let containers = live
         .and_then(|d| d.spec)
         .and_then(|s| s.template.spec)

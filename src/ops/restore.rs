@@ -342,10 +342,7 @@ async fn run(
             }
             Ok(None) => {}
             Err(e) => {
-                return Err(Failure::unreachable(format!(
-                    "reading Deployment/{name}: {}",
-                    crate::cluster::api_message(&e)
-                )));
+                return Err(Failure::api(format!("reading Deployment/{name}"), &e));
             }
         }
     }
@@ -1009,11 +1006,13 @@ async fn record_restore(
         crate::cluster::digest_key::store(&conn.client, ns, &key)
             .await
             .map_err(|e| {
-                Failure::unreachable(format!(
-                    "storing the digest key Secret {}: {}",
-                    crate::cluster::digest_key::SECRET_NAME,
-                    crate::cluster::api_message(&e)
-                ))
+                Failure::api(
+                    format!(
+                        "storing the digest key Secret {}",
+                        crate::cluster::digest_key::SECRET_NAME
+                    ),
+                    &e,
+                )
             })?;
     }
     let origin = format!("backup {id}");

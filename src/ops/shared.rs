@@ -78,11 +78,10 @@ pub async fn environment_key(
     match digest_key::read(client, namespace).await {
         Ok(Some(key)) => Ok((key, true)),
         Ok(None) => Ok((DigestKey::generate(), false)),
-        Err(e) => Err(Failure::unreachable(format!(
-            "reading the digest key Secret {}: {}",
-            digest_key::SECRET_NAME,
-            crate::cluster::api_message(&e)
-        ))),
+        Err(e) => Err(Failure::api(
+            format!("reading the digest key Secret {}", digest_key::SECRET_NAME),
+            &e,
+        )),
     }
 }
 
@@ -118,20 +117,26 @@ pub(super) fn warn_skipped(vpa_missing: bool, reporter: &dyn Reporter) -> Vec<St
     skip
 }
 
+/// The live api-gateway Deployment; `None` when it does not exist. What
+/// runs against the schema: its version and its image are read from it.
+pub async fn live_api_gateway(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Option<Deployment>, Failure> {
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    deployments
+        .get_opt("api-gateway")
+        .await
+        .map_err(|e| Failure::api("reading Deployment/api-gateway", &e))
+}
+
 /// The version label of the live api-gateway's pod template; `None` when
 /// it does not exist.
 pub async fn live_version(
     client: &kube::Client,
     namespace: &str,
 ) -> Result<Option<String>, Failure> {
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let live = deployments.get_opt("api-gateway").await.map_err(|e| {
-        Failure::unreachable(format!(
-            "reading Deployment/api-gateway: {}",
-            crate::cluster::api_message(&e)
-        ))
-    })?;
-    Ok(live.and_then(|d| {
+    Ok(live_api_gateway(client, namespace).await?.and_then(|d| {
         d.spec?
             .template
             .metadata?

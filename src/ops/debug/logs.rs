@@ -100,13 +100,7 @@ pub async fn logs(
         let initial = api
             .list(&ListParams::default().labels(&component.selector()))
             .await
-            .map_err(|e| {
-                Failure::unreachable(format!(
-                    "listing the pods of {}: {}",
-                    component.name,
-                    crate::cluster::api_message(&e)
-                ))
-            })?
+            .map_err(|e| Failure::api(format!("listing the pods of {}", component.name), &e))?
             .items;
         for pod in &initial {
             start_streams(&api, pod, logs, true, &state, &tx, &mut tasks);

@@ -94,11 +94,10 @@ pub async fn triage(
         )
         .await
         .map_err(|e| {
-            Failure::unreachable(format!(
-                "reading the workloads of {}: {}",
-                settings.env.namespace.name,
-                crate::cluster::api_message(&e)
-            ))
+            Failure::api(
+                format!("reading the workloads of {}", settings.env.namespace.name),
+                &e,
+            )
         })?;
         Ok::<_, Failure>((found, redactor))
     };

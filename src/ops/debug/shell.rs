@@ -52,13 +52,8 @@ pub async fn open(
             .find(|c| c.name == shell.component)
             .ok_or_else(|| Failure::invalid(format!("unknown component {}", shell.component)))?;
         let api: Api<Pod> = Api::namespaced(conn.client.clone(), &component.namespace);
-        let api_error = |e: kube::Error| {
-            Failure::unreachable(format!(
-                "listing the pods of {}: {}",
-                component.name,
-                crate::cluster::api_message(&e)
-            ))
-        };
+        let api_error =
+            |e: kube::Error| Failure::api(format!("listing the pods of {}", component.name), &e);
         let mut pods: Vec<Pod> = api
             .list(&ListParams::default().labels(&component.selector()))
             .await
@@ -142,12 +137,10 @@ pub async fn open(
             "Exec",
             &format!("{pod_name} ({container}): {}", command.join(" ")),
         );
-        let process = api.exec(&pod_name, command, &params).await.map_err(|e| {
-            Failure::unreachable(format!(
-                "exec in pod/{pod_name}: {}",
-                crate::cluster::api_message(&e)
-            ))
-        })?;
+        let process = api
+            .exec(&pod_name, command, &params)
+            .await
+            .map_err(|e| Failure::api(format!("exec in pod/{pod_name}"), &e))?;
         Ok::<_, Failure>(Session {
             pod: pod_name,
             container,

@@ -49,12 +49,10 @@ pub async fn top(
         for component in triage::components(env) {
             let api: Api<Pod> = Api::namespaced(conn.client.clone(), &component.namespace);
             let api_error = |e: kube::Error| {
-                Failure::unreachable(format!(
-                    "reading {} in {}: {}",
-                    component.name,
-                    component.namespace,
-                    crate::cluster::api_message(&e)
-                ))
+                Failure::api(
+                    format!("reading {} in {}", component.name, component.namespace),
+                    &e,
+                )
             };
             let pods = api
                 .list(&ListParams::default().labels(&component.selector()))

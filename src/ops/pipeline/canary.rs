@@ -24,12 +24,7 @@ impl Pipeline<'_> {
         let left = async {
             run::leftovers(self.client(), ns, &self.env.name)
                 .await
-                .map_err(|e| {
-                    Failure::unreachable(format!(
-                        "looking for a canary left in {ns}: {}",
-                        crate::cluster::api_message(&e)
-                    ))
-                })
+                .map_err(|e| Failure::api(format!("looking for a canary left in {ns}"), &e))
         };
         let decision = async {
             match &change.canary {

@@ -206,11 +206,10 @@ impl Pipeline<'_> {
                 .await
                 .map(Some)
                 .map_err(|e| {
-                    Failure::unreachable(format!(
-                        "storing the digest key Secret {}: {}",
-                        digest_key::SECRET_NAME,
-                        crate::cluster::api_message(&e)
-                    ))
+                    Failure::api(
+                        format!("storing the digest key Secret {}", digest_key::SECRET_NAME),
+                        &e,
+                    )
                 })
         };
         let history = self.history();
