@@ -500,10 +500,12 @@ async fn run(
     report.writers = writers;
     // 5. A restore that put back another version of the application is a
     // release: recorded under the lock, like a deploy's.
-    if result.is_ok()
+    if let Ok(Restored {
+        objects: Some(objects),
+    }) = &result
         && let Some(version) = &version_change
     {
-        match record_restore(&conn, env, &store, &id, &manifest, version, settings, &redactor).await {
+        match record_restore(&conn, env, &id, objects, version, settings, &redactor).await {
             Ok((revision, warning)) => {
                 reporter.status(
                     "Recorded",
@@ -525,7 +527,7 @@ async fn run(
         Err(LockError::Lost { .. }) if matches!(stop.reason(), Some(StopReason::LockLost(_))) => {}
         Err(e) => reporter.warn(&format!("releasing the deploy lock: {e}")),
     }
-    result
+    result.map(|_| ExitStatus::Success)
 }
 
 /// What happened to each part when a restore stopped: `postgres: restored
@@ -628,7 +630,7 @@ async fn restore_locked(
     reporter: &dyn BackupReporter,
     stop: &Stop,
     report: &mut RestoreReport,
-) -> Result<ExitStatus, Failure> {
+) -> Result<Restored, Failure> {
     let ns = &env.namespace.name;
     // Managed PostgreSQL through a toolbox pod, started before anything
     // changes and removed whatever happens (Ctrl-C included: the parts
@@ -680,7 +682,7 @@ async fn restore_parts(
     reporter: &dyn BackupReporter,
     stop: &Stop,
     report: &mut RestoreReport,
-) -> Result<ExitStatus, Failure> {
+) -> Result<Restored, Failure> {
     let ns = &env.namespace.name;
     let db = database(env);
     let before = match &pg_target {
@@ -712,6 +714,7 @@ async fn restore_parts(
 
     // What happened to each part, for the message after a stop.
     let mut done: Vec<PartKind> = Vec::new();
+    let mut restored = Restored::default();
     for part in parts {
         if stop.is_stopped() {
             return Err(stop_failure(stop, &whereabouts(parts, &done, None)));
@@ -822,6 +825,7 @@ async fn restore_parts(
                     let bytes = read_all(store, &env.name, id, &entry).await?;
                     let mut objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
                         .map_err(|e| Failure::failed(format!("{}: {e}", entry.file)))?;
+                    restored.objects = Some(objects.clone());
                     // The writers stay at zero until the end; their counts come back then.
                     for o in objects.iter_mut() {
                         if o["kind"] == "Deployment"
@@ -943,7 +947,14 @@ async fn restore_parts(
         }
     }
     reporter.status("Restored", &format!("{id} into {} ({ns})", env.name));
-    Ok(ExitStatus::Success)
+    Ok(restored)
+}
+
+/// What a restore that completed hands back: the resources part's objects
+/// as the backup holds them (their replica counts untouched), when it ran.
+#[derive(Default)]
+struct Restored {
+    objects: Option<Vec<serde_json::Value>>,
 }
 
 /// Waits, polling every second for at most [`SETTLE_WITHIN`], until no
@@ -983,24 +994,16 @@ const SETTLE_WITHIN: Duration = Duration::from_secs(60);
 /// backup's objects as its manifests (so `history` shows what runs, and
 /// `rollback` can return to it or past it). Returns the revision and a
 /// warning when older revisions could not be marked superseded.
-#[allow(clippy::too_many_arguments)]
 async fn record_restore(
     conn: &Connection,
     env: &Environment,
-    store: &Store,
     id: &BackupId,
-    manifest: &Manifest,
+    objects: &[serde_json::Value],
     version: &str,
     settings: &RestoreSettings,
     redactor: &Redactor,
 ) -> Result<(u32, Option<String>), Failure> {
     let ns = &env.namespace.name;
-    let Some(entry) = manifest.part(PartKind::Resources) else {
-        return Err(Failure::failed("the backup has no resources part"));
-    };
-    let bytes = read_all(store, &env.name, id, entry).await?;
-    let objects = resources::from_yaml(&String::from_utf8_lossy(&bytes))
-        .map_err(|e| Failure::failed(format!("{}: {e}", entry.file)))?;
     let (key, stored) = super::shared::environment_key(&conn.client, ns).await?;
     if !stored {
         crate::cluster::digest_key::store(&conn.client, ns, &key)
