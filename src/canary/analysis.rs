@@ -113,6 +113,10 @@ pub enum Verdict {
     Inconclusive,
 }
 
+/// How the notes of an empty answer start (no series; 0/0).
+const NO_SERIES: &str = "no series";
+const NO_REQUESTS: &str = "NaN";
+
 impl Verdict {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -339,12 +343,12 @@ impl Judge<'_> {
     }
 
     fn no_series(&self) -> String {
-        "no series: no traffic reached the canary".to_string()
+        format!("{NO_SERIES}: no traffic reached the canary")
     }
 
     fn no_requests(&self) -> String {
         format!(
-            "NaN: no requests reached the canary in the last {}s",
+            "{NO_REQUESTS}: no requests reached the canary in the last {}s",
             self.secs
         )
     }
@@ -628,6 +632,16 @@ impl Measurement {
     /// `api-gateway error-rate 0.23 > 0.1 (query …)`,
     /// `api-gateway p95-latency 0.05s ≤ 1s`,
     /// `ml-service error-rate inconclusive: no series: … (query …)`.
+    /// Inconclusive because the canary had no traffic (no series, or no
+    /// requests in the window), not because Prometheus could not answer.
+    pub fn no_traffic(&self) -> bool {
+        self.verdict == Verdict::Inconclusive
+            && self
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with(NO_SERIES) || n.starts_with(NO_REQUESTS))
+    }
+
     pub fn describe(&self) -> String {
         let head = format!("{} {}", self.service, self.check);
         let note = self
@@ -663,6 +677,32 @@ impl Measurement {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_traffic_is_told_apart_from_a_prometheus_that_did_not_answer() {
+        let inconclusive = |note: String| Measurement {
+            service: "api-gateway".into(),
+            check: ERROR_RATE.into(),
+            query: "q".into(),
+            value: None,
+            threshold: 0.1,
+            verdict: Verdict::Inconclusive,
+            note: Some(note),
+        };
+        let probe = Judge {
+            service: "api-gateway",
+            secs: 30,
+        };
+        assert!(inconclusive(probe.no_series()).no_traffic());
+        assert!(inconclusive(probe.no_requests()).no_traffic());
+        assert!(!inconclusive("Prometheus unreachable: connection refused".into()).no_traffic());
+        let mut failed = inconclusive(probe.no_series());
+        failed.verdict = Verdict::Fail;
+        assert!(
+            !failed.no_traffic(),
+            "only an inconclusive value lacks traffic"
+        );
+    }
     use serde_json::json;
 
     fn sample(track: Option<&str>, value: f64) -> Sample {

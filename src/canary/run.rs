@@ -523,11 +523,16 @@ impl Run<'_> {
                     .iter()
                     .find(|m| m.verdict == Verdict::Fail)
                     .cloned();
-                let note = round
+                // Why the round could not be judged: no traffic, in the
+                // issue's words, or what kept Prometheus from answering.
+                let inconclusive_because = round
                     .measurements
                     .iter()
                     .find(|m| m.verdict == Verdict::Inconclusive)
-                    .and_then(|m| m.note.clone());
+                    .map(|m| match &m.note {
+                        Some(note) if !m.no_traffic() => note.clone(),
+                        _ => "no traffic reached the canary".to_string(),
+                    });
                 if let Some(step) = report.steps.last_mut() {
                     step.rounds.push(round);
                 }
@@ -550,14 +555,13 @@ impl Run<'_> {
                     Verdict::Inconclusive => {
                         inconclusive += 1;
                         if inconclusive >= self.plan.failure_limit {
-                            return Ending::Aborted(
-                                Failure::failed(format!(
-                                        "the canary failed at {weight}%: no traffic reached the canary ({inconclusive} inconclusive round(s), failureLimit {}); aborted, the stable version is untouched",
-                                        self.plan.failure_limit
-                                    ),
-                                )
-                                .with_details(note.into_iter().collect()),
-                            );
+                            return Ending::Aborted(Failure::failed(format!(
+                                "the canary failed at {weight}%: {} ({inconclusive} inconclusive round(s), failureLimit {}); aborted, the stable version is untouched",
+                                inconclusive_because
+                                    .as_deref()
+                                    .unwrap_or("no traffic reached the canary"),
+                                self.plan.failure_limit
+                            )));
                         }
                     }
                 }
@@ -617,37 +621,41 @@ impl Run<'_> {
         canary_pods(self.client, self.namespace).await
     }
 
+    /// One line a round: every value against its threshold, then each
+    /// distinct reason a value is missing or not judged, once.
     fn say(&self, weight: u32, round: &Round) {
-        let verdict = verdict_word(round.verdict);
         let values: Vec<String> = round
             .measurements
             .iter()
             .map(|m| {
                 format!(
-                    "{} {} {} (threshold {}){}",
+                    "{} {} {} (threshold {})",
                     m.service,
                     m.check,
                     value_text(m.value),
-                    m.threshold,
-                    m.note
-                        .as_ref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
+                    m.threshold
                 )
             })
             .collect();
+        let mut notes: Vec<&str> = Vec::new();
+        for note in round.measurements.iter().filter_map(|m| m.note.as_deref()) {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", notes.join("; "))
+        };
         self.reporter.status(
             "Analysis",
-            &format!("{weight}%: {verdict} — {}", values.join("; ")),
+            &format!(
+                "{weight}%: {} — {}{notes}",
+                round.verdict.as_str(),
+                values.join("; ")
+            ),
         );
-    }
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::Inconclusive => "inconclusive",
     }
 }
 
