@@ -81,7 +81,19 @@ pub fn release(
             bad.name, bad.revision, bad.reason
         ));
     }
-    let newest = history.records.first();
+    if let Some(aborted) = history
+        .records
+        .first()
+        .filter(|r| r.status == ReleaseStatus::Aborted)
+    {
+        f.warn(format!(
+            "newest revision {} ({}) is an aborted canary: the stable version was left running; {}",
+            aborted.revision,
+            aborted.version,
+            describe_record(aborted)
+        ));
+    }
+    let newest = history.running();
     let expected: Option<String> = match newest {
         None => {
             f.fail(format!(

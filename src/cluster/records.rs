@@ -331,6 +331,17 @@ pub struct History {
     pub unreadable: Vec<UnreadableRecord>,
 }
 
+impl History {
+    /// The revision the environment runs: the newest, unless it is an
+    /// aborted canary (an abort leaves the stable Deployments untouched, so
+    /// the revision before it still runs).
+    pub fn running(&self) -> Option<&ReleaseRecord> {
+        self.records
+            .iter()
+            .find(|r| r.status != ReleaseStatus::Aborted)
+    }
+}
+
 /// gzip(JSON) of `record`.
 pub fn encode(record: &ReleaseRecord) -> Result<Vec<u8>, RecordsError> {
     let err = |message: String| RecordsError::Encode {

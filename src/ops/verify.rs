@@ -295,7 +295,7 @@ async fn run(
     let version = settings
         .version
         .clone()
-        .or_else(|| history.records.first().map(|r| r.version.clone()));
+        .or_else(|| history.running().map(|r| r.version.clone()));
     report.version = version.clone();
     reporter.status(
         "Verifying",
@@ -400,7 +400,7 @@ async fn run_checks(cx: &Context<'_>) -> Vec<CheckResult> {
     }
     if selected(CheckId::Rollout) {
         pending.push(timed(vec![CheckId::Rollout], deadline, async move {
-            vec![workloads::rollout(&cx.live, cx.history.records.first())]
+            vec![workloads::rollout(&cx.live, cx.history.running())]
         }));
     }
     if selected(CheckId::Pods) {

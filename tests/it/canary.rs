@@ -362,6 +362,48 @@ async fn a_failing_canary_is_aborted_with_stable_untouched() {
     });
 }
 
+/// After an aborted canary the stable version still runs: verify judges
+/// the environment by the stable revision (release, rollout and drift
+/// pass) and says the newest revision was an aborted canary, instead of
+/// failing drift and rollout against the version that never went live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_after_an_aborted_canary_judges_the_stable_revision() {
+    let s = setup(failing()).await;
+    s.metrics.scraped().await;
+    let out = run(s.deploy("1.5.0", &[])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out).1);
+    let mut cmd = s.c.fintechctl();
+    cmd.args([
+        "verify",
+        "production",
+        "--only",
+        "release,rollout,drift",
+        "-o",
+        "json",
+    ])
+    .arg("--environments-dir")
+    .arg(s.envs.path());
+    let out = run(cmd).await;
+    let (stdout, stderr) = text(&out);
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(doc["version"], "1.4.2", "{doc:#}");
+    for check in doc["checks"].as_array().unwrap() {
+        assert_ne!(check["status"], "fail", "{check:#}");
+    }
+    let release = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "release")
+        .unwrap();
+    assert_eq!(release["status"], "warn", "{release:#}");
+    assert!(
+        release.to_string().contains("aborted canary"),
+        "{release:#}"
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_canary_fails_as_inconclusive() {
     let s = setup(silent()).await;
