@@ -35,7 +35,38 @@ pub const REPLICAS_HANDOVER_MANAGER: &str = "fintechctl-replicas-handover";
 const MAX_IN_FLIGHT: usize = 64;
 
 /// What a plan found per object, by `Kind/name` and namespace.
-pub type PlannedActions = HashMap<(String, Option<String>), PlannedAction>;
+pub type PlannedActions = HashMap<(String, Option<String>), Planned>;
+
+/// What the plan found for one object: enough to apply it without reading
+/// it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    pub action: PlannedAction,
+    /// The live object's `metadata.generation` (for an unchanged object,
+    /// which is then not sent again).
+    pub generation: Option<i64>,
+    /// Whether fintechctl's apply still owned the live `spec.replicas`
+    /// (a Deployment an HPA scales then needs the handover, read fresh).
+    pub owns_replicas: bool,
+}
+
+impl Planned {
+    /// From a plan's entry.
+    pub fn of(change: &PlannedChange) -> Planned {
+        Planned {
+            action: change.action,
+            generation: change
+                .live
+                .as_ref()
+                .and_then(|l| l["metadata"]["generation"].as_i64()),
+            owns_replicas: change
+                .live
+                .as_ref()
+                .and_then(|l| serde_json::from_value::<DynamicObject>(l.clone()).ok())
+                .is_some_and(|l| owns_replicas(&l, FIELD_MANAGER)),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -53,8 +84,14 @@ pub struct ApplyOptions {
     /// What the plan (made moments ago, under the lock) found for each
     /// object, by `Kind/name` and namespace: such an object is applied
     /// without reading it first (one round trip instead of two), except a
-    /// Deployment an HPA scales, whose live replica count matters.
+    /// Deployment an HPA scales whose `spec.replicas` fintechctl still owns
+    /// (the handover needs the live count); one the plan found unchanged
+    /// is not sent at all.
     pub planned: Option<std::sync::Arc<PlannedActions>>,
+    /// The namespaces of the objects exist already (a deploy's lock lives
+    /// in its namespace): the Namespace, Quota, Access and Config phases
+    /// then go as one wave, nothing in them needing another first.
+    pub namespaces_exist: bool,
 }
 
 /// What an apply did to one object.
@@ -203,19 +240,29 @@ pub async fn apply_set(
 
     let mut applied: Vec<AppliedObject> = Vec::new();
     let mut last_phase = None;
-    for phase in Phase::all() {
-        let in_phase: Vec<&Target> = targets.iter().filter(|t| t.phase == phase).collect();
-        let skipped_here: Vec<&&Manifest> = skipped.iter().filter(|m| m.phase() == phase).collect();
+    for wave in waves(opts.namespaces_exist) {
+        let in_phase: Vec<&Target> = targets.iter().filter(|t| wave.contains(&t.phase)).collect();
+        let skipped_here: Vec<&&Manifest> = skipped
+            .iter()
+            .filter(|m| wave.contains(&m.phase()))
+            .collect();
         if in_phase.is_empty() && skipped_here.is_empty() {
             continue;
         }
+        // The wave's last phase: what an interruption or a failure names.
+        let phase = *wave.last().unwrap_or(&Phase::Workloads);
         if opts.stop.as_ref().is_some_and(|stop| *stop.borrow()) {
             return Err(ApplyError::Interrupted {
                 last_phase,
                 applied,
             });
         }
-        reporter.phase_started(phase, in_phase.len());
+        for &p in wave.iter() {
+            let count = in_phase.iter().filter(|t| t.phase == p).count();
+            if count > 0 {
+                reporter.phase_started(p, count);
+            }
+        }
         for manifest in skipped_here {
             let object = skipped_object(manifest);
             reporter.object_applied(&object);
@@ -277,6 +324,35 @@ pub async fn apply_set(
         last_phase = Some(phase);
     }
     Ok(applied)
+}
+
+/// The phases in the order they are applied, grouped into waves that go
+/// at once. What must exist before what: the namespace before what lives
+/// in it; quota, limits, service accounts, RBAC, policies and the
+/// configuration before any pod (the data stores' and the workloads');
+/// the data stores before the migration, the migration before the
+/// workloads. A workload and its autoscaler need no order between them,
+/// nor do the quota, access and config objects among themselves; the
+/// Namespace goes with them once it exists.
+fn waves(namespaces_exist: bool) -> &'static [&'static [Phase]] {
+    const NAMESPACE_FIRST: &[&[Phase]] = &[
+        &[Phase::Namespace],
+        &[Phase::Quota, Phase::Access, Phase::Config],
+        &[Phase::DataStores],
+        &[Phase::Migration],
+        &[Phase::Workloads, Phase::Autoscaling],
+    ];
+    const NAMESPACE_EXISTS: &[&[Phase]] = &[
+        &[Phase::Namespace, Phase::Quota, Phase::Access, Phase::Config],
+        &[Phase::DataStores],
+        &[Phase::Migration],
+        &[Phase::Workloads, Phase::Autoscaling],
+    ];
+    if namespaces_exist {
+        NAMESPACE_EXISTS
+    } else {
+        NAMESPACE_FIRST
+    }
 }
 
 /// What a deploy would do to one object.
@@ -534,7 +610,7 @@ struct ApplyJob {
     dry_run: bool,
     force: bool,
     /// What the plan found for this object, when it is known.
-    known: Option<PlannedAction>,
+    known: Option<Planned>,
 }
 
 type JobError = (String, ApplyError);
@@ -558,9 +634,32 @@ impl ApplyJob {
 
     /// Read the live object, apply, and say what changed.
     async fn run(self) -> Result<AppliedObject, JobError> {
-        if let Some(known) = self.known.filter(|_| !self.hpa_managed) {
-            let (_, result) = self.apply_over(None).await?;
-            let action = match known {
+        if let Some(known) = self.known {
+            if known.action == PlannedAction::Unchanged && !self.dry_run {
+                // The plan's dry run, under the lock, found nothing to change.
+                return Ok(AppliedObject {
+                    display: self.display,
+                    kind: self.kind,
+                    name: self.name,
+                    namespace: self.namespace,
+                    action: Action::Unchanged,
+                    generation: known.generation,
+                });
+            }
+        }
+        // A Deployment an HPA scales needs its live count read only while
+        // fintechctl still owns `spec.replicas` (the handover); a new one is
+        // created with the template's count.
+        let fast = self
+            .known
+            .filter(|k| !self.hpa_managed || k.action == PlannedAction::Create || !k.owns_replicas);
+        if let Some(known) = fast {
+            let (_, result) = if self.hpa_managed && known.action != PlannedAction::Create {
+                self.apply_without_replicas().await?
+            } else {
+                self.apply_over(None).await?
+            };
+            let action = match known.action {
                 PlannedAction::Create => Action::Created,
                 PlannedAction::Change => Action::Configured,
                 PlannedAction::Unchanged => Action::Unchanged,
@@ -596,15 +695,31 @@ impl ApplyJob {
 
     /// Like [`ApplyJob::run`] with a dry run, reporting the differing fields.
     async fn plan(self) -> Result<PlannedChange, JobError> {
-        let live = self.live().await?;
+        // The dry run of an object an HPA does not scale does not depend on
+        // the live object: both requests go at once.
+        let (live, early) = if self.hpa_managed {
+            (self.live().await?, None)
+        } else {
+            let params = self.params(FIELD_MANAGER);
+            let patch = Patch::Apply(&self.object);
+            let (live, dry) =
+                tokio::join!(self.live(), self.api.patch(&self.name, &params, &patch));
+            (live?, Some(dry))
+        };
         let (action, fields, desired) = match &live {
             None => {
                 // Validates the new object; a namespace that does not exist
                 // yet (a first deploy) cannot be dry-run into, and is created
                 // by the first phase.
-                let params = self.params(FIELD_MANAGER);
-                let patch = Patch::Apply(&self.object);
-                let desired = match self.api.patch(&self.name, &params, &patch).await {
+                let dry = match early {
+                    Some(dry) => dry,
+                    None => {
+                        let params = self.params(FIELD_MANAGER);
+                        let patch = Patch::Apply(&self.object);
+                        self.api.patch(&self.name, &params, &patch).await
+                    }
+                };
+                let desired = match dry {
                     Ok(result) => serde_json::to_value(&result).ok(),
                     Err(kube::Error::Api(status)) if status.code == 404 => {
                         Some(self.object.clone())
@@ -614,7 +729,10 @@ impl ApplyJob {
                 (PlannedAction::Create, Vec::new(), desired)
             }
             Some(live) => {
-                let (_, result) = self.apply_over(Some(live.clone())).await?;
+                let result = match early {
+                    Some(dry) => dry.map_err(|e| self.api_error("applying", e))?,
+                    None => self.apply_over(Some(live.clone())).await?.1,
+                };
                 let fields = changed_paths(&normalized(live), &normalized(&result));
                 let desired = serde_json::to_value(&result).ok();
                 if fields.is_empty() {
@@ -648,6 +766,24 @@ impl ApplyJob {
     async fn apply(&self) -> Result<(Option<DynamicObject>, DynamicObject), JobError> {
         let live = self.live().await?;
         self.apply_over(live).await
+    }
+
+    /// Applies the object without `spec.replicas` (an HPA's Deployment
+    /// whose replicas fintechctl no longer owns), without reading it.
+    async fn apply_without_replicas(
+        &self,
+    ) -> Result<(Option<DynamicObject>, DynamicObject), JobError> {
+        let mut object = self.object.clone();
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("replicas");
+        }
+        let params = self.params(FIELD_MANAGER);
+        let result = self
+            .api
+            .patch(&self.name, &params, &Patch::Apply(&object))
+            .await
+            .map_err(|e| self.api_error("applying", e))?;
+        Ok((None, result))
     }
 
     async fn apply_over(

@@ -5,7 +5,9 @@
 //! The Lease says who holds it (`holderIdentity` = `user@host:pid`, plus the
 //! command and the start time as annotations) and until when: the holder
 //! renews `renewTime` every third of `leaseDurationSeconds` from a background
-//! task while it works. A holder that stops renewing — crashed, killed, lost
+//! task while it works; the same task reads the Lease every second, and a
+//! read that found it ours vouches for it for [`CONFIRMED_FOR`], so the
+//! check before each write rarely waits on the API server. A holder that stops renewing — crashed, killed, lost
 //! its network — loses the lock on its own once `renewTime +
 //! leaseDurationSeconds` has passed; the next run takes the expired Lease
 //! over. There is no "stuck in another operation" state to clean up by hand.
@@ -45,6 +47,15 @@ pub const SINCE_ANNOTATION: &str = "fintechctl.io/lock-since";
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_secs(30);
 /// How long release waits for a renewal in flight before cutting it short.
 const RENEWAL_STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a read (or write) that found the Lease ours vouches for it,
+/// counted from when its request was sent: a check before a write within
+/// this of the last one asks nothing of the API server. A run that breaks
+/// a lock (`force`) waits this long after taking it before its first write,
+/// so every write of the run it broke comes before any of its own.
+pub const CONFIRMED_FOR: Duration = Duration::from_secs(2);
+/// How often the background task reads the Lease while the lock is held
+/// (it writes a renewal every third of the lease's duration).
+const CONFIRM_EVERY: Duration = Duration::from_secs(1);
 
 /// Who holds (or wants) the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +208,30 @@ struct Held {
     /// Who took the lock over, once renewal has seen it.
     lost_to: Mutex<Option<String>>,
     lost: AtomicBool,
+    /// When the last request that found the Lease ours was sent.
+    confirmed: Mutex<std::time::Instant>,
+    /// When the last renewal that the API server took was sent.
+    renewed: Mutex<std::time::Instant>,
+    /// When this run broke another's live lock (`force`), if it did.
+    forced_at: Option<std::time::Instant>,
+    lease_duration: Duration,
+}
+
+impl Held {
+    /// Whether a recent read vouches for the lock without asking again:
+    /// confirmed within [`CONFIRMED_FOR`], and not within that of expiring
+    /// by its own last renewal (which another run could then take over).
+    fn vouched_for(&self) -> bool {
+        lock(&self.confirmed).elapsed() < CONFIRMED_FOR
+            && lock(&self.renewed).elapsed() + CONFIRMED_FOR < self.lease_duration
+    }
+
+    fn confirm(&self, sent: std::time::Instant) {
+        let mut confirmed = lock(&self.confirmed);
+        if sent > *confirmed {
+            *confirmed = sent;
+        }
+    }
 }
 
 impl LockGuard {
@@ -220,8 +255,9 @@ impl LockGuard {
         self.state.lost.load(Ordering::SeqCst)
     }
 
-    /// A handle that checks, with a fresh read, that the lock is still this
-    /// run's: what a run asks before each write.
+    /// A handle that checks that the lock is still this run's (a read sent
+    /// within [`CONFIRMED_FOR`], or a fresh one): what a run asks before
+    /// each write.
     pub fn checker(&self, on_lost: Option<Stop>) -> LockCheck {
         LockCheck {
             api: self.api.clone(),
@@ -319,17 +355,34 @@ pub struct LockCheck {
 }
 
 impl LockCheck {
-    /// Reads the Lease: `Ok(())` while it is ours; when another run took it
-    /// over, marks the lock lost, stops the run and says who holds it. A
-    /// read that fails is not a loss (renewal decides that).
+    /// `Ok(())` while the lock is ours; when another run took it over,
+    /// marks the lock lost, stops the run and says who holds it. A read
+    /// sent within [`CONFIRMED_FOR`] that found it ours (the background
+    /// task reads it every second) answers without a request; otherwise
+    /// the Lease is read. A read that fails is not a loss (renewal decides
+    /// that). A run that broke another's lock first waits out
+    /// [`CONFIRMED_FOR`] from the takeover.
     pub async fn still_held(&self) -> Result<(), String> {
+        if let Some(forced) = self.state.forced_at {
+            let left = CONFIRMED_FOR.saturating_sub(forced.elapsed());
+            if !left.is_zero() {
+                tokio::time::sleep(left).await;
+            }
+        }
         if self.state.lost.load(Ordering::SeqCst) {
             return Err(lock(&self.state.lost_to)
                 .clone()
                 .unwrap_or_else(|| "another run".to_string()));
         }
+        if self.state.vouched_for() {
+            return Ok(());
+        }
+        let sent = std::time::Instant::now();
         let holder = match self.api.get_opt(LEASE_NAME).await {
-            Ok(Some(lease)) if still_ours(&lease, &self.state) => return Ok(()),
+            Ok(Some(lease)) if still_ours(&lease, &self.state) => {
+                self.state.confirm(sent);
+                return Ok(());
+            }
             Ok(Some(lease)) => LockHolder::from_lease(&lease)
                 .map(|h| h.to_string())
                 .unwrap_or_else(|| "nobody".to_string()),
@@ -428,9 +481,15 @@ pub async fn acquire(
     opts: &LockOptions,
 ) -> Result<LockGuard, LockError> {
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    // Every write below is sent after this: what the lock is confirmed from.
+    let sent = std::time::Instant::now();
     let fresh = lease_for(&holder, opts, Timestamp::now(), 0, None);
     match api.create(&PostParams::default(), &fresh).await {
-        Ok(created) => return Ok(start(api, namespace, holder, None, None, created, opts)),
+        Ok(created) => {
+            return Ok(start(
+                api, namespace, holder, None, None, created, opts, sent,
+            ));
+        }
         // Creating in a namespace that does not exist is a 404 (and the
         // Lease itself cannot be missing on create).
         Err(e) if is_status(&e, 404) => {
@@ -447,7 +506,9 @@ pub async fn acquire(
         // Released between our create and this read: try once more from the start.
         Ok(None) => {
             return match api.create(&PostParams::default(), &fresh).await {
-                Ok(created) => Ok(start(api, namespace, holder, None, None, created, opts)),
+                Ok(created) => Ok(start(
+                    api, namespace, holder, None, None, created, opts, sent,
+                )),
                 Err(e) if is_status(&e, 409) => held_now(&api, namespace).await,
                 Err(source) => Err(api_error(namespace, "creating the Lease")(source)),
             };
@@ -481,7 +542,9 @@ pub async fn acquire(
         .replace(LEASE_NAME, &PostParams::default(), &takeover)
         .await
     {
-        Ok(taken) => Ok(start(api, namespace, holder, broken, expired, taken, opts)),
+        Ok(taken) => Ok(start(
+            api, namespace, holder, broken, expired, taken, opts, sent,
+        )),
         Err(e) if is_status(&e, 409) || is_status(&e, 404) => held_now(&api, namespace).await,
         Err(source) => Err(api_error(namespace, "taking the Lease over")(source)),
     }
@@ -566,7 +629,9 @@ fn start(
     expired: Option<LockHolder>,
     written: Lease,
     opts: &LockOptions,
+    sent: std::time::Instant,
 ) -> LockGuard {
+    let forced_at = broken.is_some().then(std::time::Instant::now);
     let state = Arc::new(Held {
         uid: written.metadata.uid.clone().unwrap_or_default(),
         acquire_time: written
@@ -584,6 +649,10 @@ fn start(
         ),
         lost_to: Mutex::new(None),
         lost: AtomicBool::new(false),
+        confirmed: Mutex::new(sent),
+        renewed: Mutex::new(sent),
+        forced_at,
+        lease_duration: opts.lease_duration,
     });
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let renewal = tokio::spawn(renew(
@@ -627,6 +696,9 @@ async fn renew(
     on_lost: Option<Stop>,
 ) {
     let interval = (lease_duration / 3).max(Duration::from_millis(100));
+    // The Lease is read every tick (each read that finds it ours vouches
+    // for it, [`CONFIRMED_FOR`]) and renewed every `interval`.
+    let tick = interval.min(CONFIRM_EVERY);
     let mut last_renewed = std::time::Instant::now();
     let lose = |holder: String| {
         *lock(&state.lost_to) = Some(holder.clone());
@@ -638,7 +710,7 @@ async fn renew(
     loop {
         tokio::select! {
             _ = &mut stopped => return,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(tick) => {}
         }
         if last_renewed.elapsed() >= lease_duration {
             lose(format!(
@@ -647,6 +719,7 @@ async fn renew(
             ));
             return;
         }
+        let read_sent = std::time::Instant::now();
         let lease = match api.get_opt(LEASE_NAME).await {
             Ok(Some(lease)) => lease,
             Ok(None) => {
@@ -663,11 +736,16 @@ async fn renew(
             );
             return;
         }
+        state.confirm(read_sent);
+        if lock(&state.renewed).elapsed() < interval {
+            continue;
+        }
         let mut renewed = lease;
         renewed.metadata.managed_fields = None;
         if let Some(spec) = renewed.spec.as_mut() {
             spec.renew_time = Some(MicroTime(Timestamp::now()));
         }
+        let renew_sent = std::time::Instant::now();
         // A 409 means the Lease changed since the read: the next tick reads
         // it again and finds out whether it is still ours.
         if let Ok(written) = api
@@ -676,6 +754,7 @@ async fn renew(
             && let Some(rv) = written.metadata.resource_version
         {
             *lock(&state.resource_version) = rv;
+            *lock(&state.renewed) = renew_sent;
             last_renewed = std::time::Instant::now();
         }
     }
@@ -790,6 +869,39 @@ mod tests {
         assert_eq!(duration_seconds(Duration::from_secs(2)), 2);
     }
 
+    fn held(lease_duration: Duration, confirmed_ago: Duration, renewed_ago: Duration) -> Held {
+        let now = std::time::Instant::now();
+        Held {
+            uid: String::new(),
+            acquire_time: None,
+            identity: holder().identity(),
+            resource_version: Mutex::new("1".into()),
+            lost_to: Mutex::new(None),
+            lost: AtomicBool::new(false),
+            confirmed: Mutex::new(now - confirmed_ago),
+            renewed: Mutex::new(now - renewed_ago),
+            forced_at: None,
+            lease_duration,
+        }
+    }
+
+    #[test]
+    fn a_recent_read_vouches_for_the_lock_unless_it_is_about_to_expire() {
+        let s = Duration::from_secs;
+        assert!(held(s(30), Duration::ZERO, Duration::ZERO).vouched_for());
+        assert!(held(s(30), Duration::from_millis(1900), s(5)).vouched_for());
+        // Too old a confirmation: the Lease is read again.
+        assert!(!held(s(30), s(3), Duration::ZERO).vouched_for());
+        // Within CONFIRMED_FOR of expiring by its own last renewal: another
+        // run could take it over meanwhile, so it is read again.
+        assert!(!held(s(30), Duration::ZERO, s(29)).vouched_for());
+        assert!(!held(s(3), Duration::ZERO, Duration::from_millis(1500)).vouched_for());
+        // A read only moves the confirmation forward.
+        let h = held(s(30), s(1), Duration::ZERO);
+        h.confirm(std::time::Instant::now() - s(10));
+        assert!(lock(&h.confirmed).elapsed() < s(2));
+    }
+
     #[test]
     fn a_takeover_is_a_different_acquisition() {
         let opts = LockOptions::default();
@@ -801,6 +913,10 @@ mod tests {
             resource_version: Mutex::new("1".into()),
             lost_to: Mutex::new(None),
             lost: AtomicBool::new(false),
+            confirmed: Mutex::new(std::time::Instant::now()),
+            renewed: Mutex::new(std::time::Instant::now()),
+            forced_at: None,
+            lease_duration: DEFAULT_LEASE_DURATION,
         };
         assert!(still_ours(&mine, &state));
         // The same process identity taking it again later (a second run in

@@ -168,6 +168,7 @@ async fn run(
 ) -> Result<Vec<String>, OfflineError> {
     let collect = Collect::default();
     let options = MigrationOptions {
+        known_absent: false,
         rerun: true,
         timeout: JOB_DEADLINE,
         thresholds: Thresholds::default(),

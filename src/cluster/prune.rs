@@ -25,7 +25,7 @@ use crate::render::schema::KNOWN_KINDS;
 use crate::render::{Manifest, Phase, labels};
 
 /// Lists in flight at once.
-const MAX_IN_FLIGHT: usize = 32;
+const MAX_IN_FLIGHT: usize = 64;
 
 /// An object fintechctl manages for an environment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

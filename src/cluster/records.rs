@@ -822,19 +822,43 @@ impl ReleaseHistory {
             list(&self.client, &self.namespace, &self.environment)
         );
         saved?;
-        let superseded = async {
-            for mut old in older?.records {
-                if old.revision < record.revision && old.status == ReleaseStatus::Succeeded {
-                    old.status = ReleaseStatus::Superseded;
-                    save(&self.client, &self.namespace, &old).await?;
-                }
-            }
-            Ok::<(), RecordsError>(())
-        };
+        let superseded = async { self.supersede(older?.records, record.revision).await };
         Ok(superseded
             .await
             .err()
             .map(|e| format!("marking older revisions superseded: {e}")))
+    }
+
+    /// [`Self::finish`] as a success, with the succeeded revisions the
+    /// run's own listing under the lock found ([`Numbering::succeeded`]):
+    /// they are marked superseded while this one is saved.
+    pub async fn finish_succeeded(
+        &self,
+        record: &mut ReleaseRecord,
+        succeeded: Vec<ReleaseRecord>,
+    ) -> Result<Option<String>, RecordsError> {
+        record.finish(ReleaseStatus::Succeeded, Timestamp::now());
+        record.scrub(&self.redactor);
+        let (saved, superseded) = tokio::join!(
+            save(&self.client, &self.namespace, record),
+            self.supersede(succeeded, record.revision)
+        );
+        saved?;
+        Ok(superseded
+            .err()
+            .map(|e| format!("marking older revisions superseded: {e}")))
+    }
+
+    /// Marks the succeeded revisions of `older` before `current` superseded, at once.
+    async fn supersede(&self, older: Vec<ReleaseRecord>, current: u32) -> Result<(), RecordsError> {
+        let saves = older
+            .into_iter()
+            .filter(|old| old.revision < current && old.status == ReleaseStatus::Succeeded)
+            .map(|mut old| async move {
+                old.status = ReleaseStatus::Superseded;
+                save(&self.client, &self.namespace, &old).await
+            });
+        futures::future::try_join_all(saves).await.map(|_| ())
     }
 
     pub async fn update_status(
@@ -864,6 +888,15 @@ impl ReleaseHistory {
     pub async fn abandon_deploying_numbering(
         &self,
     ) -> Result<(Vec<u32>, Option<u32>), RecordsError> {
+        let numbering = self.numbering().await?;
+        let abandoned = self.abandon(numbering.deploying).await?;
+        Ok((abandoned, numbering.next))
+    }
+
+    /// One listing, read under the deploy lock: the revision the next
+    /// record takes, the revisions a dead run left `deploying`, and the
+    /// succeeded ones a success supersedes.
+    pub async fn numbering(&self) -> Result<Numbering, RecordsError> {
         let secrets = match record_secrets(&self.client, &self.namespace, &self.environment).await {
             Ok(secrets) => secrets,
             Err(RecordsError::Api { source, .. }) if is_status(&source, 404) => Vec::new(),
@@ -876,21 +909,49 @@ impl ReleaseHistory {
             .unwrap_or(0)
             .checked_add(1);
         let history = history_of(secrets);
-        let mut abandoned = Vec::new();
-        for mut record in history.records {
-            if record.status == ReleaseStatus::Deploying {
-                record.status = ReleaseStatus::Abandoned;
-                save(&self.client, &self.namespace, &record).await?;
-                abandoned.push(record.revision);
-            }
-        }
+        let (deploying, rest): (Vec<ReleaseRecord>, Vec<ReleaseRecord>) = history
+            .records
+            .into_iter()
+            .partition(|r| r.status == ReleaseStatus::Deploying);
+        Ok(Numbering {
+            next,
+            deploying,
+            succeeded: rest
+                .into_iter()
+                .filter(|r| r.status == ReleaseStatus::Succeeded)
+                .collect(),
+        })
+    }
+
+    /// Marks `records` (left `deploying` by a run that died) abandoned, at
+    /// once; returns their revisions in order.
+    pub async fn abandon(&self, records: Vec<ReleaseRecord>) -> Result<Vec<u32>, RecordsError> {
+        let saves = records.into_iter().map(|mut record| async move {
+            record.status = ReleaseStatus::Abandoned;
+            save(&self.client, &self.namespace, &record)
+                .await
+                .map(|()| record.revision)
+        });
+        let mut abandoned = futures::future::try_join_all(saves).await?;
         abandoned.sort_unstable();
-        Ok((abandoned, next))
+        Ok(abandoned)
     }
 
     pub async fn prune(&self, keep: usize) -> Result<Vec<u32>, RecordsError> {
         prune(&self.client, &self.namespace, &self.environment, keep).await
     }
+}
+
+/// What one listing of the history says for the next record
+/// ([`ReleaseHistory::numbering`]).
+#[derive(Debug, Default, Clone)]
+pub struct Numbering {
+    /// `None` when the listing cannot number it.
+    pub next: Option<u32>,
+    /// Left `deploying` by a run that died.
+    pub deploying: Vec<ReleaseRecord>,
+    /// Succeeded: superseded when this run succeeds.
+    pub succeeded: Vec<ReleaseRecord>,
 }
 
 #[cfg(test)]

@@ -163,6 +163,7 @@ pub async fn migrate<R: Reporter + MigrationReporter>(
             .collect();
     } else {
         let opts = MigrationOptions {
+            known_absent: false,
             rerun: true,
             timeout: settings.timeout,
             thresholds: Thresholds::default(),

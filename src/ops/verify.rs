@@ -560,6 +560,7 @@ async fn drift_and_policy(cx: &Context<'_>, ids: Vec<CheckId>) -> Vec<CheckResul
         kinds: Some(kinds),
         stop: None,
         planned: None,
+        namespaces_exist: false,
     };
     let plan = match apply::plan(&cx.conn.client, &planned, &options).await {
         Ok(p) => p,

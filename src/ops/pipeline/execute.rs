@@ -30,9 +30,16 @@ impl Pipeline<'_> {
             report
                 .plan
                 .iter()
-                .map(|c| ((c.display.clone(), c.namespace.clone()), c.action))
+                .map(|c| {
+                    (
+                        (c.display.clone(), c.namespace.clone()),
+                        apply::Planned::of(c),
+                    )
+                })
                 .collect(),
         ));
+        // The lock lives in the namespace: it exists.
+        options.namespaces_exist = true;
         let (before, after): (Vec<Manifest>, Vec<Manifest>) = change
             .manifests
             .iter()
@@ -73,7 +80,9 @@ impl Pipeline<'_> {
                 .await
                 .map_err(Trouble::Failed)?;
             doing.set(format!("running the migration Job/{}", job.name()));
-            let outcome = self.migrate(job, &change.version, started).await?;
+            let outcome = self
+                .migrate(&report.plan, job, &change.version, started)
+                .await?;
             report.migration = Some(outcome.clone());
             if !outcome.succeeded {
                 return Err(Trouble::Failed(migration_failure(&outcome)));
@@ -228,11 +237,13 @@ impl Pipeline<'_> {
 
     pub(super) async fn migrate(
         &self,
+        plan: &[PlannedChange],
         job: &Manifest,
         version: &str,
         started: Instant,
     ) -> Result<MigrationOutcome, Trouble> {
         let opts = MigrationOptions {
+            known_absent: known_absent(plan, job),
             rerun: false,
             timeout: self.remaining(started),
             thresholds: Thresholds::default(),
@@ -292,4 +303,13 @@ impl Pipeline<'_> {
                 .warn(&format!("pruning the release history: {e}")),
         }
     }
+}
+
+/// Whether the plan (made under the lock) found no live object for `job`.
+fn known_absent(plan: &[PlannedChange], job: &Manifest) -> bool {
+    plan.iter().any(|c| {
+        c.display == job.display()
+            && c.namespace.as_deref() == job.namespace()
+            && c.action == PlannedAction::Create
+    })
 }

@@ -249,6 +249,7 @@ impl Pipeline<'_> {
             stop: Some(self.stop.subscribe()),
             kinds: Some(self.kinds.clone()),
             planned: None,
+            namespaces_exist: false,
         }
     }
 

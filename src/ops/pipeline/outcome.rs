@@ -11,9 +11,10 @@ impl Pipeline<'_> {
         migration_job: Option<Manifest>,
         report: &mut DeployReport,
         doing: &Doing,
-        next_revision: Option<u32>,
+        numbering: Option<records::Numbering>,
     ) -> Result<ExitStatus, Failure> {
         let history = self.history();
+        let next_revision = numbering.as_ref().and_then(|n| n.next);
         let (mut record, result) = self
             .execute_recorded(change, migration_job.as_ref(), report, doing, next_revision)
             .await?;
@@ -37,8 +38,20 @@ impl Pipeline<'_> {
                         _ => std::future::pending().await,
                     }
                 };
+                // The succeeded revisions the run's listing found are
+                // marked superseded while this one is saved.
+                let finish = async {
+                    match numbering {
+                        Some(n) => history.finish_succeeded(&mut record, n.succeeded).await,
+                        None => {
+                            history
+                                .finish(&mut record, ReleaseStatus::Succeeded, &[])
+                                .await
+                        }
+                    }
+                };
                 let finished = tokio::select! {
-                    r = history.finish(&mut record, ReleaseStatus::Succeeded, &[]) => Some(r),
+                    r = finish => Some(r),
                     () = api_lost => None,
                 };
                 match finished {

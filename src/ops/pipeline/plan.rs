@@ -63,11 +63,22 @@ impl Pipeline<'_> {
             }
         };
         let options = self.apply_options(true);
-        let (plan, prunable, prerequisites, canary) = tokio::join!(
+        // Under a lock held since before the plan, the history is read
+        // alongside it (the next revision, a dead run's `deploying` ones).
+        let history = self.history();
+        let numbering = async {
+            if guard.is_some() && !self.settings.dry_run {
+                Some(history.numbering().await)
+            } else {
+                None
+            }
+        };
+        let (plan, prunable, prerequisites, canary, numbering) = tokio::join!(
             apply::plan(self.client(), &planned, &options),
             prunable,
             self.check_prerequisites(&whole),
-            self.canary_reads(change)
+            self.canary_reads(change),
+            numbering
         );
         let plan = plan.map_err(|e| self.stopped_or(Failure::from(e)))?;
         let prunable = prunable?;
@@ -167,21 +178,23 @@ impl Pipeline<'_> {
         let pending_claim = self.pending_claim.take();
         if guard.is_none() {
             doing.set("taking the deploy lock");
-            *guard = self.take_lock(true).await?;
-            // Taken only now (a first deploy): decide again under it. The
-            // claim is written meanwhile: it does not depend on the decision.
+            if self.stop.is_stopped() {
+                return Err(self.stop_failure("before anything was written"));
+            }
+            // A first deploy: the namespace is created and the lock taken
+            // while the cluster's claim is written (in kube-system; it
+            // depends on neither). Then the migration is decided again,
+            // under the lock.
             let claim = async {
-                if self.stop.is_stopped() {
-                    return Err(self.stop_failure("before anything was written"));
-                }
                 match &pending_claim {
                     Some(pending) => self.record_claim(pending).await,
                     None => Ok(()),
                 }
             };
-            let (decided, claimed) = tokio::join!(self.decide_migration(change), claim);
-            migration_job = decided?;
+            let (taken, claimed) = tokio::join!(self.take_lock(true), claim);
+            *guard = taken?;
             claimed?;
+            migration_job = self.decide_migration(change).await?;
         } else {
             // Held since before the plan: a `--force-unlock` may have taken
             // it meanwhile, and a run that lost its lock writes nothing —
@@ -212,10 +225,17 @@ impl Pipeline<'_> {
                     )
                 })
         };
-        let history = self.history();
-        let (stored, abandoned) = tokio::join!(store_key, history.abandon_deploying_numbering());
-        let next_revision = match abandoned {
-            Ok((abandoned, next)) => {
+        let listed = async {
+            let numbering = match numbering {
+                Some(read) => read?,
+                None => history.numbering().await?,
+            };
+            let abandoned = history.abandon(numbering.deploying.clone()).await?;
+            Ok::<_, records::RecordsError>((abandoned, numbering))
+        };
+        let (stored, listed) = tokio::join!(store_key, listed);
+        let numbering = match listed {
+            Ok((abandoned, numbering)) => {
                 if !abandoned.is_empty() {
                     self.reporter.warn(&format!(
                         "revision(s) {} were left `deploying` by a run that died; marked abandoned",
@@ -223,7 +243,7 @@ impl Pipeline<'_> {
                     ));
                     report.abandoned = abandoned;
                 }
-                next
+                Some(numbering)
             }
             // A failed key store ends the run below; it is what is said.
             Err(_) if stored.is_err() => None,
@@ -238,7 +258,7 @@ impl Pipeline<'_> {
             self.key = key;
             self.key_stored = true;
         }
-        self.execute_with_rollback(change, migration_job, report, doing, next_revision)
+        self.execute_with_rollback(change, migration_job, report, doing, numbering)
             .await
     }
 
