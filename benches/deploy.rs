@@ -135,6 +135,10 @@ impl Cluster {
             "--yes",
             "--timeout",
             "120s",
+            // production's file chooses canary releases; the bench times a
+            // rolling deploy (a canary's steps wait on its analysis).
+            "--strategy",
+            "rolling",
         ]);
         cmd.args(extra).arg("--kubeconfig").arg(&self.kubeconfig);
         cmd

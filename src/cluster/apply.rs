@@ -39,15 +39,20 @@ pub type PlannedActions = HashMap<(String, Option<String>), Planned>;
 
 /// What the plan found for one object: enough to apply it without reading
 /// it again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
     pub action: PlannedAction,
     /// The live object's `metadata.generation` (for an unchanged object,
     /// which is then not sent again).
     pub generation: Option<i64>,
     /// Whether fintechctl's apply still owned the live `spec.replicas`
-    /// (a Deployment an HPA scales then needs the handover, read fresh).
+    /// (a Deployment an HPA scales then needs the handover).
     pub owns_replicas: bool,
+    /// The live `spec.replicas` and `metadata.resourceVersion`: the
+    /// handover writes that count on the condition that the object has not
+    /// changed since (else it is read again).
+    pub replicas: Option<i64>,
+    pub resource_version: Option<String>,
 }
 
 impl Planned {
@@ -64,6 +69,15 @@ impl Planned {
                 .as_ref()
                 .and_then(|l| serde_json::from_value::<DynamicObject>(l.clone()).ok())
                 .is_some_and(|l| owns_replicas(&l, FIELD_MANAGER)),
+            replicas: change
+                .live
+                .as_ref()
+                .and_then(|l| l["spec"]["replicas"].as_i64()),
+            resource_version: change
+                .live
+                .as_ref()
+                .and_then(|l| l["metadata"]["resourceVersion"].as_str())
+                .map(str::to_string),
         }
     }
 }
@@ -293,7 +307,7 @@ pub async fn apply_set(
                     force: opts.force_conflicts,
                     known: opts.planned.as_ref().and_then(|p| {
                         p.get(&(target.manifest.display(), target.namespace.clone()))
-                            .copied()
+                            .cloned()
                     }),
                 };
                 in_flight.spawn(async move { (index, job.run().await) });
@@ -634,7 +648,7 @@ impl ApplyJob {
 
     /// Read the live object, apply, and say what changed.
     async fn run(self) -> Result<AppliedObject, JobError> {
-        if let Some(known) = self.known {
+        if let Some(known) = &self.known {
             if known.action == PlannedAction::Unchanged && !self.dry_run {
                 // The plan's dry run, under the lock, found nothing to change.
                 return Ok(AppliedObject {
@@ -650,9 +664,30 @@ impl ApplyJob {
         // A Deployment an HPA scales needs its live count read only while
         // fintechctl still owns `spec.replicas` (the handover); a new one is
         // created with the template's count.
-        let fast = self
-            .known
-            .filter(|k| !self.hpa_managed || k.action == PlannedAction::Create || !k.owns_replicas);
+        let handed_over = match &self.known {
+            Some(k)
+                if self.hpa_managed
+                    && k.action != PlannedAction::Create
+                    && k.owns_replicas
+                    && !self.dry_run =>
+            {
+                // The handover of the count the plan read goes without a
+                // read when nothing changed the Deployment since.
+                match (k.replicas, &k.resource_version) {
+                    (Some(replicas), Some(rv)) => {
+                        self.hand_over_replicas(replicas.into(), Some(rv)).await?
+                    }
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        let fast = self.known.clone().filter(|k| {
+            !self.hpa_managed
+                || k.action == PlannedAction::Create
+                || !k.owns_replicas
+                || handed_over
+        });
         if let Some(known) = fast {
             let (_, result) = if self.hpa_managed && known.action != PlannedAction::Create {
                 self.apply_without_replicas().await?
@@ -695,16 +730,21 @@ impl ApplyJob {
 
     /// Like [`ApplyJob::run`] with a dry run, reporting the differing fields.
     async fn plan(self) -> Result<PlannedChange, JobError> {
-        // The dry run of an object an HPA does not scale does not depend on
-        // the live object: both requests go at once.
-        let (live, early) = if self.hpa_managed {
-            (self.live().await?, None)
-        } else {
+        // The dry run of an object does not depend on the live object: both
+        // requests go at once.
+        // (That of a Deployment an HPA scales does when it exists: it is
+        // then sent again, after the read.)
+        let (live, early) = {
             let params = self.params(FIELD_MANAGER);
             let patch = Patch::Apply(&self.object);
             let (live, dry) =
                 tokio::join!(self.live(), self.api.patch(&self.name, &params, &patch));
-            (live?, Some(dry))
+            let live = live?;
+            if self.hpa_managed && live.is_some() {
+                (live, None)
+            } else {
+                (live, Some(dry))
+            }
         };
         let (action, fields, desired) = match &live {
             None => {
@@ -804,7 +844,7 @@ impl ApplyJob {
                     // not persist), so it keeps the live count to show the same result.
                     object["spec"]["replicas"] = live_replicas;
                 } else {
-                    self.hand_over_replicas(live_replicas).await?;
+                    self.hand_over_replicas(live_replicas, None).await?;
                 }
             }
         }
@@ -821,7 +861,13 @@ impl ApplyJob {
     /// Make [`REPLICAS_HANDOVER_MANAGER`] co-own `spec.replicas` at its live
     /// value, so fintechctl can stop applying it without the API server
     /// removing the field.
-    async fn hand_over_replicas(&self, replicas: Value) -> Result<(), JobError> {
+    /// With `resource_version`, only if the object is still at it: `false`
+    /// when it is not (a 409), and the caller reads it again.
+    async fn hand_over_replicas(
+        &self,
+        replicas: Value,
+        resource_version: Option<&String>,
+    ) -> Result<bool, JobError> {
         let mut handover = serde_json::json!({
             "apiVersion": self.object["apiVersion"],
             "kind": self.object["kind"],
@@ -831,13 +877,18 @@ impl ApplyJob {
         if let Some(ns) = &self.namespace {
             handover["metadata"]["namespace"] = Value::String(ns.clone());
         }
+        if let Some(rv) = resource_version {
+            handover["metadata"]["resourceVersion"] = Value::String(rv.clone());
+        }
         let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
         let patch = Patch::Apply(&handover);
-        self.api
-            .patch(&self.name, &params, &patch)
-            .await
-            .map_err(|e| self.api_error("handing spec.replicas over to the HPA", e))?;
-        Ok(())
+        match self.api.patch(&self.name, &params, &patch).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 && resource_version.is_some() => {
+                Ok(false)
+            }
+            Err(e) => Err(self.api_error("handing spec.replicas over to the HPA", e)),
+        }
     }
 }
 

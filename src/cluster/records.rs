@@ -490,7 +490,26 @@ pub async fn create(
 ) -> Result<(), RecordsError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = to_secret(record)?;
-    match api.create(&PostParams::default(), &secret).await {
+    let mut result = api.create(&PostParams::default(), &secret).await;
+    // A create answered 500/502/504 may or may not have been stored (it is
+    // not retried by the client, a POST not being idempotent): read back,
+    // and send again only when it is not there. One that is there with
+    // this run's content is this run's.
+    for attempt in 1..=2u32 {
+        let transient =
+            matches!(&result, Err(e) if [500, 502, 504].iter().any(|c| is_status(e, *c)));
+        if !transient {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+        match api.get_opt(&record.name()).await {
+            Ok(Some(stored)) if stored.data == secret.data => return Ok(()),
+            Ok(Some(_)) => break,
+            Ok(None) => result = api.create(&PostParams::default(), &secret).await,
+            Err(_) => {}
+        }
+    }
+    match result {
         Ok(_) => Ok(()),
         Err(e) if is_status(&e, 409) => Err(RecordsError::RevisionTaken {
             name: record.name(),

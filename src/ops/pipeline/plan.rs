@@ -176,6 +176,8 @@ impl Pipeline<'_> {
             })?;
         }
         let pending_claim = self.pending_claim.take();
+        // Whether the migration is decided again under a lock taken only now.
+        let mut decide_again = false;
         if guard.is_none() {
             doing.set("taking the deploy lock");
             if self.stop.is_stopped() {
@@ -183,8 +185,8 @@ impl Pipeline<'_> {
             }
             // A first deploy: the namespace is created and the lock taken
             // while the cluster's claim is written (in kube-system; it
-            // depends on neither). Then the migration is decided again,
-            // under the lock.
+            // depends on neither). The migration is decided again under
+            // the lock, below.
             let claim = async {
                 match &pending_claim {
                     Some(pending) => self.record_claim(pending).await,
@@ -194,7 +196,7 @@ impl Pipeline<'_> {
             let (taken, claimed) = tokio::join!(self.take_lock(true), claim);
             *guard = taken?;
             claimed?;
-            migration_job = self.decide_migration(change).await?;
+            decide_again = true;
         } else {
             // Held since before the plan: a `--force-unlock` may have taken
             // it meanwhile, and a run that lost its lock writes nothing —
@@ -233,7 +235,19 @@ impl Pipeline<'_> {
             let abandoned = history.abandon(numbering.deploying.clone()).await?;
             Ok::<_, records::RecordsError>((abandoned, numbering))
         };
-        let (stored, listed) = tokio::join!(store_key, listed);
+        // Decided again under the lock taken only now (a first deploy),
+        // alongside the key and the history.
+        let decided = async {
+            if decide_again {
+                Some(self.decide_migration(change).await)
+            } else {
+                None
+            }
+        };
+        let (stored, listed, decided) = tokio::join!(store_key, listed, decided);
+        if let Some(decided) = decided {
+            migration_job = decided?;
+        }
         let numbering = match listed {
             Ok((abandoned, numbering)) => {
                 if !abandoned.is_empty() {

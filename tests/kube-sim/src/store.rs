@@ -682,6 +682,21 @@ impl Store {
         }
         let status_sub = opts.subresource.as_deref() == Some("status");
         let mut applied = applied;
+        // A resourceVersion in the applied configuration is a precondition
+        // (optimistic concurrency), never a field anyone owns.
+        let sent_rv = util::str_of(&applied, "metadata.resourceVersion");
+        if !sent_rv.is_empty() {
+            if let Some(old) = self.get(rd, ns, name)
+                && util::str_of(old, "metadata.resourceVersion") != sent_rv
+            {
+                return Err(ApiError::conflict(
+                    rd,
+                    name,
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
+            meta_mut(&mut applied).shift_remove("resourceVersion");
+        }
         if rd.status && !status_sub {
             applied.as_object_mut().unwrap().shift_remove("status");
         }

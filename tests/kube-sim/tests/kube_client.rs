@@ -765,3 +765,43 @@ async fn vpa_crd_can_be_removed_and_added() {
     vpas.create(&PostParams::default(), &obj).await.unwrap();
     sim.shutdown().await;
 }
+
+/// A resourceVersion in a server-side apply's body is a precondition, as
+/// on a real API server: the apply goes through at that version and is
+/// refused with 409 Conflict once the object moved on.
+#[tokio::test]
+async fn an_apply_carrying_a_resource_version_is_conditional() {
+    let sim = sim().await;
+    let c = client(&sim).await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "default");
+    let pp = PatchParams::apply("fintechctl");
+    let first = cms
+        .patch(
+            "rv",
+            &pp,
+            &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "rv"}, "data": {"x": "1"}})),
+        )
+        .await
+        .unwrap();
+    let rv = first.metadata.resource_version.clone().unwrap();
+    let at = |value: &str, rv: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "rv", "resourceVersion": rv}, "data": {"x": value}})
+    };
+    let second = cms
+        .patch("rv", &pp, &Patch::Apply(at("2", &rv)))
+        .await
+        .unwrap();
+    assert_eq!(second.data.unwrap()["x"], "2");
+    assert_ne!(second.metadata.resource_version.as_ref(), Some(&rv));
+    let stale = cms
+        .patch("rv", &pp, &Patch::Apply(at("3", &rv)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(stale, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"),
+        "{stale:?}"
+    );
+    assert_eq!(cms.get("rv").await.unwrap().data.unwrap()["x"], "2");
+}
