@@ -1,6 +1,10 @@
 //! `fintechctl health` against kube-sim with real servers behind the
-//! port-forward and the service proxy: a real PostgreSQL (initdb + pg_ctl)
-//! and redis-server, local HTTP services; stopped servers show as down.
+//! port-forward and the service proxy: a real PostgreSQL (initdb + pg_ctl),
+//! redis-server and Kafka-protocol broker (tansu), local HTTP services;
+//! stopped servers show as down. The stand-in Kafka broker (`common::kafka`)
+//! remains for what tansu cannot show or do: the exact requests sent, SASL
+//! PLAIN (tansu 0.6.0 offers only SCRAM and OAUTHBEARER) with a refused
+//! password, and the SASL_SSL error cases.
 
 use crate::common;
 
@@ -8,7 +12,8 @@ use std::net::SocketAddr;
 
 use common::kafka::Broker;
 use common::servers::{self, Mode};
-use common::stores::{Postgres, Redis, TestCa};
+use common::stores::{Postgres, Redis, TestCa, free_port};
+use common::tansu::{self, Tansu, TlsFront};
 use common::{SECRETS, behaviors_with, cluster, run, text};
 use serde_json::Value;
 
@@ -20,7 +25,10 @@ struct Platform {
     c: common::Cluster,
     postgres: Postgres,
     redis: Redis,
-    kafka: Broker,
+    /// The real broker behind the `kafka` pod's 9092 (None: the stand-in).
+    kafka: Option<Tansu>,
+    /// The stand-in broker there instead ([`KafkaBehind::StandIn`]).
+    stand_in: Option<Broker>,
     /// `local` with its monitoring URLs on ports this test owns (nothing
     /// listens there): a developer's own Prometheus on 9090 changes nothing.
     envs: std::path::PathBuf,
@@ -60,8 +68,39 @@ fn local_with_closed_monitoring(dir: &std::path::Path) -> std::path::PathBuf {
     envs
 }
 
+/// What answers on the `kafka` pod's port 9092.
+#[derive(Clone, Copy, PartialEq)]
+enum KafkaBehind {
+    /// tansu, no authentication, with the topics documents and predictions.
+    Tansu,
+    /// tansu with `--authentication` (SASL before anything else, PLAIN not
+    /// offered; no topics: its own topic client does not speak SASL).
+    TansuSasl,
+    /// The stand-in, recording the requests it sees.
+    StandIn,
+}
+
 async fn platform(ml: Mode) -> Platform {
-    let kafka = Broker::start(secret("KAFKA_PASSWORD")).await;
+    platform_with(ml, KafkaBehind::Tansu).await
+}
+
+async fn platform_with(ml: Mode, behind: KafkaBehind) -> Platform {
+    let (kafka, stand_in) = match behind {
+        KafkaBehind::Tansu => (Some(Tansu::start(&["documents", "predictions"])), None),
+        KafkaBehind::TansuSasl => (
+            Some(Tansu::start_with(tansu::Options {
+                authentication: true,
+                ..tansu::Options::default()
+            })),
+            None,
+        ),
+        KafkaBehind::StandIn => (None, Some(Broker::start(secret("KAFKA_PASSWORD")).await)),
+    };
+    let kafka_addr = match (&kafka, &stand_in) {
+        (Some(t), _) => t.addr,
+        (None, Some(b)) => b.addr,
+        (None, None) => unreachable!(),
+    };
     let postgres = Postgres::start(
         "fintech_ai_user",
         secret("POSTGRES_PASSWORD"),
@@ -76,7 +115,7 @@ async fn platform(ml: Mode) -> Platform {
         ("frontend", 3000, servers::http(Mode::Healthy).await),
         ("postgres", 5432, loopback(postgres.port)),
         ("redis", 6379, loopback(redis.port)),
-        ("kafka", 9092, kafka.addr),
+        ("kafka", 9092, kafka_addr),
     ];
     let c = cluster(behaviors_with(
         "",
@@ -95,6 +134,7 @@ async fn platform(ml: Mode) -> Platform {
         postgres,
         redis,
         kafka,
+        stand_in,
         envs,
     }
 }
@@ -145,15 +185,17 @@ async fn a_healthy_platform_is_up_with_real_queries_and_the_report_is_stable() {
             .contains("of 64.0 MiB maxmemory used")
     );
     assert_eq!(check(&report, "service/api-gateway")["status"], "pass");
+    // tansu's answer: its one broker (node 111) advertising kafka:9092, as
+    // its own controller, and the two topics the test created.
     let kafka = check(&report, "kafka");
     assert_eq!(kafka["status"], "pass", "{kafka:#}");
     assert!(
-        kafka["evidence"]
-            .to_string()
-            .contains("1 broker(s) (1 kafka:9092), controller 1, 2 topic(s)"),
+        kafka["evidence"].to_string().contains(&format!(
+            "1 broker(s) ({id} kafka:9092), controller {id}, 2 topic(s)",
+            id = tansu::NODE_ID
+        )),
         "{kafka:#}"
     );
-    assert_eq!(p.kafka.seen(), vec!["Metadata v4 all topics=true"]);
     insta::with_settings!({filters => vec![
         (r#""elapsed": [0-9.]+"#, r#""elapsed": "[SECS]""#),
         (r"\b\d+(\.\d+)?(ms|s)\b", "[DURATION]"),
@@ -174,7 +216,7 @@ async fn stopped_stores_and_a_503_service_show_as_down() {
     let mut p = platform(Mode::NotReady).await;
     p.redis.stop();
     p.postgres.stop();
-    p.kafka.stop();
+    p.kafka.as_mut().unwrap().stop();
     let (code, report, stderr) = health(&p).await;
     assert_eq!(code, Some(1), "{report:#}");
     assert_eq!(report["healthy"], false);
@@ -302,15 +344,24 @@ async fn bench_health_wall_time_on_a_healthy_cluster() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
-    let p = platform(Mode::Healthy).await;
+/// `local` with Kafka's SASL PLAIN user `fintech` (the password is the
+/// cluster's Secret), in a directory for `--environments-dir`.
+fn local_with_kafka_sasl() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let local = include_str!("../../environments/local.yaml").replace(
         "    bootstrapServers: kafka:9092\n",
         "    bootstrapServers: kafka:9092\n    username: fintech\n    saslMechanism: PLAIN\n",
     );
+    assert!(
+        local.contains("saslMechanism: PLAIN"),
+        "local.yaml changed shape"
+    );
     std::fs::write(dir.path().join("local.yaml"), local).unwrap();
+    dir
+}
+
+/// `health local -o json` with the environments in `dir`.
+async fn health_from(p: &Platform, dir: &std::path::Path) -> (Option<i32>, Value, String) {
     let mut cmd = p.cmd();
     cmd.args([
         "health",
@@ -321,10 +372,81 @@ async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
         "5s",
         "--environments-dir",
     ])
-    .arg(dir.path());
+    .arg(dir);
     let out = run(cmd).await;
     let (stdout, stderr) = text(&out);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("one JSON document ({e}):\n{stdout}\n{stderr}"));
+    (out.status.code(), report, stderr)
+}
+
+/// A real broker requiring SASL (tansu `--authentication`) closes the
+/// connection on a request before SASL, and on SASL PLAIN: tansu 0.6.0 is
+/// built without rsasl's PLAIN (it offers SCRAM-SHA-256/512 and OAUTHBEARER)
+/// and drops the connection instead of answering UnsupportedSaslMechanism.
+/// Either way the check fails, naming the request. PLAIN that succeeds, and
+/// a refused password, are the stand-in's
+/// (`kafka_requests_on_the_wire_are_metadata_v4_after_sasl_v1_v0`,
+/// `a_managed_kafka_is_asked_over_sasl_ssl`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_broker_requiring_sasl_without_plain_fails_the_check() {
+    let p = platform_with(Mode::Healthy, KafkaBehind::TansuSasl).await;
+    let tansu = p.kafka.as_ref().unwrap();
+
+    // Without SASL configured: Metadata first, which it refuses.
+    let (code, report, _) = health(&p).await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "fail", "{kafka:#}");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("reading the Metadata response"),
+        "{kafka:#}\n{}",
+        tansu.log_tail()
+    );
+
+    // SASL PLAIN configured: the handshake is where it ends.
+    let dir = local_with_kafka_sasl();
+    let (code, report, _) = health_from(&p, dir.path()).await;
+    assert_eq!(code, Some(1), "{report:#}");
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "fail", "{kafka:#}");
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains("reading the SaslHandshake response"),
+        "{kafka:#}\n{}",
+        tansu.log_tail()
+    );
+    assert_eq!(
+        check(&report, "redis")["status"],
+        "pass",
+        "others unaffected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_requests_on_the_wire_are_metadata_v4_after_sasl_v1_v0() {
+    let p = platform_with(Mode::Healthy, KafkaBehind::StandIn).await;
+    let broker = p.stand_in.as_ref().unwrap();
+    let (code, report, stderr) = health(&p).await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    let kafka = check(&report, "kafka");
+    assert!(
+        kafka["evidence"]
+            .to_string()
+            .contains("1 broker(s) (1 kafka:9092), controller 1, 2 topic(s)"),
+        "{kafka:#}"
+    );
+    assert_eq!(broker.seen(), vec!["Metadata v4 all topics=true"]);
+
+    broker.seen.0.lock().unwrap().clear();
+    let dir = local_with_kafka_sasl();
+    let (code, report, stderr) = health_from(&p, dir.path()).await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
     let kafka = check(&report, "kafka");
     assert_eq!(kafka["status"], "pass", "{kafka:#}");
     assert!(
@@ -333,7 +455,7 @@ async fn kafka_with_sasl_plain_authenticates_with_the_clusters_password() {
             .contains("SASL PLAIN authenticated")
     );
     assert_eq!(
-        p.kafka.seen(),
+        broker.seen(),
         vec![
             "SaslHandshake v1 PLAIN",
             "SaslAuthenticate v0 user=fintech ok=true",
@@ -723,6 +845,11 @@ async fn a_managed_redis_with_another_password_out_of_reach_or_silent_is_said_pl
     drop(silent);
 }
 
+/// SASL_SSL as Event Hubs, on the stand-in: the one place a successful
+/// SASL PLAIN over TLS can be shown (tansu 0.6.0 offers no PLAIN and serves
+/// no TLS), and the error cases a real broker cannot be made to produce or
+/// show: a refused password, nothing sent to an untrusted certificate, a
+/// listener that never answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_managed_kafka_is_asked_over_sasl_ssl() {
     let p = platform(Mode::Healthy).await;
@@ -815,6 +942,52 @@ async fn a_managed_kafka_is_asked_over_sasl_ssl() {
         "{kafka:#}"
     );
     drop(silent);
+}
+
+/// A managed Kafka over TLS without SASL: a real broker (tansu, advertising
+/// its TLS address, with two topics) behind a TLS listener with a
+/// certificate from the test CA. tansu 0.6.0 takes `--cert`/`--key` but
+/// never serves TLS (see [`TlsFront`]), and offers no SASL PLAIN, so
+/// SASL_SSL itself is the stand-in's (`a_managed_kafka_is_asked_over_sasl_ssl`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_kafka_over_tls_answers_with_the_real_brokers_metadata() {
+    let p = platform(Mode::Healthy).await;
+    let ca = TestCa::new("fintechctl test CA");
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let port = free_port();
+    let advertised = format!("localhost:{port}");
+    let broker = Tansu::start_with(tansu::Options {
+        advertised: Some(&advertised),
+        topics: &["documents", "predictions"],
+        ..tansu::Options::default()
+    });
+    let _front = TlsFront::start(port, &leaf, broker.addr).await;
+    let dir = env_with_store(
+        "kafka",
+        "backup:\n",
+        &format!("  kafka:\n    placement: managed\n    bootstrapServers: localhost:{port}\n"),
+    );
+    let (code, report, stderr) = health_in(&p.c, &dir, Some(&ca.file), "5s").await;
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}\n{}", broker.log_tail());
+    let kafka = check(&report, "kafka");
+    assert_eq!(kafka["status"], "pass", "{kafka:#}");
+    let ev = kafka["evidence"].to_string();
+    assert!(ev.contains("certificate verified for localhost"), "{ev}");
+    assert!(!ev.contains("SASL"), "{ev}");
+    assert!(
+        ev.contains(&format!(
+            "1 broker(s) ({id} localhost:{port}), controller {id}, 2 topic(s)",
+            id = tansu::NODE_ID
+        )),
+        "{ev}"
+    );
+    assert!(
+        kafka["summary"]
+            .as_str()
+            .unwrap()
+            .contains(", TLS), 1 broker(s), 2 topic(s)"),
+        "{kafka:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

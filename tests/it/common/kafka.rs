@@ -38,23 +38,7 @@ impl Broker {
 
     /// A SASL_SSL listener presenting `leaf` (DER certificate and PKCS#8 key).
     pub async fn start_tls(password: &str, leaf: &super::stores::Leaf) -> Broker {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![rustls::pki_types::CertificateDer::from(
-                    leaf.cert_der.clone(),
-                )],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key_der.clone().into()),
-            )
-            .unwrap();
-        Self::start_with(
-            password,
-            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
-        )
-        .await
+        Self::start_with(password, Some(acceptor(leaf))).await
     }
 
     async fn start_with(password: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> Broker {
@@ -92,6 +76,24 @@ impl Broker {
     pub fn seen(&self) -> Vec<String> {
         self.seen.0.lock().unwrap().clone()
     }
+}
+
+/// A TLS acceptor presenting `leaf` (DER certificate and PKCS#8 key); the
+/// stand-in's SASL_SSL listener and the TLS front of tansu use it.
+pub fn acceptor(leaf: &super::stores::Leaf) -> tokio_rustls::TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![rustls::pki_types::CertificateDer::from(
+                leaf.cert_der.clone(),
+            )],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key_der.clone().into()),
+        )
+        .unwrap();
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
 }
 
 /// Answers one connection's requests until it closes.

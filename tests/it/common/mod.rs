@@ -7,6 +7,7 @@ pub mod prometheus;
 pub mod servers;
 pub mod sim;
 pub mod stores;
+pub mod tansu;
 
 use std::path::PathBuf;
 
