@@ -45,9 +45,9 @@ pub struct Planned {
     /// The live object's `metadata.generation` (for an unchanged object,
     /// which is then not sent again).
     pub generation: Option<i64>,
-    /// Whether fintechctl's apply still owned the live `spec.replicas`
-    /// (a Deployment an HPA scales then needs the handover).
-    pub owns_replicas: bool,
+    /// Whether fintechctl's apply alone owned the live `spec.replicas` (a
+    /// Deployment an HPA scales then needs the handover).
+    pub needs_handover: bool,
     /// The live `spec.replicas` and `metadata.resourceVersion`: the
     /// handover writes that count on the condition that the object has not
     /// changed since (else it is read again).
@@ -64,11 +64,11 @@ impl Planned {
                 .live
                 .as_ref()
                 .and_then(|l| l["metadata"]["generation"].as_i64()),
-            owns_replicas: change
+            needs_handover: change
                 .live
                 .as_ref()
                 .and_then(|l| serde_json::from_value::<DynamicObject>(l.clone()).ok())
-                .is_some_and(|l| owns_replicas(&l, FIELD_MANAGER)),
+                .is_some_and(|l| needs_handover(&l)),
             replicas: change
                 .live
                 .as_ref()
@@ -284,7 +284,9 @@ pub async fn apply_set(
         }
 
         let mut failures = Vec::new();
-        // Results arrive in completion order; they are returned in manifest order.
+        // Results arrive in completion order; they are returned in phase
+        // order, then manifest order.
+        let phases: Vec<Phase> = in_phase.iter().map(|t| t.phase).collect();
         let mut done: Vec<(usize, AppliedObject)> = Vec::new();
         let mut queue = in_phase.into_iter().enumerate();
         let mut in_flight = JoinSet::new();
@@ -326,7 +328,7 @@ pub async fn apply_set(
                 }
             }
         }
-        done.sort_by_key(|(index, _)| *index);
+        done.sort_by_key(|(index, _)| (phases[*index], *index));
         applied.extend(done.into_iter().map(|(_, object)| object));
         if !failures.is_empty() {
             return Err(ApplyError::PhaseFailed {
@@ -648,18 +650,19 @@ impl ApplyJob {
 
     /// Read the live object, apply, and say what changed.
     async fn run(self) -> Result<AppliedObject, JobError> {
-        if let Some(known) = &self.known {
-            if known.action == PlannedAction::Unchanged && !self.dry_run {
-                // The plan's dry run, under the lock, found nothing to change.
-                return Ok(AppliedObject {
-                    display: self.display,
-                    kind: self.kind,
-                    name: self.name,
-                    namespace: self.namespace,
-                    action: Action::Unchanged,
-                    generation: known.generation,
-                });
-            }
+        if let Some(known) = &self.known
+            && known.action == PlannedAction::Unchanged
+            && !self.dry_run
+        {
+            // The plan's dry run, under the lock, found nothing to change.
+            return Ok(AppliedObject {
+                display: self.display,
+                kind: self.kind,
+                name: self.name,
+                namespace: self.namespace,
+                action: Action::Unchanged,
+                generation: known.generation,
+            });
         }
         // A Deployment an HPA scales needs its live count read only while
         // fintechctl still owns `spec.replicas` (the handover); a new one is
@@ -668,7 +671,7 @@ impl ApplyJob {
             Some(k)
                 if self.hpa_managed
                     && k.action != PlannedAction::Create
-                    && k.owns_replicas
+                    && k.needs_handover
                     && !self.dry_run =>
             {
                 // The handover of the count the plan read goes without a
@@ -685,7 +688,7 @@ impl ApplyJob {
         let fast = self.known.clone().filter(|k| {
             !self.hpa_managed
                 || k.action == PlannedAction::Create
-                || !k.owns_replicas
+                || !k.needs_handover
                 || handed_over
         });
         if let Some(known) = fast {
@@ -731,19 +734,47 @@ impl ApplyJob {
     /// Like [`ApplyJob::run`] with a dry run, reporting the differing fields.
     async fn plan(self) -> Result<PlannedChange, JobError> {
         // The dry run of an object does not depend on the live object: both
-        // requests go at once.
-        // (That of a Deployment an HPA scales does when it exists: it is
-        // then sent again, after the read.)
+        // requests go at once. That of an existing Deployment an HPA scales
+        // does, and is sent again after the read, unless fintechctl still
+        // owns its `spec.replicas` at the manifest's count (the dry run
+        // with it is then the one the handover would make).
         let (live, early) = {
             let params = self.params(FIELD_MANAGER);
-            let patch = Patch::Apply(&self.object);
-            let (live, dry) =
-                tokio::join!(self.live(), self.api.patch(&self.name, &params, &patch));
+            let with = Patch::Apply(&self.object);
+            let mut without_replicas = self.object.clone();
+            if let Some(spec) = without_replicas
+                .get_mut("spec")
+                .and_then(Value::as_object_mut)
+            {
+                spec.remove("replicas");
+            }
+            let without = Patch::Apply(&without_replicas);
+            let dry_without = async {
+                if self.hpa_managed {
+                    Some(self.api.patch(&self.name, &params, &without).await)
+                } else {
+                    None
+                }
+            };
+            let (live, dry, dry_without) = tokio::join!(
+                self.live(),
+                self.api.patch(&self.name, &params, &with),
+                dry_without
+            );
             let live = live?;
-            if self.hpa_managed && live.is_some() {
-                (live, None)
-            } else {
-                (live, Some(dry))
+            match (&live, dry_without) {
+                (Some(l), Some(dry_without)) => {
+                    if !needs_handover(l) {
+                        (live, Some(dry_without))
+                    } else if !l.data["spec"]["replicas"].is_null()
+                        && l.data["spec"]["replicas"] == self.object["spec"]["replicas"]
+                    {
+                        (live, Some(dry))
+                    } else {
+                        (live, None)
+                    }
+                }
+                _ => (live, Some(dry)),
             }
         };
         let (action, fields, desired) = match &live {
@@ -838,7 +869,7 @@ impl ApplyJob {
             if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
                 spec.remove("replicas");
             }
-            if owns_replicas(live, FIELD_MANAGER) && !live_replicas.is_null() {
+            if needs_handover(live) && !live_replicas.is_null() {
                 if self.dry_run {
                     // A dry run cannot hand ownership over (the handover would
                     // not persist), so it keeps the live count to show the same result.
@@ -890,6 +921,69 @@ impl ApplyJob {
             Err(e) => Err(self.api_error("handing spec.replicas over to the HPA", e)),
         }
     }
+}
+
+/// Whether fintechctl's apply owns `spec.replicas` and nobody co-owns it
+/// for the handover: leaving the field out would then remove it.
+fn needs_handover(object: &DynamicObject) -> bool {
+    owns_replicas(object, FIELD_MANAGER) && !owns_replicas(object, REPLICAS_HANDOVER_MANAGER)
+}
+
+/// [`REPLICAS_HANDOVER_MANAGER`] co-owns `spec.replicas` of the
+/// Deployments an HPA scales that this apply created, at the count they
+/// were created with (the value does not change): the next deploy then
+/// leaves the field out without a handover of its own. Best effort, and
+/// meant to run while the rollouts are waited for: one that fails leaves
+/// the handover to the next deploy. Returns the Deployments it failed for.
+pub async fn co_own_created_replicas(
+    client: &kube::Client,
+    manifests: &[Manifest],
+    applied: &[AppliedObject],
+) -> Vec<String> {
+    let scaled = hpa_scaled_deployments(&manifests.iter().collect::<Vec<_>>());
+    let created = manifests.iter().filter(|m| {
+        m.kind() == "Deployment"
+            && scaled.contains(&(m.namespace().map(str::to_string), m.name().to_string()))
+            && applied.iter().any(|a| {
+                a.kind == "Deployment"
+                    && a.name == m.name()
+                    && a.namespace.as_deref() == m.namespace()
+                    && a.action == Action::Created
+            })
+    });
+    let writes = created.map(|m| async move {
+        let replicas = &m.object["spec"]["replicas"];
+        if replicas.is_null() {
+            return None;
+        }
+        let api: Api<DynamicObject> = match m.namespace() {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &deployment_resource()),
+            None => Api::default_namespaced_with(client.clone(), &deployment_resource()),
+        };
+        let body = serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": m.name(), "namespace": m.namespace()},
+            "spec": {"replicas": replicas},
+        });
+        let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
+        match api.patch(m.name(), &params, &Patch::Apply(&body)).await {
+            Ok(_) => None,
+            Err(_) => Some(m.display()),
+        }
+    });
+    futures::future::join_all(writes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+fn deployment_resource() -> kube::discovery::ApiResource {
+    kube::discovery::ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk("apps", "v1", "Deployment"),
+        "deployments",
+    )
 }
 
 /// Whether `manager` owns `spec.replicas` through an Apply operation.
@@ -1193,6 +1287,21 @@ mod tests {
             ]},
         }));
         assert!(!owns_replicas(&handed_over, FIELD_MANAGER));
+        assert!(needs_handover(&owned), "fintechctl alone owns the count");
+        assert!(!needs_handover(&handed_over));
+        let co_owned = dynamic(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "api", "managedFields": [
+                {"manager": "fintechctl", "operation": "Apply", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}}},
+                {"manager": REPLICAS_HANDOVER_MANAGER, "operation": "Apply", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:spec": {"f:replicas": {}}}},
+            ]},
+        }));
+        assert!(
+            !needs_handover(&co_owned),
+            "co-owned for the handover: leaving it out keeps it"
+        );
     }
 
     #[test]

@@ -487,7 +487,11 @@ pub async fn acquire(
     match api.create(&PostParams::default(), &fresh).await {
         Ok(created) => {
             return Ok(start(
-                api, namespace, holder, None, None, created, opts, sent,
+                api,
+                namespace,
+                holder,
+                Taken::new(created, sent),
+                opts,
             ));
         }
         // Creating in a namespace that does not exist is a 404 (and the
@@ -507,7 +511,11 @@ pub async fn acquire(
         Ok(None) => {
             return match api.create(&PostParams::default(), &fresh).await {
                 Ok(created) => Ok(start(
-                    api, namespace, holder, None, None, created, opts, sent,
+                    api,
+                    namespace,
+                    holder,
+                    Taken::new(created, sent),
+                    opts,
                 )),
                 Err(e) if is_status(&e, 409) => held_now(&api, namespace).await,
                 Err(source) => Err(api_error(namespace, "creating the Lease")(source)),
@@ -543,7 +551,16 @@ pub async fn acquire(
         .await
     {
         Ok(taken) => Ok(start(
-            api, namespace, holder, broken, expired, taken, opts, sent,
+            api,
+            namespace,
+            holder,
+            Taken {
+                written: taken,
+                sent,
+                broken,
+                expired,
+            },
+            opts,
         )),
         Err(e) if is_status(&e, 409) || is_status(&e, 404) => held_now(&api, namespace).await,
         Err(source) => Err(api_error(namespace, "taking the Lease over")(source)),
@@ -621,16 +638,39 @@ pub async fn acquire_in_new_namespace(
     acquire(client, namespace, holder, opts).await
 }
 
+/// A Lease this process wrote: created, or taken over from `broken` (a
+/// live lock, `force`) or `expired`; `sent` is when the write went out.
+struct Taken {
+    written: Lease,
+    sent: std::time::Instant,
+    broken: Option<LockHolder>,
+    expired: Option<LockHolder>,
+}
+
+impl Taken {
+    fn new(written: Lease, sent: std::time::Instant) -> Taken {
+        Taken {
+            written,
+            sent,
+            broken: None,
+            expired: None,
+        }
+    }
+}
+
 fn start(
     api: Api<Lease>,
     namespace: &str,
     holder: LockHolder,
-    broken: Option<LockHolder>,
-    expired: Option<LockHolder>,
-    written: Lease,
+    taken: Taken,
     opts: &LockOptions,
-    sent: std::time::Instant,
 ) -> LockGuard {
+    let Taken {
+        written,
+        sent,
+        broken,
+        expired,
+    } = taken;
     let forced_at = broken.is_some().then(std::time::Instant::now);
     let state = Arc::new(Held {
         uid: written.metadata.uid.clone().unwrap_or_default(),

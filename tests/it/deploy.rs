@@ -151,6 +151,19 @@ async fn redeploy_keeps_the_hpa_managed_replica_count() {
     let ns = "fintech-ai-staging";
     let d = c.get("apps/v1", "Deployment", ns, "api-gateway").unwrap();
     assert_eq!(d["spec"]["replicas"], 2);
+    // Created with the template's count, which the handover's manager
+    // co-owns by the time the deploy ends: the next deploy can leave it out.
+    let owners: Vec<&str> = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["fieldsV1"]["f:spec"].get("f:replicas").is_some())
+        .filter_map(|f| f["manager"].as_str())
+        .collect();
+    assert!(
+        owners.contains(&"fintechctl") && owners.contains(&"fintechctl-replicas-handover"),
+        "{owners:?}"
+    );
     // The HPA scales up (as the autoscaler would, with its own field manager).
     let mut scaled = d.clone();
     scaled["spec"]["replicas"] = serde_json::json!(4);

@@ -96,7 +96,18 @@ impl Pipeline<'_> {
         doing.set("applying the workloads");
         let applied = self.apply_stage(&after, &options, report).await?;
         doing.set("waiting for the rollouts");
-        self.wait(&applied, started, report).await?;
+        // While the rollouts are waited for, the new Deployments an HPA
+        // scales get their replica count co-owned for the handover, so the
+        // next deploy can leave it out without one (docs/deploy.md).
+        let co_own = apply::co_own_created_replicas(self.client(), &after, &applied);
+        let (waited, not_co_owned) = tokio::join!(self.wait(&applied, started, report), co_own);
+        if !not_co_owned.is_empty() {
+            self.reporter.detail(&format!(
+                "spec.replicas of {} not handed over yet; the next deploy does it",
+                not_co_owned.join(", ")
+            ));
+        }
+        waited?;
         self.ensure_lock("declaring the release deployed")
             .await
             .map_err(Trouble::Failed)?;
