@@ -22,7 +22,15 @@ use kube_sim::{Behaviors, KubeSim, SimConfig};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-const FINTECHCTL: &str = env!("CARGO_BIN_EXE_fintechctl");
+const FINTECHCTL_BUILT: &str = env!("CARGO_BIN_EXE_fintechctl");
+
+/// The binary under test: the one this profile built, or
+/// `FINTECHCTL_BENCH_BIN` (e.g. `target/release/fintechctl` while the
+/// bench itself and kube-sim run as a dev build: a release build of the
+/// whole bench takes far longer than one of the binary).
+fn fintechctl_bin() -> String {
+    std::env::var("FINTECHCTL_BENCH_BIN").unwrap_or_else(|_| FINTECHCTL_BUILT.to_string())
+}
 /// The latency of the bad-image scenario; the others run at both of
 /// [`LATENCIES`].
 const LATENCY: Duration = Duration::from_millis(20);
@@ -101,7 +109,7 @@ async fn cluster(extra_images: &str, latency: Duration) -> Cluster {
 
 impl Cluster {
     fn fintechctl(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(FINTECHCTL);
+        let mut cmd = Command::new(fintechctl_bin());
         for var in [
             "FINTECHCTL_ENVIRONMENTS_DIR",
             "FINTECHCTL_TLS_CERT",
@@ -562,13 +570,14 @@ fn main() {
 }
 
 async fn bench() {
+    let bin = fintechctl_bin();
     assert!(
-        Path::new(FINTECHCTL).exists(),
-        "{FINTECHCTL} is missing: run `cargo bench --bench deploy`, which builds it"
+        Path::new(&bin).exists(),
+        "{bin} is missing: run `cargo bench --bench deploy`, which builds it (or set FINTECHCTL_BENCH_BIN)"
     );
     let kubectl = kubectl_version();
     let started = Instant::now();
-    eprintln!("deploy bench: fintechctl = {FINTECHCTL}");
+    eprintln!("deploy bench: fintechctl = {bin}");
     if kubectl.is_none() {
         eprintln!("  kubectl not found: the baseline is skipped");
     }
@@ -597,7 +606,7 @@ async fn bench() {
     let last = last.expect("at least one run");
 
     println!();
-    println!("fintechctl: {FINTECHCTL}");
+    println!("fintechctl: {}", fintechctl_bin());
     match &kubectl {
         Some(version) => println!("kubectl version --client: {version}"),
         None => println!("kubectl: not found, no baseline"),

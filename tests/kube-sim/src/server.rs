@@ -183,14 +183,33 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
             parts.next() == Some(crate::proto::MEDIA_TYPE)
                 && !parts.any(|p| p.starts_with("stream="))
         });
-    WANTS_PROTOBUF.scope(wants_pb, handle_inner(sh, req)).await
+    let traced = tracing_on().then(|| {
+        (
+            std::time::Instant::now(),
+            req.method().clone(),
+            req.uri().clone(),
+        )
+    });
+    let response = WANTS_PROTOBUF.scope(wants_pb, handle_inner(sh, req)).await;
+    if let Some((started, method, uri)) = traced {
+        eprintln!(
+            "kube-sim answered in {} ms {method} {uri}",
+            started.elapsed().as_millis()
+        );
+    }
+    response
+}
+
+fn tracing_on() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("KUBE_SIM_TRACE").is_some())
 }
 
 /// `KUBE_SIM_TRACE=1`: every request on stderr as it arrives, with the
-/// wall clock in milliseconds, to see where a client's time goes.
+/// wall clock in milliseconds, and when its answer (its headers, for a
+/// watch or a stream) is ready, to see where a client's time goes.
 fn trace_request(req: &Request<Incoming>) {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    if !*ON.get_or_init(|| std::env::var_os("KUBE_SIM_TRACE").is_some()) {
+    if !tracing_on() {
         return;
     }
     let now = std::time::SystemTime::now()
