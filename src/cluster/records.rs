@@ -553,45 +553,6 @@ pub async fn save(
     Ok(())
 }
 
-/// Finish `record` with `status` now, save it, and when it succeeded mark
-/// every older succeeded revision [`ReleaseStatus::Superseded`]. Returns
-/// the revisions superseded.
-pub async fn finish(
-    client: &kube::Client,
-    namespace: &str,
-    record: &mut ReleaseRecord,
-    status: ReleaseStatus,
-    failures: &[FailureCard],
-) -> Result<Vec<u32>, RecordsError> {
-    record.finish(status, Timestamp::now());
-    if !failures.is_empty() {
-        record.set_failures(failures);
-    }
-    save(client, namespace, record).await?;
-    if status != ReleaseStatus::Succeeded {
-        return Ok(Vec::new());
-    }
-    supersede_older(client, namespace, &record.environment, record.revision).await
-}
-
-/// Mark every succeeded revision older than `current` superseded.
-pub async fn supersede_older(
-    client: &kube::Client,
-    namespace: &str,
-    environment: &str,
-    current: u32,
-) -> Result<Vec<u32>, RecordsError> {
-    let mut superseded = Vec::new();
-    for mut old in list(client, namespace, environment).await?.records {
-        if old.revision < current && old.status == ReleaseStatus::Succeeded {
-            old.status = ReleaseStatus::Superseded;
-            save(client, namespace, &old).await?;
-            superseded.push(old.revision);
-        }
-    }
-    Ok(superseded)
-}
-
 /// Set the status of a stored revision (e.g. [`ReleaseStatus::RolledBack`]
 /// on the failed revision a rollback replaced). `Ok(None)` when it does not exist.
 pub async fn update_status(
@@ -798,7 +759,7 @@ impl ReleaseHistory {
     }
 
     /// [`Self::create`] at `revision`, numbered by
-    /// [`Self::abandon_deploying_numbering`] (a concurrent writer that took
+    /// [`Self::numbering`] (a concurrent writer that took
     /// it makes this fail, never overwrite).
     pub async fn create_at(
         &self,
@@ -898,18 +859,8 @@ impl ReleaseHistory {
     /// Marks every record still `deploying` abandoned: called by a run that
     /// holds the deploy lock, so no live run owns them. Returns their revisions.
     pub async fn abandon_deploying(&self) -> Result<Vec<u32>, RecordsError> {
-        Ok(self.abandon_deploying_numbering().await?.0)
-    }
-
-    /// [`Self::abandon_deploying`], and the revision the next record takes
-    /// (as [`next_revision`] reads it) from the same listing; `None` when
-    /// that listing cannot number it.
-    pub async fn abandon_deploying_numbering(
-        &self,
-    ) -> Result<(Vec<u32>, Option<u32>), RecordsError> {
         let numbering = self.numbering().await?;
-        let abandoned = self.abandon(numbering.deploying).await?;
-        Ok((abandoned, numbering.next))
+        self.abandon(numbering.deploying).await
     }
 
     /// One listing, read under the deploy lock: the revision the next

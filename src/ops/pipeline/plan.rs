@@ -176,8 +176,9 @@ impl Pipeline<'_> {
             })?;
         }
         let pending_claim = self.pending_claim.take();
-        // Whether the migration is decided again under a lock taken only now.
-        let mut decide_again = false;
+        // A lock taken only now (a first deploy): the migration is decided
+        // again under it.
+        let decide_again = guard.is_none();
         if guard.is_none() {
             doing.set("taking the deploy lock");
             if self.stop.is_stopped() {
@@ -196,7 +197,6 @@ impl Pipeline<'_> {
             let (taken, claimed) = tokio::join!(self.take_lock(true), claim);
             *guard = taken?;
             claimed?;
-            decide_again = true;
         } else {
             // Held since before the plan: a `--force-unlock` may have taken
             // it meanwhile, and a run that lost its lock writes nothing —
