@@ -30,15 +30,19 @@ pub async fn read(
 ) -> Result<Option<DigestKey>, kube::Error> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     match api.get_opt(SECRET_NAME).await {
-        Ok(secret) => Ok(secret.and_then(|s| {
-            s.data
-                .as_ref()
-                .and_then(|d| d.get(KEY))
-                .and_then(|b| DigestKey::from_slice(&b.0))
-        })),
+        Ok(secret) => Ok(secret.as_ref().and_then(key_of)),
         Err(e) if is_status(&e, 404) => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The key a stored Secret holds, if it is one.
+fn key_of(secret: &Secret) -> Option<DigestKey> {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(KEY))
+        .and_then(|b| DigestKey::from_slice(&b.0))
 }
 
 /// Stores `key` unless a key exists already, and returns the one in force
@@ -65,16 +69,20 @@ pub async fn store(
         )])),
         ..Secret::default()
     };
-    match api.create(&PostParams::default(), &secret).await {
-        Ok(_) => Ok(key.clone()),
-        Err(e) if is_status(&e, 409) => match read(client, namespace).await? {
-            Some(existing) => Ok(existing),
-            None => {
-                api.delete(SECRET_NAME, &Default::default()).await?;
-                api.create(&PostParams::default(), &secret).await?;
-                Ok(key.clone())
-            }
-        },
-        Err(e) => Err(e),
+    let existing = match super::create_or_find(&api, SECRET_NAME, &secret).await {
+        Ok(super::Created::Created(_)) => return Ok(key.clone()),
+        // Stored before an error answer, by this run or a concurrent one.
+        Ok(super::Created::Found(found)) => key_of(&found),
+        Err(e) if is_status(&e, 409) => read(client, namespace).await?,
+        Err(e) => return Err(e),
+    };
+    match existing {
+        Some(existing) => Ok(existing),
+        // A stored value of the wrong length: replaced.
+        None => {
+            api.delete(SECRET_NAME, &Default::default()).await?;
+            api.create(&PostParams::default(), &secret).await?;
+            Ok(key.clone())
+        }
     }
 }

@@ -484,8 +484,8 @@ pub async fn acquire(
     // Every write below is sent after this: what the lock is confirmed from.
     let sent = std::time::Instant::now();
     let fresh = lease_for(&holder, opts, Timestamp::now(), 0, None);
-    match api.create(&PostParams::default(), &fresh).await {
-        Ok(created) => {
+    match super::create_or_find(&api, LEASE_NAME, &fresh).await {
+        Ok(super::Created::Created(created)) => {
             return Ok(start(
                 api,
                 namespace,
@@ -493,6 +493,18 @@ pub async fn acquire(
                 Taken::new(created, sent),
                 opts,
             ));
+        }
+        // Stored before an error answer: ours when it is this very
+        // acquisition (holder and acquire time), else judged as held below.
+        Ok(super::Created::Found(found)) => {
+            let spec = |l: &Lease| {
+                l.spec
+                    .as_ref()
+                    .map(|s| (s.holder_identity.clone(), s.acquire_time.clone()))
+            };
+            if spec(&found) == spec(&fresh) {
+                return Ok(start(api, namespace, holder, Taken::new(found, sent), opts));
+            }
         }
         // Creating in a namespace that does not exist is a 404 (and the
         // Lease itself cannot be missing on create).
@@ -629,7 +641,7 @@ pub async fn acquire_in_new_namespace(
         },
         ..Namespace::default()
     };
-    match namespaces.create(&PostParams::default(), &object).await {
+    match super::create_or_find(&namespaces, namespace, &object).await {
         Ok(_) => {}
         // Created concurrently by another first deploy: fine, the lock decides.
         Err(e) if is_status(&e, 409) => {}

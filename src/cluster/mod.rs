@@ -75,6 +75,49 @@ pub(crate) fn is_status(error: &kube::Error, code: u16) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == code)
 }
 
+/// What [`create_or_find`] did.
+#[derive(Debug)]
+pub enum Created<K> {
+    /// The API server created the object (this is its answer).
+    Created(K),
+    /// A create was answered 500, 502 or 504, and reading back found an
+    /// object by that name: this run's, stored before the error, or
+    /// another's. The caller judges which.
+    Found(K),
+}
+
+/// Creates `object` (named `name`). A create answered 500, 502 or 504 may
+/// or may not have been stored, and the client never sends a POST again on
+/// its own (`connect`'s retry policy): the object is read back, and sent
+/// again (twice at most, backing off) only when it is not there. Any other
+/// answer, a 409 among them, is the caller's.
+pub(crate) async fn create_or_find<K>(
+    api: &kube::Api<K>,
+    name: &str,
+    object: &K,
+) -> Result<Created<K>, kube::Error>
+where
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned + serde::Serialize,
+{
+    let params = kube::api::PostParams::default();
+    let mut result = api.create(&params, object).await;
+    for attempt in 1..=2u64 {
+        let ambiguous =
+            matches!(&result, Err(e) if [500, 502, 504].iter().any(|c| is_status(e, *c)));
+        if !ambiguous {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+        match api.get_opt(name).await {
+            Ok(Some(found)) => return Ok(Created::Found(found)),
+            Ok(None) => result = api.create(&params, object).await,
+            // Unread: the create's own error stands.
+            Err(_) => {}
+        }
+    }
+    result.map(Created::Created)
+}
+
 /// Reads a duration written by [`serialize_secs`] (seconds, fractional).
 pub fn deserialize_secs<'de, D: serde::Deserializer<'de>>(
     d: D,

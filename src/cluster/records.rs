@@ -27,7 +27,7 @@ use flate2::write::GzEncoder;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -490,32 +490,18 @@ pub async fn create(
 ) -> Result<(), RecordsError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let secret = to_secret(record)?;
-    let mut result = api.create(&PostParams::default(), &secret).await;
-    // A create answered 500/502/504 may or may not have been stored (it is
-    // not retried by the client, a POST not being idempotent): read back,
-    // and send again only when it is not there. One that is there with
-    // this run's content is this run's.
-    for attempt in 1..=2u32 {
-        let transient =
-            matches!(&result, Err(e) if [500, 502, 504].iter().any(|c| is_status(e, *c)));
-        if !transient {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
-        match api.get_opt(&record.name()).await {
-            Ok(Some(stored)) if stored.data == secret.data => return Ok(()),
-            Ok(Some(_)) => break,
-            Ok(None) => result = api.create(&PostParams::default(), &secret).await,
-            Err(_) => {}
-        }
-    }
+    let result = super::create_or_find(&api, &record.name(), &secret).await;
+    let taken = || RecordsError::RevisionTaken {
+        name: record.name(),
+        namespace: namespace.to_string(),
+        revision: record.revision,
+    };
     match result {
-        Ok(_) => Ok(()),
-        Err(e) if is_status(&e, 409) => Err(RecordsError::RevisionTaken {
-            name: record.name(),
-            namespace: namespace.to_string(),
-            revision: record.revision,
-        }),
+        Ok(super::Created::Created(_)) => Ok(()),
+        // Stored before the error answer, with this run's content.
+        Ok(super::Created::Found(stored)) if stored.data == secret.data => Ok(()),
+        Ok(super::Created::Found(_)) => Err(taken()),
+        Err(e) if is_status(&e, 409) => Err(taken()),
         Err(e) => Err(api_error(
             &record.environment,
             namespace,
