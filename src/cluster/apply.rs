@@ -14,6 +14,7 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::ApiResource;
 
 use super::kinds::ServedKinds;
+use k8s_openapi::api::apps::v1::Deployment;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -891,30 +892,23 @@ impl ApplyJob {
 
     /// Make [`REPLICAS_HANDOVER_MANAGER`] co-own `spec.replicas` at its live
     /// value, so fintechctl can stop applying it without the API server
-    /// removing the field.
-    /// With `resource_version`, only if the object is still at it: `false`
-    /// when it is not (a 409), and the caller reads it again.
+    /// removing the field. With `resource_version`, only if the object is
+    /// still at it: `false` when it is not (a 409), and the caller reads it
+    /// again.
     async fn hand_over_replicas(
         &self,
         replicas: Value,
         resource_version: Option<&String>,
     ) -> Result<bool, JobError> {
-        let mut handover = serde_json::json!({
-            "apiVersion": self.object["apiVersion"],
-            "kind": self.object["kind"],
-            "metadata": {"name": self.name},
-            "spec": {"replicas": replicas},
-        });
-        if let Some(ns) = &self.namespace {
-            handover["metadata"]["namespace"] = Value::String(ns.clone());
-        }
-        if let Some(rv) = resource_version {
-            handover["metadata"]["resourceVersion"] = Value::String(rv.clone());
-        }
-        let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
-        let patch = Patch::Apply(&handover);
-        match self.api.patch(&self.name, &params, &patch).await {
-            Ok(_) => Ok(true),
+        let handover = apply_replicas_handover(
+            &self.api,
+            &self.name,
+            self.namespace.as_deref(),
+            &replicas,
+            resource_version.map(String::as_str),
+        );
+        match handover.await {
+            Ok(()) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 && resource_version.is_some() => {
                 Ok(false)
             }
@@ -956,21 +950,14 @@ pub async fn co_own_created_replicas(
         if replicas.is_null() {
             return None;
         }
-        let api: Api<DynamicObject> = match m.namespace() {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &deployment_resource()),
-            None => Api::default_namespaced_with(client.clone(), &deployment_resource()),
+        let api: Api<Deployment> = match m.namespace() {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::default_namespaced(client.clone()),
         };
-        let body = serde_json::json!({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": m.name(), "namespace": m.namespace()},
-            "spec": {"replicas": replicas},
-        });
-        let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
-        match api.patch(m.name(), &params, &Patch::Apply(&body)).await {
-            Ok(_) => None,
-            Err(_) => Some(m.display()),
-        }
+        apply_replicas_handover(&api, m.name(), m.namespace(), replicas, None)
+            .await
+            .err()
+            .map(|_| m.display())
     });
     futures::future::join_all(writes)
         .await
@@ -979,11 +966,35 @@ pub async fn co_own_created_replicas(
         .collect()
 }
 
-fn deployment_resource() -> kube::discovery::ApiResource {
-    kube::discovery::ApiResource::from_gvk_with_plural(
-        &kube::core::GroupVersionKind::gvk("apps", "v1", "Deployment"),
-        "deployments",
-    )
+/// [`REPLICAS_HANDOVER_MANAGER`] applies `spec.replicas` of Deployment
+/// `name` at `replicas`; with `resource_version`, only if the Deployment
+/// is still at it (a 409 otherwise).
+async fn apply_replicas_handover<K>(
+    api: &Api<K>,
+    name: &str,
+    namespace: Option<&str>,
+    replicas: &Value,
+    resource_version: Option<&str>,
+) -> Result<(), kube::Error>
+where
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let mut body = serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas},
+    });
+    if let Some(ns) = namespace {
+        body["metadata"]["namespace"] = Value::String(ns.to_string());
+    }
+    if let Some(rv) = resource_version {
+        body["metadata"]["resourceVersion"] = Value::String(rv.to_string());
+    }
+    let params = PatchParams::apply(REPLICAS_HANDOVER_MANAGER);
+    api.patch(name, &params, &Patch::Apply(&body))
+        .await
+        .map(|_| ())
 }
 
 /// Whether `manager` owns `spec.replicas` through an Apply operation.
