@@ -12,23 +12,55 @@ use std::time::{Duration, Instant};
 
 /// The kube-sim binary beside fintechctl, built (or found fresh) by cargo:
 /// a test of the root package does not get the binaries of another one.
+///
+/// It asks for what `cargo nextest run --workspace` (and `cargo test
+/// --workspace`) built: every test target of the workspace, whose
+/// integration tests of kube-sim need its binary, in the profile tests are
+/// built with. After such a build this is a freshness check of a fraction
+/// of a second. `-p kube-sim` alone would resolve the dependencies'
+/// features for kube-sim only, and build tokio, hyper and the rest a second
+/// time inside this test (a minute and a half of CI under load); `--profile
+/// dev` would build kube-sim itself again.
 fn kube_sim() -> PathBuf {
     let fintechctl = Path::new(env!("CARGO_BIN_EXE_fintechctl"));
     let profile_dir = fintechctl.parent().unwrap();
+    // target/debug holds the dev and test profiles, target/release the
+    // release and bench ones (`cargo test --release` builds with bench).
     let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") => "dev".to_string(),
+        Some("debug") | None => "test".to_string(),
+        Some("release") => "bench".to_string(),
         Some(other) => other.to_string(),
-        None => "dev".to_string(),
     };
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "kube-sim", "--bin", "kube-sim"])
+    let mut cargo = Command::new(env!("CARGO"));
+    // What cargo sets for a test's process describes this package, not the
+    // build: ring's build script reruns when CARGO_MANIFEST_DIR changes, so
+    // inheriting it rebuilt ring and everything above it here, and again in
+    // the next ordinary build.
+    for (var, _) in std::env::vars_os() {
+        let var = var.to_string_lossy();
+        if var.starts_with("CARGO_MANIFEST_")
+            || var.starts_with("CARGO_PKG_")
+            || var.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&var.as_ref())
+        {
+            cargo.env_remove(var.as_ref());
+        }
+    }
+    let status = cargo
+        .args(["build", "--quiet", "--workspace", "--tests"])
         .args(["--profile", &profile])
         .arg("--target-dir")
         .arg(profile_dir.parent().unwrap())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "cargo build -p kube-sim failed");
+    assert!(status.success(), "cargo build --workspace --tests failed");
     profile_dir.join("kube-sim")
 }
 
@@ -137,7 +169,7 @@ fn statuses(report: &serde_json::Value) -> BTreeMap<String, String> {
         .collect()
 }
 
-// Slow on purpose (about 30 s): it is the whole Quick start, command by
+// Slow on purpose (about 10 s): it is the whole Quick start, command by
 // command (render, deploy, verify, health, backup, restore, debug), each a
 // process against a real-time playground.
 #[test]
