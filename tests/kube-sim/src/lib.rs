@@ -33,6 +33,22 @@ mod streams;
 mod table;
 mod util;
 
+/// What kube-sim's unit tests check (`tests/kube-sim/fidelity/tests/units.rs`),
+/// reachable from there; not an interface for anything else.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::fields::{
+        FieldSet, Path, fields_of, from_fields_v1, get_at, merge_patch, remove_at,
+        strategic_merge_patch, to_fields_v1,
+    };
+    pub use crate::proto::{MAGIC, decode, encode, go_duration, parse_go_duration};
+    pub use crate::selectors::LabelSelector;
+    pub use crate::spdy::{DICT, HeaderDecoder, HeaderEncoder, adler32, parse_headers};
+    pub use crate::util::{
+        fmt_cpu, fmt_mem, fmt_secs, glob_match, parse_duration, parse_quantity_milli,
+    };
+}
+
 pub use error::ApiError;
 
 /// The VerticalPodAutoscaler CustomResourceDefinition `vpa_installed` creates (to re-create

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const SCHEMA: &str = include_str!("proto_schema.txt");
-const MAGIC: &[u8] = b"k8s\0";
+pub const MAGIC: &[u8] = b"k8s\0";
 pub const MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,7 +229,7 @@ fn scalar(kind: Kind, w: &Wire) -> Option<Value> {
     })
 }
 
-fn go_duration(ns: i64) -> String {
+pub fn go_duration(ns: i64) -> String {
     if ns == 0 {
         return "0s".into();
     }
@@ -265,7 +265,7 @@ fn trim_float(f: f64) -> String {
     s.to_string()
 }
 
-fn parse_go_duration(s: &str) -> Option<i64> {
+pub fn parse_go_duration(s: &str) -> Option<i64> {
     let (neg, mut rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s),
@@ -711,50 +711,4 @@ pub fn encode(obj: &Value) -> Option<Vec<u8>> {
     put_bytes(&mut out, 3, b"");
     put_bytes(&mut out, 4, b"");
     Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips_a_deployment_and_a_pod() {
-        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"},
-                "creationTimestamp": "2025-05-15T08:19:08Z", "generation": 3,
-                "managedFields": [{"manager": "kubectl", "operation": "Apply", "apiVersion": "apps/v1",
-                    "time": "2025-05-15T08:19:08Z", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]},
-            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 1}},
-                "template": {"metadata": {"labels": {"app": "web"}},
-                    "spec": {"containers": [{"name": "nginx", "image": "nginx:1.25",
-                        "ports": [{"containerPort": 80, "protocol": "TCP"}],
-                        "resources": {"limits": {"cpu": "500m", "memory": "1Gi"}},
-                        "readinessProbe": {"httpGet": {"path": "/", "port": "http"}, "periodSeconds": 5}}],
-                        "volumes": [{"name": "cfg", "configMap": {"name": "web", "defaultMode": 420}}],
-                        "terminationGracePeriodSeconds": 30}}},
-            "status": {"conditions": [{"type": "Available", "status": "True", "lastUpdateTime": "2025-05-15T08:19:09Z",
-                "lastTransitionTime": "2025-05-15T08:19:09Z", "reason": "MinimumReplicasAvailable", "message": "ok"}]}});
-        let pb = encode(&d).unwrap();
-        assert!(pb.starts_with(MAGIC));
-        assert_eq!(decode(&pb).unwrap(), d);
-        let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-            "data": {"a": "aGk="}, "type": "Opaque", "immutable": false});
-        assert_eq!(decode(&encode(&s).unwrap()).unwrap(), s);
-        let e = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"},
-            "involvedObject": {"kind": "Pod", "name": "p"}, "count": 3,
-            "eventTime": "2025-05-15T08:19:08.123456Z"});
-        assert_eq!(decode(&encode(&e).unwrap()).unwrap(), e);
-        let hpa = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
-            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"activeDeadlineSeconds": 10,
-                "template": {"spec": {"containers": [{"name": "a", "image": "b", "command": ["x", "y"]}]}}}}}});
-        assert_eq!(decode(&encode(&hpa).unwrap()).unwrap(), hpa);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(go_duration(3_723_500_000_000), "1h2m3.5s");
-        assert_eq!(go_duration(500_000_000), "500ms");
-        assert_eq!(parse_go_duration("1h2m3.5s"), Some(3_723_500_000_000));
-    }
 }

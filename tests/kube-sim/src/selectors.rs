@@ -295,21 +295,3 @@ fn field_value(obj: &Value, label: &str) -> String {
         other => util::str_of(obj, other),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-    #[test]
-    fn set_based() {
-        let o = json!({"metadata":{"labels":{"app":"web","tier":"fe"}}});
-        assert!(
-            LabelSelector::parse("app in (web, api),tier!=be")
-                .unwrap()
-                .matches(&o)
-        );
-        assert!(!LabelSelector::parse("app notin (web)").unwrap().matches(&o));
-        assert!(LabelSelector::parse("app,!missing").unwrap().matches(&o));
-        assert!(!LabelSelector::parse("app=api").unwrap().matches(&o));
-    }
-}

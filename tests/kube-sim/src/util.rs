@@ -21,7 +21,7 @@ pub fn fmt_time(t: SystemTime) -> String {
     fmt_secs(d.as_secs() as i64)
 }
 
-fn fmt_secs(secs: i64) -> String {
+pub fn fmt_secs(secs: i64) -> String {
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
@@ -322,49 +322,5 @@ pub fn go_duration(d: std::time::Duration) -> String {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{}s", s / 60, s % 60),
         _ => format!("{}h{}m{}s", s / 3600, s % 3600 / 60, s % 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    #[test]
-    fn globs() {
-        assert!(glob_match("*:broken", "nginx:broken"));
-        assert!(glob_match(
-            "*/ml-service:crash*",
-            "reg.io/x/ml-service:crash-1"
-        ));
-        assert!(!glob_match("*:slow", "nginx:latest"));
-        assert!(glob_match("postgres-*", "postgres-0"));
-        assert!(glob_match("*", ""));
-    }
-    #[test]
-    fn quantities() {
-        assert_eq!(parse_quantity_milli(&"100m".into()), Some(100));
-        assert_eq!(parse_quantity_milli(&"2".into()), Some(2000));
-        assert_eq!(parse_quantity_milli(&"1Gi".into()), Some(1073741824000));
-        assert_eq!(
-            fmt_mem(parse_quantity_milli(&"512Mi".into()).unwrap()),
-            "512Mi"
-        );
-        assert_eq!(fmt_cpu(1500), "1500m");
-        assert_eq!(fmt_cpu(2000), "2");
-    }
-    #[test]
-    fn time() {
-        assert_eq!(fmt_secs(0), "1970-01-01T00:00:00Z");
-        assert_eq!(fmt_secs(1_700_000_000), "2023-11-14T22:13:20Z");
-    }
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("300ms"),
-            Some(std::time::Duration::from_millis(300))
-        );
-        assert_eq!(
-            parse_duration("2s"),
-            Some(std::time::Duration::from_secs(2))
-        );
     }
 }
