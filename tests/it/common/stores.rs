@@ -442,6 +442,7 @@ pub struct Redis {
     child: Arc<Mutex<Option<Child>>>,
 }
 
+#[derive(Clone, Copy)]
 enum RedisMode<'a> {
     Plain,
     Tls(&'a Leaf, &'a TestCa),
@@ -473,6 +474,7 @@ impl Redis {
             .unwrap();
         let port = free_port();
         let mut args: Vec<String> = Vec::new();
+        let mode_again = mode;
         let supervised = matches!(mode, RedisMode::Supervised);
         match mode {
             RedisMode::Tls(leaf, ca) => {
@@ -544,16 +546,36 @@ impl Redis {
             supervisor,
             child,
         };
-        // Ready once it accepts connections.
+        // Ready once it accepts connections and is still running a moment
+        // later: the port came from free_port(), and another test's server
+        // may have taken it first. Then a connection succeeds (to that
+        // server) while redis-server exits with "Address already in use";
+        // it is started again on another port.
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            let exited = || {
+                matches!(
+                    redis.child.lock().unwrap().as_mut().map(|c| c.try_wait()),
+                    Some(Ok(Some(_)))
+                )
+            };
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+                if !exited() {
+                    return redis;
+                }
+            }
+            if exited() && !supervised {
+                eprintln!("redis-server exited on port {port} (taken?): starting it on another");
+                drop(redis);
+                return Redis::launch(password, mode_again);
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
                 "redis-server did not start"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        redis
     }
 
     /// Runs `redis-cli` against the server (plain servers only).
