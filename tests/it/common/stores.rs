@@ -467,6 +467,10 @@ impl Redis {
     }
 
     fn launch(password: &str, mode: RedisMode) -> Redis {
+        Self::launch_tries(password, mode, 3)
+    }
+
+    fn launch_tries(password: &str, mode: RedisMode, tries: u32) -> Redis {
         let server = require("redis-server", "redis-server", "41-redis.sh");
         let dir = tempfile::Builder::new()
             .prefix("fintechctl-redis")
@@ -566,9 +570,13 @@ impl Redis {
                 }
             }
             if exited() && !supervised {
+                assert!(
+                    tries > 1,
+                    "redis-server exited at start three times (last on port {port})"
+                );
                 eprintln!("redis-server exited on port {port} (taken?): starting it on another");
                 drop(redis);
-                return Redis::launch(password, mode_again);
+                return Redis::launch_tries(password, mode_again, tries - 1);
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
