@@ -771,14 +771,19 @@ async fn renew(
             ));
             return;
         }
+        // Each request is bounded by what is left of the lease duration: a
+        // read or renewal stuck on a frozen API server must not hold this
+        // loop past the moment the lock counts as lost (the client's own
+        // deadline and retries can take longer than a short lease).
+        let left = lease_duration.saturating_sub(last_renewed.elapsed());
         let read_sent = std::time::Instant::now();
-        let lease = match api.get_opt(LEASE_NAME).await {
-            Ok(Some(lease)) => lease,
-            Ok(None) => {
+        let lease = match tokio::time::timeout(left, api.get_opt(LEASE_NAME)).await {
+            Ok(Ok(Some(lease))) => lease,
+            Ok(Ok(None)) => {
                 lose("nobody (the Lease was deleted)".to_string());
                 return;
             }
-            Err(_) => continue,
+            Ok(Err(_)) | Err(_) => continue,
         };
         if !still_ours(&lease, &state) {
             lose(
@@ -798,11 +803,14 @@ async fn renew(
             spec.renew_time = Some(MicroTime(Timestamp::now()));
         }
         let renew_sent = std::time::Instant::now();
+        let left = lease_duration.saturating_sub(last_renewed.elapsed());
         // A 409 means the Lease changed since the read: the next tick reads
         // it again and finds out whether it is still ours.
-        if let Ok(written) = api
-            .replace(LEASE_NAME, &PostParams::default(), &renewed)
-            .await
+        if let Ok(Ok(written)) = tokio::time::timeout(
+            left,
+            api.replace(LEASE_NAME, &PostParams::default(), &renewed),
+        )
+        .await
             && let Some(rv) = written.metadata.resource_version
         {
             *lock(&state.resource_version) = rv;

@@ -269,3 +269,30 @@ async fn release_survives_an_unrelated_write_to_the_lease() {
     guard.release().await.expect("still ours, so released");
     assert!(lease(&client).await.is_none());
 }
+
+/// A renewal whose read of the Lease never answers (an API server frozen
+/// mid-run) must not keep the lock alive in the holder's eyes: once a
+/// whole lease duration passed without a renewal, another run may hold it,
+/// and the holder is told so — within about that duration, not after the
+/// stuck request (which here never ends).
+#[tokio::test]
+async fn a_renewal_stuck_on_a_frozen_api_server_loses_the_lock_after_its_duration() {
+    let (sim, client) = sim().await;
+    create_namespace(&client, NS).await;
+    let stop = fintechctl::interrupt::Stop::new();
+    let options = LockOptions {
+        on_lost: Some(stop.clone()),
+        ..short()
+    };
+    let held = acquire(&client, NS, holder("alice", 11), &options)
+        .await
+        .unwrap();
+    sim.faults()
+        .freeze_on("GET", &format!("/leases/{LEASE_NAME}"));
+    let stopped = tokio::time::timeout(Duration::from_secs(6), stop.stopped()).await;
+    sim.faults().clear();
+    let reason = stopped.expect("told to stop within three times the lease duration");
+    assert!(held.lost(), "the holder knows it lost the lock");
+    let said = format!("{reason}");
+    assert!(said.contains("did not take a renewal"), "{said}");
+}
