@@ -478,7 +478,6 @@ impl Redis {
             .unwrap();
         let port = free_port();
         let mut args: Vec<String> = Vec::new();
-        let mode_again = mode;
         let supervised = matches!(mode, RedisMode::Supervised);
         match mode {
             RedisMode::Tls(leaf, ca) => {
@@ -557,26 +556,20 @@ impl Redis {
         // it is started again on another port.
         let started = Instant::now();
         loop {
-            let exited = || {
-                matches!(
-                    redis.child.lock().unwrap().as_mut().map(|c| c.try_wait()),
-                    Some(Ok(Some(_)))
-                )
-            };
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 std::thread::sleep(Duration::from_millis(100));
-                if !exited() {
+                if !redis.exited() {
                     return redis;
                 }
             }
-            if exited() && !supervised {
+            if redis.exited() && !supervised {
                 assert!(
                     tries > 1,
                     "redis-server exited at start three times (last on port {port})"
                 );
                 eprintln!("redis-server exited on port {port} (taken?): starting it on another");
                 drop(redis);
-                return Redis::launch_tries(password, mode_again, tries - 1);
+                return Redis::launch_tries(password, mode, tries - 1);
             }
             assert!(
                 started.elapsed() < Duration::from_secs(10),
@@ -584,6 +577,14 @@ impl Redis {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the redis-server process has ended (and not been restarted yet).
+    fn exited(&self) -> bool {
+        matches!(
+            self.child.lock().unwrap().as_mut().map(|c| c.try_wait()),
+            Some(Ok(Some(_)))
+        )
     }
 
     /// Runs `redis-cli` against the server (plain servers only).

@@ -117,7 +117,6 @@ mod selectors {
 
 mod spdy {
     use super::*;
-
     #[test]
     fn dictionary_id() {
         assert_eq!(DICT.len(), 1423);
@@ -138,7 +137,6 @@ mod spdy {
 
 mod util {
     use super::*;
-
     #[test]
     fn globs() {
         assert!(glob_match("*:broken", "nginx:broken"));
